@@ -1,0 +1,111 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables of the current release (2.0.0) as the server's queries see them. Older levels exist only as
+ * SQL scripts and frozen fixture generators; the server never queries them.
+ * Timestamps are epoch milliseconds and flags are 0/1 so that every engine returns the same values.
+ */
+export interface SchemaHistoryTable {
+  version: string;
+  script: string;
+  checksum: string;
+  statements_total: number;
+  statements_applied: number;
+  started_at: number;
+  finished_at: number | null;
+  duration_ms: number | null;
+}
+
+export interface TenantsTable {
+  id: number;
+  domain: string;
+  admin_username: string;
+  active: number;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: Generated<number>;
+  tenant_id: number;
+  username: string;
+  password_hash: string;
+  password_salt: string;
+  password_algorithm: string;
+  is_system: number;
+  created_at: number;
+}
+
+export interface RolesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+  is_system: number;
+  created_at: number;
+}
+
+export interface UserRolesTable {
+  user_id: number;
+  role_id: number;
+}
+
+export interface UserAttributesTable {
+  user_id: number;
+  name: string;
+  value: string;
+}
+
+export interface StoreDomainsTable {
+  id: Generated<number>;
+  tenant_id: number;
+  name: string;
+}
+
+export interface RegistryResourcesTable {
+  id: Generated<number>;
+  tenant_id: number;
+  path: string;
+  version: number;
+  media_type: string;
+  content: Uint8Array;
+  created_by: string;
+  created_at: number;
+}
+
+export interface RegistryPropertiesTable {
+  resource_id: number;
+  name: string;
+  value: string;
+}
+
+export interface ClusterNodesTable {
+  node_id: string;
+  host: string;
+  port: number;
+  release_version: string;
+  started_at: number;
+  last_heartbeat: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  tenant_id: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: string | null;
+  created_at: number;
+}
+
+export interface Schema {
+  tessera_schema_history: SchemaHistoryTable;
+  tenants: TenantsTable;
+  users: UsersTable;
+  roles: RolesTable;
+  user_roles: UserRolesTable;
+  user_attributes: UserAttributesTable;
+  store_domains: StoreDomainsTable;
+  registry_resources: RegistryResourcesTable;
+  registry_properties: RegistryPropertiesTable;
+  cluster_nodes: ClusterNodesTable;
+  audit_log: AuditLogTable;
+}

@@ -1,0 +1,66 @@
+import path from 'node:path';
+import { TesseraError } from '../errors.js';
+
+export type DatabaseKind = 'sqlite' | 'postgres' | 'mysql';
+
+export type DatabaseTarget =
+  | { kind: 'sqlite'; /** absolute path of the file */ file: string }
+  | {
+      kind: 'postgres' | 'mysql';
+      host: string;
+      port: number;
+      user: string;
+      password: string | undefined;
+      database: string;
+    };
+
+const DEFAULT_PORTS = { postgres: 5432, mysql: 3306 } as const;
+
+/**
+ * Parses the URLs of DESIGN 4: `sqlite:PATH` (relative to the home), `postgres://user@host:port/db`,
+ * `mysql://user@host:port/db` (MariaDB too; `mariadb://` is accepted as a synonym).
+ */
+export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (file.length === 0) throw invalid(url, 'the SQLite path is empty');
+    return { kind: 'sqlite', file: path.resolve(home, file) };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid(url, 'it is not a URL');
+  }
+  const scheme = parsed.protocol.replace(/:$/, '');
+  const kind = scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : undefined;
+  if (kind === undefined) throw invalid(url, `unknown scheme "${scheme}"`);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database.length === 0 || database.includes('/')) throw invalid(url, 'it names no database');
+  return {
+    kind,
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port ? Number(parsed.port) : DEFAULT_PORTS[kind],
+    user: decodeURIComponent(parsed.username) || (kind === 'postgres' ? 'postgres' : 'root'),
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    database,
+  };
+}
+
+/** The URL with any password masked, for logs and messages. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** The same server, another database: how tests and the upgrade name a sibling database. */
+export function withDatabaseName(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+function invalid(url: string, why: string): TesseraError {
+  return new TesseraError('DB_URL_INVALID', `Database URL "${redactDatabaseUrl(url)}" is not valid: ${why}.`, {
+    hint: 'Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.',
+  });
+}

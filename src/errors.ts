@@ -1,0 +1,89 @@
+/**
+ * Every failure a user can see carries a stable code, the HTTP status the API answers with and the exit
+ * code the CLI ends with (DESIGN 4: 1 for a failure, 2 for bad usage or a refused precondition).
+ */
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'BAD_USAGE'
+  | 'CONFIG_INVALID'
+  | 'DB_URL_INVALID'
+  | 'DB_CONNECT_FAILED'
+  | 'SCHEMA_EMPTY'
+  | 'SCHEMA_OLDER'
+  | 'SCHEMA_NEWER'
+  | 'SCHEMA_TAMPERED'
+  | 'SCHEMA_INCOMPLETE'
+  | 'SCHEMA_RETIRED'
+  | 'RELEASE_UNKNOWN'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'READ_ONLY_STORE'
+  | 'STORE_UNAVAILABLE'
+  | 'PORT_IN_USE'
+  | 'UNSAFE_ARCHIVE'
+  | 'INTERNAL';
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_REQUEST: 400,
+  BAD_USAGE: 400,
+  CONFIG_INVALID: 500,
+  DB_URL_INVALID: 400,
+  DB_CONNECT_FAILED: 503,
+  SCHEMA_EMPTY: 503,
+  SCHEMA_OLDER: 503,
+  SCHEMA_NEWER: 503,
+  SCHEMA_TAMPERED: 503,
+  SCHEMA_INCOMPLETE: 503,
+  SCHEMA_RETIRED: 503,
+  RELEASE_UNKNOWN: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  READ_ONLY_STORE: 409,
+  STORE_UNAVAILABLE: 503,
+  PORT_IN_USE: 500,
+  UNSAFE_ARCHIVE: 400,
+  INTERNAL: 500,
+};
+
+/** Refusals the operator can fix before trying again exit with 2, real failures with 1. */
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'BAD_USAGE',
+  'CONFIG_INVALID',
+  'DB_URL_INVALID',
+  'SCHEMA_OLDER',
+  'SCHEMA_NEWER',
+  'SCHEMA_TAMPERED',
+  'SCHEMA_INCOMPLETE',
+  'SCHEMA_RETIRED',
+  'RELEASE_UNKNOWN',
+  'PORT_IN_USE',
+]);
+
+export class TesseraError extends Error {
+  readonly code: ErrorCode;
+  /** What the operator should do next; printed on its own line by the CLI. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TesseraError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS[this.code];
+  }
+
+  get exitCode(): 1 | 2 {
+    return REFUSALS.has(this.code) ? 2 : 1;
+  }
+}
+
+export function isTesseraError(error: unknown, code?: ErrorCode): error is TesseraError {
+  return error instanceof TesseraError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,91 @@
+import { TesseraError } from '../errors.js';
+import { compareVersions, isVersion } from './semver.js';
+
+export interface Release {
+  version: string;
+  /** The `tessera.toml` format this release reads and writes. */
+  configFormat: string;
+  /** Releases whose databases and homes this release's scripts and rules upgrade directly. */
+  upgradesFrom: readonly string[];
+  summary: string;
+}
+
+/**
+ * Every release Tessera knows, oldest first. A release absent from another's `upgradesFrom` is a required
+ * stop on the way: 2.0.0's scripts expect the 1.1.0 schema, so 1.0.0 goes through 1.1.0.
+ */
+export const RELEASES: readonly Release[] = [
+  {
+    version: '1.0.0',
+    configFormat: '1.0',
+    upgradesFrom: [],
+    summary: 'tenants, primary store with salted SHA-256 passwords, roles, attributes, webapps',
+  },
+  {
+    version: '1.1.0',
+    configFormat: '1.1',
+    upgradesFrom: ['1.0.0'],
+    summary: 'user-store domains, system users and roles, wider attribute values, config keys renamed',
+  },
+  {
+    version: '2.0.0',
+    configFormat: '2.0',
+    upgradesFrom: ['1.1.0'],
+    summary: 'argon2id passwords, registry with mounts, cluster nodes, audit log, config changes',
+  },
+];
+
+export const CURRENT_RELEASE = '2.0.0';
+
+export function findRelease(version: string): Release | undefined {
+  return RELEASES.find((r) => r.version === version);
+}
+
+export function getRelease(version: string): Release {
+  const release = findRelease(version);
+  if (!release) {
+    throw new TesseraError('RELEASE_UNKNOWN', `Unknown release "${version}".`, {
+      hint: `Known releases: ${RELEASES.map((r) => r.version).join(', ')}.`,
+    });
+  }
+  return release;
+}
+
+/**
+ * The releases to apply, in order, to go from `from` to `to` (`from` excluded, `to` included): the
+ * shortest chain of direct upgrades through the matrix. An empty list means `from` is `to`.
+ */
+export function upgradePath(from: string, to: string): string[] {
+  getRelease(from);
+  getRelease(to);
+  if (compareVersions(to, from) < 0) {
+    throw new TesseraError('RELEASE_UNKNOWN', `Release ${to} is older than ${from}: Tessera never downgrades.`);
+  }
+  // Breadth-first search backwards from the target finds the fewest hops.
+  const previous = new Map<string, string | null>([[to, null]]);
+  const queue = [to];
+  while (queue.length > 0) {
+    const version = queue.shift() as string;
+    if (version === from) break;
+    for (const source of getRelease(version).upgradesFrom) {
+      if (!previous.has(source)) {
+        previous.set(source, version);
+        queue.push(source);
+      }
+    }
+  }
+  if (!previous.has(from)) {
+    throw new TesseraError('RELEASE_UNKNOWN', `No upgrade path from ${from} to ${to} in the release matrix.`);
+  }
+  const path: string[] = [];
+  for (let step = previous.get(from) ?? null; step !== null; step = previous.get(step) ?? null) path.push(step);
+  return path;
+}
+
+/** Every release from the first up to `version`, the scripts that build a fresh database at that level. */
+export function releasesUpTo(version: string): string[] {
+  getRelease(version);
+  return RELEASES.filter((r) => compareVersions(r.version, version) <= 0).map((r) => r.version);
+}
+
+export { compareVersions, isVersion };

@@ -1,0 +1,149 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Database } from '../db/connection.js';
+import { TesseraError } from '../errors.js';
+import { ensureHistoryTable, HISTORY_TABLE, historyDb, readHistory } from './history.js';
+import { schemaLevelOf } from './level.js';
+import { releasesUpTo, upgradePath } from './matrix.js';
+import { type ReleaseScript, releaseScripts } from './scripts.js';
+
+export interface MigrationProgress {
+  version: string;
+  script: string;
+  statement: number;
+  total: number;
+}
+
+export interface MigrateOptions {
+  /** Continue a script that stopped half-way (non-transactional DDL) instead of refusing. */
+  resume?: boolean;
+  onStatement?: (progress: MigrationProgress) => void;
+  now?: () => number;
+}
+
+/** Applies every release from the database's level (or nothing) up to `target`, hop by hop. */
+export async function migrateTo(database: Database<unknown>, target: string, options: MigrateOptions = {}): Promise<string[]> {
+  await ensureHistoryTable(database.db);
+  const state = schemaLevelOf(await readHistory(database.db));
+  if (state.retired) {
+    throw new TesseraError('SCHEMA_RETIRED', 'This database was retired by an upgrade; it is never migrated again.');
+  }
+  const hops = state.level === undefined ? releasesUpTo(target) : upgradePath(state.level, target);
+  const unfinishedVersion = state.unfinished[0]?.version;
+  const pending = unfinishedVersion !== undefined && !hops.includes(unfinishedVersion) ? [unfinishedVersion, ...hops] : hops;
+  for (const version of pending) await applyRelease(database, version, options);
+  return pending;
+}
+
+/** Applies one release's scripts, each recorded in the schema history with statement-level progress. */
+export async function applyRelease(database: Database<unknown>, version: string, options: MigrateOptions = {}): Promise<void> {
+  await ensureHistoryTable(database.db);
+  for (const script of releaseScripts(version, database.kind)) {
+    const existing = await historyDb(database.db)
+      .selectFrom(HISTORY_TABLE)
+      .selectAll()
+      .where('version', '=', version)
+      .where('script', '=', script.name)
+      .executeTakeFirst();
+    if (existing && existing.checksum !== script.checksum) {
+      throw new TesseraError(
+        'SCHEMA_TAMPERED',
+        `Script ${version}/${database.kind}/${script.name} was applied with checksum ${existing.checksum}, but this build ships ${script.checksum}.`,
+        { hint: 'Restore the database from its backup or use the Tessera build that applied it.' },
+      );
+    }
+    if (existing?.finished_at != null) continue;
+    if (database.dialect.transactionalDdl) {
+      await applyAtomically(database, script, options);
+    } else {
+      if (existing && existing.statements_applied > 0 && !options.resume) {
+        throw new TesseraError(
+          'SCHEMA_INCOMPLETE',
+          `Script ${version}/${database.kind}/${script.name} stopped after ${existing.statements_applied} of ${existing.statements_total} statements.`,
+          { hint: 'Run the upgrade again with --resume to continue from the next statement.' },
+        );
+      }
+      await applyStatementByStatement(database, script, existing?.statements_applied ?? 0, existing !== undefined, options);
+    }
+  }
+}
+
+/** Where DDL is transactional the whole script and its history row commit together, or not at all. */
+async function applyAtomically(database: Database<unknown>, script: ReleaseScript, options: MigrateOptions): Promise<void> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  await database.db.transaction().execute(async (trx) => {
+    for (const [index, statement] of script.statements.entries()) {
+      await sql.raw(statement).execute(trx);
+      options.onStatement?.({ version: script.version, script: script.name, statement: index + 1, total: script.statements.length });
+    }
+    const finished = now();
+    await historyDb(trx as Kysely<unknown>)
+      .insertInto(HISTORY_TABLE)
+      .values({
+        version: script.version,
+        script: script.name,
+        checksum: script.checksum,
+        statements_total: script.statements.length,
+        statements_applied: script.statements.length,
+        started_at: started,
+        finished_at: finished,
+        duration_ms: finished - started,
+      })
+      .execute();
+  });
+}
+
+/**
+ * Where each DDL statement commits on its own (MySQL), progress is written after every statement, so an
+ * interrupted script resumes at the first statement that did not run and never runs one twice.
+ */
+async function applyStatementByStatement(
+  database: Database<unknown>,
+  script: ReleaseScript,
+  alreadyApplied: number,
+  rowExists: boolean,
+  options: MigrateOptions,
+): Promise<void> {
+  const now = options.now ?? Date.now;
+  const history = historyDb(database.db);
+  const started = now();
+  if (!rowExists) {
+    await history
+      .insertInto(HISTORY_TABLE)
+      .values({
+        version: script.version,
+        script: script.name,
+        checksum: script.checksum,
+        statements_total: script.statements.length,
+        statements_applied: 0,
+        started_at: started,
+        finished_at: null,
+        duration_ms: null,
+      })
+      .execute();
+  }
+  for (let index = alreadyApplied; index < script.statements.length; index++) {
+    await sql.raw(script.statements[index] as string).execute(database.db);
+    await history
+      .updateTable(HISTORY_TABLE)
+      .set({ statements_applied: index + 1 })
+      .where('version', '=', script.version)
+      .where('script', '=', script.name)
+      .execute();
+    options.onStatement?.({ version: script.version, script: script.name, statement: index + 1, total: script.statements.length });
+  }
+  const finished = now();
+  const row = await history
+    .selectFrom(HISTORY_TABLE)
+    .select('started_at')
+    .where('version', '=', script.version)
+    .where('script', '=', script.name)
+    .executeTakeFirstOrThrow();
+  await history
+    .updateTable(HISTORY_TABLE)
+    .set({ finished_at: finished, duration_ms: finished - row.started_at })
+    .where('version', '=', script.version)
+    .where('script', '=', script.name)
+    .execute();
+}
