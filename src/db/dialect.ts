@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CreateTableBuilder, Kysely } from 'kysely';
 import type { DatabaseKind, DatabaseTarget } from './url.js';
 
 /** One column as the engine reports it, normalised enough to compare a database with a release's schema. */
@@ -49,6 +49,8 @@ export interface Dialect {
   ): Promise<number>;
   /** After rows were inserted with explicit ids, moves the table's id generator past the largest id. */
   syncIdentity(db: Kysely<unknown>, table: string, column: string): Promise<void>;
+  /** Adds an auto-generated integer primary key column to a table being created with the schema builder. */
+  addIdentityColumn<T extends string>(table: CreateTableBuilder<T, never>, name: string): CreateTableBuilder<T, never>;
 }
 
 export interface DialectModule {

@@ -92,6 +92,10 @@ const dialect: Dialect = {
     return insertInBatches(db, table, columns, rows, MAX_PARAMETERS, 5_000);
   },
 
+  addIdentityColumn(table, name) {
+    return table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement().notNull()) as typeof table;
+  },
+
   async syncIdentity() {
     // InnoDB moves AUTO_INCREMENT past any explicit id it is given.
   },

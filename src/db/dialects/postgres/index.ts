@@ -119,6 +119,10 @@ const dialect: Dialect = {
     return counter.rows;
   },
 
+  addIdentityColumn(table, name) {
+    return table.addColumn(name, 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity().notNull()) as typeof table;
+  },
+
   async syncIdentity(db, table, column) {
     await sql`select setval(pg_get_serial_sequence(${table}, ${column}),
                             coalesce((select max(${sql.ref(column)}) from ${sql.table(table)}), 0) + 1, false)`.execute(db);

@@ -54,6 +54,10 @@ const dialect: Dialect = {
     return insertInBatches(db, table, columns, rows, MAX_PARAMETERS, 5_000);
   },
 
+  addIdentityColumn(table, name) {
+    return table.addColumn(name, 'integer', (c) => c.primaryKey().notNull()) as typeof table;
+  },
+
   async syncIdentity() {
     // A rowid table always allocates past the largest rowid.
   },

@@ -1,0 +1,36 @@
+import { Command, CommanderError } from 'commander';
+import { PACKAGE_VERSION } from '../package-root.js';
+import { CURRENT_RELEASE } from '../releases/matrix.js';
+
+/** Each command lives in its own module and is loaded only when it runs, so `tessera version` stays instant. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('tessera')
+    .description('Tessera: a multi-tenant application server with safe, staged, verifiable upgrades')
+    .exitOverride()
+    .showHelpAfterError('(run tessera --help for usage)');
+
+  program
+    .command('version')
+    .description('print the Tessera version and the schema level it runs on')
+    .action(() => {
+      process.stdout.write(`tessera ${PACKAGE_VERSION} (schema level ${CURRENT_RELEASE})\n`);
+    });
+
+  const commands = await Promise.all([
+    import('./start.js').then((m) => m.startCommand()),
+    import('./status.js').then((m) => m.statusCommand()),
+    import('./fixture.js').then((m) => m.fixtureCommand()),
+  ]);
+  for (const command of commands) program.addCommand(command.copyInheritedSettings(program));
+
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version output end with code 0; everything else commander refuses is bad usage.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,26 @@
+import { isTesseraError } from '../errors.js';
+
+/**
+ * Runs a command's body and turns its outcome into the exit codes of DESIGN 4: 0 success, 1 failure,
+ * 2 bad usage or refused precondition, each refusal followed by what to do next on stderr.
+ */
+export async function runCommand(body: () => Promise<void | number>): Promise<void> {
+  try {
+    const code = await body();
+    if (typeof code === 'number') process.exitCode = code;
+  } catch (error) {
+    if (isTesseraError(error)) {
+      process.stderr.write(`tessera: ${error.message}\n`);
+      if (error.hint) process.stderr.write(`  next: ${error.hint}\n`);
+      process.exitCode = error.exitCode;
+    } else {
+      process.stderr.write(`tessera: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+/** The home folder from `--home`, else `TESSERA_HOME`, else `./tessera-home`. */
+export function resolveHome(option: string | undefined): string {
+  return option ?? process.env.TESSERA_HOME ?? './tessera-home';
+}

@@ -1,0 +1,59 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+export const SUPER_TENANT_ID = -1234;
+export const SUPER_TENANT_DOMAIN = 'carbon.super';
+
+/** Where everything lives inside a Tessera home (DESIGN 1). */
+export interface HomeLayout {
+  root: string;
+  conf: string;
+  configFile: string;
+  database: string;
+  deployment: string;
+  tenants: string;
+  logs: string;
+  backups: string;
+  /** Extracted `.zip` webapps and other rebuildable state. */
+  work: string;
+}
+
+export function homeLayout(root: string): HomeLayout {
+  const abs = path.resolve(root);
+  return {
+    root: abs,
+    conf: path.join(abs, 'conf'),
+    configFile: path.join(abs, 'conf', 'tessera.toml'),
+    database: path.join(abs, 'repository', 'database'),
+    deployment: path.join(abs, 'repository', 'deployment', 'server'),
+    tenants: path.join(abs, 'repository', 'tenants'),
+    logs: path.join(abs, 'logs'),
+    backups: path.join(abs, 'backups'),
+    work: path.join(abs, 'work'),
+  };
+}
+
+/** The folder holding a tenant's `webapps/` and `userstores/`: the deployment folder for the super tenant. */
+export function tenantFolder(layout: HomeLayout, tenantId: number): string {
+  return tenantId === SUPER_TENANT_ID ? layout.deployment : path.join(layout.tenants, String(tenantId));
+}
+
+export function webappsFolder(layout: HomeLayout, tenantId: number): string {
+  return path.join(tenantFolder(layout, tenantId), 'webapps');
+}
+
+export function userstoresFolder(layout: HomeLayout, tenantId: number): string {
+  return path.join(tenantFolder(layout, tenantId), 'userstores');
+}
+
+export function ensureTenantFolders(layout: HomeLayout, tenantId: number): void {
+  mkdirSync(webappsFolder(layout, tenantId), { recursive: true });
+  mkdirSync(userstoresFolder(layout, tenantId), { recursive: true });
+}
+
+export function ensureHomeLayout(layout: HomeLayout): void {
+  for (const dir of [layout.conf, layout.database, layout.tenants, layout.logs, layout.backups, layout.work]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  ensureTenantFolders(layout, SUPER_TENANT_ID);
+}

@@ -1,0 +1,59 @@
+import { SUPER_TENANT_DOMAIN } from '../home/layout.js';
+import { TesseraError } from '../errors.js';
+
+export const PRIMARY_DOMAIN = 'PRIMARY';
+
+/** A user name as written in the API: `[STORE/]name[@tenant-domain]` (DESIGN 4). */
+export interface QualifiedName {
+  store: string;
+  name: string;
+  tenantDomain: string;
+}
+
+const STORE_DOMAIN = /^[A-Z][A-Z0-9_-]{0,63}$/;
+const USERNAME = /^[A-Za-z0-9._-][A-Za-z0-9._+-]{0,254}$/;
+
+export function isStoreDomain(value: string): boolean {
+  return STORE_DOMAIN.test(value);
+}
+
+/**
+ * Splits `SECONDARY/alice@acme.com`. The tenant is what follows the last `@` when that is a known tenant
+ * domain shape; a name without `@` belongs to the super tenant.
+ */
+export function parseQualifiedName(raw: string, defaultTenant = SUPER_TENANT_DOMAIN): QualifiedName {
+  let rest = raw;
+  let store = PRIMARY_DOMAIN;
+  const slash = rest.indexOf('/');
+  if (slash !== -1) {
+    store = rest.slice(0, slash).toUpperCase();
+    rest = rest.slice(slash + 1);
+    if (!isStoreDomain(store)) throw badName(raw, 'the store prefix is not a store domain name');
+  }
+  let tenantDomain = defaultTenant;
+  const at = rest.lastIndexOf('@');
+  if (at !== -1) {
+    tenantDomain = rest.slice(at + 1).toLowerCase();
+    rest = rest.slice(0, at);
+  }
+  if (!USERNAME.test(rest)) throw badName(raw, 'use letters, digits and . _ - + only');
+  return { store, name: rest, tenantDomain };
+}
+
+/**
+ * A user or role name inside a known tenant: `[STORE/]name`, optionally followed by `@` and that same
+ * tenant's domain (so `alice@acme.com` is accepted in acme.com's paths, and refused in others').
+ */
+export function parseStoreName(raw: string, tenantDomain: string): { store: string; name: string } {
+  const parsed = parseQualifiedName(raw, tenantDomain);
+  if (parsed.tenantDomain !== tenantDomain) throw badName(raw, `it names tenant ${parsed.tenantDomain}, not ${tenantDomain}`);
+  return { store: parsed.store, name: parsed.name };
+}
+
+export function displayName(store: string, name: string): string {
+  return store === PRIMARY_DOMAIN ? name : `${store}/${name}`;
+}
+
+function badName(raw: string, why: string): TesseraError {
+  return new TesseraError('BAD_REQUEST', `"${raw}" is not a valid user or role name: ${why}.`);
+}
