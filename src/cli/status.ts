@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { summarizeConfigFile } from '../config/format.js';
+import { type Database, openDatabase } from '../db/connection.js';
+import { TesseraError } from '../errors.js';
+import { homeLayout } from '../home/layout.js';
+import { inspectSchema } from '../releases/guard.js';
+import { CURRENT_RELEASE } from '../releases/matrix.js';
+import { resolveHome, runCommand } from './run.js';
+
+const HINTS: Record<string, string> = {
+  older: 'Upgrade it: tessera upgrade --from-home OLD --home NEW --staging-db URL',
+  newer: 'Run the newer Tessera release that wrote it.',
+  tampered: 'Restore the database from a Tessera backup.',
+  incomplete: 'Finish the interrupted upgrade with --resume.',
+  retired: 'This database was replaced by an upgrade; use the upgraded one.',
+  foreign: 'Point database.url at a Tessera database.',
+};
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description("show the home's database type and schema level, and whether they match this release")
+    .option('--home <dir>', 'the Tessera home folder')
+    .option('--json', 'print JSON')
+    .action((options: { home?: string; json?: boolean }) =>
+      runCommand(async () => {
+        const layout = homeLayout(resolveHome(options.home));
+        const summary = summarizeConfigFile(layout.configFile);
+        let database: Database<unknown>;
+        try {
+          database = await openDatabase<unknown>(summary.databaseUrl, layout.root);
+        } catch (error) {
+          if (error instanceof TesseraError) throw error;
+          throw new TesseraError('DB_CONNECT_FAILED', `Cannot open ${summary.databaseUrl}: ${(error as Error).message}`);
+        }
+        try {
+          const state = await inspectSchema(database);
+          const level = 'level' in state ? (state.level ?? 'none') : 'none';
+          const matches = state.status === 'current';
+          if (options.json) {
+            process.stdout.write(
+              `${JSON.stringify({ database: database.kind, url: database.label, configFormat: summary.format, schemaLevel: level, release: CURRENT_RELEASE, state: state.status, matches })}\n`,
+            );
+          } else {
+            process.stdout.write(
+              [
+                `home:          ${layout.root}`,
+                `config format: ${summary.format}`,
+                `database:      ${database.kind} (${database.label})`,
+                `schema level:  ${level}`,
+                `this release:  ${CURRENT_RELEASE}`,
+                `state:         ${state.status}${matches ? ' (matches)' : ' (does not match)'}`,
+                '',
+              ].join('\n'),
+            );
+          }
+          if (!matches && state.status !== 'empty') {
+            const hint = HINTS[state.status];
+            if (hint) process.stderr.write(`next: ${hint}\n`);
+            return 2;
+          }
+        } finally {
+          await database.close();
+        }
+      }),
+    );
+}

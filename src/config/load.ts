@@ -1,0 +1,153 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse, TomlError } from 'smol-toml';
+import { TesseraError } from '../errors.js';
+import { locateKey } from './locate.js';
+import { CONFIG_FORMAT, DEFAULT_DATABASE_URL, DEFAULT_PORT, LOG_LEVELS, type LogLevel, type TesseraConfig } from './schema.js';
+
+type Table = Record<string, unknown>;
+
+/** Where a problem is: the file and, when known, the line. */
+class Problems {
+  readonly messages: string[] = [];
+  constructor(
+    private readonly file: string,
+    private readonly source: string,
+  ) {}
+
+  add(keyPath: readonly string[], message: string): void {
+    const line = locateKey(this.source, keyPath);
+    this.messages.push(`${this.file}${line ? `:${line}` : ''}: ${keyPath.join('.')} ${message}`);
+  }
+}
+
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  server: ['port', 'host'],
+  database: ['url', 'pool_size'],
+  security: ['password_hash'],
+  logging: ['level'],
+  cluster: ['heartbeat_seconds'],
+  cache: ['redis'],
+  deployment: ['hot_deploy'],
+};
+
+export function loadConfigFile(file: string): TesseraConfig {
+  if (!existsSync(file)) {
+    throw new TesseraError('CONFIG_INVALID', `${file} does not exist.`, { hint: 'Run tessera start on an empty home to create it.' });
+  }
+  return parseConfig(readFileSync(file, 'utf8'), file);
+}
+
+/** Parses and validates a 2.0 config, listing every problem with its line rather than stopping at the first. */
+export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfig {
+  let raw: Table;
+  try {
+    raw = parse(source) as Table;
+  } catch (error) {
+    if (error instanceof TomlError) {
+      throw new TesseraError('CONFIG_INVALID', `${file}:${error.line}:${error.column}: ${error.message.split('\n')[0]}`);
+    }
+    throw error;
+  }
+  const problems = new Problems(file, source);
+  if (raw.format === undefined || raw.format === '1.1') {
+    const release = raw.format === undefined ? '1.0' : '1.1';
+    throw new TesseraError('CONFIG_INVALID', `${file} is in the Tessera ${release} format; this is Tessera ${CONFIG_FORMAT}.`, {
+      hint: 'Upgrade the home with tessera upgrade, which rewrites the config; never copy it by hand.',
+    });
+  }
+  if (raw.format !== CONFIG_FORMAT) problems.add(['format'], `must be "${CONFIG_FORMAT}"`);
+  for (const [section, value] of Object.entries(raw)) {
+    if (section === 'format') continue;
+    const known = KNOWN_KEYS[section];
+    if (!known) {
+      problems.add([section], 'is not a known section');
+      continue;
+    }
+    if (!isTable(value)) {
+      problems.add([section], 'must be a table');
+      continue;
+    }
+    for (const key of Object.keys(value)) if (!known.includes(key)) problems.add([section, key], 'is not a known key');
+  }
+  const section = (name: string): Table => (isTable(raw[name]) ? (raw[name] as Table) : {});
+  const read = reader(problems);
+
+  const config: TesseraConfig = {
+    format: CONFIG_FORMAT,
+    server: {
+      port: read.integer(section('server'), ['server', 'port'], DEFAULT_PORT, 1, 65_535),
+      host: read.string(section('server'), ['server', 'host'], '0.0.0.0'),
+    },
+    database: {
+      url: read.string(section('database'), ['database', 'url'], DEFAULT_DATABASE_URL),
+      poolSize: read.integer(section('database'), ['database', 'pool_size'], 10, 1, 200),
+    },
+    security: {
+      passwordHash: read.choice(section('security'), ['security', 'password_hash'], 'argon2id', ['argon2id'] as const),
+    },
+    logging: { level: read.choice(section('logging'), ['logging', 'level'], 'info', LOG_LEVELS) as LogLevel },
+    cluster: { heartbeatSeconds: read.integer(section('cluster'), ['cluster', 'heartbeat_seconds'], 10, 1, 3_600) },
+    cache: { redis: read.optionalString(section('cache'), ['cache', 'redis']) },
+    deployment: { hotDeploy: read.boolean(section('deployment'), ['deployment', 'hot_deploy'], true) },
+  };
+  if (problems.messages.length > 0) {
+    throw new TesseraError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.messages.join('\n  ')}`, {
+      hint: `Fix ${file} (README.md, "Configuration", lists every key).`,
+    });
+  }
+  return config;
+}
+
+function isTable(value: unknown): value is Table {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function reader(problems: Problems) {
+  return {
+    integer(table: Table, keyPath: string[], fallback: number, min: number, max: number): number {
+      const value = table[keyPath.at(-1) as string];
+      if (value === undefined) return fallback;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+        problems.add(keyPath, `must be a whole number from ${min} to ${max}`);
+        return fallback;
+      }
+      return value;
+    },
+    string(table: Table, keyPath: string[], fallback: string): string {
+      const value = table[keyPath.at(-1) as string];
+      if (value === undefined) return fallback;
+      if (typeof value !== 'string' || value.length === 0) {
+        problems.add(keyPath, 'must be a non-empty string');
+        return fallback;
+      }
+      return value;
+    },
+    optionalString(table: Table, keyPath: string[]): string | undefined {
+      const value = table[keyPath.at(-1) as string];
+      if (value === undefined || value === '') return undefined;
+      if (typeof value !== 'string') {
+        problems.add(keyPath, 'must be a string');
+        return undefined;
+      }
+      return value;
+    },
+    boolean(table: Table, keyPath: string[], fallback: boolean): boolean {
+      const value = table[keyPath.at(-1) as string];
+      if (value === undefined) return fallback;
+      if (typeof value !== 'boolean') {
+        problems.add(keyPath, 'must be true or false');
+        return fallback;
+      }
+      return value;
+    },
+    choice<T extends string>(table: Table, keyPath: string[], fallback: T, choices: readonly T[]): T {
+      const value = table[keyPath.at(-1) as string];
+      if (value === undefined) return fallback;
+      if (typeof value !== 'string' || !choices.includes(value as T)) {
+        problems.add(keyPath, `must be one of ${choices.map((c) => `"${c}"`).join(', ')}`);
+        return fallback;
+      }
+      return value as T;
+    },
+  };
+}

@@ -1,0 +1,50 @@
+/** The `conf/tessera.toml` of release 2.0.0, after validation and defaults. */
+export interface TesseraConfig {
+  format: '2.0';
+  server: { port: number; host: string };
+  database: { url: string; poolSize: number };
+  security: { passwordHash: 'argon2id' };
+  logging: { level: LogLevel };
+  cluster: { heartbeatSeconds: number };
+  cache: { redis: string | undefined };
+  deployment: { hotDeploy: boolean };
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const CONFIG_FORMAT = '2.0';
+export const DEFAULT_PORT = 9763;
+export const DEFAULT_DATABASE_URL = 'sqlite:repository/database/tessera.db';
+
+/** What a first start writes: every key with its default, and a word on each. */
+export function defaultConfigText(): string {
+  return `# Tessera ${CONFIG_FORMAT} configuration. Keys and defaults: see README.md ("Configuration").
+format = "${CONFIG_FORMAT}"
+
+[server]
+# The PORT environment variable overrides this.
+port = ${DEFAULT_PORT}
+host = "0.0.0.0"
+
+[database]
+# sqlite:PATH (relative to the home), postgres://user@host:port/db or mysql://user@host:port/db
+url = "${DEFAULT_DATABASE_URL}"
+pool_size = 10
+
+[security]
+password_hash = "argon2id"
+
+[logging]
+level = "info"
+
+[cluster]
+heartbeat_seconds = 10
+
+[cache]
+# redis = "redis://127.0.0.1:6379"
+
+[deployment]
+hot_deploy = true
+`;
+}

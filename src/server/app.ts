@@ -1,0 +1,71 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { PACKAGE_VERSION } from '../package-root.js';
+import { requireBasicAuth } from './plugins/authentication.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerWebapps } from './plugins/webapps.js';
+import type { ServerContext } from './context.js';
+import { authenticateRoutes } from './routes/authenticate.js';
+import { healthRoutes } from './routes/health.js';
+import { roleRoutes } from './routes/roles.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { userRoutes } from './routes/users.js';
+import { userStoreRoutes } from './routes/userstores.js';
+
+/** The Fastify application of one server: every concern a plugin, the admin API under `/api/v1`. */
+export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: context.logger as FastifyBaseLogger,
+    disableRequestLogging: false,
+    bodyLimit: 8 * 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  });
+
+  registerErrorHandling(app);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    context.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    context.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tessera admin API', version: PACKAGE_VERSION },
+      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
+      security: [{ basic: [] }],
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { context });
+  await app.register(
+    async (api) => {
+      await api.register(authenticateRoutes, { context });
+      await api.register(async (admin) => {
+        requireBasicAuth(admin, context);
+        await admin.register(tenantRoutes, { context });
+        await admin.register(userStoreRoutes, { context });
+        await admin.register(userRoutes, { context });
+        await admin.register(roleRoutes, { context });
+      });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  await registerWebapps(app, {
+    deployer: context.deployer,
+    tenants: {
+      domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
+      idOf: async (domain) => {
+        const tenant = await context.tenants.get(domain);
+        return tenant?.active ? tenant.id : undefined;
+      },
+    },
+    authenticate: async (tenantDomain, username, password) => {
+      const principal = await context.authenticator.authenticateInTenant(tenantDomain, username, password);
+      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+      return principal && { username: principal.qualifiedName, roles: principal.roles };
+    },
+  });
+  return app;
+}

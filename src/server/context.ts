@@ -1,0 +1,24 @@
+import type { Logger } from 'pino';
+import type { TesseraConfig } from '../config/schema.js';
+import type { Database } from '../db/connection.js';
+import type { Deployer } from '../deployment/deployer.js';
+import type { HomeLayout } from '../home/layout.js';
+import type { TenantService } from '../tenants/service.js';
+import type { UserStoreManager } from '../userstores/manager.js';
+import type { AuditLog } from './audit.js';
+import type { Authenticator } from './auth.js';
+import type { ServerMetrics } from './metrics.js';
+
+/** The services one running server is made of, handed to every route plugin. */
+export interface ServerContext {
+  config: TesseraConfig;
+  layout: HomeLayout;
+  database: Database;
+  logger: Logger;
+  tenants: TenantService;
+  stores: UserStoreManager;
+  deployer: Deployer;
+  authenticator: Authenticator;
+  audit: AuditLog;
+  metrics: ServerMetrics;
+}

@@ -1,0 +1,43 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { TesseraError } from '../../errors.js';
+import type { ServerContext } from '../context.js';
+import { ErrorBody } from './schemas.js';
+
+export const authenticateRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
+  app.post(
+    '/authenticate',
+    {
+      schema: {
+        tags: ['authentication'],
+        summary: 'Check a user\'s password: `alice`, `alice@acme.com` or `SECONDARY/alice@acme.com` (no admin auth)',
+        body: Type.Object({
+          username: Type.String({ minLength: 1, maxLength: 600 }),
+          password: Type.String({ maxLength: 1024 }),
+        }),
+        response: {
+          200: Type.Object({
+            tenant: Type.String(),
+            user: Type.String({ description: 'The name inside the tenant: `name` or `STORE/name`' }),
+            store: Type.String(),
+            roles: Type.Array(Type.String()),
+          }),
+          400: ErrorBody,
+          401: ErrorBody,
+        },
+      },
+    },
+    async (request) => {
+      const principal = await context.authenticator.authenticate(request.body.username, request.body.password);
+      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+      // One answer for every failure: which part was wrong is never told.
+      if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');
+      return {
+        tenant: principal.tenantDomain,
+        user: principal.qualifiedName.slice(0, principal.qualifiedName.lastIndexOf('@')),
+        store: principal.store,
+        roles: principal.roles,
+      };
+    },
+  );
+};

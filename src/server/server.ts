@@ -1,0 +1,138 @@
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfigFile } from '../config/load.js';
+import { defaultConfigText, type LogLevel } from '../config/schema.js';
+import { type Database, openDatabase } from '../db/connection.js';
+import { Deployer } from '../deployment/deployer.js';
+import { TesseraError } from '../errors.js';
+import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
+import { assertStartable, inspectSchema } from '../releases/guard.js';
+import { TenantService } from '../tenants/service.js';
+import { UserStoreManager } from '../userstores/manager.js';
+import { buildApp } from './app.js';
+import { AuditLog } from './audit.js';
+import { Authenticator } from './auth.js';
+import { bootstrapDatabase } from './bootstrap.js';
+import type { ServerContext } from './context.js';
+import { createLogger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+
+export interface StartOptions {
+  home: string;
+  /** Overrides `PORT` and `server.port`; 0 picks a free port. */
+  port?: number;
+  host?: string;
+  /** The super tenant admin's password on a first start (else `TESSERA_ADMIN_PASSWORD`, else generated). */
+  adminPassword?: string;
+  logLevel?: LogLevel;
+  /** Log to stdout as well as `logs/tessera.log` (default true). */
+  stdoutLogs?: boolean;
+  /** Called once with a generated admin password on a first start, to show it to the operator. */
+  onGeneratedPassword?: (password: string) => void;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  context: ServerContext;
+  port: number;
+  url: string;
+  firstStart: boolean;
+  close(): Promise<void>;
+}
+
+export function portFromEnvironment(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new TesseraError('BAD_USAGE', `PORT="${value}" is not a port number.`, { hint: 'Set PORT to a number from 1 to 65535.' });
+  }
+  return port;
+}
+
+/** Starts a server on a home, laying the home out on a first start (DESIGN 4, `tessera start`). */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const layout = homeLayout(options.home);
+  const firstStart = !existsSync(layout.configFile);
+  ensureHomeLayout(layout);
+  if (firstStart) writeFileSync(layout.configFile, defaultConfigText(), { flag: 'wx' });
+  const config = loadConfigFile(layout.configFile);
+  const port = options.port ?? portFromEnvironment(process.env.PORT) ?? config.server.port;
+  const logger = createLogger({
+    level: options.logLevel ?? config.logging.level,
+    logsFolder: layout.logs,
+    stdout: options.stdoutLogs ?? true,
+  });
+
+  const database = await openDatabase(config.database.url, layout.root);
+  const closers: (() => Promise<void>)[] = [() => database.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'close failed'));
+    logger.flush();
+  };
+  try {
+    const state = await inspectSchema(database as Database<unknown>);
+    assertStartable(state, database.label);
+    if (state.status === 'empty') {
+      const adminPassword = options.adminPassword ?? process.env.TESSERA_ADMIN_PASSWORD;
+      const { generatedPassword } = await bootstrapDatabase(database, adminPassword || undefined);
+      logger.info({ database: database.label }, 'created the database at the current release and the super tenant admin');
+      if (generatedPassword) options.onGeneratedPassword?.(generatedPassword);
+    }
+
+    const stores = new UserStoreManager({ database, layout, logger, hotLoad: config.deployment.hotDeploy });
+    closers.push(() => stores.close());
+    const deployer = new Deployer({ layout, logger, hotDeploy: config.deployment.hotDeploy });
+    closers.push(() => deployer.close());
+    const tenants = new TenantService(database.db, {
+      async created(tenantId) {
+        ensureTenantFolders(layout, tenantId);
+        await stores.addTenant(tenantId);
+        await deployer.addTenant(tenantId);
+      },
+      async deleted(tenantId) {
+        await deployer.removeTenant(tenantId);
+        await stores.removeTenant(tenantId);
+        // Nothing is lost: the tenant's webapps and store files are kept under backups/.
+        const folder = tenantFolder(layout, tenantId);
+        if (existsSync(folder)) renameSync(folder, path.join(layout.backups, `deleted-tenant-${tenantId}-${Date.now()}`));
+      },
+    });
+    const tenantIds = (await tenants.list()).map((t) => t.id);
+    for (const id of tenantIds) ensureTenantFolders(layout, id);
+    await stores.start(tenantIds);
+    await deployer.start(tenantIds);
+
+    const context: ServerContext = {
+      config,
+      layout,
+      database,
+      logger,
+      tenants,
+      stores,
+      deployer,
+      authenticator: new Authenticator(tenants, stores),
+      audit: new AuditLog(database.db, logger),
+      metrics: new ServerMetrics(),
+    };
+    const app = await buildApp(context);
+    closers.push(() => app.close());
+    try {
+      await app.listen({ port, host: options.host ?? config.server.host });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new TesseraError('PORT_IN_USE', `Port ${port} is already in use.`, {
+          hint: 'Stop whatever listens there, or set PORT (or server.port in conf/tessera.toml) to a free port.',
+        });
+      }
+      throw error;
+    }
+    const address = app.server.address();
+    const boundPort = typeof address === 'object' && address ? address.port : port;
+    logger.info({ port: boundPort, database: database.label, home: layout.root }, 'Tessera started');
+    return { app, context, port: boundPort, url: `http://127.0.0.1:${boundPort}`, firstStart, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
