@@ -8,5 +8,6 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     minWorkers: 1,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

@@ -17,7 +17,8 @@ export type SchemaState =
   | { status: 'foreign' };
 
 /** Reads where a database stands against this build's release (`expected`, the current one by default). */
-export async function inspectSchema(database: Database<unknown>, expected = CURRENT_RELEASE): Promise<SchemaState> {
+export async function inspectSchema<S>(typed: Database<S>, expected = CURRENT_RELEASE): Promise<SchemaState> {
+  const database = typed as unknown as Database<unknown>;
   if (!(await historyTableExists(database.db))) {
     return (await countTables(database.db)) === 0 ? { status: 'empty' } : { status: 'foreign' };
   }

@@ -22,7 +22,8 @@ export interface MigrateOptions {
 }
 
 /** Applies every release from the database's level (or nothing) up to `target`, hop by hop. */
-export async function migrateTo(database: Database<unknown>, target: string, options: MigrateOptions = {}): Promise<string[]> {
+export async function migrateTo<S>(typed: Database<S>, target: string, options: MigrateOptions = {}): Promise<string[]> {
+  const database = typed as unknown as Database<unknown>;
   await ensureHistoryTable(database.db);
   const state = schemaLevelOf(await readHistory(database.db));
   if (state.retired) {
@@ -36,7 +37,8 @@ export async function migrateTo(database: Database<unknown>, target: string, opt
 }
 
 /** Applies one release's scripts, each recorded in the schema history with statement-level progress. */
-export async function applyRelease(database: Database<unknown>, version: string, options: MigrateOptions = {}): Promise<void> {
+export async function applyRelease<S>(typed: Database<S>, version: string, options: MigrateOptions = {}): Promise<void> {
+  const database = typed as unknown as Database<unknown>;
   await ensureHistoryTable(database.db);
   for (const script of releaseScripts(version, database.kind)) {
     const existing = await historyDb(database.db)

@@ -12,7 +12,7 @@ export async function bootstrapDatabase(
   database: Database,
   adminPassword: string | undefined,
 ): Promise<{ generatedPassword: string | undefined }> {
-  await migrateTo(database as Database<unknown>, CURRENT_RELEASE);
+  await migrateTo(database, CURRENT_RELEASE);
   const generated = adminPassword ? undefined : randomBytes(12).toString('base64url');
   await createSuperTenant(database.db, adminPassword ?? (generated as string));
   return { generatedPassword: generated };

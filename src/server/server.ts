@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
-import { type Database, openDatabase } from '../db/connection.js';
+import { openDatabase } from '../db/connection.js';
 import { Deployer } from '../deployment/deployer.js';
 import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
@@ -71,7 +71,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logger.flush();
   };
   try {
-    const state = await inspectSchema(database as Database<unknown>);
+    const state = await inspectSchema(database);
     assertStartable(state, database.label);
     if (state.status === 'empty') {
       const adminPassword = options.adminPassword ?? process.env.TESSERA_ADMIN_PASSWORD;

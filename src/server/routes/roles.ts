@@ -81,7 +81,7 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       const { store, name } = storeFor(context, tenant, request.params.name);
       if (!(await store.deleteRole(name))) throw new TesseraError('NOT_FOUND', `No role ${request.params.name} in ${tenant.domain}.`);
       await context.audit.record(tenant.id, principal, 'role.delete', request.params.name);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 };

@@ -92,7 +92,7 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       const tenant = await tenants.require(request.params.domain);
       await tenants.delete(tenant.domain);
       await audit.record(tenant.id, principal, 'tenant.delete', tenant.domain);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 };

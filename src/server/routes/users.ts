@@ -95,7 +95,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
       await context.audit.record(tenant.id, principal, 'user.delete', request.params.username);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 
@@ -144,7 +144,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
       await context.audit.record(tenant.id, principal, 'user.password', request.params.username);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 };

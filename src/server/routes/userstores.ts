@@ -70,7 +70,7 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       }
       await context.stores.deleteStore(tenant.id, domain);
       await context.audit.record(tenant.id, principal, 'userstore.delete', domain);
-      return reply.status(204).send();
+      return reply.status(204).send(null);
     },
   );
 };

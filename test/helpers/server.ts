@@ -1,0 +1,68 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultConfigText } from '../../src/config/schema.js';
+import type { DatabaseKind } from '../../src/db/url.js';
+import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type ScratchDatabase, scratchDatabase } from './databases.js';
+
+export const ADMIN_PASSWORD = 'super-secret-admin-pw';
+
+export interface Reply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert response bodies field by field
+  body: any;
+  headers: Headers;
+}
+
+export interface TestServer {
+  server: RunningServer;
+  scratch: ScratchDatabase;
+  home: string;
+  /** fetch against the server, JSON in and out, Basic auth when `as` is given. */
+  call(method: string, url: string, options?: { as?: [string, string]; body?: unknown }): Promise<Reply>;
+  stop(): Promise<void>;
+}
+
+/** Writes a 2.0 config pointing at `databaseUrl` into a fresh home. */
+export function writeConfig(home: string, databaseUrl: string, extra = ''): void {
+  mkdirSync(path.join(home, 'conf'), { recursive: true });
+  const text = defaultConfigText().replace(/^url = .*$/m, `url = "${databaseUrl}"`).replace('level = "info"', 'level = "warn"');
+  writeFileSync(path.join(home, 'conf', 'tessera.toml'), `${text}${extra}`);
+}
+
+/** A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known. */
+export async function startTestServer(kind: DatabaseKind): Promise<TestServer> {
+  const scratch = await scratchDatabase(kind, 'server');
+  const home = path.join(scratch.home, 'home');
+  const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
+  writeConfig(home, url);
+  const server = await startServer({ home, port: 0, host: '127.0.0.1', adminPassword: ADMIN_PASSWORD, stdoutLogs: false });
+  return {
+    server,
+    scratch,
+    home,
+    async call(method, route, options = {}) {
+      const headers: Record<string, string> = {};
+      if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
+      if (options.body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${server.url}${route}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        redirect: 'manual',
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body, headers: response.headers };
+    },
+    async stop() {
+      await server.close();
+      await scratch.drop();
+    },
+  };
+}
