@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { CURRENT_RELEASE, RELEASES, releasesUpTo, upgradePath } from '../../src/releases/matrix.js';
+import { releaseScripts } from '../../src/releases/scripts.js';
+import { splitStatements } from '../../src/releases/sql-splitter.js';
+
+describe('release matrix', () => {
+  it('knows 1.0.0, 1.1.0 and 2.0.0, the last being current', () => {
+    expect(RELEASES.map((r) => r.version)).toEqual(['1.0.0', '1.1.0', '2.0.0']);
+    expect(CURRENT_RELEASE).toBe('2.0.0');
+  });
+
+  it('routes 1.0.0 to 2.0.0 through the required stop 1.1.0', () => {
+    expect(upgradePath('1.0.0', '2.0.0')).toEqual(['1.1.0', '2.0.0']);
+    expect(upgradePath('1.1.0', '2.0.0')).toEqual(['2.0.0']);
+    expect(upgradePath('1.0.0', '1.1.0')).toEqual(['1.1.0']);
+    expect(upgradePath('2.0.0', '2.0.0')).toEqual([]);
+  });
+
+  it('refuses downgrades and unknown releases', () => {
+    expect(() => upgradePath('2.0.0', '1.0.0')).toThrow(/never downgrades/);
+    expect(() => upgradePath('0.9.0', '2.0.0')).toThrow(expect.objectContaining({ code: 'RELEASE_UNKNOWN' }));
+  });
+
+  it('builds fresh databases from every release up to the target', () => {
+    expect(releasesUpTo('1.1.0')).toEqual(['1.0.0', '1.1.0']);
+  });
+
+  it('ships a checksummed migration.sql for every release and engine', () => {
+    for (const release of RELEASES) {
+      for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
+        const [script] = releaseScripts(release.version, kind);
+        expect(script?.name).toBe('migration.sql');
+        expect(script?.checksum).toMatch(/^[0-9a-f]{64}$/);
+        expect(script?.statements.length).toBeGreaterThan(0);
+      }
+    }
+  });
+});
+
+describe('SQL statement splitter', () => {
+  it('splits on top-level semicolons only, dropping comments', () => {
+    const script = `-- a comment; with a semicolon
+CREATE TABLE a (x VARCHAR(10) DEFAULT 'semi;colon');
+/* block; comment */ INSERT INTO a VALUES ('it''s; fine');
+UPDATE "we;ird" SET x = \`b;t\`;`;
+    expect(splitStatements(script)).toEqual([
+      "CREATE TABLE a (x VARCHAR(10) DEFAULT 'semi;colon')",
+      "INSERT INTO a VALUES ('it''s; fine')",
+      'UPDATE "we;ird" SET x = `b;t`',
+    ]);
+  });
+
+  it('refuses an unterminated quote rather than guessing', () => {
+    expect(() => splitStatements("INSERT INTO a VALUES ('oops);")).toThrow(/unterminated/);
+  });
+});
