@@ -1,0 +1,392 @@
+import { mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { type HomeLayout, webappsFolder } from '../home/layout.js';
+import { readAppConfig } from './app-config.js';
+import { appNameProblem } from './app-name.js';
+import { AppConfigError, ArchiveRefusedError } from './errors.js';
+import { FolderWatcher } from './folder-watcher.js';
+import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits, extractZip } from './safe-zip.js';
+import { createStagingFolder, removeFolder, replaceFolder } from './staging.js';
+import { type AppSource, type AppSourceKind, scanWebapps } from './webapps-scan.js';
+
+/** Tenant ids and domains, provided by the server. */
+export interface TenantDirectory {
+  domainOf(tenantId: number): Promise<string | undefined>;
+  /** `undefined` also for inactive tenants. */
+  idOf(domain: string): Promise<number | undefined>;
+}
+
+export interface DeployedApp {
+  readonly name: string;
+  readonly tenantId: number;
+  readonly source: AppSourceKind;
+  /** The folder served (its real path): the app folder itself, or where its zip was extracted. */
+  readonly root: string;
+  /** What was dropped into `webapps/`. */
+  readonly sourcePath: string;
+  /** Every request needs HTTP Basic credentials valid in the app's tenant (`tessera-app.toml`). */
+  readonly login: boolean;
+  readonly deployedAt: Date;
+}
+
+export interface DeployerOptions {
+  layout: HomeLayout;
+  logger: Logger;
+  /** Watch `webapps/` folders and rescan them periodically; `false` deploys what is there at start only. */
+  hotDeploy?: boolean;
+  /** The safety-net rescan, for changes fs.watch missed. */
+  rescanIntervalMs?: number;
+  /** Quiet time after a change in `webapps/` before it is looked at, so a burst of events is one scan. */
+  debounceMs?: number;
+  /** How long a zip's size and modification time must hold still before it counts as fully written. */
+  zipSettleMs?: number;
+  limits?: Partial<ExtractionLimits>;
+}
+
+const DEFAULT_RESCAN_INTERVAL_MS = 2_000;
+const DEFAULT_DEBOUNCE_MS = 100;
+const DEFAULT_ZIP_SETTLE_MS = 300;
+
+/**
+ * `settled`: a zip is deployed only once it has held still for `zipSettleMs` (the watcher and the
+ * periodic rescan, which may catch a zip mid-copy). `immediate`: zips are taken as complete (start,
+ * and `rescan()`, whose caller knows its files are written).
+ */
+type ScanMode = 'settled' | 'immediate';
+
+interface Deployment {
+  app: DeployedApp;
+  /** The `webapps/` entry it came from and that entry's fingerprint when deployed. */
+  entry: string;
+  fingerprint: string;
+}
+
+interface TenantState {
+  tenantId: number;
+  webapps: string;
+  /** Where this tenant's zips are extracted: `<home>/work/webapps/<tenantId>/`. */
+  extracted: string;
+  deployments: Map<string, Deployment>;
+  /**
+   * The last refusal logged per `webapps/` entry, with the fingerprint it applied to: the same refusal
+   * is not logged (nor the same broken zip retried) on every rescan, only when the entry changes.
+   */
+  refusals: Map<string, string>;
+  /** Zips seen but not yet still for long enough: fingerprint and when it was first seen. */
+  settling: Map<string, { fingerprint: string; since: number }>;
+  watcher: FolderWatcher | undefined;
+  /** Scans of one tenant run one after the other. */
+  queue: Promise<void>;
+  removed: boolean;
+}
+
+/**
+ * Deploys the web applications found in each tenant's `webapps/` folder and keeps them in step with it:
+ * an app appears when its folder or zip is dropped in, is redeployed when its zip or `tessera-app.toml`
+ * changes, and disappears when its source is removed.
+ */
+export class Deployer {
+  private readonly layout: HomeLayout;
+  private readonly logger: Logger;
+  private readonly hotDeploy: boolean;
+  private readonly rescanIntervalMs: number;
+  private readonly debounceMs: number;
+  private readonly zipSettleMs: number;
+  private readonly limits: ExtractionLimits;
+  private readonly tenants = new Map<number, TenantState>();
+  private rescanTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: DeployerOptions) {
+    this.layout = options.layout;
+    this.logger = options.logger.child({ component: 'deployer' });
+    this.hotDeploy = options.hotDeploy ?? true;
+    this.rescanIntervalMs = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
+    this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
+    this.zipSettleMs = options.zipSettleMs ?? DEFAULT_ZIP_SETTLE_MS;
+    this.limits = { ...DEFAULT_EXTRACTION_LIMITS, ...options.limits };
+  }
+
+  /** Deploys every tenant's apps, then (with hot deploy) starts watching. */
+  async start(tenantIds: number[]): Promise<void> {
+    await Promise.all(tenantIds.map((tenantId) => this.addTenant(tenantId)));
+    if (this.hotDeploy && !this.closed && !this.rescanTimer) {
+      this.rescanTimer = setInterval(() => void this.rescanAll('settled'), this.rescanIntervalMs);
+      this.rescanTimer.unref();
+    }
+  }
+
+  async addTenant(tenantId: number): Promise<void> {
+    if (this.closed || this.tenants.has(tenantId)) return;
+    const state: TenantState = {
+      tenantId,
+      webapps: webappsFolder(this.layout, tenantId),
+      extracted: path.join(this.layout.work, 'webapps', String(tenantId)),
+      deployments: new Map(),
+      refusals: new Map(),
+      settling: new Map(),
+      watcher: undefined,
+      queue: Promise.resolve(),
+      removed: false,
+    };
+    // Preparing the folders is the first job in the tenant's queue, so no scan can extract into the
+    // folder while it is being emptied.
+    const prepared = (async () => {
+      await mkdir(state.webapps, { recursive: true });
+      // Extracted apps are rebuildable state: start from nothing rather than trust what a crash left.
+      await removeFolder(state.extracted);
+    })();
+    state.queue = prepared.catch(() => undefined);
+    this.tenants.set(tenantId, state);
+    try {
+      await prepared;
+    } catch (error) {
+      this.tenants.delete(tenantId);
+      state.removed = true;
+      throw error;
+    }
+    if (this.hotDeploy) {
+      state.watcher = new FolderWatcher(
+        state.webapps,
+        this.debounceMs,
+        () => void this.enqueueScan(state, 'settled'),
+        this.logger,
+      );
+      state.watcher.arm();
+    }
+    await this.enqueueScan(state, 'immediate');
+  }
+
+  /** Stops watching the tenant and undeploys its apps (their sources in `webapps/` are left alone). */
+  async removeTenant(tenantId: number): Promise<void> {
+    const state = this.tenants.get(tenantId);
+    if (!state) return;
+    this.tenants.delete(tenantId);
+    state.removed = true;
+    state.watcher?.close();
+    await state.queue;
+    for (const name of [...state.deployments.keys()]) await this.undeploy(state, name, 'tenant removed');
+    await removeFolder(state.extracted);
+  }
+
+  app(tenantId: number, name: string): DeployedApp | undefined {
+    return this.tenants.get(tenantId)?.deployments.get(name)?.app;
+  }
+
+  list(tenantId: number): DeployedApp[] {
+    const deployments = this.tenants.get(tenantId)?.deployments;
+    if (!deployments) return [];
+    return [...deployments.values()].map((d) => d.app).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Brings every tenant in step with its `webapps/` folder now, taking zips as completely written. */
+  async rescan(): Promise<void> {
+    await this.rescanAll('immediate');
+  }
+
+  /** Stops watching. Deployed apps stay on disk; the next start rebuilds them anyway. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.rescanTimer) clearInterval(this.rescanTimer);
+    this.rescanTimer = undefined;
+    for (const state of this.tenants.values()) state.watcher?.close();
+    await Promise.all([...this.tenants.values()].map((state) => state.queue));
+  }
+
+  private async rescanAll(mode: ScanMode): Promise<void> {
+    await Promise.all(
+      [...this.tenants.values()].map((state) => {
+        state.watcher?.arm();
+        return this.enqueueScan(state, mode);
+      }),
+    );
+  }
+
+  private enqueueScan(state: TenantState, mode: ScanMode): Promise<void> {
+    state.queue = state.queue.then(async () => {
+      if (this.closed || state.removed) return;
+      try {
+        await this.scan(state, mode);
+      } catch (error) {
+        this.logger.error({ tenant: state.tenantId, err: error }, 'scanning webapps failed');
+      }
+    });
+    return state.queue;
+  }
+
+  /** One reconciliation of a tenant's deployments with its `webapps/` folder. */
+  private async scan(state: TenantState, mode: ScanMode): Promise<void> {
+    const sources = await scanWebapps(state.webapps);
+    const present = new Set(sources.map((source) => source.entry));
+    for (const entry of [...state.refusals.keys()]) if (!present.has(entry)) state.refusals.delete(entry);
+    for (const entry of [...state.settling.keys()]) if (!present.has(entry)) state.settling.delete(entry);
+
+    const wanted = this.chooseSources(state, sources);
+    for (const [name, deployment] of [...state.deployments]) {
+      const source = wanted.get(name);
+      if (!source) await this.undeploy(state, name, 'its source was removed');
+      else if (source.entry !== deployment.entry)
+        await this.undeploy(state, name, `replaced by ${source.entry}`);
+    }
+
+    let stillSettling = false;
+    for (const source of wanted.values()) {
+      if (state.deployments.get(source.name)?.fingerprint === source.fingerprint) continue;
+      if (state.refusals.get(source.entry) === failedKey(source)) continue;
+      if (source.kind === 'zip' && mode === 'settled' && !this.hasSettled(state, source)) {
+        stillSettling = true;
+        continue;
+      }
+      state.settling.delete(source.entry);
+      await this.deploy(state, source);
+    }
+    if (stillSettling) state.watcher?.trigger(this.zipSettleMs);
+  }
+
+  /** The one source per valid app name; refuses (with a log line) bad names and name clashes. */
+  private chooseSources(state: TenantState, sources: AppSource[]): Map<string, AppSource> {
+    const wanted = new Map<string, AppSource>();
+    const byName = new Map<string, AppSource[]>();
+    for (const source of sources) {
+      const problem = appNameProblem(source.name);
+      if (problem) {
+        this.refuseOnce(state, source, 'name', `webapp "${source.entry}" refused: ${problem}`);
+        continue;
+      }
+      byName.set(source.name, [...(byName.get(source.name) ?? []), source]);
+    }
+    for (const [name, candidates] of byName) {
+      // The one already deployed keeps its place, so a later arrival is the one refused; at start the
+      // folder wins over the zip. Removing the winner lets the other deploy at the next scan.
+      const current = state.deployments.get(name)?.entry;
+      const winner =
+        candidates.find((c) => c.entry === current) ??
+        candidates.find((c) => c.kind === 'folder') ??
+        candidates[0];
+      if (!winner) continue;
+      wanted.set(name, winner);
+      for (const loser of candidates) {
+        if (loser === winner) continue;
+        this.refuseOnce(
+          state,
+          loser,
+          `clash:${winner.entry}`,
+          `webapp "${loser.entry}" refused: app "${name}" is already deployed from "${winner.entry}"`,
+        );
+      }
+    }
+    return wanted;
+  }
+
+  private hasSettled(state: TenantState, source: AppSource): boolean {
+    const seen = state.settling.get(source.entry);
+    const now = Date.now();
+    if (!seen || seen.fingerprint !== source.fingerprint) {
+      state.settling.set(source.entry, { fingerprint: source.fingerprint, since: now });
+      return false;
+    }
+    return now - seen.since >= this.zipSettleMs;
+  }
+
+  private async deploy(state: TenantState, source: AppSource): Promise<void> {
+    const log = { tenant: state.tenantId, app: source.name, source: source.entry };
+    try {
+      const deployment =
+        source.kind === 'zip' ? await this.deployZip(state, source) : await deployFolder(state, source);
+      state.deployments.set(source.name, deployment);
+      state.refusals.delete(source.entry);
+      this.logger.info({ ...log, login: deployment.app.login, root: deployment.app.root }, 'webapp deployed');
+    } catch (error) {
+      // The app mirrors its source: a version that cannot be deployed takes the previous one down too.
+      if (state.deployments.has(source.name))
+        await this.undeploy(state, source.name, 'its new version was refused');
+      this.logFailure(state, source, error);
+    }
+  }
+
+  private async deployZip(state: TenantState, source: AppSource): Promise<Deployment> {
+    const target = path.join(state.extracted, source.name);
+    const staged = await createStagingFolder(state.extracted, source.name);
+    let login: boolean;
+    try {
+      const summary = await extractZip(source.path, staged, this.limits);
+      login = (await readAppConfig(staged)).login;
+      await replaceFolder(staged, target);
+      this.logger.debug({ tenant: state.tenantId, app: source.name, ...summary }, 'webapp archive extracted');
+    } catch (error) {
+      await removeFolder(staged);
+      throw error;
+    }
+    return {
+      app: {
+        name: source.name,
+        tenantId: state.tenantId,
+        source: 'zip',
+        root: await realpath(target),
+        sourcePath: source.path,
+        login,
+        deployedAt: new Date(),
+      },
+      entry: source.entry,
+      fingerprint: source.fingerprint,
+    };
+  }
+
+  private async undeploy(state: TenantState, name: string, reason: string): Promise<void> {
+    const deployment = state.deployments.get(name);
+    if (!deployment) return;
+    state.deployments.delete(name);
+    if (deployment.app.source === 'zip') await removeFolder(path.join(state.extracted, name));
+    this.logger.info(
+      { tenant: state.tenantId, app: name, source: deployment.entry, reason },
+      'webapp undeployed',
+    );
+  }
+
+  private logFailure(state: TenantState, source: AppSource, error: unknown): void {
+    const key = failedKey(source);
+    if (state.refusals.get(source.entry) === key) return;
+    state.refusals.set(source.entry, key);
+    const log = { tenant: state.tenantId, app: source.name, source: source.entry };
+    if (error instanceof ArchiveRefusedError) {
+      this.logger.warn(
+        { ...log, entry: error.entry, refusal: error.refusal },
+        `webapp "${source.name}" refused: ${source.entry}: ${error.message}`,
+      );
+    } else if (error instanceof AppConfigError) {
+      this.logger.warn({ ...log, file: error.file }, `webapp "${source.name}" refused: ${error.message}`);
+    } else {
+      this.logger.error({ ...log, err: error }, `webapp "${source.name}" could not be deployed`);
+    }
+  }
+
+  private refuseOnce(state: TenantState, source: AppSource, reason: string, message: string): void {
+    const key = `${reason}|${source.fingerprint}`;
+    if (state.refusals.get(source.entry) === key) return;
+    state.refusals.set(source.entry, key);
+    this.logger.warn({ tenant: state.tenantId, app: source.name, source: source.entry }, message);
+  }
+}
+
+async function deployFolder(state: TenantState, source: AppSource): Promise<Deployment> {
+  const root = await realpath(source.path);
+  const { login } = await readAppConfig(root);
+  return {
+    app: {
+      name: source.name,
+      tenantId: state.tenantId,
+      source: 'folder',
+      root,
+      sourcePath: source.path,
+      login,
+      deployedAt: new Date(),
+    },
+    entry: source.entry,
+    fingerprint: source.fingerprint,
+  };
+}
+
+function failedKey(source: AppSource): string {
+  return `failed|${source.fingerprint}`;
+}
