@@ -1,5 +1,5 @@
-import { SUPER_TENANT_DOMAIN } from '../home/layout.js';
 import { TesseraError } from '../errors.js';
+import { SUPER_TENANT_DOMAIN } from '../home/layout.js';
 
 export const PRIMARY_DOMAIN = 'PRIMARY';
 
@@ -15,6 +15,11 @@ const USERNAME = /^[A-Za-z0-9._-][A-Za-z0-9._+-]{0,254}$/;
 
 export function isStoreDomain(value: string): boolean {
   return STORE_DOMAIN.test(value);
+}
+
+/** A user or role name inside a store (roles follow the same rule because the API parses both alike). */
+export function isAccountName(value: string): boolean {
+  return USERNAME.test(value);
 }
 
 /**
@@ -46,7 +51,8 @@ export function parseQualifiedName(raw: string, defaultTenant = SUPER_TENANT_DOM
  */
 export function parseStoreName(raw: string, tenantDomain: string): { store: string; name: string } {
   const parsed = parseQualifiedName(raw, tenantDomain);
-  if (parsed.tenantDomain !== tenantDomain) throw badName(raw, `it names tenant ${parsed.tenantDomain}, not ${tenantDomain}`);
+  if (parsed.tenantDomain !== tenantDomain)
+    throw badName(raw, `it names tenant ${parsed.tenantDomain}, not ${tenantDomain}`);
   return { store: parsed.store, name: parsed.name };
 }
 

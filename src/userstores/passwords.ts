@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Algorithm, hash, verify } from '@node-rs/argon2';
 
 export type PasswordAlgorithm = 'argon2id' | 'sha256';
@@ -10,7 +10,12 @@ export interface StoredPassword {
   algorithm: PasswordAlgorithm;
 }
 
-export const ARGON2_OPTIONS = { algorithm: Algorithm.Argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+export const ARGON2_OPTIONS = {
+  algorithm: Algorithm.Argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
 
 export async function hashPassword(password: string): Promise<StoredPassword> {
   return { hash: await hash(password, ARGON2_OPTIONS), salt: '', algorithm: 'argon2id' };
@@ -18,13 +23,27 @@ export async function hashPassword(password: string): Promise<StoredPassword> {
 
 /** Tessera 1.0's scheme: hex SHA-256 of the hex salt followed by the password. */
 export function legacySha256(password: string, salt: string): string {
-  return createHash('sha256').update(salt + password, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(salt + password, 'utf8')
+    .digest('hex');
 }
 
 export interface Verification {
   ok: boolean;
   /** True when the password matched a legacy hash and should be stored again as argon2id. */
   needsRehash: boolean;
+}
+
+let dummyHash: Promise<string> | undefined;
+
+/**
+ * Spends the time of one argon2id verification and always fails: used when there is no user (or only a
+ * legacy hash, which checks in microseconds), so that a wrong password costs the same whoever it is for.
+ */
+export async function verifyAgainstDummy(password: string): Promise<false> {
+  dummyHash ??= hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
+  await verify(await dummyHash, password).catch(() => false);
+  return false;
 }
 
 export async function verifyPassword(password: string, stored: StoredPassword): Promise<Verification> {

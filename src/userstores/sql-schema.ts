@@ -24,7 +24,8 @@ export interface StoreSchema {
 
 export async function ensureJdbcStoreSchema(database: Database<unknown>): Promise<void> {
   const { schema } = database.db;
-  const id = <T extends string>(table: CreateTableBuilder<T, never>) => database.dialect.addIdentityColumn(table, 'id');
+  const id = <T extends string>(table: CreateTableBuilder<T, never>) =>
+    database.dialect.addIdentityColumn(table, 'id');
   await schema
     .createTable('users')
     .ifNotExists()

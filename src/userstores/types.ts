@@ -49,3 +49,16 @@ export interface UserStore {
   deleteRole(name: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** What the manager reports about one store of a tenant (the API lists these). */
+export interface StoreDescription {
+  domain: string;
+  type: StoreKind;
+  /** The database or directory URL, its password masked; absent for PRIMARY. */
+  url?: string;
+  readOnly: boolean;
+  description?: string;
+  status: 'up' | 'error';
+  /** Why the store is not up, fit to show an operator (never a password). */
+  error?: string;
+}

@@ -1,0 +1,151 @@
+import { type Database, openDatabase } from '../db/connection.js';
+import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
+import { TesseraError } from '../errors.js';
+import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
+
+/** One holder's use of a shared connection; `release` is idempotent. */
+export interface ConnectionLease {
+  readonly database: Database<StoreSchema>;
+  release(): Promise<void>;
+}
+
+interface Shared {
+  opening: Promise<Database<StoreSchema>>;
+  holders: number;
+  closed: boolean;
+}
+
+/** How long opening a store's database may take before the store is reported down. */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * The JDBC stores' databases, one connection (pool) per database however many stores of however many
+ * tenants use it, opened on first use with the store tables ensured, and closed when its last holder
+ * lets go.
+ */
+export class StoreConnections {
+  private readonly shared = new Map<string, Shared>();
+
+  constructor(
+    /** The home, which relative SQLite paths resolve against. */
+    private readonly home: string,
+    private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+  ) {}
+
+  /** Throws DB_URL_INVALID for a bad URL and DB_CONNECT_FAILED when the database cannot be opened. */
+  async acquire(url: string): Promise<ConnectionLease> {
+    const key = connectionKey(parseDatabaseUrl(url, this.home));
+    let entry = this.shared.get(key);
+    if (entry === undefined) {
+      const created: Shared = { opening: this.open(url), holders: 0, closed: false };
+      this.shared.set(key, created);
+      // A failed open is forgotten at once, so that the next acquire tries again.
+      created.opening.catch(() => {
+        if (this.shared.get(key) === created) this.shared.delete(key);
+      });
+      entry = created;
+    }
+    const holder = entry;
+    holder.holders++;
+    let database: Database<StoreSchema>;
+    try {
+      database = await holder.opening;
+    } catch (error) {
+      holder.holders--;
+      throw error;
+    }
+    let released = false;
+    return {
+      database,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.release(key, holder);
+      },
+    };
+  }
+
+  /** Open connections, for tests and metrics. */
+  get size(): number {
+    return this.shared.size;
+  }
+
+  /** Closes every connection, whoever still holds it (the manager's shutdown). */
+  async closeAll(): Promise<void> {
+    const entries = [...this.shared.values()];
+    this.shared.clear();
+    await Promise.all(entries.map((e) => this.closeOnce(e)));
+  }
+
+  private async release(key: string, entry: Shared): Promise<void> {
+    entry.holders--;
+    if (entry.holders > 0) return;
+    if (this.shared.get(key) === entry) this.shared.delete(key);
+    await this.closeOnce(entry);
+  }
+
+  private async closeOnce(entry: Shared): Promise<void> {
+    if (entry.closed) return;
+    entry.closed = true;
+    const database = await entry.opening.catch(() => undefined);
+    await database?.close().catch(() => {});
+  }
+
+  private async open(url: string): Promise<Database<StoreSchema>> {
+    const opening = openWithSchema(url, this.home);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        // Whatever connects after giving up is closed rather than leaked.
+        opening.then((db) => db.close()).catch(() => {});
+        reject(connectFailed(url, `no answer within ${this.connectTimeoutMs} ms`));
+      }, this.connectTimeoutMs);
+    });
+    try {
+      return await Promise.race([opening, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+async function openWithSchema(url: string, home: string): Promise<Database<StoreSchema>> {
+  let database: Database<StoreSchema>;
+  try {
+    database = await openDatabase<StoreSchema>(url, home);
+  } catch (error) {
+    throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
+  }
+  try {
+    // The schema builder needs no table types; Kysely's types are invariant in them, hence the cast.
+    await ensureJdbcStoreSchema(database as unknown as Database<unknown>);
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw connectFailed(url, `cannot create the store tables: ${errorMessage(error)}`, error);
+  }
+  return database;
+}
+
+/**
+ * Two URLs naming the same database share a connection; the password is part of the key so that a
+ * definition with wrong credentials never rides on a connection opened with the right ones.
+ */
+function connectionKey(target: DatabaseTarget): string {
+  if (target.kind === 'sqlite') return `sqlite:${target.file}`;
+  return `${target.kind}://${encodeURIComponent(target.user)}:${encodeURIComponent(target.password ?? '')}@${target.host}:${target.port}/${target.database}`;
+}
+
+function connectFailed(url: string, reason: string, cause?: unknown): TesseraError {
+  return new TesseraError(
+    'DB_CONNECT_FAILED',
+    `Cannot open the user store database ${redactDatabaseUrl(url)}: ${reason}`,
+    {
+      hint: 'Check that the server is running, the database exists and the URL is right.',
+      cause,
+    },
+  );
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

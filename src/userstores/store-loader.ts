@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import { redactDatabaseUrl } from '../db/url.js';
+import type { StoreConnections } from './connections.js';
+import { SqlUserStore } from './sql-store.js';
+import { parseStoreFile, type StoreDefinition } from './store-file.js';
+import type { StoreDescription, UserStore } from './types.js';
+
+/** A secondary store file as loaded: the store when it is up, the reason when it is not. */
+export interface LoadedStore {
+  /** The domain the file's name claims (its key in the tenant's stores). */
+  domain: string;
+  file: string;
+  /** The text it was loaded from, to tell a real change from a touch. */
+  text: string;
+  description: StoreDescription;
+  store: UserStore | undefined;
+  /** Its database could not be opened: worth another try later, unlike a broken file. */
+  retryable: boolean;
+}
+
+export interface LoadContext {
+  tenantId: number;
+  connections: StoreConnections;
+  logger: Logger;
+  /** The reason the previous load of this file failed: the same failure again is not logged again. */
+  previousError?: string | undefined;
+}
+
+/** Loads one store file. Never throws: whatever goes wrong becomes the store's `error` status, and is logged. */
+export async function loadStoreFile(
+  context: LoadContext,
+  domain: string,
+  file: string,
+  text: string,
+): Promise<LoadedStore> {
+  const { tenantId, logger } = context;
+  const warn = (fields: Record<string, unknown>, reason: string, message: string) => {
+    if (reason === context.previousError) logger.debug(fields, message);
+    else logger.warn(fields, message);
+  };
+  const parsed = parseStoreFile(text, file);
+  if (!parsed.ok) {
+    warn(
+      { tenantId, store: domain, file, reason: parsed.error },
+      parsed.error,
+      'user store definition is not valid',
+    );
+    return failed(domain, file, text, describeDefinition(domain, parsed.partial), parsed.error, false);
+  }
+  const definition = parsed.definition;
+  const description = describeDefinition(domain, definition);
+  if (definition.type === 'ldap') {
+    const reason = 'LDAP user stores are not supported yet.';
+    warn({ tenantId, store: domain, file }, reason, reason);
+    return failed(domain, file, text, description, reason, false);
+  }
+  try {
+    const lease = await context.connections.acquire(definition.url);
+    const store = new SqlUserStore({
+      db: lease.database.db,
+      tenantId,
+      domain,
+      kind: 'jdbc',
+      readOnly: definition.readOnly,
+      onClose: () => lease.release(),
+    });
+    logger.info(
+      { tenantId, store: domain, url: description.url, readOnly: definition.readOnly },
+      'user store loaded',
+    );
+    return { domain, file, text, description: { ...description, status: 'up' }, store, retryable: false };
+  } catch (error) {
+    // The database layer's messages name host, port and database, never the password.
+    const reason = error instanceof Error ? error.message : String(error);
+    warn(
+      { tenantId, store: domain, url: description.url, reason },
+      reason,
+      'user store database is not available',
+    );
+    return failed(domain, file, text, description, reason, true);
+  }
+}
+
+function describeDefinition(domain: string, definition: Partial<StoreDefinition>): StoreDescription {
+  const description: StoreDescription = {
+    domain,
+    // A file too broken to say its type is shown as JDBC, the only type that loads today.
+    type: definition.type ?? 'jdbc',
+    readOnly: definition.readOnly ?? false,
+    status: 'error',
+  };
+  if (definition.url !== undefined) description.url = redactDatabaseUrl(definition.url);
+  if (definition.description !== undefined) description.description = definition.description;
+  return description;
+}
+
+function failed(
+  domain: string,
+  file: string,
+  text: string,
+  description: StoreDescription,
+  reason: string,
+  retryable: boolean,
+): LoadedStore {
+  return {
+    domain,
+    file,
+    text,
+    description: { ...description, status: 'error', error: reason },
+    store: undefined,
+    retryable,
+  };
+}
