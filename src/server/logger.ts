@@ -23,18 +23,35 @@ export interface LoggerOptions {
   stdout?: boolean;
 }
 
-export function createLogger(options: LoggerOptions): Logger {
+export interface ServerLogger {
+  logger: Logger;
+  /** Flushes and closes the log file, so nothing is written after the server stopped. */
+  close(): Promise<void>;
+}
+
+export function createLogger(options: LoggerOptions): ServerLogger {
   const streams: pino.StreamEntry[] = [];
+  let file: ReturnType<typeof pino.destination> | undefined;
   if (options.stdout ?? true) streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: process.stdout });
   if (options.logsFolder) {
     mkdirSync(options.logsFolder, { recursive: true });
-    streams.push({
-      level: options.level === 'silent' ? 'fatal' : options.level,
-      stream: pino.destination({ dest: path.join(options.logsFolder, 'tessera.log'), mkdir: true, sync: false }),
-    });
+    // Opened synchronously: the file exists (or the start fails) before the first line is written.
+    file = pino.destination({ dest: path.join(options.logsFolder, 'tessera.log'), sync: false, minLength: 0 });
+    file.on('error', (error) => process.stderr.write(`tessera: cannot write the log file: ${error.message}\n`));
+    streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: file });
   }
-  return pino(
+  const logger = pino(
     { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
     pino.multistream(streams),
   );
+  return {
+    logger,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!file || file.destroyed) return resolve();
+        file.once('close', () => resolve());
+        file.once('error', () => resolve());
+        file.end();
+      }),
+  };
 }

@@ -58,7 +58,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (firstStart) writeFileSync(layout.configFile, defaultConfigText(), { flag: 'wx' });
   const config = loadConfigFile(layout.configFile);
   const port = options.port ?? portFromEnvironment(process.env.PORT) ?? config.server.port;
-  const logger = createLogger({
+  const { logger, close: closeLogger } = createLogger({
     level: options.logLevel ?? config.logging.level,
     logsFolder: layout.logs,
     stdout: options.stdoutLogs ?? true,
@@ -68,7 +68,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'close failed'));
-    logger.flush();
+    await closeLogger();
   };
   try {
     const state = await inspectSchema(database);

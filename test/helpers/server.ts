@@ -36,7 +36,7 @@ export async function startTestServer(kind: DatabaseKind): Promise<TestServer> {
   const home = path.join(scratch.home, 'home');
   const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
   writeConfig(home, url);
-  const server = await startServer({ home, port: 0, host: '127.0.0.1', adminPassword: ADMIN_PASSWORD, stdoutLogs: false });
+  const server = await startServer({ home, port: 0, host: '127.0.0.1', adminPassword: ADMIN_PASSWORD, stdoutLogs: false, logLevel: 'debug' });
   return {
     server,
     scratch,

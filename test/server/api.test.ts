@@ -191,8 +191,7 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     const db = t.server.context.database.db;
     const actions = await db.selectFrom('audit_log').select('action').execute();
     expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['tenant.create', 'user.create', 'userstore.create']));
-    t.server.context.logger.flush();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => t.server.context.logger.flush(resolve));
     const log = readFileSync(path.join(t.home, 'logs', 'tessera.log'), 'utf8');
     expect(log.length).toBeGreaterThan(0);
     for (const secret of [ADMIN_PASSWORD, ACME[1], 'alice-acme-pw', 'bob-partner-pw', 'legacy-password']) {
