@@ -10,7 +10,8 @@ import { verify } from '@node-rs/argon2';
 import { startServer } from '../src/server/server.js';
 
 const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]?.replace(/^--/, '') ?? '', process.argv[i + 1] ?? '');
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]?.replace(/^--/, '') ?? '', process.argv[i + 1] ?? '');
 const SECONDS = Number(args.get('seconds') ?? 10);
 const CONCURRENCY = Number(args.get('concurrency') ?? 8);
 const USERS = 20;
@@ -41,30 +42,54 @@ async function measure(label: string, operation: (i: number) => Promise<void>): 
   );
   const seconds = (performance.now() - started) / 1000;
   const run = { operations: latencies.length, seconds, latencies: latencies.sort((a, b) => a - b) };
-  process.stdout.write(`${label.padEnd(28)} ${rate(run).toFixed(1).padStart(8)} /s   p50 ${pct(run, 0.5)} ms   p99 ${pct(run, 0.99)} ms\n`);
+  process.stdout.write(
+    `${label.padEnd(28)} ${rate(run).toFixed(1).padStart(8)} /s   p50 ${pct(run, 0.5)} ms   p99 ${pct(run, 0.99)} ms\n`,
+  );
   return run;
 }
 
 const rate = (run: Run) => run.operations / run.seconds;
-const pct = (run: Run, p: number) => (run.latencies[Math.floor((run.latencies.length - 1) * p)] ?? 0).toFixed(1);
+const pct = (run: Run, p: number) =>
+  (run.latencies[Math.floor((run.latencies.length - 1) * p)] ?? 0).toFixed(1);
 
 async function main(): Promise<void> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-auth-'));
-  const server = await startServer({ home, port: 0, host: '127.0.0.1', adminPassword: 'bench-admin-pw', stdoutLogs: false, logLevel: 'warn' });
+  const server = await startServer({
+    home,
+    port: 0,
+    host: '127.0.0.1',
+    adminPassword: 'bench-admin-pw',
+    stdoutLogs: false,
+    logLevel: 'warn',
+  });
   try {
     const auth = `Basic ${Buffer.from('admin:bench-admin-pw').toString('base64')}`;
     const post = (route: string, body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${server.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    await post('/api/v1/tenants', { domain: 'bench.example', adminPassword: 'bench-admin-pw' }, { authorization: auth });
+      fetch(`${server.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    await post(
+      '/api/v1/tenants',
+      { domain: 'bench.example', adminPassword: 'bench-admin-pw' },
+      { authorization: auth },
+    );
     const tenantAuth = `Basic ${Buffer.from('admin@bench.example:bench-admin-pw').toString('base64')}`;
     await post('/api/v1/tenants/bench.example/roles', { name: 'users' }, { authorization: tenantAuth });
     for (let i = 0; i < USERS; i++) {
       const response = await post(
         '/api/v1/tenants/bench.example/users',
-        { username: `user${i}`, password: PASSWORD, roles: ['users'], attributes: { email: `user${i}@bench.example` } },
+        {
+          username: `user${i}`,
+          password: PASSWORD,
+          roles: ['users'],
+          attributes: { email: `user${i}@bench.example` },
+        },
         { authorization: tenantAuth },
       );
-      if (response.status !== 201) throw new Error(`creating user${i}: ${response.status} ${await response.text()}`);
+      if (response.status !== 201)
+        throw new Error(`creating user${i}: ${response.status} ${await response.text()}`);
     }
     const stored = await server.context.database.db
       .selectFrom('users')
@@ -72,12 +97,17 @@ async function main(): Promise<void> {
       .where('username', '=', 'user0')
       .executeTakeFirstOrThrow();
 
-    process.stdout.write(`bench/auth: ${SECONDS} s per run, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, SQLite\n`);
+    process.stdout.write(
+      `bench/auth: ${SECONDS} s per run, concurrency ${CONCURRENCY}, ${os.cpus().length} cores, SQLite\n`,
+    );
     const raw = await measure('raw argon2id verify', async () => {
       if (!(await verify(stored.password_hash, PASSWORD))) throw new Error('raw verify failed');
     });
     const served = await measure('POST /api/v1/authenticate', async (i) => {
-      const response = await post('/api/v1/authenticate', { username: `user${i % USERS}@bench.example`, password: PASSWORD });
+      const response = await post('/api/v1/authenticate', {
+        username: `user${i % USERS}@bench.example`,
+        password: PASSWORD,
+      });
       if (response.status !== 200) throw new Error(`authenticate: ${response.status}`);
       await response.arrayBuffer();
     });

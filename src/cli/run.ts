@@ -4,7 +4,7 @@ import { isTesseraError } from '../errors.js';
  * Runs a command's body and turns its outcome into the exit codes of DESIGN 4: 0 success, 1 failure,
  * 2 bad usage or refused precondition, each refusal followed by what to do next on stderr.
  */
-export async function runCommand(body: () => Promise<void | number>): Promise<void> {
+export async function runCommand(body: () => Promise<unknown>): Promise<void> {
   try {
     const code = await body();
     if (typeof code === 'number') process.exitCode = code;

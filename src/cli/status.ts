@@ -30,7 +30,10 @@ export function statusCommand(): Command {
           database = await openDatabase<unknown>(summary.databaseUrl, layout.root);
         } catch (error) {
           if (error instanceof TesseraError) throw error;
-          throw new TesseraError('DB_CONNECT_FAILED', `Cannot open ${summary.databaseUrl}: ${(error as Error).message}`);
+          throw new TesseraError(
+            'DB_CONNECT_FAILED',
+            `Cannot open ${summary.databaseUrl}: ${(error as Error).message}`,
+          );
         }
         try {
           const state = await inspectSchema(database);

@@ -16,7 +16,11 @@ export function summarizeConfigFile(file: string): ConfigSummary {
   try {
     raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
-    throw new TesseraError('CONFIG_INVALID', `Cannot read ${file}: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `Cannot read ${file}: ${(error as Error).message.split('\n')[0]}`,
+      { cause: error },
+    );
   }
   const format = raw.format === undefined ? '1.0' : raw.format;
   if (format !== '1.0' && format !== '1.1' && format !== '2.0') {

@@ -2,7 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { TesseraError } from '../errors.js';
 import { locateKey } from './locate.js';
-import { CONFIG_FORMAT, DEFAULT_DATABASE_URL, DEFAULT_PORT, LOG_LEVELS, type LogLevel, type TesseraConfig } from './schema.js';
+import {
+  CONFIG_FORMAT,
+  DEFAULT_DATABASE_URL,
+  DEFAULT_PORT,
+  LOG_LEVELS,
+  type LogLevel,
+  type TesseraConfig,
+} from './schema.js';
 
 type Table = Record<string, unknown>;
 
@@ -32,7 +39,9 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
 
 export function loadConfigFile(file: string): TesseraConfig {
   if (!existsSync(file)) {
-    throw new TesseraError('CONFIG_INVALID', `${file} does not exist.`, { hint: 'Run tessera start on an empty home to create it.' });
+    throw new TesseraError('CONFIG_INVALID', `${file} does not exist.`, {
+      hint: 'Run tessera start on an empty home to create it.',
+    });
   }
   return parseConfig(readFileSync(file, 'utf8'), file);
 }
@@ -44,16 +53,23 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
     raw = parse(source) as Table;
   } catch (error) {
     if (error instanceof TomlError) {
-      throw new TesseraError('CONFIG_INVALID', `${file}:${error.line}:${error.column}: ${error.message.split('\n')[0]}`);
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        `${file}:${error.line}:${error.column}: ${error.message.split('\n')[0]}`,
+      );
     }
     throw error;
   }
   const problems = new Problems(file, source);
   if (raw.format === undefined || raw.format === '1.1') {
     const release = raw.format === undefined ? '1.0' : '1.1';
-    throw new TesseraError('CONFIG_INVALID', `${file} is in the Tessera ${release} format; this is Tessera ${CONFIG_FORMAT}.`, {
-      hint: 'Upgrade the home with tessera upgrade, which rewrites the config; never copy it by hand.',
-    });
+    throw new TesseraError(
+      'CONFIG_INVALID',
+      `${file} is in the Tessera ${release} format; this is Tessera ${CONFIG_FORMAT}.`,
+      {
+        hint: 'Upgrade the home with tessera upgrade, which rewrites the config; never copy it by hand.',
+      },
+    );
   }
   if (raw.format !== CONFIG_FORMAT) problems.add(['format'], `must be "${CONFIG_FORMAT}"`);
   for (const [section, value] of Object.entries(raw)) {
@@ -67,7 +83,8 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
       problems.add([section], 'must be a table');
       continue;
     }
-    for (const key of Object.keys(value)) if (!known.includes(key)) problems.add([section, key], 'is not a known key');
+    for (const key of Object.keys(value))
+      if (!known.includes(key)) problems.add([section, key], 'is not a known key');
   }
   const section = (name: string): Table => (isTable(raw[name]) ? (raw[name] as Table) : {});
   const read = reader(problems);
@@ -83,10 +100,14 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
       poolSize: read.integer(section('database'), ['database', 'pool_size'], 10, 1, 200),
     },
     security: {
-      passwordHash: read.choice(section('security'), ['security', 'password_hash'], 'argon2id', ['argon2id'] as const),
+      passwordHash: read.choice(section('security'), ['security', 'password_hash'], 'argon2id', [
+        'argon2id',
+      ] as const),
     },
     logging: { level: read.choice(section('logging'), ['logging', 'level'], 'info', LOG_LEVELS) as LogLevel },
-    cluster: { heartbeatSeconds: read.integer(section('cluster'), ['cluster', 'heartbeat_seconds'], 10, 1, 3_600) },
+    cluster: {
+      heartbeatSeconds: read.integer(section('cluster'), ['cluster', 'heartbeat_seconds'], 10, 1, 3_600),
+    },
     cache: { redis: read.optionalString(section('cache'), ['cache', 'redis']) },
     deployment: { hotDeploy: read.boolean(section('deployment'), ['deployment', 'hot_deploy'], true) },
   };

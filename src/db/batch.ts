@@ -25,7 +25,9 @@ export async function insertInBatches(
   };
   for await (const row of rows) {
     if (row.length !== columns.length) {
-      throw new Error(`bulk insert into ${table}: a row has ${row.length} values for ${columns.length} columns`);
+      throw new Error(
+        `bulk insert into ${table}: a row has ${row.length} values for ${columns.length} columns`,
+      );
     }
     batch.push(row);
     if (batch.length >= batchSize) await flush();

@@ -50,7 +50,10 @@ export interface Dialect {
   /** After rows were inserted with explicit ids, moves the table's id generator past the largest id. */
   syncIdentity(db: Kysely<unknown>, table: string, column: string): Promise<void>;
   /** Adds an auto-generated integer primary key column to a table being created with the schema builder. */
-  addIdentityColumn<T extends string>(table: CreateTableBuilder<T, never>, name: string): CreateTableBuilder<T, never>;
+  addIdentityColumn<T extends string>(
+    table: CreateTableBuilder<T, never>,
+    name: string,
+  ): CreateTableBuilder<T, never>;
 }
 
 export interface DialectModule {

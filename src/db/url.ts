@@ -4,7 +4,7 @@ import { TesseraError } from '../errors.js';
 export type DatabaseKind = 'sqlite' | 'postgres' | 'mysql';
 
 export type DatabaseTarget =
-  | { kind: 'sqlite'; /** absolute path of the file */ file: string }
+  | { kind: 'sqlite' /** absolute path of the file */; file: string }
   | {
       kind: 'postgres' | 'mysql';
       host: string;
@@ -33,7 +33,12 @@ export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {
     throw invalid(url, 'it is not a URL');
   }
   const scheme = parsed.protocol.replace(/:$/, '');
-  const kind = scheme === 'postgres' || scheme === 'postgresql' ? 'postgres' : scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : undefined;
+  const kind =
+    scheme === 'postgres' || scheme === 'postgresql'
+      ? 'postgres'
+      : scheme === 'mysql' || scheme === 'mariadb'
+        ? 'mysql'
+        : undefined;
   if (kind === undefined) throw invalid(url, `unknown scheme "${scheme}"`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (database.length === 0 || database.includes('/')) throw invalid(url, 'it names no database');
@@ -60,7 +65,11 @@ export function withDatabaseName(url: string, database: string): string {
 }
 
 function invalid(url: string, why: string): TesseraError {
-  return new TesseraError('DB_URL_INVALID', `Database URL "${redactDatabaseUrl(url)}" is not valid: ${why}.`, {
-    hint: 'Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.',
-  });
+  return new TesseraError(
+    'DB_URL_INVALID',
+    `Database URL "${redactDatabaseUrl(url)}" is not valid: ${why}.`,
+    {
+      hint: 'Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.',
+    },
+  );
 }

@@ -52,7 +52,14 @@ export function ensureTenantFolders(layout: HomeLayout, tenantId: number): void 
 }
 
 export function ensureHomeLayout(layout: HomeLayout): void {
-  for (const dir of [layout.conf, layout.database, layout.tenants, layout.logs, layout.backups, layout.work]) {
+  for (const dir of [
+    layout.conf,
+    layout.database,
+    layout.tenants,
+    layout.logs,
+    layout.backups,
+    layout.work,
+  ]) {
     mkdirSync(dir, { recursive: true });
   }
   ensureTenantFolders(layout, SUPER_TENANT_ID);

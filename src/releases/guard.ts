@@ -26,10 +26,17 @@ export async function inspectSchema<S>(typed: Database<S>, expected = CURRENT_RE
   const state = schemaLevelOf(history);
   if (state.retired) return { status: 'retired', level: state.level };
   if (state.unfinished.length > 0) {
-    return { status: 'incomplete', level: state.level, scripts: state.unfinished.map((r) => `${r.version}/${r.script}`) };
+    return {
+      status: 'incomplete',
+      level: state.level,
+      scripts: state.unfinished.map((r) => `${r.version}/${r.script}`),
+    };
   }
-  const newest = [...state.unknownVersions, ...(state.level ? [state.level] : [])].sort(compareVersions).at(-1);
-  if (newest !== undefined && compareVersions(newest, expected) > 0) return { status: 'newer', level: newest };
+  const newest = [...state.unknownVersions, ...(state.level ? [state.level] : [])]
+    .sort(compareVersions)
+    .at(-1);
+  if (newest !== undefined && compareVersions(newest, expected) > 0)
+    return { status: 'newer', level: newest };
   if (state.level === undefined) return { status: 'empty' };
   const tampered: string[] = [];
   for (const version of releasesUpTo(state.level)) {
@@ -67,7 +74,9 @@ export function assertStartable(state: SchemaState, label: string): void {
       throw new TesseraError(
         'SCHEMA_TAMPERED',
         `Database ${label}: applied scripts ${state.scripts.join(', ')} do not match the scripts this release ships (checksum differs).`,
-        { hint: 'Restore the database from a backup made by Tessera, or use the build that applied these scripts.' },
+        {
+          hint: 'Restore the database from a backup made by Tessera, or use the build that applied these scripts.',
+        },
       );
     case 'incomplete':
       throw new TesseraError(
@@ -79,11 +88,17 @@ export function assertStartable(state: SchemaState, label: string): void {
       throw new TesseraError(
         'SCHEMA_RETIRED',
         `Database ${label} was retired by an upgrade and must not be used again.`,
-        { hint: 'Point database.url at the upgraded database named in the upgrade report (tessera upgrade report).' },
+        {
+          hint: 'Point database.url at the upgraded database named in the upgrade report (tessera upgrade report).',
+        },
       );
     case 'foreign':
-      throw new TesseraError('SCHEMA_TAMPERED', `Database ${label} holds tables but no Tessera schema history.`, {
-        hint: 'Point database.url at an empty database or at a Tessera database.',
-      });
+      throw new TesseraError(
+        'SCHEMA_TAMPERED',
+        `Database ${label} holds tables but no Tessera schema history.`,
+        {
+          hint: 'Point database.url at an empty database or at a Tessera database.',
+        },
+      );
   }
 }

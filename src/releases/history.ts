@@ -37,7 +37,12 @@ export async function historyTableExists(db: Kysely<unknown>): Promise<boolean> 
 
 export async function readHistory(db: Kysely<unknown>): Promise<SchemaHistoryTable[]> {
   if (!(await historyTableExists(db))) return [];
-  return historyDb(db).selectFrom(HISTORY_TABLE).selectAll().orderBy('started_at').orderBy('version').execute();
+  return historyDb(db)
+    .selectFrom(HISTORY_TABLE)
+    .selectAll()
+    .orderBy('started_at')
+    .orderBy('version')
+    .execute();
 }
 
 /** Counts application tables, to tell an empty database from a foreign one. */
@@ -45,4 +50,3 @@ export async function countTables(db: Kysely<unknown>): Promise<number> {
   const tables = await db.introspection.getTables();
   return tables.length;
 }
-

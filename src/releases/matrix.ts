@@ -59,7 +59,10 @@ export function upgradePath(from: string, to: string): string[] {
   getRelease(from);
   getRelease(to);
   if (compareVersions(to, from) < 0) {
-    throw new TesseraError('RELEASE_UNKNOWN', `Release ${to} is older than ${from}: Tessera never downgrades.`);
+    throw new TesseraError(
+      'RELEASE_UNKNOWN',
+      `Release ${to} is older than ${from}: Tessera never downgrades.`,
+    );
   }
   // Breadth-first search backwards from the target finds the fewest hops.
   const previous = new Map<string, string | null>([[to, null]]);
@@ -78,7 +81,8 @@ export function upgradePath(from: string, to: string): string[] {
     throw new TesseraError('RELEASE_UNKNOWN', `No upgrade path from ${from} to ${to} in the release matrix.`);
   }
   const path: string[] = [];
-  for (let step = previous.get(from) ?? null; step !== null; step = previous.get(step) ?? null) path.push(step);
+  for (let step = previous.get(from) ?? null; step !== null; step = previous.get(step) ?? null)
+    path.push(step);
   return path;
 }
 

@@ -22,22 +22,36 @@ export interface MigrateOptions {
 }
 
 /** Applies every release from the database's level (or nothing) up to `target`, hop by hop. */
-export async function migrateTo<S>(typed: Database<S>, target: string, options: MigrateOptions = {}): Promise<string[]> {
+export async function migrateTo<S>(
+  typed: Database<S>,
+  target: string,
+  options: MigrateOptions = {},
+): Promise<string[]> {
   const database = typed as unknown as Database<unknown>;
   await ensureHistoryTable(database.db);
   const state = schemaLevelOf(await readHistory(database.db));
   if (state.retired) {
-    throw new TesseraError('SCHEMA_RETIRED', 'This database was retired by an upgrade; it is never migrated again.');
+    throw new TesseraError(
+      'SCHEMA_RETIRED',
+      'This database was retired by an upgrade; it is never migrated again.',
+    );
   }
   const hops = state.level === undefined ? releasesUpTo(target) : upgradePath(state.level, target);
   const unfinishedVersion = state.unfinished[0]?.version;
-  const pending = unfinishedVersion !== undefined && !hops.includes(unfinishedVersion) ? [unfinishedVersion, ...hops] : hops;
+  const pending =
+    unfinishedVersion !== undefined && !hops.includes(unfinishedVersion)
+      ? [unfinishedVersion, ...hops]
+      : hops;
   for (const version of pending) await applyRelease(database, version, options);
   return pending;
 }
 
 /** Applies one release's scripts, each recorded in the schema history with statement-level progress. */
-export async function applyRelease<S>(typed: Database<S>, version: string, options: MigrateOptions = {}): Promise<void> {
+export async function applyRelease<S>(
+  typed: Database<S>,
+  version: string,
+  options: MigrateOptions = {},
+): Promise<void> {
   const database = typed as unknown as Database<unknown>;
   await ensureHistoryTable(database.db);
   for (const script of releaseScripts(version, database.kind)) {
@@ -65,19 +79,34 @@ export async function applyRelease<S>(typed: Database<S>, version: string, optio
           { hint: 'Run the upgrade again with --resume to continue from the next statement.' },
         );
       }
-      await applyStatementByStatement(database, script, existing?.statements_applied ?? 0, existing !== undefined, options);
+      await applyStatementByStatement(
+        database,
+        script,
+        existing?.statements_applied ?? 0,
+        existing !== undefined,
+        options,
+      );
     }
   }
 }
 
 /** Where DDL is transactional the whole script and its history row commit together, or not at all. */
-async function applyAtomically(database: Database<unknown>, script: ReleaseScript, options: MigrateOptions): Promise<void> {
+async function applyAtomically(
+  database: Database<unknown>,
+  script: ReleaseScript,
+  options: MigrateOptions,
+): Promise<void> {
   const now = options.now ?? Date.now;
   const started = now();
   await database.db.transaction().execute(async (trx) => {
     for (const [index, statement] of script.statements.entries()) {
       await sql.raw(statement).execute(trx);
-      options.onStatement?.({ version: script.version, script: script.name, statement: index + 1, total: script.statements.length });
+      options.onStatement?.({
+        version: script.version,
+        script: script.name,
+        statement: index + 1,
+        total: script.statements.length,
+      });
     }
     const finished = now();
     await historyDb(trx as Kysely<unknown>)
@@ -133,7 +162,12 @@ async function applyStatementByStatement(
       .where('version', '=', script.version)
       .where('script', '=', script.name)
       .execute();
-    options.onStatement?.({ version: script.version, script: script.name, statement: index + 1, total: script.statements.length });
+    options.onStatement?.({
+      version: script.version,
+      script: script.name,
+      statement: index + 1,
+      total: script.statements.length,
+    });
   }
   const finished = now();
   const row = await history

@@ -1,10 +1,10 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { PACKAGE_VERSION } from '../package-root.js';
+import type { ServerContext } from './context.js';
 import { requireBasicAuth } from './plugins/authentication.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerWebapps } from './plugins/webapps.js';
-import type { ServerContext } from './context.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { healthRoutes } from './routes/health.js';
 import { roleRoutes } from './routes/roles.js';

@@ -10,7 +10,13 @@ export class AuditLog {
     private readonly logger: Logger,
   ) {}
 
-  async record(tenantId: number, actor: Principal | string, action: string, target: string, detail?: unknown): Promise<void> {
+  async record(
+    tenantId: number,
+    actor: Principal | string,
+    action: string,
+    target: string,
+    detail?: unknown,
+  ): Promise<void> {
     try {
       await this.db
         .insertInto('audit_log')

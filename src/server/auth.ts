@@ -40,7 +40,11 @@ export class Authenticator {
   }
 
   /** For a name typed inside a known tenant (a webapp's login): `[STORE/]name`. */
-  async authenticateInTenant(tenantDomain: string, rawName: string, password: string): Promise<Principal | undefined> {
+  async authenticateInTenant(
+    tenantDomain: string,
+    rawName: string,
+    password: string,
+  ): Promise<Principal | undefined> {
     let name: ReturnType<typeof parseQualifiedName>;
     try {
       name = parseQualifiedName(rawName, tenantDomain);
@@ -51,7 +55,12 @@ export class Authenticator {
     return this.authenticateIn(tenantDomain, name.store, name.name, password);
   }
 
-  private async authenticateIn(tenantDomain: string, storeDomain: string, username: string, password: string) {
+  private async authenticateIn(
+    tenantDomain: string,
+    storeDomain: string,
+    username: string,
+    password: string,
+  ) {
     const tenant = await this.tenants.get(tenantDomain);
     if (!tenant?.active) return undefined;
     const store = this.stores.store(tenant.id, storeDomain);
@@ -88,10 +97,12 @@ export function parseBasicAuth(header: string | undefined): { name: string; pass
  */
 export function assertCanManage(principal: Principal, tenantDomain: string): void {
   if (principal.isSuperAdmin) return;
-  if (principal.tenantDomain !== tenantDomain) throw new TesseraError('NOT_FOUND', `No tenant ${tenantDomain}.`);
+  if (principal.tenantDomain !== tenantDomain)
+    throw new TesseraError('NOT_FOUND', `No tenant ${tenantDomain}.`);
   if (!principal.isTenantAdmin) throw new TesseraError('FORBIDDEN', 'Only a tenant admin may do this.');
 }
 
 export function assertSuperAdmin(principal: Principal): void {
-  if (!principal.isSuperAdmin) throw new TesseraError('FORBIDDEN', 'Only the super tenant admin may do this.');
+  if (!principal.isSuperAdmin)
+    throw new TesseraError('FORBIDDEN', 'Only the super tenant admin may do this.');
 }

@@ -32,23 +32,34 @@ export interface ServerLogger {
 export function createLogger(options: LoggerOptions): ServerLogger {
   const streams: pino.StreamEntry[] = [];
   let file: ReturnType<typeof pino.destination> | undefined;
-  if (options.stdout ?? true) streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: process.stdout });
+  if (options.stdout ?? true)
+    streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: process.stdout });
   if (options.logsFolder) {
     mkdirSync(options.logsFolder, { recursive: true });
     // Opened synchronously: the file exists (or the start fails) before the first line is written.
-    file = pino.destination({ dest: path.join(options.logsFolder, 'tessera.log'), sync: false, minLength: 0 });
-    file.on('error', (error) => process.stderr.write(`tessera: cannot write the log file: ${error.message}\n`));
+    file = pino.destination({
+      dest: path.join(options.logsFolder, 'tessera.log'),
+      sync: false,
+      minLength: 0,
+    });
+    file.on('error', (error) =>
+      process.stderr.write(`tessera: cannot write the log file: ${error.message}\n`),
+    );
     streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: file });
   }
   const logger = pino(
-    { level: options.level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { pid: process.pid } },
+    {
+      level: options.level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+    },
     pino.multistream(streams),
   );
   return {
     logger,
     close: () =>
       new Promise<void>((resolve) => {
-        if (!file || file.destroyed) return resolve();
+        if (!file) return resolve();
         file.once('close', () => resolve());
         file.once('error', () => resolve());
         file.end();

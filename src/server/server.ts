@@ -45,7 +45,9 @@ export function portFromEnvironment(value: string | undefined): number | undefin
   if (value === undefined || value === '') return undefined;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new TesseraError('BAD_USAGE', `PORT="${value}" is not a port number.`, { hint: 'Set PORT to a number from 1 to 65535.' });
+    throw new TesseraError('BAD_USAGE', `PORT="${value}" is not a port number.`, {
+      hint: 'Set PORT to a number from 1 to 65535.',
+    });
   }
   return port;
 }
@@ -67,7 +69,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const database = await openDatabase(config.database.url, layout.root);
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'close failed'));
+    for (const close of closers.reverse())
+      await close().catch((error) => logger.error({ err: error }, 'close failed'));
     await closeLogger();
   };
   try {
@@ -76,7 +79,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     if (state.status === 'empty') {
       const adminPassword = options.adminPassword ?? process.env.TESSERA_ADMIN_PASSWORD;
       const { generatedPassword } = await bootstrapDatabase(database, adminPassword || undefined);
-      logger.info({ database: database.label }, 'created the database at the current release and the super tenant admin');
+      logger.info(
+        { database: database.label },
+        'created the database at the current release and the super tenant admin',
+      );
       if (generatedPassword) options.onGeneratedPassword?.(generatedPassword);
     }
 
@@ -95,7 +101,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await stores.removeTenant(tenantId);
         // Nothing is lost: the tenant's webapps and store files are kept under backups/.
         const folder = tenantFolder(layout, tenantId);
-        if (existsSync(folder)) renameSync(folder, path.join(layout.backups, `deleted-tenant-${tenantId}-${Date.now()}`));
+        if (existsSync(folder))
+          renameSync(folder, path.join(layout.backups, `deleted-tenant-${tenantId}-${Date.now()}`));
       },
     });
     const tenantIds = (await tenants.list()).map((t) => t.id);
@@ -130,7 +137,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
     logger.info({ port: boundPort, database: database.label, home: layout.root }, 'Tessera started');
-    return { app, context, port: boundPort, url: `http://127.0.0.1:${boundPort}`, firstStart, close: closeAll };
+    return {
+      app,
+      context,
+      port: boundPort,
+      url: `http://127.0.0.1:${boundPort}`,
+      firstStart,
+      close: closeAll,
+    };
   } catch (error) {
     await closeAll();
     throw error;

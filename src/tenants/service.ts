@@ -57,7 +57,11 @@ export class TenantService {
   }
 
   async get(domain: string): Promise<Tenant | undefined> {
-    const row = await this.db.selectFrom('tenants').selectAll().where('domain', '=', domain).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('tenants')
+      .selectAll()
+      .where('domain', '=', domain)
+      .executeTakeFirst();
     return row && toTenant(row);
   }
 
@@ -112,14 +116,20 @@ export class TenantService {
 
   async setActive(domain: string, active: boolean): Promise<Tenant> {
     const tenant = await this.require(domain);
-    if (tenant.id === SUPER_TENANT_ID) throw new TesseraError('FORBIDDEN', 'The super tenant is always active.');
-    await this.db.updateTable('tenants').set({ active: active ? 1 : 0 }).where('id', '=', tenant.id).execute();
+    if (tenant.id === SUPER_TENANT_ID)
+      throw new TesseraError('FORBIDDEN', 'The super tenant is always active.');
+    await this.db
+      .updateTable('tenants')
+      .set({ active: active ? 1 : 0 })
+      .where('id', '=', tenant.id)
+      .execute();
     return { ...tenant, active };
   }
 
   async delete(domain: string): Promise<void> {
     const tenant = await this.require(domain);
-    if (tenant.id === SUPER_TENANT_ID) throw new TesseraError('FORBIDDEN', 'The super tenant cannot be deleted.');
+    if (tenant.id === SUPER_TENANT_ID)
+      throw new TesseraError('FORBIDDEN', 'The super tenant cannot be deleted.');
     await this.db.deleteFrom('tenants').where('id', '=', tenant.id).execute();
     await this.lifecycle.deleted(tenant.id);
   }
@@ -134,7 +144,10 @@ export async function insertTenantPrincipals(
   now: number,
 ): Promise<void> {
   await trx.insertInto('store_domains').values({ tenant_id: tenantId, name: PRIMARY_DOMAIN }).execute();
-  await trx.insertInto('roles').values({ tenant_id: tenantId, name: ADMIN_ROLE, is_system: 1, created_at: now }).execute();
+  await trx
+    .insertInto('roles')
+    .values({ tenant_id: tenantId, name: ADMIN_ROLE, is_system: 1, created_at: now })
+    .execute();
   await trx
     .insertInto('users')
     .values({
@@ -162,12 +175,22 @@ export async function insertTenantPrincipals(
   await trx.insertInto('user_roles').values({ user_id: user.id, role_id: role.id }).execute();
 }
 
-export async function createSuperTenant(db: Kysely<Schema>, adminPassword: string, now = Date.now()): Promise<void> {
+export async function createSuperTenant(
+  db: Kysely<Schema>,
+  adminPassword: string,
+  now = Date.now(),
+): Promise<void> {
   const password = await hashPassword(adminPassword);
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('tenants')
-      .values({ id: SUPER_TENANT_ID, domain: SUPER_TENANT_DOMAIN, admin_username: 'admin', active: 1, created_at: now })
+      .values({
+        id: SUPER_TENANT_ID,
+        domain: SUPER_TENANT_DOMAIN,
+        admin_username: 'admin',
+        active: 1,
+        created_at: now,
+      })
       .execute();
     await insertTenantPrincipals(trx, SUPER_TENANT_ID, 'admin', password, now);
   });

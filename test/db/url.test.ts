@@ -13,16 +13,28 @@ describe('database URLs', () => {
 
   it('parses server URLs with defaults for port and user', () => {
     expect(parseDatabaseUrl('postgres://postgres@127.0.0.1:5432/tessera', '/h')).toEqual({
-      kind: 'postgres', host: '127.0.0.1', port: 5432, user: 'postgres', password: undefined, database: 'tessera',
+      kind: 'postgres',
+      host: '127.0.0.1',
+      port: 5432,
+      user: 'postgres',
+      password: undefined,
+      database: 'tessera',
     });
     expect(parseDatabaseUrl('mysql://root:s%40cret@db.local/app', '/h')).toEqual({
-      kind: 'mysql', host: 'db.local', port: 3306, user: 'root', password: 's@cret', database: 'app',
+      kind: 'mysql',
+      host: 'db.local',
+      port: 3306,
+      user: 'root',
+      password: 's@cret',
+      database: 'app',
     });
     expect(parseDatabaseUrl('mariadb://u@h:3307/d', '/h')).toMatchObject({ kind: 'mysql', port: 3307 });
   });
 
   it('refuses URLs it cannot use, without echoing the password', () => {
-    expect(() => parseDatabaseUrl('oracle://u@h/d', '/h')).toThrow(expect.objectContaining({ code: 'DB_URL_INVALID' }));
+    expect(() => parseDatabaseUrl('oracle://u@h/d', '/h')).toThrow(
+      expect.objectContaining({ code: 'DB_URL_INVALID' }),
+    );
     expect(() => parseDatabaseUrl('postgres://u:topsecret@h:5432/', '/h')).toThrow(/names no database/);
     try {
       parseDatabaseUrl('postgres://u:topsecret@h:5432/', '/h');

@@ -26,7 +26,9 @@ export interface TestServer {
 /** Writes a 2.0 config pointing at `databaseUrl` into a fresh home. */
 export function writeConfig(home: string, databaseUrl: string, extra = ''): void {
   mkdirSync(path.join(home, 'conf'), { recursive: true });
-  const text = defaultConfigText().replace(/^url = .*$/m, `url = "${databaseUrl}"`).replace('level = "info"', 'level = "warn"');
+  const text = defaultConfigText()
+    .replace(/^url = .*$/m, `url = "${databaseUrl}"`)
+    .replace('level = "info"', 'level = "warn"');
   writeFileSync(path.join(home, 'conf', 'tessera.toml'), `${text}${extra}`);
 }
 
@@ -36,7 +38,14 @@ export async function startTestServer(kind: DatabaseKind): Promise<TestServer> {
   const home = path.join(scratch.home, 'home');
   const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
   writeConfig(home, url);
-  const server = await startServer({ home, port: 0, host: '127.0.0.1', adminPassword: ADMIN_PASSWORD, stdoutLogs: false, logLevel: 'debug' });
+  const server = await startServer({
+    home,
+    port: 0,
+    host: '127.0.0.1',
+    adminPassword: ADMIN_PASSWORD,
+    stdoutLogs: false,
+    logLevel: 'debug',
+  });
   return {
     server,
     scratch,

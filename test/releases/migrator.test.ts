@@ -25,7 +25,11 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
     await open();
     const applied = await migrateTo(database, CURRENT_RELEASE);
     expect(applied).toEqual(['1.0.0', '1.1.0', '2.0.0']);
-    const history = await historyDb(database.db).selectFrom(HISTORY_TABLE).selectAll().orderBy('version').execute();
+    const history = await historyDb(database.db)
+      .selectFrom(HISTORY_TABLE)
+      .selectAll()
+      .orderBy('version')
+      .execute();
     expect(history.map((h) => [h.version, h.script, h.statements_applied === h.statements_total])).toEqual([
       ['1.0.0', 'migration.sql', true],
       ['1.1.0', 'migration.sql', true],
@@ -37,7 +41,17 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
     }
     const tables = (await database.dialect.introspect(database.db)).map((t) => t.name);
     expect(tables).toEqual(
-      expect.arrayContaining(['tenants', 'users', 'roles', 'user_roles', 'user_attributes', 'store_domains', 'registry_resources', 'cluster_nodes', 'audit_log']),
+      expect.arrayContaining([
+        'tenants',
+        'users',
+        'roles',
+        'user_roles',
+        'user_attributes',
+        'store_domains',
+        'registry_resources',
+        'cluster_nodes',
+        'audit_log',
+      ]),
     );
     expect(await migrateTo(database, CURRENT_RELEASE)).toEqual([]);
   });
@@ -45,10 +59,18 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
   it('migrates data written at 1.0.0 through 1.1.0 and 2.0.0', async () => {
     await open();
     await migrateTo(database, '1.0.0');
-    await sql`insert into tenants (id, domain, admin_username, active, created_at) values (1, 'acme.com', 'admin', 1, 5)`.execute(database.db);
-    await sql`insert into users (id, tenant_id, username, password_hash, password_salt, created_at) values (7, 1, 'admin', 'h', 's', 5), (8, 1, 'bob', 'h2', 's2', 6)`.execute(database.db);
-    await sql`insert into roles (id, tenant_id, name, created_at) values (3, 1, 'admin', 5)`.execute(database.db);
-    await sql`insert into user_attributes (user_id, name, value) values (8, 'mail', 'bob@acme.com')`.execute(database.db);
+    await sql`insert into tenants (id, domain, admin_username, active, created_at) values (1, 'acme.com', 'admin', 1, 5)`.execute(
+      database.db,
+    );
+    await sql`insert into users (id, tenant_id, username, password_hash, password_salt, created_at) values (7, 1, 'admin', 'h', 's', 5), (8, 1, 'bob', 'h2', 's2', 6)`.execute(
+      database.db,
+    );
+    await sql`insert into roles (id, tenant_id, name, created_at) values (3, 1, 'admin', 5)`.execute(
+      database.db,
+    );
+    await sql`insert into user_attributes (user_id, name, value) values (8, 'mail', 'bob@acme.com')`.execute(
+      database.db,
+    );
     expect(await migrateTo(database, CURRENT_RELEASE)).toEqual(['1.1.0', '2.0.0']);
     const users = await sql<{ username: string; is_system: number; password_algorithm: string }>`
       select username, is_system, password_algorithm from users order by id`.execute(database.db);
@@ -56,18 +78,26 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
       { username: 'admin', is_system: 1, password_algorithm: 'sha256' },
       { username: 'bob', is_system: 0, password_algorithm: 'sha256' },
     ]);
-    const domains = await sql<{ tenant_id: number; name: string }>`select tenant_id, name from store_domains`.execute(database.db);
+    const domains = await sql<{
+      tenant_id: number;
+      name: string;
+    }>`select tenant_id, name from store_domains`.execute(database.db);
     expect(domains.rows).toEqual([{ tenant_id: 1, name: 'PRIMARY' }]);
     const long = 'x'.repeat(5000);
     await sql`update user_attributes set value = ${long} where user_id = 8`.execute(database.db);
-    const attr = await sql<{ value: string }>`select value from user_attributes where user_id = 8`.execute(database.db);
+    const attr = await sql<{ value: string }>`select value from user_attributes where user_id = 8`.execute(
+      database.db,
+    );
     expect(attr.rows[0]?.value).toBe(long);
   });
 
   it('refuses to re-apply a script whose applied checksum differs', async () => {
     await open();
     await migrateTo(database, '1.0.0');
-    await historyDb(database.db).updateTable(HISTORY_TABLE).set({ checksum: 'f'.repeat(64) }).execute();
+    await historyDb(database.db)
+      .updateTable(HISTORY_TABLE)
+      .set({ checksum: 'f'.repeat(64) })
+      .execute();
     await expect(applyRelease(database, '1.0.0')).rejects.toMatchObject({ code: 'SCHEMA_TAMPERED' });
   });
 });

@@ -15,8 +15,22 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
 
   beforeAll(async () => {
     t = await startTestServer(kind);
-    expect((await t.call('POST', '/api/v1/tenants', { as: SUPER, body: { domain: 'acme.com', adminPassword: ACME[1] } })).status).toBe(201);
-    expect((await t.call('POST', '/api/v1/tenants', { as: SUPER, body: { domain: 'globex.com', adminPassword: GLOBEX[1] } })).status).toBe(201);
+    expect(
+      (
+        await t.call('POST', '/api/v1/tenants', {
+          as: SUPER,
+          body: { domain: 'acme.com', adminPassword: ACME[1] },
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await t.call('POST', '/api/v1/tenants', {
+          as: SUPER,
+          body: { domain: 'globex.com', adminPassword: GLOBEX[1] },
+        })
+      ).status,
+    ).toBe(201);
   });
   afterAll(async () => {
     await t?.stop();
@@ -33,7 +47,12 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     const openapi = await t.call('GET', '/openapi.json');
     expect(openapi.body.openapi).toMatch(/^3\./);
     expect(Object.keys(openapi.body.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/tenants', '/api/v1/tenants/{domain}/users', '/api/v1/tenants/{domain}/userstores', '/api/v1/authenticate']),
+      expect.arrayContaining([
+        '/api/v1/tenants',
+        '/api/v1/tenants/{domain}/users',
+        '/api/v1/tenants/{domain}/userstores',
+        '/api/v1/authenticate',
+      ]),
     );
   });
 
@@ -51,13 +70,26 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
 
   it('creates tenants, refusing duplicates and bad domains', async () => {
     const list = await t.call('GET', '/api/v1/tenants', { as: SUPER });
-    expect(list.body.tenants.map((x: { domain: string }) => x.domain)).toEqual(['carbon.super', 'acme.com', 'globex.com']);
-    const duplicate = await t.call('POST', '/api/v1/tenants', { as: SUPER, body: { domain: 'acme.com', adminPassword: 'whatever-pw' } });
+    expect(list.body.tenants.map((x: { domain: string }) => x.domain)).toEqual([
+      'carbon.super',
+      'acme.com',
+      'globex.com',
+    ]);
+    const duplicate = await t.call('POST', '/api/v1/tenants', {
+      as: SUPER,
+      body: { domain: 'acme.com', adminPassword: 'whatever-pw' },
+    });
     expect(duplicate.status).toBe(409);
     expect(duplicate.body.error).toBe('CONFLICT');
-    const bad = await t.call('POST', '/api/v1/tenants', { as: SUPER, body: { domain: 'Not A Domain', adminPassword: 'whatever-pw' } });
+    const bad = await t.call('POST', '/api/v1/tenants', {
+      as: SUPER,
+      body: { domain: 'Not A Domain', adminPassword: 'whatever-pw' },
+    });
     expect(bad.status).toBe(400);
-    const short = await t.call('POST', '/api/v1/tenants', { as: SUPER, body: { domain: 'short.org', adminPassword: 'x' } });
+    const short = await t.call('POST', '/api/v1/tenants', {
+      as: SUPER,
+      body: { domain: 'short.org', adminPassword: 'x' },
+    });
     expect(short.status).toBe(400);
     expect((await t.call('GET', '/api/v1/tenants/short.org', { as: SUPER })).status).toBe(404);
   });
@@ -68,16 +100,38 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     expect((await t.call('GET', '/api/v1/tenants/globex.com', { as: ACME })).status).toBe(404);
     expect((await t.call('GET', '/api/v1/tenants/globex.com/users', { as: ACME })).status).toBe(404);
     expect((await t.call('GET', '/api/v1/tenants/carbon.super/users', { as: ACME })).status).toBe(404);
-    expect((await t.call('POST', '/api/v1/tenants/globex.com/users', { as: ACME, body: { username: 'x', password: 'password-1' } })).status).toBe(404);
-    expect((await t.call('POST', '/api/v1/tenants', { as: ACME, body: { domain: 'evil.org', adminPassword: 'password-1' } })).status).toBe(403);
+    expect(
+      (
+        await t.call('POST', '/api/v1/tenants/globex.com/users', {
+          as: ACME,
+          body: { username: 'x', password: 'password-1' },
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await t.call('POST', '/api/v1/tenants', {
+          as: ACME,
+          body: { domain: 'evil.org', adminPassword: 'password-1' },
+        })
+      ).status,
+    ).toBe(403);
     expect((await t.call('DELETE', '/api/v1/tenants/globex.com', { as: ACME })).status).toBe(403);
   });
 
   it('manages users and roles per tenant, isolated, and authenticates them', async () => {
-    expect((await t.call('POST', '/api/v1/tenants/acme.com/roles', { as: ACME, body: { name: 'developers' } })).status).toBe(201);
+    expect(
+      (await t.call('POST', '/api/v1/tenants/acme.com/roles', { as: ACME, body: { name: 'developers' } }))
+        .status,
+    ).toBe(201);
     const alice = await t.call('POST', '/api/v1/tenants/acme.com/users', {
       as: ACME,
-      body: { username: 'alice', password: 'alice-acme-pw', roles: ['developers'], attributes: { email: 'alice@acme.com', givenName: 'Zoë' } },
+      body: {
+        username: 'alice',
+        password: 'alice-acme-pw',
+        roles: ['developers'],
+        attributes: { email: 'alice@acme.com', givenName: 'Zoë' },
+      },
     });
     expect(alice.status).toBe(201);
     expect(alice.body).toEqual({
@@ -87,26 +141,41 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
       attributes: { email: 'alice@acme.com', givenName: 'Zoë' },
       system: false,
     });
-    const globexAlice = await t.call('POST', '/api/v1/tenants/globex.com/users', { as: GLOBEX, body: { username: 'alice', password: 'alice-globex-pw' } });
+    const globexAlice = await t.call('POST', '/api/v1/tenants/globex.com/users', {
+      as: GLOBEX,
+      body: { username: 'alice', password: 'alice-globex-pw' },
+    });
     expect(globexAlice.status).toBe(201);
 
-    const duplicate = await t.call('POST', '/api/v1/tenants/acme.com/users', { as: ACME, body: { username: 'alice', password: 'another-pw' } });
+    const duplicate = await t.call('POST', '/api/v1/tenants/acme.com/users', {
+      as: ACME,
+      body: { username: 'alice', password: 'another-pw' },
+    });
     expect(duplicate.status).toBe(409);
     const unknownRole = await t.call('POST', '/api/v1/tenants/acme.com/users', {
       as: ACME,
       body: { username: 'carol', password: 'carol-acme-pw', roles: ['nonexistent'] },
     });
     expect(unknownRole.status).toBe(400);
-    const unknownStore = await t.call('POST', '/api/v1/tenants/acme.com/users', { as: ACME, body: { username: 'NOSUCH/carol', password: 'carol-acme-pw' } });
+    const unknownStore = await t.call('POST', '/api/v1/tenants/acme.com/users', {
+      as: ACME,
+      body: { username: 'NOSUCH/carol', password: 'carol-acme-pw' },
+    });
     expect(unknownStore.status).toBe(400);
     expect(unknownStore.body.message).toContain('NOSUCH');
 
-    const ok = await t.call('POST', '/api/v1/authenticate', { body: { username: 'alice@acme.com', password: 'alice-acme-pw' } });
+    const ok = await t.call('POST', '/api/v1/authenticate', {
+      body: { username: 'alice@acme.com', password: 'alice-acme-pw' },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toEqual({ tenant: 'acme.com', user: 'alice', store: 'PRIMARY', roles: ['developers'] });
-    const crossed = await t.call('POST', '/api/v1/authenticate', { body: { username: 'alice@globex.com', password: 'alice-acme-pw' } });
+    const crossed = await t.call('POST', '/api/v1/authenticate', {
+      body: { username: 'alice@globex.com', password: 'alice-acme-pw' },
+    });
     expect(crossed.status).toBe(401);
-    const globexOk = await t.call('POST', '/api/v1/authenticate', { body: { username: 'alice@globex.com', password: 'alice-globex-pw' } });
+    const globexOk = await t.call('POST', '/api/v1/authenticate', {
+      body: { username: 'alice@globex.com', password: 'alice-globex-pw' },
+    });
     expect(globexOk.body.roles).toEqual([]);
 
     const acmeUsers = await t.call('GET', '/api/v1/tenants/acme.com/users', { as: ACME });
@@ -128,20 +197,29 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ domain: 'PARTNERS', type: 'jdbc', readOnly: false, status: 'up' });
     const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
-    expect(existsSync(path.join(t.home, 'repository', 'tenants', String(acmeId), 'userstores', 'PARTNERS.toml'))).toBe(true);
+    expect(
+      existsSync(path.join(t.home, 'repository', 'tenants', String(acmeId), 'userstores', 'PARTNERS.toml')),
+    ).toBe(true);
     const duplicate = await t.call('POST', '/api/v1/tenants/acme.com/userstores', {
       as: ACME,
       body: { domain: 'PARTNERS', type: 'jdbc', url: storeUrl, readOnly: false },
     });
     expect(duplicate.status).toBe(409);
 
-    const bob = await t.call('POST', '/api/v1/tenants/acme.com/users', { as: ACME, body: { username: 'PARTNERS/bob', password: 'bob-partner-pw' } });
+    const bob = await t.call('POST', '/api/v1/tenants/acme.com/users', {
+      as: ACME,
+      body: { username: 'PARTNERS/bob', password: 'bob-partner-pw' },
+    });
     expect(bob.status).toBe(201);
     expect(bob.body).toMatchObject({ username: 'PARTNERS/bob', store: 'PARTNERS' });
-    const login = await t.call('POST', '/api/v1/authenticate', { body: { username: 'PARTNERS/bob@acme.com', password: 'bob-partner-pw' } });
+    const login = await t.call('POST', '/api/v1/authenticate', {
+      body: { username: 'PARTNERS/bob@acme.com', password: 'bob-partner-pw' },
+    });
     expect(login.body).toMatchObject({ tenant: 'acme.com', user: 'PARTNERS/bob', store: 'PARTNERS' });
     // globex has no such store: the same name resolves nowhere there.
-    const elsewhere = await t.call('POST', '/api/v1/authenticate', { body: { username: 'PARTNERS/bob@globex.com', password: 'bob-partner-pw' } });
+    const elsewhere = await t.call('POST', '/api/v1/authenticate', {
+      body: { username: 'PARTNERS/bob@globex.com', password: 'bob-partner-pw' },
+    });
     expect(elsewhere.status).toBe(401);
     const stores = await t.call('GET', '/api/v1/tenants/acme.com/userstores', { as: ACME });
     expect(stores.body.userstores.map((s: { domain: string }) => s.domain)).toEqual(['PRIMARY', 'PARTNERS']);
@@ -149,7 +227,11 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
 
   it('re-hashes a 1.0 salted SHA-256 password to argon2id at the next successful login', async () => {
     const db = t.server.context.database.db;
-    const tenant = await db.selectFrom('tenants').select('id').where('domain', '=', 'globex.com').executeTakeFirstOrThrow();
+    const tenant = await db
+      .selectFrom('tenants')
+      .select('id')
+      .where('domain', '=', 'globex.com')
+      .executeTakeFirstOrThrow();
     const salt = '00112233445566778899aabbccddeeff';
     await db
       .insertInto('users')
@@ -163,19 +245,48 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
         created_at: 1,
       })
       .execute();
-    expect((await t.call('POST', '/api/v1/authenticate', { body: { username: 'legacy@globex.com', password: 'wrong-password' } })).status).toBe(401);
-    const before = await db.selectFrom('users').select(['password_algorithm']).where('username', '=', 'legacy').executeTakeFirstOrThrow();
+    expect(
+      (
+        await t.call('POST', '/api/v1/authenticate', {
+          body: { username: 'legacy@globex.com', password: 'wrong-password' },
+        })
+      ).status,
+    ).toBe(401);
+    const before = await db
+      .selectFrom('users')
+      .select(['password_algorithm'])
+      .where('username', '=', 'legacy')
+      .executeTakeFirstOrThrow();
     expect(before.password_algorithm).toBe('sha256');
-    expect((await t.call('POST', '/api/v1/authenticate', { body: { username: 'legacy@globex.com', password: 'legacy-password' } })).status).toBe(200);
-    const after = await db.selectFrom('users').select(['password_algorithm', 'password_hash', 'password_salt']).where('username', '=', 'legacy').executeTakeFirstOrThrow();
+    expect(
+      (
+        await t.call('POST', '/api/v1/authenticate', {
+          body: { username: 'legacy@globex.com', password: 'legacy-password' },
+        })
+      ).status,
+    ).toBe(200);
+    const after = await db
+      .selectFrom('users')
+      .select(['password_algorithm', 'password_hash', 'password_salt'])
+      .where('username', '=', 'legacy')
+      .executeTakeFirstOrThrow();
     expect(after.password_algorithm).toBe('argon2id');
     expect(after.password_hash).toMatch(/^\$argon2id\$/);
     expect(after.password_salt).toBe('');
-    expect((await t.call('POST', '/api/v1/authenticate', { body: { username: 'legacy@globex.com', password: 'legacy-password' } })).status).toBe(200);
+    expect(
+      (
+        await t.call('POST', '/api/v1/authenticate', {
+          body: { username: 'legacy@globex.com', password: 'legacy-password' },
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('deactivates and deletes tenants: their users stop authenticating and their folder is kept in backups', async () => {
-    await t.call('POST', '/api/v1/tenants', { as: SUPER, body: { domain: 'initech.com', adminPassword: 'initech-admin-pw' } });
+    await t.call('POST', '/api/v1/tenants', {
+      as: SUPER,
+      body: { domain: 'initech.com', adminPassword: 'initech-admin-pw' },
+    });
     const login = { username: 'admin@initech.com', password: 'initech-admin-pw' };
     expect((await t.call('POST', '/api/v1/authenticate', { body: login })).status).toBe(200);
     const off = await t.call('PATCH', '/api/v1/tenants/initech.com', { as: SUPER, body: { active: false } });
@@ -183,14 +294,18 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     expect((await t.call('POST', '/api/v1/authenticate', { body: login })).status).toBe(401);
     expect((await t.call('DELETE', '/api/v1/tenants/initech.com', { as: SUPER })).status).toBe(204);
     expect((await t.call('GET', '/api/v1/tenants/initech.com', { as: SUPER })).status).toBe(404);
-    expect(readdirSync(path.join(t.home, 'backups')).some((name) => name.startsWith('deleted-tenant-'))).toBe(true);
+    expect(readdirSync(path.join(t.home, 'backups')).some((name) => name.startsWith('deleted-tenant-'))).toBe(
+      true,
+    );
     expect((await t.call('DELETE', '/api/v1/tenants/carbon.super', { as: SUPER })).status).toBe(403);
   });
 
   it('records changes in the audit log and never writes a password to the logs', async () => {
     const db = t.server.context.database.db;
     const actions = await db.selectFrom('audit_log').select('action').execute();
-    expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['tenant.create', 'user.create', 'userstore.create']));
+    expect(actions.map((a) => a.action)).toEqual(
+      expect.arrayContaining(['tenant.create', 'user.create', 'userstore.create']),
+    );
     await new Promise((resolve) => t.server.context.logger.flush(resolve));
     const log = readFileSync(path.join(t.home, 'logs', 'tessera.log'), 'utf8');
     expect(log.length).toBeGreaterThan(0);

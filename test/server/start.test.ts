@@ -8,13 +8,22 @@ import { openDatabase } from '../../src/db/connection.js';
 import { HISTORY_TABLE, historyDb } from '../../src/releases/history.js';
 import { migrateTo } from '../../src/releases/migrator.js';
 import { startServer } from '../../src/server/server.js';
-import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase, scratchFolder } from '../helpers/databases.js';
+import {
+  DATABASE_KINDS,
+  type ScratchDatabase,
+  scratchDatabase,
+  scratchFolder,
+} from '../helpers/databases.js';
 import { writeConfig } from '../helpers/server.js';
 
 const CLI = path.resolve('bin/tessera.js');
 
 function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  return spawnSync(process.execPath, [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    timeout: 60_000,
+  });
 }
 
 describe('first start', () => {
@@ -22,10 +31,26 @@ describe('first start', () => {
     const folder = scratchFolder('first');
     const home = path.join(folder.dir, 'home');
     let generated: string | undefined;
-    const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false, onGeneratedPassword: (p) => { generated = p; } });
+    const server = await startServer({
+      home,
+      port: 0,
+      host: '127.0.0.1',
+      stdoutLogs: false,
+      onGeneratedPassword: (p) => {
+        generated = p;
+      },
+    });
     try {
       expect(server.firstStart).toBe(true);
-      for (const dir of ['conf/tessera.toml', 'repository/database/tessera.db', 'repository/deployment/server/webapps', 'repository/deployment/server/userstores', 'repository/tenants', 'logs', 'backups']) {
+      for (const dir of [
+        'conf/tessera.toml',
+        'repository/database/tessera.db',
+        'repository/deployment/server/webapps',
+        'repository/deployment/server/userstores',
+        'repository/tenants',
+        'logs',
+        'backups',
+      ]) {
         expect(existsSync(path.join(home, dir)), dir).toBe(true);
       }
       expect(generated).toMatch(/^[A-Za-z0-9_-]{16}$/);
@@ -34,7 +59,12 @@ describe('first start', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ username: 'admin', password: generated }),
       });
-      expect(await response.json()).toEqual({ tenant: 'carbon.super', user: 'admin', store: 'PRIMARY', roles: ['admin'] });
+      expect(await response.json()).toEqual({
+        tenant: 'carbon.super',
+        user: 'admin',
+        store: 'PRIMARY',
+        roles: ['admin'],
+      });
       expect(parseConfig(readFileSync(path.join(home, 'conf/tessera.toml'), 'utf8')).server.port).toBe(9763);
     } finally {
       await server.close();
@@ -52,11 +82,17 @@ describe('first start', () => {
     const folder = scratchFolder('cli-start');
     const port = await freePort();
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [CLI, 'start', '--home', folder.dir], { env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: '' } });
+    const child = spawn(process.execPath, [CLI, 'start', '--home', folder.dir], {
+      env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: '' },
+    });
     let stdout = '';
-    child.stdout.on('data', (chunk) => { stdout += chunk; });
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
     try {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true);
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok === true,
+      );
       const password = /password: (\S+)/.exec(stdout)?.[1];
       expect(password).toBeDefined();
       const tenants = await fetch(`http://127.0.0.1:${port}/api/v1/tenants`, {
@@ -75,7 +111,9 @@ describe('first start', () => {
 
 describe('bad configuration and environment', () => {
   it('reports TOML syntax errors and unknown or invalid keys with their line numbers', () => {
-    expect(() => parseConfig('format = "2.0"\n[server]\nport = = 3\n', 'tessera.toml')).toThrow(/tessera\.toml:3:/);
+    expect(() => parseConfig('format = "2.0"\n[server]\nport = = 3\n', 'tessera.toml')).toThrow(
+      /tessera\.toml:3:/,
+    );
     try {
       parseConfig('format = "2.0"\n[server]\nport = "eighty"\nhots = "x"\n', 'tessera.toml');
       expect.unreachable();
@@ -92,7 +130,15 @@ describe('bad configuration and environment', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const folder = scratchFolder('port');
     try {
-      await expect(startServer({ home: folder.dir, port, host: '127.0.0.1', adminPassword: 'admin-password', stdoutLogs: false })).rejects.toMatchObject({
+      await expect(
+        startServer({
+          home: folder.dir,
+          port,
+          host: '127.0.0.1',
+          adminPassword: 'admin-password',
+          stdoutLogs: false,
+        }),
+      ).rejects.toMatchObject({
         code: 'PORT_IN_USE',
       });
     } finally {
@@ -105,7 +151,9 @@ describe('bad configuration and environment', () => {
     const folder = scratchFolder('noconnect');
     writeConfig(folder.dir, 'postgres://postgres@127.0.0.1:1/nothing');
     try {
-      await expect(startServer({ home: folder.dir, port: 0, stdoutLogs: false })).rejects.toMatchObject({ code: 'DB_CONNECT_FAILED' });
+      await expect(startServer({ home: folder.dir, port: 0, stdoutLogs: false })).rejects.toMatchObject({
+        code: 'DB_CONNECT_FAILED',
+      });
       const result = cli(['status', '--home', folder.dir]);
       expect(result.status).toBe(1);
       expect(result.stderr).toContain('Cannot connect to PostgreSQL');
@@ -119,7 +167,10 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
   let scratch: ScratchDatabase;
   afterEach(async () => scratch?.drop());
 
-  async function homeAt(level: string, tamper?: (db: ReturnType<typeof historyDb>) => Promise<unknown>): Promise<string> {
+  async function homeAt(
+    level: string,
+    tamper?: (db: ReturnType<typeof historyDb>) => Promise<unknown>,
+  ): Promise<string> {
     scratch = await scratchDatabase(kind, 'guard');
     const database = await openDatabase<unknown>(scratch.url, scratch.home);
     await migrateTo(database, level);
@@ -131,7 +182,9 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
 
   it('refuses an older schema and names tessera upgrade (CLI exit 2)', async () => {
     const home = await homeAt('1.1.0');
-    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({ code: 'SCHEMA_OLDER' });
+    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({
+      code: 'SCHEMA_OLDER',
+    });
     const result = cli(['start', '--home', home]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('schema level 1.1.0');
@@ -143,17 +196,39 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
 
   it('refuses a newer schema and names the release it needs', async () => {
     const home = await homeAt('2.0.0', (db) =>
-      db.insertInto(HISTORY_TABLE).values({ version: '2.1.0', script: 'migration.sql', checksum: 'a'.repeat(64), statements_total: 1, statements_applied: 1, started_at: 1, finished_at: 2, duration_ms: 1 }).execute(),
+      db
+        .insertInto(HISTORY_TABLE)
+        .values({
+          version: '2.1.0',
+          script: 'migration.sql',
+          checksum: 'a'.repeat(64),
+          statements_total: 1,
+          statements_applied: 1,
+          started_at: 1,
+          finished_at: 2,
+          duration_ms: 1,
+        })
+        .execute(),
     );
-    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({ code: 'SCHEMA_NEWER' });
+    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({
+      code: 'SCHEMA_NEWER',
+    });
     const result = cli(['start', '--home', home]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('Tessera 2.1.0 or later');
   });
 
   it('refuses a database whose applied scripts differ from the shipped ones', async () => {
-    const home = await homeAt('2.0.0', (db) => db.updateTable(HISTORY_TABLE).set({ checksum: '0'.repeat(64) }).where('version', '=', '1.1.0').execute());
-    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({ code: 'SCHEMA_TAMPERED' });
+    const home = await homeAt('2.0.0', (db) =>
+      db
+        .updateTable(HISTORY_TABLE)
+        .set({ checksum: '0'.repeat(64) })
+        .where('version', '=', '1.1.0')
+        .execute(),
+    );
+    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({
+      code: 'SCHEMA_TAMPERED',
+    });
     const result = cli(['start', '--home', home]);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('1.1.0/migration.sql');
@@ -163,7 +238,12 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
     const home = await homeAt('2.0.0');
     const result = cli(['status', '--home', home, '--json']);
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ database: kind, schemaLevel: '2.0.0', matches: true, configFormat: '2.0' });
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      database: kind,
+      schemaLevel: '2.0.0',
+      matches: true,
+      configFormat: '2.0',
+    });
   });
 });
 
@@ -183,4 +263,3 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promi
   }
   throw new Error('timed out waiting');
 }
-

@@ -19,6 +19,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.status(500).send({ error: 'INTERNAL', message: 'Internal server error.' });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}.` });
+    reply
+      .status(404)
+      .send({ error: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}.` });
   });
 }

@@ -4,13 +4,17 @@ import { TesseraError } from '../../errors.js';
 import type { ServerContext } from '../context.js';
 import { ErrorBody } from './schemas.js';
 
-export const authenticateRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
+export const authenticateRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
+  app,
+  { context },
+) => {
   app.post(
     '/authenticate',
     {
       schema: {
         tags: ['authentication'],
-        summary: 'Check a user\'s password: `alice`, `alice@acme.com` or `SECONDARY/alice@acme.com` (no admin auth)',
+        summary:
+          "Check a user's password: `alice`, `alice@acme.com` or `SECONDARY/alice@acme.com` (no admin auth)",
         body: Type.Object({
           username: Type.String({ minLength: 1, maxLength: 600 }),
           password: Type.String({ maxLength: 1024 }),
@@ -28,7 +32,10 @@ export const authenticateRoutes: FastifyPluginAsyncTypebox<{ context: ServerCont
       },
     },
     async (request) => {
-      const principal = await context.authenticator.authenticate(request.body.username, request.body.password);
+      const principal = await context.authenticator.authenticate(
+        request.body.username,
+        request.body.password,
+      );
       context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
       // One answer for every failure: which part was wrong is never told.
       if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import { Type } from 'typebox';
-import { CURRENT_RELEASE } from '../../releases/matrix.js';
 import { inspectSchema } from '../../releases/guard.js';
+import { CURRENT_RELEASE } from '../../releases/matrix.js';
 import type { ServerContext } from '../context.js';
 
 const ReadyBody = Type.Object({
@@ -12,10 +12,19 @@ const ReadyBody = Type.Object({
   release: Type.String(),
 });
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
+  app,
+  { context },
+) => {
   app.get(
     '/healthz',
-    { schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        tags: ['health'],
+        summary: 'The process is up',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -24,7 +33,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
     {
       schema: {
         tags: ['health'],
-        summary: 'The database answers and its schema is this release\'s',
+        summary: "The database answers and its schema is this release's",
         response: { 200: ReadyBody, 503: ReadyBody },
       },
     },
@@ -38,7 +47,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         schema = 'unreachable';
       }
       const ready = schema === 'current';
-      return reply.status(ready ? 200 : 503).send({ ready, database: context.database.kind, schema, release: CURRENT_RELEASE });
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ ready, database: context.database.kind, schema, release: CURRENT_RELEASE });
     },
   );
 

@@ -6,7 +6,10 @@ import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses, PageQuery, RoleBody } from './schemas.js';
 import { managedTenant, requireStore, storeFor } from './scope.js';
 
-const RoleParams = Type.Object({ domain: Type.String(), name: Type.String({ minLength: 1, maxLength: 400 }) });
+const RoleParams = Type.Object({
+  domain: Type.String(),
+  name: Type.String({ minLength: 1, maxLength: 400 }),
+});
 
 export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
   app.post(
@@ -28,7 +31,8 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       const { store, name } = storeFor(context, tenant, request.body.name);
       const users = (request.body.users ?? []).map((user) => {
         const member = storeFor(context, tenant, user);
-        if (member.store !== store) throw new TesseraError('BAD_REQUEST', `User ${user} is not in store ${store.domain}.`);
+        if (member.store !== store)
+          throw new TesseraError('BAD_REQUEST', `User ${user} is not in store ${store.domain}.`);
         return member.name;
       });
       await store.addRole(name, users);
@@ -79,7 +83,8 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const { store, name } = storeFor(context, tenant, request.params.name);
-      if (!(await store.deleteRole(name))) throw new TesseraError('NOT_FOUND', `No role ${request.params.name} in ${tenant.domain}.`);
+      if (!(await store.deleteRole(name)))
+        throw new TesseraError('NOT_FOUND', `No role ${request.params.name} in ${tenant.domain}.`);
       await context.audit.record(tenant.id, principal, 'role.delete', request.params.name);
       return reply.status(204).send(null);
     },

@@ -19,7 +19,11 @@ export async function managedTenant(
 }
 
 /** The store a `[STORE/]name` belongs to in that tenant, and the name inside it. */
-export function storeFor(context: ServerContext, tenant: Tenant, rawName: string): { store: UserStore; name: string } {
+export function storeFor(
+  context: ServerContext,
+  tenant: Tenant,
+  rawName: string,
+): { store: UserStore; name: string } {
   const { store: domain, name } = parseStoreName(rawName, tenant.domain);
   return { store: requireStore(context, tenant, domain), name };
 }
@@ -29,7 +33,10 @@ export function requireStore(context: ServerContext, tenant: Tenant, domain: str
   if (!store) {
     const known = context.stores.describe(tenant.id).find((s) => s.domain === domain.toUpperCase());
     if (known?.status === 'error') {
-      throw new TesseraError('STORE_UNAVAILABLE', `User store ${known.domain} is unavailable: ${known.error ?? 'unknown error'}.`);
+      throw new TesseraError(
+        'STORE_UNAVAILABLE',
+        `User store ${known.domain} is unavailable: ${known.error ?? 'unknown error'}.`,
+      );
     }
     throw new TesseraError('BAD_REQUEST', `Tenant ${tenant.domain} has no user store ${domain}.`);
   }

@@ -5,7 +5,10 @@ import type { ServerContext } from '../context.js';
 import { principalOf } from '../plugins/authentication.js';
 import { DomainParams, errorResponses, TenantBody } from './schemas.js';
 
-export const tenantRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
+export const tenantRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
+  app,
+  { context },
+) => {
   const { tenants, audit } = context;
 
   app.post(
@@ -43,7 +46,11 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
     async (request) => {
       const principal = principalOf(request);
       const all = await tenants.list();
-      return { tenants: principal.isSuperAdmin ? all : all.filter((t) => t.id === principal.tenantId && principal.isTenantAdmin) };
+      return {
+        tenants: principal.isSuperAdmin
+          ? all
+          : all.filter((t) => t.id === principal.tenantId && principal.isTenantAdmin),
+      };
     },
   );
 
@@ -71,7 +78,12 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       const principal = principalOf(request);
       assertSuperAdmin(principal);
       const tenant = await tenants.setActive(request.params.domain, request.body.active);
-      await audit.record(tenant.id, principal, request.body.active ? 'tenant.activate' : 'tenant.deactivate', tenant.domain);
+      await audit.record(
+        tenant.id,
+        principal,
+        request.body.active ? 'tenant.activate' : 'tenant.deactivate',
+        tenant.domain,
+      );
       return tenant;
     },
   );

@@ -6,7 +6,10 @@ import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses, PageQuery, UserBody } from './schemas.js';
 import { managedTenant, requireStore, storeFor, userView } from './scope.js';
 
-const UserParams = Type.Object({ domain: Type.String(), username: Type.String({ minLength: 1, maxLength: 400 }) });
+const UserParams = Type.Object({
+  domain: Type.String(),
+  username: Type.String({ minLength: 1, maxLength: 400 }),
+});
 const RoleNames = Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 200 });
 
 export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
@@ -21,7 +24,9 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
           username: Type.String({ minLength: 1, maxLength: 400 }),
           password: Type.String({ minLength: 1, maxLength: 1024 }),
           roles: Type.Optional(RoleNames),
-          attributes: Type.Optional(Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 1_000_000 }))),
+          attributes: Type.Optional(
+            Type.Record(Type.String({ maxLength: 255 }), Type.String({ maxLength: 1_000_000 })),
+          ),
         }),
         response: { 201: UserBody, ...errorResponses },
       },
@@ -80,7 +85,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       const { tenant } = await managedTenant(context, request, request.params.domain);
       const { store, name } = storeFor(context, tenant, request.params.username);
       const user = await store.getUser(name);
-      if (!user) throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
+      if (!user)
+        throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       return userView(store, user);
     },
   );
@@ -113,15 +119,24 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
     async (request) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const { store, name } = storeFor(context, tenant, request.params.username);
-      const roles = request.body.roles.map((role) => storeFor(context, tenant, role)).map(({ store: s, name: n }) => {
-        if (s !== store) throw new TesseraError('BAD_REQUEST', `Role ${n} is in store ${s.domain}, the user in ${store.domain}.`);
-        return n;
-      });
+      const roles = request.body.roles
+        .map((role) => storeFor(context, tenant, role))
+        .map(({ store: s, name: n }) => {
+          if (s !== store)
+            throw new TesseraError(
+              'BAD_REQUEST',
+              `Role ${n} is in store ${s.domain}, the user in ${store.domain}.`,
+            );
+          return n;
+        });
       if (!(await store.setUserRoles(name, roles))) {
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
       await context.audit.record(tenant.id, principal, 'user.roles', request.params.username, { roles });
-      return userView(store, (await store.getUser(name)) as NonNullable<Awaited<ReturnType<typeof store.getUser>>>);
+      return userView(
+        store,
+        (await store.getUser(name)) as NonNullable<Awaited<ReturnType<typeof store.getUser>>>,
+      );
     },
   );
 

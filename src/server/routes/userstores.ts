@@ -5,7 +5,10 @@ import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses, StoreBody } from './schemas.js';
 import { managedTenant } from './scope.js';
 
-export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
+export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
+  app,
+  { context },
+) => {
   app.post(
     '/tenants/:domain/userstores',
     {
@@ -32,7 +35,9 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         readOnly: request.body.readOnly ?? false,
         description: request.body.description,
       });
-      await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, { type: store.type });
+      await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
+        type: store.type,
+      });
       return reply.status(201).send(store);
     },
   );

@@ -1,5 +1,5 @@
 import { Kysely, MysqlDialect, sql } from 'kysely';
-import { createConnection, createPool, type ConnectionOptions } from 'mysql2';
+import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
 import type { Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
@@ -29,10 +29,14 @@ function quoteIdentifier(name: string): string {
 
 function connectFailed(target: DatabaseTarget, error: unknown): TesseraError {
   const where = target.kind === 'sqlite' ? target.file : `${target.host}:${target.port}/${target.database}`;
-  return new TesseraError('DB_CONNECT_FAILED', `Cannot connect to MySQL/MariaDB at ${where}: ${(error as Error).message}`, {
-    hint: 'Check that the server is running, the database exists and the URL is right.',
-    cause: error,
-  });
+  return new TesseraError(
+    'DB_CONNECT_FAILED',
+    `Cannot connect to MySQL/MariaDB at ${where}: ${(error as Error).message}`,
+    {
+      hint: 'Check that the server is running, the database exists and the URL is right.',
+      cause: error,
+    },
+  );
 }
 
 async function adminQuery(target: DatabaseTarget, statement: string): Promise<void> {
@@ -57,7 +61,12 @@ const dialect: Dialect = {
       from information_schema.columns
       where table_schema = database()
       order by table_name, ordinal_position`.execute(db);
-    const indexes = await sql<{ table_name: string; index_name: string; column_name: string; non_unique: number }>`
+    const indexes = await sql<{
+      table_name: string;
+      index_name: string;
+      column_name: string;
+      non_unique: number;
+    }>`
       select table_name as table_name, index_name as index_name, column_name as column_name, non_unique as non_unique
       from information_schema.statistics
       where table_schema = database()
@@ -76,7 +85,12 @@ const dialect: Dialect = {
       if (!table) continue;
       const existing = table.indexes.find((x) => x.name === i.index_name);
       if (existing) existing.columns.push(i.column_name);
-      else table.indexes.push({ name: i.index_name, columns: [i.column_name], unique: Number(i.non_unique) === 0 });
+      else
+        table.indexes.push({
+          name: i.index_name,
+          columns: [i.column_name],
+          unique: Number(i.non_unique) === 0,
+        });
     }
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   },
@@ -110,7 +124,10 @@ export const mysqlModule: DialectModule = {
       const probe = await pool.promise().getConnection();
       probe.release();
     } catch (error) {
-      await pool.promise().end().catch(() => {});
+      await pool
+        .promise()
+        .end()
+        .catch(() => {});
       throw connectFailed(target, error);
     }
     return new Kysely<unknown>({ dialect: new MysqlDialect({ pool }) });

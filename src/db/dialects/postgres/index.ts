@@ -14,7 +14,9 @@ const pools = new WeakMap<Kysely<unknown>, pg.Pool>();
 // Ids, counts and epoch-millisecond timestamps are BIGINT; all stay far below 2^53.
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === INT8_OID
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 function serverConfig(target: DatabaseTarget, database?: string): pg.ClientConfig {
@@ -33,7 +35,10 @@ function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-async function withAdminClient(target: DatabaseTarget, run: (client: pg.Client) => Promise<void>): Promise<void> {
+async function withAdminClient(
+  target: DatabaseTarget,
+  run: (client: pg.Client) => Promise<void>,
+): Promise<void> {
   const client = new pg.Client(serverConfig(target, 'postgres'));
   try {
     await client.connect();
@@ -49,10 +54,14 @@ async function withAdminClient(target: DatabaseTarget, run: (client: pg.Client) 
 
 function connectFailed(target: DatabaseTarget, error: unknown): TesseraError {
   const where = target.kind === 'sqlite' ? target.file : `${target.host}:${target.port}/${target.database}`;
-  return new TesseraError('DB_CONNECT_FAILED', `Cannot connect to PostgreSQL at ${where}: ${(error as Error).message}`, {
-    hint: 'Check that the server is running, the database exists and the URL is right.',
-    cause: error,
-  });
+  return new TesseraError(
+    'DB_CONNECT_FAILED',
+    `Cannot connect to PostgreSQL at ${where}: ${(error as Error).message}`,
+    {
+      hint: 'Check that the server is running, the database exists and the URL is right.',
+      cause: error,
+    },
+  );
 }
 
 const dialect: Dialect = {
@@ -94,10 +103,17 @@ const dialect: Dialect = {
   },
 
   async liveSessions(db) {
-    const result = await sql<{ pid: number; usename: string | null; application_name: string; client_addr: string | null }>`
+    const result = await sql<{
+      pid: number;
+      usename: string | null;
+      application_name: string;
+      client_addr: string | null;
+    }>`
       select pid, usename, application_name, host(client_addr) as client_addr
       from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`.execute(db);
+      where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`.execute(
+      db,
+    );
     return result.rows.map((r) => ({
       id: String(r.pid),
       user: r.usename ?? '',
@@ -107,7 +123,8 @@ const dialect: Dialect = {
 
   async bulkInsert(db, table, columns, rows) {
     const pool = pools.get(db);
-    if (!pool) throw new Error('bulkInsert needs the Kysely instance returned by connect(), not a transaction');
+    if (!pool)
+      throw new Error('bulkInsert needs the Kysely instance returned by connect(), not a transaction');
     const client = await pool.connect();
     const counter = { rows: 0 };
     try {
@@ -120,12 +137,16 @@ const dialect: Dialect = {
   },
 
   addIdentityColumn(table, name) {
-    return table.addColumn(name, 'integer', (c) => c.primaryKey().generatedByDefaultAsIdentity().notNull()) as typeof table;
+    return table.addColumn(name, 'integer', (c) =>
+      c.primaryKey().generatedByDefaultAsIdentity().notNull(),
+    ) as typeof table;
   },
 
   async syncIdentity(db, table, column) {
     await sql`select setval(pg_get_serial_sequence(${table}, ${column}),
-                            coalesce((select max(${sql.ref(column)}) from ${sql.table(table)}), 0) + 1, false)`.execute(db);
+                            coalesce((select max(${sql.ref(column)}) from ${sql.table(table)}), 0) + 1, false)`.execute(
+      db,
+    );
   },
 };
 

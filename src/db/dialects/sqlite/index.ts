@@ -76,9 +76,13 @@ export const sqliteModule: DialectModule = {
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
     } catch (error) {
-      throw new TesseraError('DB_CONNECT_FAILED', `Cannot open SQLite database ${target.file}: ${String(error)}`, {
-        cause: error,
-      });
+      throw new TesseraError(
+        'DB_CONNECT_FAILED',
+        `Cannot open SQLite database ${target.file}: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
   },
