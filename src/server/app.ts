@@ -18,6 +18,8 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     loggerInstance: context.logger as FastifyBaseLogger,
     disableRequestLogging: false,
     bodyLimit: 8 * 1024 * 1024,
+    // A stopping server must not wait on clients that keep a connection open (kept-alive, or a body never read).
+    forceCloseConnections: true,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
 
