@@ -16,7 +16,6 @@ import { userStoreRoutes } from './routes/userstores.js';
 export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
-    disableRequestLogging: false,
     bodyLimit: 8 * 1024 * 1024,
     // A stopping server must not wait on clients that keep a connection open (kept-alive, or a body never read).
     forceCloseConnections: true,
