@@ -38,6 +38,8 @@ export interface Dialect {
   readonly transactionalDdl: boolean;
   /** Tables of the connected database (application tables only, sorted by name). */
   introspect(db: Kysely<unknown>): Promise<IntrospectedTable[]>;
+  /** Bytes the database occupies on its server (or the file's size), for disk-space checks. */
+  databaseSize(db: Kysely<unknown>): Promise<number>;
   /** Other clients connected to the same database right now. */
   liveSessions(db: Kysely<unknown>): Promise<LiveSession[]>;
   /** Inserts many rows fast, in batches, with the engine's bulk path; ids are kept as given. */

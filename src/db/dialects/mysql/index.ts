@@ -95,6 +95,13 @@ const dialect: Dialect = {
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   },
 
+  async databaseSize(db) {
+    const result = await sql<{ bytes: number | string | null }>`
+      select sum(data_length + index_length) as bytes from information_schema.tables
+      where table_schema = database()`.execute(db);
+    return Number(result.rows[0]?.bytes ?? 0);
+  },
+
   async liveSessions(db) {
     const result = await sql<{ id: number; user: string; host: string }>`
       select id as id, user as user, host as host from information_schema.processlist

@@ -102,6 +102,11 @@ const dialect: Dialect = {
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   },
 
+  async databaseSize(db) {
+    const result = await sql<{ bytes: number }>`select pg_database_size(current_database()) as bytes`.execute(db);
+    return Number(result.rows[0]?.bytes ?? 0);
+  },
+
   async liveSessions(db) {
     const result = await sql<{
       pid: number;

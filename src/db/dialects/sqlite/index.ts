@@ -45,6 +45,12 @@ const dialect: Dialect = {
     return result;
   },
 
+  async databaseSize(db) {
+    const result = await sql<{ bytes: number }>`
+      select page_count * page_size as bytes from pragma_page_count(), pragma_page_size()`.execute(db);
+    return Number(result.rows[0]?.bytes ?? 0);
+  },
+
   async liveSessions() {
     // SQLite keeps no record of its readers; the cluster heartbeats are the only witness.
     return [];

@@ -1,0 +1,89 @@
+import type { Database } from '../db/connection.js';
+import type { DatabaseKind } from '../db/url.js';
+import type { HomeLayout } from '../home/layout.js';
+import type { Journal } from './journal.js';
+import type { Progress } from './progress.js';
+
+export const STEP_NAMES = [
+  'plan',
+  'preflight',
+  'backup',
+  'stage',
+  'migrate',
+  'checkpoints',
+  'configure',
+  'smoke',
+  'promote',
+] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+export interface UpgradeOptions {
+  /** The old home (production), read only until promote. */
+  fromHome: string;
+  /** The new home, created by the upgrade. */
+  home: string;
+  /** Where production is copied and migrated: `sqlite:PATH` (relative to the new home) or a server URL. */
+  stagingUrl: string;
+  /** Target release (default: the current one). */
+  to?: string;
+  dryRun: boolean;
+  resume: boolean;
+  /** Skip the confirmation prompt. */
+  yes: boolean;
+  /** `name:password` pairs of existing users the smoke test logs in with, as the operator knows them. */
+  checkLogins: { username: string; password: string }[];
+}
+
+/** What the plan step found; fixed for the whole run and stored in the journal. */
+export interface UpgradePlan {
+  sourceRelease: string;
+  targetRelease: string;
+  /** Releases applied in order, the source excluded. */
+  hops: string[];
+  kind: DatabaseKind;
+  oldConfigFormat: '1.0' | '1.1' | '2.0';
+  /** The production URL exactly as the old config writes it (relative SQLite paths are the old home's). */
+  productionUrl: string;
+  /** The staging URL as given (relative SQLite paths are the new home's). */
+  stagingUrl: string;
+  /** Production's tables and their row counts when planned. */
+  tables: { name: string; rows: number }[];
+}
+
+/** Everything a step may use. Steps never call each other: they read what earlier steps left in the journal. */
+export interface UpgradeContext {
+  options: UpgradeOptions;
+  oldLayout: HomeLayout;
+  newLayout: HomeLayout;
+  plan: UpgradePlan;
+  journal: Journal;
+  progress: Progress;
+  /** Opened on first use and closed by the runner. Production is only ever read before promote. */
+  production(): Promise<Database<unknown>>;
+  staging(): Promise<Database<unknown>>;
+  now(): number;
+}
+
+/** One line of a dry run or a preflight: what was checked or would be done. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  message: string;
+  /** What to do when not ok. */
+  hint?: string;
+}
+
+/** Facts a step records in the journal: counts, checksums, paths, timings. JSON only. */
+export type StepDetails = Record<string, unknown>;
+
+export interface Step {
+  readonly name: StepName;
+  readonly title: string;
+  /** The dry run's account of what this step would do; must change nothing anywhere. */
+  describe(context: UpgradeContext): Promise<string[]>;
+  /**
+   * Does the work. `previous` is what an interrupted earlier attempt of this step recorded, so that the
+   * step can continue rather than start over. Throws a TesseraError to stop the run.
+   */
+  run(context: UpgradeContext, previous: StepDetails | undefined): Promise<StepDetails>;
+}
