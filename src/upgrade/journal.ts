@@ -51,8 +51,14 @@ export function journalPath(newHome: string): string {
 export class Journal {
   private constructor(
     readonly data: JournalData,
-    private readonly file: string | undefined,
+    private file: string | undefined,
   ) {}
+
+  /** Starts writing an in-memory journal to `file` (once the preflight allowed the run). */
+  attach(file: string): void {
+    this.file = file;
+    this.save();
+  }
 
   static create(file: string | undefined, command: JournalData['command'], plan: UpgradePlan, now = new Date()): Journal {
     const steps = Object.fromEntries(STEP_NAMES.map((name) => [name, { status: 'pending', attempts: 0 }])) as Record<
