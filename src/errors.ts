@@ -23,6 +23,8 @@ export type ErrorCode =
   | 'STORE_UNAVAILABLE'
   | 'PORT_IN_USE'
   | 'UNSAFE_ARCHIVE'
+  | 'PREFLIGHT_FAILED'
+  | 'CHECKPOINTS_FAILED'
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -46,6 +48,8 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   STORE_UNAVAILABLE: 503,
   PORT_IN_USE: 500,
   UNSAFE_ARCHIVE: 400,
+  PREFLIGHT_FAILED: 412,
+  CHECKPOINTS_FAILED: 500,
   INTERNAL: 500,
 };
 
@@ -61,6 +65,7 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'SCHEMA_RETIRED',
   'RELEASE_UNKNOWN',
   'PORT_IN_USE',
+  'PREFLIGHT_FAILED',
 ]);
 
 export class TesseraError extends Error {

@@ -20,6 +20,7 @@ export async function main(argv: string[]): Promise<void> {
     import('./start.js').then((m) => m.startCommand()),
     import('./status.js').then((m) => m.statusCommand()),
     import('./fixture.js').then((m) => m.fixtureCommand()),
+    import('./upgrade.js').then((m) => m.upgradeCommand()),
   ]);
   for (const command of commands) program.addCommand(command.copyInheritedSettings(program));
 

@@ -42,6 +42,14 @@ export async function openDatabase<S = Schema>(url: string, home: string): Promi
   };
 }
 
+/**
+ * The files a database occupies on this machine (main file first, then journal and write-ahead log), or
+ * none for a database on a server.
+ */
+export function localDatabaseFiles(target: DatabaseTarget): string[] {
+  return MODULES[target.kind].localFiles?.(target) ?? [];
+}
+
 export async function createDatabase(url: string, home: string): Promise<void> {
   const target = parseDatabaseUrl(url, home);
   await MODULES[target.kind].createDatabase(target);

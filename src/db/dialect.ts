@@ -15,10 +15,25 @@ export interface IntrospectedIndex {
   unique: boolean;
 }
 
+export interface IntrospectedForeignKey {
+  columns: string[];
+  referencedTable: string;
+  /** Empty when the engine leaves them implicit (SQLite's `REFERENCES parent` without columns). */
+  referencedColumns: string[];
+}
+
 export interface IntrospectedTable {
   name: string;
   columns: IntrospectedColumn[];
   indexes: IntrospectedIndex[];
+  /** The primary key's columns in key order; empty when the table has none. */
+  primaryKey: string[];
+  foreignKeys: IntrospectedForeignKey[];
+  /**
+   * The column whose values the engine generates (an identity or serial column, AUTO_INCREMENT, SQLite's
+   * INTEGER PRIMARY KEY), whose generator must move past copied ids; undefined when there is none.
+   */
+  identity?: string;
 }
 
 /** A client connected to the database that is not this process's own connection. */
@@ -27,6 +42,45 @@ export interface LiveSession {
   user: string;
   client: string;
 }
+
+export type Rows = Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>;
+
+export interface BulkInsertOptions {
+  /** Called after each batch the engine accepted, with the number of rows in it. */
+  onBatch?: (rows: number) => void;
+  /**
+   * The rows are an exact copy of a consistent database with the same constraints, loaded parents first:
+   * the engine may skip per-row checks that could only pass (MariaDB's foreign key checks).
+   */
+  trustedCopy?: boolean;
+}
+
+/**
+ * An engine's own way of copying data between two databases of its kind, faster than reading rows into
+ * this process and inserting them again.
+ */
+export type NativeCopy =
+  | {
+      /** The whole database at once (SQLite's backup API): replaces everything the target held. */
+      scope: 'database';
+      /** How it copies, for plans and reports. */
+      method: string;
+      /** `onStep` runs between the copy's steps, while the copy is still under way. */
+      copy(source: Kysely<unknown>, target: Kysely<unknown>, onStep?: () => void): Promise<void>;
+    }
+  | {
+      /** One table at a time, into an existing, empty table with the same columns. */
+      scope: 'table';
+      method: string;
+      /** Returns the rows copied; `onBatch` gets row counts while the copy is under way. */
+      copy(
+        source: Kysely<unknown>,
+        target: Kysely<unknown>,
+        table: string,
+        columns: readonly string[],
+        onBatch?: (rows: number) => void,
+      ): Promise<number>;
+    };
 
 /**
  * Everything that differs between engines lives behind this interface (DESIGN 6): the rest of Tessera
@@ -47,7 +101,8 @@ export interface Dialect {
     db: Kysely<unknown>,
     table: string,
     columns: readonly string[],
-    rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
+    rows: Rows,
+    options?: BulkInsertOptions,
   ): Promise<number>;
   /** After rows were inserted with explicit ids, moves the table's id generator past the largest id. */
   syncIdentity(db: Kysely<unknown>, table: string, column: string): Promise<void>;
@@ -56,6 +111,18 @@ export interface Dialect {
     table: CreateTableBuilder<T, never>,
     name: string,
   ): CreateTableBuilder<T, never>;
+  /**
+   * Runs `work` in one read-only transaction on one connection, so that everything it reads (through the
+   * handle it is given, never through `db`) comes from the same committed state, even while others write.
+   */
+  readConsistently<T>(db: Kysely<unknown>, work: (snapshot: Kysely<unknown>) => Promise<T>): Promise<T>;
+  /** The engine's fast copy between two databases of this kind, when it has one. */
+  readonly nativeCopy?: NativeCopy;
+  /**
+   * Writes a consistent copy of the whole database to a new file (SQLite's backup API), for engines that
+   * keep a database in a file; a live file and its write-ahead log are never copied as they lie.
+   */
+  backupToFile?(db: Kysely<unknown>, file: string): Promise<void>;
 }
 
 export interface DialectModule {
@@ -64,4 +131,9 @@ export interface DialectModule {
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;
+  /**
+   * The files the database of `target` occupies on this machine, main file first, then the companions
+   * the engine may keep beside it (journal, write-ahead log); undefined for server engines.
+   */
+  localFiles?(target: DatabaseTarget): string[];
 }

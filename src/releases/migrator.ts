@@ -72,6 +72,13 @@ export async function applyRelease<S>(
     if (database.dialect.transactionalDdl) {
       await applyAtomically(database, script, options);
     } else {
+      if (existing && existing.statements_applied < 0) {
+        throw new TesseraError(
+          'SCHEMA_INCOMPLETE',
+          `Statement ${-existing.statements_applied} of ${version}/${database.kind}/${script.name} was interrupted while it ran; ${database.kind} cannot roll DDL back, so whether it took effect is unknown.`,
+          { hint: 'Never guess: restore this database from its backup (or empty the staging database) and run the upgrade again.' },
+        );
+      }
       if (existing && existing.statements_applied > 0 && !options.resume) {
         throw new TesseraError(
           'SCHEMA_INCOMPLETE',
@@ -126,8 +133,9 @@ async function applyAtomically(
 }
 
 /**
- * Where each DDL statement commits on its own (MySQL), progress is written after every statement, so an
- * interrupted script resumes at the first statement that did not run and never runs one twice.
+ * Where each DDL statement commits on its own (MySQL), progress is written before and after every
+ * statement, so an interrupted script resumes at the first statement that did not run, and a statement
+ * interrupted while running is refused rather than run twice.
  */
 async function applyStatementByStatement(
   database: Database<unknown>,
@@ -154,14 +162,25 @@ async function applyStatementByStatement(
       })
       .execute();
   }
-  for (let index = alreadyApplied; index < script.statements.length; index++) {
-    await sql.raw(script.statements[index] as string).execute(database.db);
-    await history
+  const setApplied = (value: number) =>
+    history
       .updateTable(HISTORY_TABLE)
-      .set({ statements_applied: index + 1 })
+      .set({ statements_applied: value })
       .where('version', '=', script.version)
       .where('script', '=', script.name)
       .execute();
+  for (let index = alreadyApplied; index < script.statements.length; index++) {
+    // A negative count marks statement n as started: if the process dies before it is recorded as done,
+    // a resume refuses instead of running a statement that may already have taken effect.
+    await setApplied(-(index + 1));
+    try {
+      await sql.raw(script.statements[index] as string).execute(database.db);
+    } catch (error) {
+      // The engine refused the statement, so it did not take effect: the next attempt may run it again.
+      await setApplied(index);
+      throw error;
+    }
+    await setApplied(index + 1);
     options.onStatement?.({
       version: script.version,
       script: script.name,

@@ -101,3 +101,40 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
     await expect(applyRelease(database, '1.0.0')).rejects.toMatchObject({ code: 'SCHEMA_TAMPERED' });
   });
 });
+
+describe('an interrupted MySQL statement', () => {
+  it('is refused on resume when the history says it started and never finished', async () => {
+    const scratch = await scratchDatabase('mysql', 'interrupted');
+    const database = await openDatabase<unknown>(scratch.url, scratch.home);
+    try {
+      await migrateTo(database, '1.0.0');
+      // What a kill -9 between "statement 2 started" and "statement 2 done" leaves behind.
+      await historyDb(database.db)
+        .insertInto(HISTORY_TABLE)
+        .values({ version: '1.1.0', script: 'migration.sql', checksum: releaseScripts('1.1.0', 'mysql')[0]?.checksum as string, statements_total: 9, statements_applied: -2, started_at: 1, finished_at: null, duration_ms: null })
+        .execute();
+      await expect(migrateTo(database, '2.0.0', { resume: true })).rejects.toMatchObject({ code: 'SCHEMA_INCOMPLETE', message: expect.stringContaining('Statement 2') });
+    } finally {
+      await database.close();
+      await scratch.drop();
+    }
+  });
+
+  it('is run again after the engine refused it, since a refused statement took no effect', async () => {
+    const scratch = await scratchDatabase('mysql', 'refused');
+    const database = await openDatabase<unknown>(scratch.url, scratch.home);
+    try {
+      await migrateTo(database, '1.0.0');
+      // A table in the way makes 1.1.0's first statement fail.
+      await sql`create table store_domains (x int)`.execute(database.db);
+      await expect(migrateTo(database, '1.1.0')).rejects.toThrow();
+      const row = await historyDb(database.db).selectFrom(HISTORY_TABLE).selectAll().where('version', '=', '1.1.0').executeTakeFirstOrThrow();
+      expect(row.statements_applied).toBe(0);
+      await sql`drop table store_domains`.execute(database.db);
+      expect(await migrateTo(database, '2.0.0', { resume: true })).toEqual(['1.1.0', '2.0.0']);
+    } finally {
+      await database.close();
+      await scratch.drop();
+    }
+  });
+});

@@ -1,3 +1,5 @@
+import type { Rows } from '../../dialect.js';
+
 /** Encodes one value in PostgreSQL's COPY text format. */
 export function encodeCopyValue(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
@@ -10,20 +12,31 @@ export function encodeCopyValue(value: unknown): string {
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
-/** Groups rows into COPY text chunks of about `chunkBytes`, so the stream is written in few large pieces. */
+/**
+ * Groups rows into COPY text chunks of about `chunkBytes`, so the stream is written in few large pieces;
+ * `onChunk` hears how many rows each chunk holds as it is handed on.
+ */
 export async function* copyTextChunks(
-  rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
+  rows: Rows,
   counter: { rows: number },
   chunkBytes = 256 * 1024,
+  onChunk?: (rows: number) => void,
 ): AsyncGenerator<string> {
   let chunk = '';
+  let chunkRows = 0;
   for await (const row of rows) {
     chunk += `${row.map(encodeCopyValue).join('\t')}\n`;
     counter.rows += 1;
+    chunkRows += 1;
     if (chunk.length >= chunkBytes) {
       yield chunk;
+      onChunk?.(chunkRows);
       chunk = '';
+      chunkRows = 0;
     }
   }
-  if (chunk.length > 0) yield chunk;
+  if (chunk.length > 0) {
+    yield chunk;
+    onChunk?.(chunkRows);
+  }
 }

@@ -2,14 +2,23 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { TesseraError } from '../../../errors.js';
 import type { Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
 import type { DatabaseTarget } from '../../url.js';
+import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
 
 const INT8_OID = 20;
+/** Rows between two progress reports of a binary COPY from one database to another. */
+const COPY_REPORT_ROWS = 5_000;
 const pools = new WeakMap<Kysely<unknown>, pg.Pool>();
+
+function poolOf(db: Kysely<unknown>, purpose: string): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error(`${purpose} needs the Kysely instance returned by connect(), not a transaction`);
+  return pool;
+}
 
 // Ids, counts and epoch-millisecond timestamps are BIGINT; all stay far below 2^53.
 const types = {
@@ -69,17 +78,32 @@ const dialect: Dialect = {
   transactionalDdl: true,
 
   async introspect(db) {
-    const columns = await sql<{ table_name: string; column_name: string; type: string; nullable: boolean }>`
+    const columns = await sql<{
+      table_name: string;
+      column_name: string;
+      type: string;
+      nullable: boolean;
+      generated: boolean;
+    }>`
       select c.relname as table_name, a.attname as column_name,
-             format_type(a.atttypid, a.atttypmod) as type, not a.attnotnull as nullable
+             format_type(a.atttypid, a.atttypmod) as type, not a.attnotnull as nullable,
+             (a.attidentity <> '' or coalesce(pg_get_expr(d.adbin, d.adrelid), '') like 'nextval(%') as generated
       from pg_attribute a
       join pg_class c on c.oid = a.attrelid
       join pg_namespace n on n.oid = c.relnamespace
+      left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
       where n.nspname = current_schema() and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped
       order by c.relname, a.attnum`.execute(db);
-    const indexes = await sql<{ table_name: string; index_name: string; columns: string[]; unique: boolean }>`
-      select t.relname as table_name, i.relname as index_name, ix.indisunique as unique,
-             array(select a.attname from unnest(ix.indkey) with ordinality k(attnum, ord)
+    // Column names are cast to text: pg parses text[] into an array, but returns name[] as a string.
+    const indexes = await sql<{
+      table_name: string;
+      index_name: string;
+      columns: string[];
+      unique: boolean;
+      primary: boolean;
+    }>`
+      select t.relname as table_name, i.relname as index_name, ix.indisunique as unique, ix.indisprimary as primary,
+             array(select a.attname::text from unnest(ix.indkey) with ordinality k(attnum, ord)
                    join pg_attribute a on a.attrelid = t.oid and a.attnum = k.attnum order by k.ord) as columns
       from pg_index ix
       join pg_class t on t.oid = ix.indrelid
@@ -87,23 +111,54 @@ const dialect: Dialect = {
       join pg_namespace n on n.oid = t.relnamespace
       where n.nspname = current_schema()
       order by t.relname, i.relname`.execute(db);
+    const references = await sql<{
+      table_name: string;
+      referenced_table: string;
+      columns: string[];
+      referenced_columns: string[];
+    }>`
+      select t.relname as table_name, r.relname as referenced_table,
+             array(select a.attname::text from unnest(c.conkey) with ordinality k(attnum, ord)
+                   join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum order by k.ord) as columns,
+             array(select a.attname::text from unnest(c.confkey) with ordinality k(attnum, ord)
+                   join pg_attribute a on a.attrelid = c.confrelid and a.attnum = k.attnum order by k.ord)
+               as referenced_columns
+      from pg_constraint c
+      join pg_class t on t.oid = c.conrelid
+      join pg_class r on r.oid = c.confrelid
+      join pg_namespace n on n.oid = t.relnamespace
+      where c.contype = 'f' and n.nspname = current_schema()
+      order by t.relname, c.conname`.execute(db);
     const byName = new Map<string, IntrospectedTable>();
     for (const c of columns.rows) {
       let table = byName.get(c.table_name);
       if (!table) {
-        table = { name: c.table_name, columns: [], indexes: [] };
+        table = { name: c.table_name, columns: [], indexes: [], primaryKey: [], foreignKeys: [] };
         byName.set(c.table_name, table);
       }
       table.columns.push({ name: c.column_name, type: c.type.toLowerCase(), nullable: c.nullable });
+      if (c.generated) table.identity = c.column_name;
     }
     for (const i of indexes.rows) {
-      byName.get(i.table_name)?.indexes.push({ name: i.index_name, columns: i.columns, unique: i.unique });
+      const table = byName.get(i.table_name);
+      if (!table) continue;
+      table.indexes.push({ name: i.index_name, columns: i.columns, unique: i.unique });
+      if (i.primary) table.primaryKey = i.columns;
+    }
+    for (const r of references.rows) {
+      byName.get(r.table_name)?.foreignKeys.push({
+        columns: r.columns,
+        referencedTable: r.referenced_table,
+        referencedColumns: r.referenced_columns,
+      });
     }
     return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   },
 
   async databaseSize(db) {
-    const result = await sql<{ bytes: number }>`select pg_database_size(current_database()) as bytes`.execute(db);
+    const result = await sql<{ bytes: number }>`select pg_database_size(current_database()) as bytes`.execute(
+      db,
+    );
     return Number(result.rows[0]?.bytes ?? 0);
   },
 
@@ -126,17 +181,22 @@ const dialect: Dialect = {
     }));
   },
 
-  async bulkInsert(db, table, columns, rows) {
-    const pool = pools.get(db);
-    if (!pool)
-      throw new Error('bulkInsert needs the Kysely instance returned by connect(), not a transaction');
-    const client = await pool.connect();
+  async bulkInsert(db, table, columns, rows, options = {}) {
+    const client = await poolOf(db, 'bulkInsert').connect();
     const counter = { rows: 0 };
+    let failed = false;
     try {
       const statement = `COPY ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) FROM STDIN`;
-      await pipeline(Readable.from(copyTextChunks(rows, counter)), client.query(copyFrom(statement)));
+      await pipeline(
+        Readable.from(copyTextChunks(rows, counter, undefined, options.onBatch)),
+        client.query(copyFrom(statement)),
+      );
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      client.release();
+      // A client stopped in the middle of a COPY is no use to anyone else.
+      client.release(failed);
     }
     return counter.rows;
   },
@@ -148,10 +208,49 @@ const dialect: Dialect = {
   },
 
   async syncIdentity(db, table, column) {
-    await sql`select setval(pg_get_serial_sequence(${table}, ${column}),
-                            coalesce((select max(${sql.ref(column)}) from ${sql.table(table)}), 0) + 1, false)`.execute(
+    // `setval(seq, max, true)` rather than `(max + 1, false)`: the largest id the column type allows must
+    // not push the sequence out of bounds. Below 1 (no rows, or only negative ids) it restarts at 1.
+    await sql`select setval(pg_get_serial_sequence(${table}, ${column}), greatest(m.id, 1), m.id >= 1)
+              from (select coalesce(max(${sql.ref(column)}), 0) as id from ${sql.table(table)}) m`.execute(
       db,
     );
+  },
+
+  readConsistently(db, work) {
+    return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
+  },
+
+  nativeCopy: {
+    scope: 'table',
+    method: 'PostgreSQL binary COPY',
+    async copy(source, target, table, columns, onBatch) {
+      const reader = await poolOf(source, 'copy').connect();
+      let writer: pg.PoolClient;
+      try {
+        writer = await poolOf(target, 'copy').connect();
+      } catch (error) {
+        reader.release();
+        throw error;
+      }
+      const list = columns.map(quoteIdentifier).join(', ');
+      const counter = new BinaryCopyRowCounter(COPY_REPORT_ROWS, (rows) => onBatch?.(rows));
+      let failed = false;
+      try {
+        await pipeline(
+          reader.query(copyTo(`COPY ${quoteIdentifier(table)} (${list}) TO STDOUT (FORMAT binary)`)),
+          counter,
+          writer.query(copyFrom(`COPY ${quoteIdentifier(table)} (${list}) FROM STDIN (FORMAT binary)`)),
+        );
+        return counter.rows;
+      } catch (error) {
+        failed = true;
+        throw error;
+      } finally {
+        // A client stopped in the middle of a COPY is no use to anyone else.
+        reader.release(failed);
+        writer.release(failed);
+      }
+    },
   },
 };
 

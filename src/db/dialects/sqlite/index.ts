@@ -4,11 +4,74 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
-import type { Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
+import type { Dialect, DialectModule, IntrospectedForeignKey, IntrospectedTable } from '../../dialect.js';
 import type { DatabaseTarget } from '../../url.js';
 
 // SQLite allows 32,766 bound parameters per statement since 3.32.
 const MAX_PARAMETERS = 32_000;
+/** Pages the backup API copies per step (16 MB with the default page size); the event loop runs between. */
+const BACKUP_PAGES_PER_STEP = 4_096;
+const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
+
+/** The better-sqlite3 handle behind each Kysely instance `connect` returned, for the backup API. */
+const handles = new WeakMap<Kysely<unknown>, Database.Database>();
+
+function handleOf(db: Kysely<unknown>, purpose: string): Database.Database {
+  const handle = handles.get(db);
+  if (!handle) throw new Error(`${purpose} needs a SQLite Kysely instance returned by connect()`);
+  return handle;
+}
+
+async function introspectTable(db: Kysely<unknown>, name: string): Promise<IntrospectedTable> {
+  const columns = await sql<{ name: string; type: string; notnull: number; pk: number }>`
+    select name, type, "notnull", pk from pragma_table_info(${name}) order by cid`.execute(db);
+  const indexList = await sql<{ name: string; unique: number; origin: string }>`
+    select name, "unique", origin from pragma_index_list(${name}) order by name`.execute(db);
+  const indexes = [];
+  for (const index of indexList.rows) {
+    const cols = await sql<{ name: string }>`
+      select name from pragma_index_info(${index.name}) order by seqno`.execute(db);
+    indexes.push({ name: index.name, columns: cols.rows.map((c) => c.name), unique: index.unique === 1 });
+  }
+  const references = await sql<{ id: number; table: string; from: string; to: string | null }>`
+    select id, "table", "from", "to" from pragma_foreign_key_list(${name}) order by id, seq`.execute(db);
+  const foreignKeys = new Map<number, IntrospectedForeignKey>();
+  for (const r of references.rows) {
+    const key = foreignKeys.get(r.id) ?? { columns: [], referencedTable: r.table, referencedColumns: [] };
+    key.columns.push(r.from);
+    if (r.to !== null) key.referencedColumns.push(r.to);
+    foreignKeys.set(r.id, key);
+  }
+  // `pk` is the column's position in the primary key; an INTEGER PRIMARY KEY (the rowid) has no index.
+  const keyColumns = columns.rows.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk);
+  const rowid =
+    keyColumns.length === 1 && keyColumns[0]?.type.toLowerCase() === 'integer'
+      ? keyColumns[0].name
+      : undefined;
+  return {
+    name,
+    columns: columns.rows.map((c) => ({
+      name: c.name,
+      type: c.type.toLowerCase(),
+      // An INTEGER PRIMARY KEY is the rowid and can never hold NULL, whatever table_info says.
+      nullable: c.notnull === 0 && c.pk === 0,
+    })),
+    indexes,
+    primaryKey: keyColumns.map((c) => c.name),
+    foreignKeys: [...foreignKeys.values()],
+    identity: rowid,
+  };
+}
+
+/** Copies the whole database behind `db` into `file` page by page, while `db` stays usable. */
+async function backup(db: Kysely<unknown>, file: string, onStep?: () => void): Promise<void> {
+  await handleOf(db, 'backup').backup(file, {
+    progress: () => {
+      onStep?.();
+      return BACKUP_PAGES_PER_STEP;
+    },
+  });
+}
 
 const dialect: Dialect = {
   kind: 'sqlite',
@@ -20,28 +83,7 @@ const dialect: Dialect = {
       where type = 'table' and name not like 'sqlite_%'
       order by name`.execute(db);
     const result: IntrospectedTable[] = [];
-    for (const { name } of tables.rows) {
-      const columns = await sql<{ name: string; type: string; notnull: number; pk: number }>`
-        select name, type, "notnull", pk from pragma_table_info(${name}) order by cid`.execute(db);
-      const indexList = await sql<{ name: string; unique: number; origin: string }>`
-        select name, "unique", origin from pragma_index_list(${name}) order by name`.execute(db);
-      const indexes = [];
-      for (const index of indexList.rows) {
-        const cols = await sql<{ name: string }>`
-          select name from pragma_index_info(${index.name}) order by seqno`.execute(db);
-        indexes.push({ name: index.name, columns: cols.rows.map((c) => c.name), unique: index.unique === 1 });
-      }
-      result.push({
-        name,
-        columns: columns.rows.map((c) => ({
-          name: c.name,
-          type: c.type.toLowerCase(),
-          // An INTEGER PRIMARY KEY is the rowid and can never hold NULL, whatever table_info says.
-          nullable: c.notnull === 0 && c.pk === 0,
-        })),
-        indexes,
-      });
-    }
+    for (const { name } of tables.rows) result.push(await introspectTable(db, name));
     return result;
   },
 
@@ -56,8 +98,13 @@ const dialect: Dialect = {
     return [];
   },
 
-  bulkInsert(db, table, columns, rows) {
-    return insertInBatches(db, table, columns, rows, MAX_PARAMETERS, 5_000);
+  bulkInsert(db, table, columns, rows, options = {}) {
+    // Foreign keys cannot be switched off inside a transaction here, and checking them costs little.
+    return insertInBatches(db, table, columns, rows, {
+      maxParameters: MAX_PARAMETERS,
+      maxRows: 5_000,
+      onBatch: options.onBatch,
+    });
   },
 
   addIdentityColumn(table, name) {
@@ -66,6 +113,24 @@ const dialect: Dialect = {
 
   async syncIdentity() {
     // A rowid table always allocates past the largest rowid.
+  },
+
+  readConsistently(db, work) {
+    // In WAL mode a read transaction sees the database as of its first read until it ends.
+    return db.transaction().execute(work);
+  },
+
+  nativeCopy: {
+    scope: 'database',
+    method: 'SQLite online backup API',
+    async copy(source, target, onStep) {
+      // The target's own connection sees the copied pages once the backup commits.
+      await backup(source, handleOf(target, 'copy').name, onStep);
+    },
+  },
+
+  backupToFile(db, file) {
+    return backup(db, file);
   },
 };
 
@@ -90,7 +155,9 @@ export const sqliteModule: DialectModule = {
         },
       );
     }
-    return new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
+    handles.set(db, database);
+    return db;
   },
 
   async createDatabase(target) {
@@ -100,6 +167,11 @@ export const sqliteModule: DialectModule = {
 
   async dropDatabase(target) {
     if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');
-    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${target.file}${suffix}`, { force: true });
+    for (const file of sqliteModule.localFiles?.(target) ?? []) rmSync(file, { force: true });
+  },
+
+  localFiles(target) {
+    if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');
+    return [target.file, ...COMPANION_SUFFIXES.map((suffix) => `${target.file}${suffix}`)];
   },
 };

@@ -1,0 +1,100 @@
+import { createInterface } from 'node:readline/promises';
+import { Command } from 'commander';
+import { TesseraError } from '../errors.js';
+import { Journal, journalPath } from '../upgrade/journal.js';
+import { createProgress } from '../upgrade/progress.js';
+import { renderReport } from '../upgrade/report.js';
+import { runUpgrade } from '../upgrade/runner.js';
+import { runCommand } from './run.js';
+
+interface UpgradeFlags {
+  fromHome?: string;
+  home?: string;
+  stagingDb?: string;
+  to?: string;
+  dryRun?: boolean;
+  resume?: boolean;
+  yes?: boolean;
+  checkLogin: string[];
+}
+
+export function upgradeCommand(): Command {
+  const command = new Command('upgrade')
+    .description('upgrade a home and its database to this release: plan, preflight, backup, stage, migrate, check, configure, smoke test, promote')
+    .option('--from-home <dir>', 'the old home (production); read only until promote')
+    .option('--home <dir>', 'the new home to create')
+    .option('--staging-db <url>', 'an empty database of the same type to copy production into (sqlite:PATH is relative to the new home)')
+    .option('--to <release>', 'the target release (default: this one)')
+    .option('--dry-run', 'print the plan, every preflight result, the scripts and config changes; change nothing')
+    .option('--resume', 'continue an interrupted upgrade from its journal')
+    .option('--yes', 'do not ask for confirmation')
+    .option('--check-login <user:password>', 'an existing user the smoke test must log in as (repeatable)', collect, [])
+    .action((flags: UpgradeFlags) =>
+      runCommand(async () => {
+        if (!flags.fromHome || !flags.home || !flags.stagingDb) {
+          throw new TesseraError('BAD_USAGE', 'tessera upgrade needs --from-home, --home and --staging-db.', {
+            hint: 'tessera upgrade --from-home OLD --home NEW --staging-db URL [--dry-run]',
+          });
+        }
+        const progress = createProgress();
+        const outcome = await runUpgrade(
+          {
+            fromHome: flags.fromHome,
+            home: flags.home,
+            stagingUrl: flags.stagingDb,
+            to: flags.to,
+            dryRun: flags.dryRun === true,
+            resume: flags.resume === true,
+            yes: flags.yes === true,
+            checkLogins: flags.checkLogin.map(parseLogin),
+          },
+          { progress, confirm: process.stdin.isTTY ? ask : undefined },
+        );
+        if (outcome.dryRun) {
+          const out: string[] = ['Dry run: nothing was changed.', '', 'Preflight:'];
+          for (const check of outcome.dryRun.preflight) {
+            out.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`);
+          }
+          for (const step of outcome.dryRun.steps) {
+            out.push('', `[${step.name}] ${step.title}`, ...step.lines.map((line) => `  ${line}`));
+          }
+          process.stdout.write(`${out.join('\n')}\n`);
+          return outcome.dryRun.preflight.every((check) => check.ok) ? 0 : 2;
+        }
+        process.stdout.write(renderReport(outcome.journal.data));
+        return 0;
+      }),
+    );
+  command
+    .command('report')
+    .description("render the journal of an upgrade into --home")
+    .option('--home <dir>', 'the new home of the upgrade')
+    .option('--json', 'print the journal as JSON')
+    .action((flags: { home?: string; json?: boolean }) =>
+      runCommand(async () => {
+        if (!flags.home) throw new TesseraError('BAD_USAGE', 'tessera upgrade report needs --home.', { hint: 'tessera upgrade report --home NEW' });
+        const journal = Journal.load(journalPath(flags.home));
+        process.stdout.write(flags.json ? `${JSON.stringify(journal.data, null, 2)}\n` : renderReport(journal.data));
+      }),
+    );
+  return command;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseLogin(value: string): { username: string; password: string } {
+  const colon = value.indexOf(':');
+  if (colon <= 0) throw new TesseraError('BAD_USAGE', `--check-login "${value.split(':')[0]}" needs the form user:password.`);
+  return { username: value.slice(0, colon), password: value.slice(colon + 1) };
+}
+
+async function ask(question: string): Promise<boolean> {
+  const readline = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await readline.question(`${question} [y/N] `)).trim());
+  } finally {
+    readline.close();
+  }
+}

@@ -1,0 +1,79 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import type { Database } from '../../db/connection.js';
+import type { Progress } from '../progress.js';
+import { TableChecksum } from './checksum.js';
+import {
+  DUMP_FORMAT,
+  type DumpManifest,
+  type DumpTable,
+  tableFileName,
+  tablesFolder,
+  writeManifest,
+} from './dump-format.js';
+import { hashingPassThrough } from './hashing.js';
+import { streamRows } from './rows.js';
+import { countRows, type DataSource, listTables, type TableInfo } from './tables.js';
+import { encodeRow } from './typed-json.js';
+
+export interface WriteDumpOptions {
+  progress?: Progress;
+  now?: () => Date;
+}
+
+/**
+ * Dumps every table of `database` into `folder` (which must not hold a dump yet), all from one read
+ * snapshot, so the tables agree with each other even if something writes meanwhile. The manifest is
+ * written last: a folder without one is a dump that did not finish.
+ */
+export async function writeDump(
+  database: Database<unknown>,
+  folder: string,
+  options: WriteDumpOptions = {},
+): Promise<DumpManifest> {
+  await mkdir(tablesFolder(folder), { recursive: true });
+  const createdAt = (options.now?.() ?? new Date()).toISOString();
+  const tables = await database.dialect.readConsistently(database.db, async (snapshot) => {
+    const source: DataSource = { db: snapshot, dialect: database.dialect };
+    const dumped: DumpTable[] = [];
+    for (const [index, table] of (await listTables(source)).entries()) {
+      dumped.push(await dumpTable(source, table, folder, tableFileName(index, table.name), options.progress));
+    }
+    return dumped;
+  });
+  const manifest: DumpManifest = { format: DUMP_FORMAT, kind: database.kind, createdAt, tables };
+  await writeManifest(folder, manifest);
+  return manifest;
+}
+
+async function dumpTable(
+  source: DataSource,
+  table: TableInfo,
+  folder: string,
+  file: string,
+  progress: Progress | undefined,
+): Promise<DumpTable> {
+  const task = progress?.task(`dump ${table.name}`, await countRows(source, table.name));
+  const checksum = new TableChecksum(table.columns);
+  async function* lines(): AsyncGenerator<Buffer> {
+    for await (const batch of streamRows(source, table)) {
+      checksum.addBatch(batch);
+      task?.advance(batch.length);
+      yield Buffer.from(`${batch.map(encodeRow).join('\n')}\n`);
+    }
+  }
+  const written = hashingPassThrough();
+  await pipeline(
+    Readable.from(lines()),
+    createGzip(),
+    written.stream,
+    createWriteStream(path.join(folder, file)),
+  );
+  const content = checksum.result();
+  task?.done(`${content.rows.toLocaleString('en')} rows`);
+  return { ...table, rows: content.rows, checksum: content.checksum, file, ...written.result() };
+}

@@ -1,0 +1,243 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../../db/schema.js';
+import { isTesseraError, TesseraError } from '../../errors.js';
+import { type RunningServer, startServer } from '../../server/server.js';
+import { assertNewHomeOnStaging } from '../home/new-config.js';
+import { insertSmokeAdmin, removeSmokeAdmin } from '../smoke/admin.js';
+import { CheckLog } from '../smoke/check-log.js';
+import {
+  authenticateSmokeAccounts,
+  type CreatedTenant,
+  checkExistingLogins,
+  createStoresAndUsers,
+  createTenants,
+  deployProbeApp,
+  type LoginResult,
+  randomPassword,
+  removeThroughApi,
+} from '../smoke/checks.js';
+import { ApiClient } from '../smoke/client.js';
+import {
+  describeLeftovers,
+  findSmokeLeftovers,
+  removeSmokeLeftovers,
+  type SmokeLeftovers,
+} from '../smoke/leftovers.js';
+import { type SmokeNames, smokeNames } from '../smoke/names.js';
+import { countDifferences, countRows, type RowCounts } from '../smoke/row-counts.js';
+import type { Step, StepDetails, UpgradeContext } from '../types.js';
+
+/**
+ * Step 8 of DESIGN 3: the new release started on the new home (which points at staging) and put through
+ * the production-readiness checks over its REST API, then everything the checks made removed again and
+ * the removal verified, down to the row count of every table.
+ */
+export const smokeStep: Step = {
+  name: 'smoke',
+  title: 'Smoke test the new release on the upgraded database',
+
+  async describe(context) {
+    const names = smokeNames(context.journal.data.id, context.newLayout);
+    const logins = context.options.checkLogins.map((l) => l.username);
+    return [
+      `start Tessera ${context.plan.targetRelease} on ${context.newLayout.root} (port chosen by the system), on the upgraded database`,
+      `add a temporary super tenant admin ${names.admin} to the upgraded database`,
+      ...names.tenants.map(
+        (t) =>
+          `create tenant ${t.domain} with store ${t.store} (${t.storeUrl}), a user in PRIMARY and in ${t.store}; log in as each`,
+      ),
+      `deploy webapp ${names.app} in ${names.tenants[0]?.domain} and wait until it is served`,
+      logins.length > 0
+        ? `log in as existing users: ${logins.join(', ')}`
+        : 'no existing users to log in as (pass --check-login user:password)',
+      'remove everything created, stop the server, and verify that every table has its row count from before',
+    ];
+  },
+
+  async run(context, previous) {
+    const started = performance.now();
+    const staging = await context.staging();
+    const db = staging.db as unknown as Kysely<Schema>;
+    const names = smokeNames(context.journal.data.id, context.newLayout);
+    await assertNewHomeOnStaging(context, staging);
+
+    // What an interrupted attempt left goes first, so that this attempt starts from production's data.
+    const earlier = await removeEverything(db, context, names);
+    const before = countsFrom(previous) ?? (await countRows(staging));
+    context.journal.checkpoint('smoke', { runId: names.runId, rowCountsBefore: before });
+
+    const log = new CheckLog();
+    const created: CreatedTenant[] = [];
+    const adminPassword = randomPassword();
+    await log.check(`add temporary admin ${names.admin}`, () =>
+      insertSmokeAdmin(db, names.admin, adminPassword),
+    );
+    const outcome = await exerciseNewRelease(context, names, adminPassword, log, created);
+    const { logins } = outcome;
+    let { failure } = outcome;
+
+    const removed = await removeEverything(db, context, names);
+    const after = await countRows(staging);
+    const leftovers = describeLeftovers(await findSmokeLeftovers(db, context.newLayout, names));
+    const problems = [...countDifferences(before, after).map((d) => `row count ${d}`), ...leftovers];
+    const details: StepDetails = {
+      runId: names.runId,
+      checks: log.records,
+      created: created.map((t) => ({
+        tenant: t.domain,
+        id: t.id,
+        store: t.store,
+        storeUrl: t.storeUrl,
+        accounts: t.accounts,
+      })),
+      checkLogins: logins,
+      removedAfterEarlierAttempt: summarizeRemoval(earlier),
+      removedByCleanup: summarizeRemoval(removed),
+      verified: { rowCounts: after, leftovers: problems },
+      durationMs: Math.round(performance.now() - started),
+    };
+    context.journal.checkpoint('smoke', details);
+    printSummary(context, log, problems);
+
+    const refused = logins.filter((login) => !login.ok).map((login) => login.username);
+    if (failure === undefined && refused.length > 0) failure = loginFailure(refused);
+    if (failure !== undefined) throw withCleanupNote(failure, problems);
+    if (problems.length > 0) {
+      throw new TesseraError(
+        'INTERNAL',
+        `The smoke test could not remove everything it created: ${problems.join('; ')}.`,
+        {
+          hint: 'Remove these from the staging database and the new home, then resume the upgrade; production is untouched.',
+        },
+      );
+    }
+    return details;
+  },
+};
+
+interface Exercise {
+  /** The first check that failed (the rest were skipped), if one did. */
+  failure: unknown;
+  logins: LoginResult[];
+}
+
+/**
+ * Starts the new release on the new home, runs the checks through its API, removes what they created
+ * through the API too, and always stops the server.
+ */
+async function exerciseNewRelease(
+  context: UpgradeContext,
+  names: SmokeNames,
+  adminPassword: string,
+  log: CheckLog,
+  created: CreatedTenant[],
+): Promise<Exercise> {
+  let failure: unknown;
+  let logins: LoginResult[] = [];
+  let server: RunningServer | undefined;
+  try {
+    server = await log.check('start the new release', () =>
+      startServer({
+        home: context.newLayout.root,
+        port: 0,
+        host: '127.0.0.1',
+        stdoutLogs: false,
+        logLevel: 'warn',
+      }),
+    );
+    context.progress.line(`Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url}`);
+    const admin = new ApiClient(server.url, { username: names.admin, password: adminPassword });
+    const anonymous = new ApiClient(server.url, undefined);
+    const passwords = { tenantAdmin: randomPassword(), user: randomPassword() };
+    try {
+      await createTenants(admin, log, names, context.newLayout, passwords, created);
+      await createStoresAndUsers(admin, log, names, passwords, created);
+      await authenticateSmokeAccounts(anonymous, log, names, passwords, created);
+      if (created[0]) await deployProbeApp(anonymous, log, names, context.newLayout, created[0]);
+      logins = await checkExistingLogins(anonymous, log, context.options.checkLogins);
+    } catch (error) {
+      failure = error;
+    }
+    // Through the API first, as an operator would; whatever that misses is removed directly afterwards.
+    await removeThroughApi(admin, log, created).catch(() => {});
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    const running = server;
+    if (running) await log.check('stop the new release', () => running.close()).catch(() => {});
+  }
+  return { failure, logins };
+}
+
+interface Removal {
+  leftovers: SmokeLeftovers;
+  admins: number;
+}
+
+/** Removes every trace of this run's smoke test from staging and the new home (the server stopped). */
+async function removeEverything(
+  db: Kysely<Schema>,
+  context: UpgradeContext,
+  names: SmokeNames,
+): Promise<Removal> {
+  const leftovers = await removeSmokeLeftovers(db, context.newLayout, names);
+  const admins = await removeSmokeAdmin(db, names.admin);
+  return { leftovers, admins };
+}
+
+function summarizeRemoval({ leftovers, admins }: Removal): StepDetails {
+  return {
+    tenants: leftovers.tenants.map((t) => t.domain),
+    adminUsers: admins,
+    auditRows: leftovers.auditRows,
+    folders: leftovers.folders,
+  };
+}
+
+/** The row counts an earlier attempt took before it changed anything, if it got that far. */
+function countsFrom(previous: StepDetails | undefined): RowCounts | undefined {
+  const counts = previous?.rowCountsBefore;
+  if (typeof counts !== 'object' || counts === null) return undefined;
+  const entries = Object.entries(counts);
+  return entries.every(([, n]) => typeof n === 'number')
+    ? (Object.fromEntries(entries) as RowCounts)
+    : undefined;
+}
+
+function loginFailure(usernames: string[]): TesseraError {
+  return new TesseraError(
+    'UNAUTHENTICATED',
+    `Smoke test: ${usernames.length === 1 ? 'existing user' : 'existing users'} ${usernames.join(', ')} could not log in on the upgraded database.`,
+    {
+      hint: 'Check the --check-login passwords. If they are right, the upgraded data is wrong: do not promote; production is untouched, and --resume runs the smoke test again.',
+    },
+  );
+}
+
+function withCleanupNote(failure: unknown, problems: string[]): unknown {
+  if (problems.length === 0) return failure;
+  const note = ` The smoke test also left behind: ${problems.join('; ')}.`;
+  if (isTesseraError(failure))
+    return new TesseraError(failure.code, `${failure.message}${note}`, {
+      hint: failure.hint,
+      cause: failure,
+    });
+  return new TesseraError(
+    'INTERNAL',
+    `${failure instanceof Error ? failure.message : String(failure)}${note}`,
+    { cause: failure },
+  );
+}
+
+function printSummary(context: UpgradeContext, log: CheckLog, problems: string[]): void {
+  for (const record of log.records) {
+    context.progress.line(
+      `  ${record.ok ? 'ok  ' : 'FAIL'} ${record.name} (${record.ms} ms)${record.ok || !record.detail ? '' : `: ${record.detail}`}`,
+    );
+  }
+  context.progress.line(
+    problems.length === 0
+      ? 'Smoke test: everything it created was removed; every table has its row count from before.'
+      : `Smoke test: left behind ${problems.join('; ')}`,
+  );
+}

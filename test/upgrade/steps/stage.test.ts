@@ -1,0 +1,156 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../../src/db/connection.js';
+import type { DatabaseKind } from '../../../src/db/url.js';
+import { isTesseraError } from '../../../src/errors.js';
+import { type StagedTable, stageStep } from '../../../src/upgrade/steps/stage.js';
+import type { StepDetails } from '../../../src/upgrade/types.js';
+import { DATABASE_KINDS } from '../../helpers/databases.js';
+import { allRows } from '../../helpers/rows.js';
+import {
+  createUpgradeFixture,
+  type RecordingProgress,
+  recordingProgress,
+  type UpgradeFixture,
+} from '../context.js';
+import { addEdgeRows, LARGE_TEXT, LARGEST_ID } from '../data/edge-rows.js';
+
+const CASES: [DatabaseKind, string][] = DATABASE_KINDS.flatMap((kind) => [
+  [kind, '1.0.0'] as [DatabaseKind, string],
+  [kind, '2.0.0'] as [DatabaseKind, string],
+]);
+
+interface StageDetails {
+  method: string;
+  rows: number;
+  tables: Record<string, StagedTable & { checksum: string }>;
+}
+
+describe.each(CASES)('stage step on %s from %s', (kind, release) => {
+  let world: UpgradeFixture;
+  let progress: RecordingProgress;
+  let production: Database<unknown>;
+  let staging: Database<unknown>;
+  let details: StageDetails;
+
+  beforeAll(async () => {
+    progress = recordingProgress();
+    world = await createUpgradeFixture(kind, {
+      release,
+      // 1.0.0 is large enough for several batches per table; 2.0.0 carries the 1 MB value and BLOBs.
+      users: release === '1.0.0' ? 12_000 : 6,
+      prepare: (db) => addEdgeRows(db, release),
+      progress,
+    });
+    production = await world.context.production();
+    staging = await world.context.staging();
+    details = (await stageStep.run(world.context, undefined)) as unknown as StageDetails;
+  });
+  afterAll(async () => {
+    await world?.dispose();
+  });
+
+  it('leaves staging equal to production, row by row, every table and column', async () => {
+    expect(await allRows(staging)).toEqual(await allRows(production));
+    const attribute = await sql<{ value: string }>`
+      select value from user_attributes where user_id = ${LARGEST_ID} and name = 'large'`.execute(staging.db);
+    expect(attribute.rows[0]?.value).toBe(release === '1.0.0' ? undefined : LARGE_TEXT);
+  });
+
+  it('records every table done with its rows and checksum, as the plan counted them', () => {
+    const planned = Object.fromEntries(world.context.plan.tables.map((t) => [t.name, t.rows]));
+    expect(Object.fromEntries(Object.entries(details.tables).map(([name, t]) => [name, t.rows]))).toEqual(
+      planned,
+    );
+    expect(
+      Object.values(details.tables).every((t) => t.status === 'done' && /^[0-9a-f]{64}$/.test(t.checksum)),
+    ).toBe(true);
+    expect(details.method).toMatch(
+      kind === 'sqlite' ? /backup API/ : kind === 'postgres' ? /binary COPY/ : /bulk inserts/,
+    );
+  });
+
+  it.runIf(kind !== 'sqlite' && release === '1.0.0')('copies large tables in several batches', () => {
+    const task = progress.tasks.find((t) => t.label === 'stage user_attributes');
+    expect(task?.advances.length).toBeGreaterThan(2);
+    expect(task?.advances.reduce((a, b) => a + b, 0)).toBe(details.tables.user_attributes?.rows);
+  });
+
+  it('moves the id generators past the copied ids', async () => {
+    const before = await sql<{ id: number }>`select max(id) as id from roles`.execute(staging.db);
+    await sql`insert into roles (tenant_id, name, created_at) values (-1234, 'after-stage', 0)`.execute(
+      staging.db,
+    );
+    const added = await sql<{ id: number }>`select id from roles where name = 'after-stage'`.execute(
+      staging.db,
+    );
+    expect(Number(added.rows[0]?.id)).toBe(Number(before.rows[0]?.id) + 1);
+    await sql`delete from roles where name = 'after-stage'`.execute(staging.db);
+  });
+
+  it('fails naming the table when staging no longer holds what production holds', async () => {
+    await sql`update users set username = 'tampered' where id = ${LARGEST_ID}`.execute(staging.db);
+    try {
+      const failure = await stageStep
+        .run(world.context, details as unknown as StepDetails)
+        .catch((error: unknown) => error);
+      expect(isTesseraError(failure)).toBe(true);
+      expect((failure as Error).message).toMatch(/users: same row count .* different content/);
+      expect((failure as Error).message).not.toMatch(/roles:/);
+    } finally {
+      await sql`update users set username = ${'zoë-名前-👩‍💻'} where id = ${LARGEST_ID}`.execute(staging.db);
+    }
+  });
+});
+
+describe.each(DATABASE_KINDS)('stage step on %s resumed after an interruption', (kind) => {
+  let world: UpgradeFixture;
+
+  beforeAll(async () => {
+    // SQLite copies the whole database at once: interrupted after the copy, before any table is recorded.
+    const interruptAt =
+      kind === 'sqlite'
+        ? { task: /^stage \(/, on: 'done' as const }
+        : { task: /^stage user_roles$/, on: 'advance' as const };
+    world = await createUpgradeFixture(kind, {
+      release: '2.0.0',
+      prepare: (db) => addEdgeRows(db, '2.0.0'),
+      progress: recordingProgress(interruptAt),
+    });
+  });
+  afterAll(async () => {
+    await world?.dispose();
+  });
+
+  it('skips the tables recorded done, redoes the one in progress and verifies them all', async () => {
+    await expect(stageStep.run(world.context, undefined)).rejects.toThrow(/interrupted/);
+    const previous = world.context.journal.step('stage').details as StepDetails;
+    const recorded = previous.tables as Record<string, StagedTable>;
+    if (kind === 'sqlite') {
+      expect(Object.values(recorded).every((t) => t.status === 'copying')).toBe(true);
+    } else {
+      expect(recorded.user_roles?.status).toBe('copying');
+      expect(recorded.users?.status).toBe('done');
+    }
+
+    const resumed = recordingProgress();
+    const details = (await stageStep.run(
+      world.contextWith({ progress: resumed }),
+      previous,
+    )) as unknown as StageDetails;
+    const copied = resumed.tasks.filter((t) => t.label.startsWith('stage ')).map((t) => t.label);
+    if (kind !== 'sqlite') {
+      expect(copied).toContain('stage user_roles');
+      expect(copied).not.toContain('stage users');
+      expect(copied).not.toContain('stage tenants');
+    }
+    // Every table is verified again, the skipped ones included.
+    expect(resumed.tasks.filter((t) => t.label.startsWith('verify ')).length).toBe(
+      world.context.plan.tables.length,
+    );
+    expect(Object.keys(details.tables).sort()).toEqual(world.context.plan.tables.map((t) => t.name).sort());
+    expect(await allRows(await world.context.staging())).toEqual(
+      await allRows(await world.context.production()),
+    );
+  });
+});
