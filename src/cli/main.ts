@@ -7,6 +7,8 @@ export async function main(argv: string[]): Promise<void> {
   const program = new Command('tessera')
     .description('Tessera: a multi-tenant application server with safe, staged, verifiable upgrades')
     .exitOverride()
+    // `upgrade --home` and `upgrade report --home` each own their --home.
+    .enablePositionalOptions()
     .showHelpAfterError('(run tessera --help for usage)');
 
   program

@@ -20,6 +20,7 @@ interface UpgradeFlags {
 
 export function upgradeCommand(): Command {
   const command = new Command('upgrade')
+    .enablePositionalOptions()
     .description('upgrade a home and its database to this release: plan, preflight, backup, stage, migrate, check, configure, smoke test, promote')
     .option('--from-home <dir>', 'the old home (production); read only until promote')
     .option('--home <dir>', 'the new home to create')
