@@ -32,7 +32,7 @@ export function createProgress(options: ProgressOptions = {}): Progress {
     task(label, total, unit = 'rows') {
       const started = Date.now();
       let count = 0;
-      let lastDraw = 0;
+      let lastDraw = started;
       const render = () => {
         const seconds = Math.max(0.001, (Date.now() - started) / 1000);
         const rate = count / seconds;
