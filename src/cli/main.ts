@@ -23,6 +23,8 @@ export async function main(argv: string[]): Promise<void> {
     import('./status.js').then((m) => m.statusCommand()),
     import('./fixture.js').then((m) => m.fixtureCommand()),
     import('./upgrade.js').then((m) => m.upgradeCommand()),
+    import('./export.js').then((m) => m.exportCommand()),
+    import('./import.js').then((m) => m.importCommand()),
   ]);
   for (const command of commands) program.addCommand(command.copyInheritedSettings(program));
 

@@ -21,15 +21,28 @@ interface UpgradeFlags {
 export function upgradeCommand(): Command {
   const command = new Command('upgrade')
     .enablePositionalOptions()
-    .description('upgrade a home and its database to this release: plan, preflight, backup, stage, migrate, check, configure, smoke test, promote')
+    .description(
+      'upgrade a home and its database to this release: plan, preflight, backup, stage, migrate, check, configure, smoke test, promote',
+    )
     .option('--from-home <dir>', 'the old home (production); read only until promote')
     .option('--home <dir>', 'the new home to create')
-    .option('--staging-db <url>', 'an empty database of the same type to copy production into (sqlite:PATH is relative to the new home)')
+    .option(
+      '--staging-db <url>',
+      'an empty database of the same type to copy production into (sqlite:PATH is relative to the new home)',
+    )
     .option('--to <release>', 'the target release (default: this one)')
-    .option('--dry-run', 'print the plan, every preflight result, the scripts and config changes; change nothing')
+    .option(
+      '--dry-run',
+      'print the plan, every preflight result, the scripts and config changes; change nothing',
+    )
     .option('--resume', 'continue an interrupted upgrade from its journal')
     .option('--yes', 'do not ask for confirmation')
-    .option('--check-login <user:password>', 'an existing user the smoke test must log in as (repeatable)', collect, [])
+    .option(
+      '--check-login <user:password>',
+      'an existing user the smoke test must log in as (repeatable)',
+      collect,
+      [],
+    )
     .action((flags: UpgradeFlags) =>
       runCommand(async () => {
         if (!flags.fromHome || !flags.home || !flags.stagingDb) {
@@ -54,7 +67,9 @@ export function upgradeCommand(): Command {
         if (outcome.dryRun) {
           const out: string[] = ['Dry run: nothing was changed.', '', 'Preflight:'];
           for (const check of outcome.dryRun.preflight) {
-            out.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`);
+            out.push(
+              `  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`,
+            );
           }
           for (const step of outcome.dryRun.steps) {
             out.push('', `[${step.name}] ${step.title}`, ...step.lines.map((line) => `  ${line}`));
@@ -68,14 +83,19 @@ export function upgradeCommand(): Command {
     );
   command
     .command('report')
-    .description("render the journal of an upgrade into --home")
+    .description('render the journal of an upgrade into --home')
     .option('--home <dir>', 'the new home of the upgrade')
     .option('--json', 'print the journal as JSON')
     .action((flags: { home?: string; json?: boolean }) =>
       runCommand(async () => {
-        if (!flags.home) throw new TesseraError('BAD_USAGE', 'tessera upgrade report needs --home.', { hint: 'tessera upgrade report --home NEW' });
+        if (!flags.home)
+          throw new TesseraError('BAD_USAGE', 'tessera upgrade report needs --home.', {
+            hint: 'tessera upgrade report --home NEW',
+          });
         const journal = Journal.load(journalPath(flags.home));
-        process.stdout.write(flags.json ? `${JSON.stringify(journal.data, null, 2)}\n` : renderReport(journal.data));
+        process.stdout.write(
+          flags.json ? `${JSON.stringify(journal.data, null, 2)}\n` : renderReport(journal.data),
+        );
       }),
     );
   return command;
@@ -87,7 +107,11 @@ function collect(value: string, previous: string[]): string[] {
 
 function parseLogin(value: string): { username: string; password: string } {
   const colon = value.indexOf(':');
-  if (colon <= 0) throw new TesseraError('BAD_USAGE', `--check-login "${value.split(':')[0]}" needs the form user:password.`);
+  if (colon <= 0)
+    throw new TesseraError(
+      'BAD_USAGE',
+      `--check-login "${value.split(':')[0]}" needs the form user:password.`,
+    );
   return { username: value.slice(0, colon), password: value.slice(colon + 1) };
 }
 

@@ -104,6 +104,11 @@ export interface Dialect {
     rows: Rows,
     options?: BulkInsertOptions,
   ): Promise<number>;
+  /**
+   * Has the engine gather fresh planner statistics for a table, after a bulk load made them stale: without
+   * them a planner may sort a whole table to answer a keyset page that an index serves directly.
+   */
+  refreshStatistics(db: Kysely<unknown>, table: string): Promise<void>;
   /** After rows were inserted with explicit ids, moves the table's id generator past the largest id. */
   syncIdentity(db: Kysely<unknown>, table: string, column: string): Promise<void>;
   /** Adds an auto-generated integer primary key column to a table being created with the schema builder. */

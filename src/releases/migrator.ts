@@ -76,7 +76,9 @@ export async function applyRelease<S>(
         throw new TesseraError(
           'SCHEMA_INCOMPLETE',
           `Statement ${-existing.statements_applied} of ${version}/${database.kind}/${script.name} was interrupted while it ran; ${database.kind} cannot roll DDL back, so whether it took effect is unknown.`,
-          { hint: 'Never guess: restore this database from its backup (or empty the staging database) and run the upgrade again.' },
+          {
+            hint: 'Never guess: restore this database from its backup (or empty the staging database) and run the upgrade again.',
+          },
         );
       }
       if (existing && existing.statements_applied > 0 && !options.resume) {

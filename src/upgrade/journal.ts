@@ -60,11 +60,15 @@ export class Journal {
     this.save();
   }
 
-  static create(file: string | undefined, command: JournalData['command'], plan: UpgradePlan, now = new Date()): Journal {
-    const steps = Object.fromEntries(STEP_NAMES.map((name) => [name, { status: 'pending', attempts: 0 }])) as Record<
-      StepName,
-      StepRecord
-    >;
+  static create(
+    file: string | undefined,
+    command: JournalData['command'],
+    plan: UpgradePlan,
+    now = new Date(),
+  ): Journal {
+    const steps = Object.fromEntries(
+      STEP_NAMES.map((name) => [name, { status: 'pending', attempts: 0 }]),
+    ) as Record<StepName, StepRecord>;
     const journal = new Journal(
       {
         format: 1,
@@ -93,9 +97,13 @@ export class Journal {
     try {
       data = JSON.parse(readFileSync(file, 'utf8')) as JournalData;
     } catch (error) {
-      throw new TesseraError('CONFIG_INVALID', `The upgrade journal ${file} cannot be read: ${(error as Error).message}`);
+      throw new TesseraError(
+        'CONFIG_INVALID',
+        `The upgrade journal ${file} cannot be read: ${(error as Error).message}`,
+      );
     }
-    if (data.format !== 1) throw new TesseraError('CONFIG_INVALID', `Unknown upgrade journal format in ${file}.`);
+    if (data.format !== 1)
+      throw new TesseraError('CONFIG_INVALID', `Unknown upgrade journal format in ${file}.`);
     return new Journal(data, file);
   }
 

@@ -2,7 +2,8 @@ import { redactDatabaseUrl } from '../db/url.js';
 import type { JournalData } from './journal.js';
 import { STEP_NAMES } from './types.js';
 
-const seconds = (ms: number | undefined) => (ms === undefined ? '-' : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`);
+const seconds = (ms: number | undefined) =>
+  ms === undefined ? '-' : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 /** The upgrade journal as an operator reads it: the steps, their timings and facts, and the outage. */
 export function renderReport(data: JournalData): string {
@@ -12,13 +13,17 @@ export function renderReport(data: JournalData): string {
   lines.push(`  ${plan.kind}: ${plan.sourceRelease} -> ${plan.targetRelease} via ${plan.hops.join(' -> ')}`);
   lines.push(`  from home ${data.command.fromHome}`);
   lines.push(`  into home ${data.command.home}`);
-  lines.push(`  production ${redactDatabaseUrl(plan.productionUrl)}  staging ${redactDatabaseUrl(plan.stagingUrl)}`);
+  lines.push(
+    `  production ${redactDatabaseUrl(plan.productionUrl)}  staging ${redactDatabaseUrl(plan.stagingUrl)}`,
+  );
   lines.push(`  started ${data.createdAt}, last written ${data.updatedAt}`);
   lines.push('');
   lines.push('  step         status    duration   attempts');
   for (const name of STEP_NAMES) {
     const step = data.steps[name];
-    lines.push(`  ${name.padEnd(12)} ${step.status.padEnd(9)} ${seconds(step.durationMs).padStart(9)}   ${step.attempts}`);
+    lines.push(
+      `  ${name.padEnd(12)} ${step.status.padEnd(9)} ${seconds(step.durationMs).padStart(9)}   ${step.attempts}`,
+    );
     if (step.error) lines.push(`      ${step.error.code}: ${step.error.message}`);
   }
   const details = (name: (typeof STEP_NAMES)[number]) => data.steps[name].details ?? {};
@@ -32,17 +37,24 @@ export function renderReport(data: JournalData): string {
   const checkpoints = details('checkpoints');
   if (Array.isArray(checkpoints.newTables) || Array.isArray(checkpoints.newColumns)) {
     lines.push('', '  schema checkpoints passed; new in the target release:');
-    for (const table of (checkpoints.newTables as string[] | undefined) ?? []) lines.push(`    table  ${table}`);
-    for (const column of (checkpoints.newColumns as string[] | undefined) ?? []) lines.push(`    column ${column}`);
+    for (const table of (checkpoints.newTables as string[] | undefined) ?? [])
+      lines.push(`    table  ${table}`);
+    for (const column of (checkpoints.newColumns as string[] | undefined) ?? [])
+      lines.push(`    column ${column}`);
   }
   const configure = details('configure');
-  const report = configure.report as { kind: string; from?: string; to?: string; key?: string; value?: unknown; note?: string }[] | undefined;
+  const report = configure.report as
+    | { kind: string; from?: string; to?: string; key?: string; value?: unknown; note?: string }[]
+    | undefined;
   if (report) {
     lines.push('', '  configuration carried over:');
     for (const entry of report) lines.push(`    ${formatConfigEntry(entry)}`);
   }
   if (data.outage) {
-    lines.push('', `  outage: ${seconds(data.outage.durationMs)} (from ${data.outage.startedAt}, last node found stopped, to ${data.outage.endedAt}, new release answering)`);
+    lines.push(
+      '',
+      `  outage: ${seconds(data.outage.durationMs)} (from ${data.outage.startedAt}, last node found stopped, to ${data.outage.endedAt}, new release answering)`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

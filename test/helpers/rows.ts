@@ -16,7 +16,9 @@ function normalise(value: unknown): unknown {
 export async function allRows(database: Database<unknown>, ignore: Ignore = {}): Promise<TableRows> {
   const result: TableRows = {};
   for (const table of await database.dialect.introspect(database.db)) {
-    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table.name)}`.execute(database.db);
+    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(table.name)}`.execute(
+      database.db,
+    );
     const skipped = new Set(ignore[table.name] ?? []);
     result[table.name] = rows.rows
       .map((row) =>

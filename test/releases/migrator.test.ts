@@ -111,9 +111,21 @@ describe('an interrupted MySQL statement', () => {
       // What a kill -9 between "statement 2 started" and "statement 2 done" leaves behind.
       await historyDb(database.db)
         .insertInto(HISTORY_TABLE)
-        .values({ version: '1.1.0', script: 'migration.sql', checksum: releaseScripts('1.1.0', 'mysql')[0]?.checksum as string, statements_total: 9, statements_applied: -2, started_at: 1, finished_at: null, duration_ms: null })
+        .values({
+          version: '1.1.0',
+          script: 'migration.sql',
+          checksum: releaseScripts('1.1.0', 'mysql')[0]?.checksum as string,
+          statements_total: 9,
+          statements_applied: -2,
+          started_at: 1,
+          finished_at: null,
+          duration_ms: null,
+        })
         .execute();
-      await expect(migrateTo(database, '2.0.0', { resume: true })).rejects.toMatchObject({ code: 'SCHEMA_INCOMPLETE', message: expect.stringContaining('Statement 2') });
+      await expect(migrateTo(database, '2.0.0', { resume: true })).rejects.toMatchObject({
+        code: 'SCHEMA_INCOMPLETE',
+        message: expect.stringContaining('Statement 2'),
+      });
     } finally {
       await database.close();
       await scratch.drop();
@@ -128,7 +140,11 @@ describe('an interrupted MySQL statement', () => {
       // A table in the way makes 1.1.0's first statement fail.
       await sql`create table store_domains (x int)`.execute(database.db);
       await expect(migrateTo(database, '1.1.0')).rejects.toThrow();
-      const row = await historyDb(database.db).selectFrom(HISTORY_TABLE).selectAll().where('version', '=', '1.1.0').executeTakeFirstOrThrow();
+      const row = await historyDb(database.db)
+        .selectFrom(HISTORY_TABLE)
+        .selectAll()
+        .where('version', '=', '1.1.0')
+        .executeTakeFirstOrThrow();
       expect(row.statements_applied).toBe(0);
       await sql`drop table store_domains`.execute(database.db);
       expect(await migrateTo(database, '2.0.0', { resume: true })).toEqual(['1.1.0', '2.0.0']);

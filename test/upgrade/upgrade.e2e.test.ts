@@ -35,11 +35,27 @@ async function scenario(kind: DatabaseKind, release: string): Promise<Scenario> 
   const oldHome = path.join(production.home, 'old');
   const expectedHome = path.join(expected.home, 'home');
   const url = (db: ScratchDatabase) => (kind === 'sqlite' ? undefined : db.url);
-  const built = await buildFixture({ release, home: oldHome, databaseUrl: url(production), tenants: 3, users: 12, password: PASSWORD });
-  const expectedBuilt = await buildFixture({ release, home: expectedHome, databaseUrl: url(expected), tenants: 3, users: 12, password: PASSWORD });
+  const built = await buildFixture({
+    release,
+    home: oldHome,
+    databaseUrl: url(production),
+    tenants: 3,
+    users: 12,
+    password: PASSWORD,
+  });
+  const expectedBuilt = await buildFixture({
+    release,
+    home: expectedHome,
+    databaseUrl: url(expected),
+    tenants: 3,
+    users: 12,
+    password: PASSWORD,
+  });
   if (kind !== 'sqlite') {
     cleanups.push(() => dropDatabase(storesDatabaseUrl(built.databaseUrl, oldHome), oldHome));
-    cleanups.push(() => dropDatabase(storesDatabaseUrl(expectedBuilt.databaseUrl, expectedHome), expectedHome));
+    cleanups.push(() =>
+      dropDatabase(storesDatabaseUrl(expectedBuilt.databaseUrl, expectedHome), expectedHome),
+    );
   }
   const expectedDb = await openDatabase<unknown>(expectedBuilt.databaseUrl, expectedHome);
   await migrateTo(expectedDb, '2.0.0');
@@ -68,7 +84,20 @@ async function scenario(kind: DatabaseKind, release: string): Promise<Scenario> 
 function upgrade(s: Scenario, extra: string[] = [], env: Record<string, string> = {}) {
   return spawnSync(
     process.execPath,
-    [CLI, 'upgrade', '--from-home', s.oldHome, '--home', s.newHome, '--staging-db', s.stagingUrl, '--yes', '--check-login', `admin:${PASSWORD}`, ...extra],
+    [
+      CLI,
+      'upgrade',
+      '--from-home',
+      s.oldHome,
+      '--home',
+      s.newHome,
+      '--staging-db',
+      s.stagingUrl,
+      '--yes',
+      '--check-login',
+      `admin:${PASSWORD}`,
+      ...extra,
+    ],
     { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 },
   );
 }
@@ -113,42 +142,55 @@ describe.each(DATABASE_KINDS)('tessera upgrade on %s', (kind) => {
     s = undefined;
   });
 
-  it.each(['1.0.0', '1.1.0'])('upgrades a %s fixture to 2.0.0: every table equal, production retired, new home serving', async (release) => {
-    s = await scenario(kind, release);
-    const result = upgrade(s);
-    expect(result.stderr + result.stdout).not.toMatch(/Error:/);
-    expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/outage: \d/);
-    await expectUpgraded(s);
+  it.each(['1.0.0', '1.1.0'])(
+    'upgrades a %s fixture to 2.0.0: every table equal, production retired, new home serving',
+    async (release) => {
+      s = await scenario(kind, release);
+      const result = upgrade(s);
+      expect(result.stderr + result.stdout).not.toMatch(/Error:/);
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/outage: \d/);
+      await expectUpgraded(s);
 
-    const report = spawnSync(process.execPath, [CLI, 'upgrade', 'report', '--home', s.newHome, '--json'], { encoding: 'utf8' });
-    const journal = JSON.parse(report.stdout);
-    expect(journal.status).toBe('completed');
-    expect(Object.values(journal.steps).map((step) => (step as { status: string }).status)).toEqual(Array(9).fill('done'));
-    expect(journal.outage.durationMs).toBeGreaterThan(0);
-
-    const production = await openDatabase<unknown>(
-      kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : s.production.url,
-      s.oldHome,
-    );
-    expect((await inspectSchema(production)).status).toBe('retired');
-    await production.close();
-    await expect(startServer({ home: s.oldHome, port: 0, stdoutLogs: false })).rejects.toThrow();
-
-    const server = await startServer({ home: s.newHome, port: 0, host: '127.0.0.1', stdoutLogs: false, logLevel: 'warn' });
-    try {
-      const login = await fetch(`${server.url}/api/v1/authenticate`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+      const report = spawnSync(process.execPath, [CLI, 'upgrade', 'report', '--home', s.newHome, '--json'], {
+        encoding: 'utf8',
       });
-      expect(login.status).toBe(200);
-      expect((await fetch(`${server.url}/hello/`)).status).toBe(200);
-    } finally {
-      await server.close();
-    }
-    expect(readFileSync(path.join(s.newHome, 'conf', 'tessera.toml'), 'utf8')).toContain('format = "2.0"');
-  });
+      const journal = JSON.parse(report.stdout);
+      expect(journal.status).toBe('completed');
+      expect(Object.values(journal.steps).map((step) => (step as { status: string }).status)).toEqual(
+        Array(9).fill('done'),
+      );
+      expect(journal.outage.durationMs).toBeGreaterThan(0);
+
+      const production = await openDatabase<unknown>(
+        kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : s.production.url,
+        s.oldHome,
+      );
+      expect((await inspectSchema(production)).status).toBe('retired');
+      await production.close();
+      await expect(startServer({ home: s.oldHome, port: 0, stdoutLogs: false })).rejects.toThrow();
+
+      const server = await startServer({
+        home: s.newHome,
+        port: 0,
+        host: '127.0.0.1',
+        stdoutLogs: false,
+        logLevel: 'warn',
+      });
+      try {
+        const login = await fetch(`${server.url}/api/v1/authenticate`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+        });
+        expect(login.status).toBe(200);
+        expect((await fetch(`${server.url}/hello/`)).status).toBe(200);
+      } finally {
+        await server.close();
+      }
+      expect(readFileSync(path.join(s.newHome, 'conf', 'tessera.toml'), 'utf8')).toContain('format = "2.0"');
+    },
+  );
 });
 
 describe('dry run and resume', () => {
@@ -175,20 +217,37 @@ describe('dry run and resume', () => {
     await after.close();
   });
 
-  const crashes = ['after:plan', 'after:preflight', 'before:backup', 'after:backup', 'stage:table#2', 'after:stage', 'migrate:statement#4', 'after:migrate', 'after:checkpoints', 'configure:copy#1', 'after:configure', 'after:smoke', 'before:promote'];
-  it.each(crashes)('killed with -9 at %s on SQLite, --resume ends identical to an uninterrupted run', async (point) => {
-    s = await scenario('sqlite', '1.0.0');
-    const killed = upgrade(s, [], { TESSERA_UPGRADE_CRASH_AT: point });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    if (point !== 'after:plan' && point !== 'after:preflight') {
-      const again = upgrade(s);
-      expect(again.status).toBe(2);
-      expect(again.stderr).toContain('--resume');
-    }
-    const resumed = upgrade(s, point === 'after:plan' || point === 'after:preflight' ? [] : ['--resume']);
-    expect(resumed.status, resumed.stderr).toBe(0);
-    await expectUpgraded(s);
-  });
+  const crashes = [
+    'after:plan',
+    'after:preflight',
+    'before:backup',
+    'after:backup',
+    'stage:table#2',
+    'after:stage',
+    'migrate:statement#4',
+    'after:migrate',
+    'after:checkpoints',
+    'configure:copy#1',
+    'after:configure',
+    'after:smoke',
+    'before:promote',
+  ];
+  it.each(crashes)(
+    'killed with -9 at %s on SQLite, --resume ends identical to an uninterrupted run',
+    async (point) => {
+      s = await scenario('sqlite', '1.0.0');
+      const killed = upgrade(s, [], { TESSERA_UPGRADE_CRASH_AT: point });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      if (point !== 'after:plan' && point !== 'after:preflight') {
+        const again = upgrade(s);
+        expect(again.status).toBe(2);
+        expect(again.stderr).toContain('--resume');
+      }
+      const resumed = upgrade(s, point === 'after:plan' || point === 'after:preflight' ? [] : ['--resume']);
+      expect(resumed.status, resumed.stderr).toBe(0);
+      await expectUpgraded(s);
+    },
+  );
 });
 
 describe.each(['postgres', 'mysql'] as const)('kill -9 and resume on %s', (kind) => {
@@ -198,12 +257,15 @@ describe.each(['postgres', 'mysql'] as const)('kill -9 and resume on %s', (kind)
     s = undefined;
   });
 
-  it.each(['stage:table#3', 'migrate:statement#3', 'after:configure'])('killed at %s, resumed, equal to the expected rows', async (point) => {
-    s = await scenario(kind, '1.0.0');
-    const killed = upgrade(s, [], { TESSERA_UPGRADE_CRASH_AT: point });
-    expect(killed.signal, killed.stderr).toBe('SIGKILL');
-    const resumed = upgrade(s, ['--resume']);
-    expect(resumed.status, resumed.stderr).toBe(0);
-    await expectUpgraded(s);
-  });
+  it.each(['stage:table#3', 'migrate:statement#3', 'after:configure'])(
+    'killed at %s, resumed, equal to the expected rows',
+    async (point) => {
+      s = await scenario(kind, '1.0.0');
+      const killed = upgrade(s, [], { TESSERA_UPGRADE_CRASH_AT: point });
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      const resumed = upgrade(s, ['--resume']);
+      expect(resumed.status, resumed.stderr).toBe(0);
+      await expectUpgraded(s);
+    },
+  );
 });

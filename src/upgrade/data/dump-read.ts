@@ -31,8 +31,13 @@ export function readTableFile(folder: string, table: DumpTable): TableFileReadin
     () => {},
   );
   async function* rows(): AsyncGenerator<unknown[]> {
-    for await (const line of createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY })) {
-      if (line.length > 0) yield decodeRow(line);
+    try {
+      for await (const line of createInterface({ input: text, crlfDelay: Number.POSITIVE_INFINITY })) {
+        if (line.length > 0) yield decodeRow(line);
+      }
+    } finally {
+      // A consumer that stops early (a failed insert) must not leave the file open.
+      text.destroy();
     }
   }
   return { rows: rows(), file: () => hashing.result() };
@@ -62,6 +67,7 @@ export async function verifyDump(folder: string, options: VerifyDumpOptions = {}
         if (checksum.rows % ADVANCE_EVERY === 0) task?.advance(ADVANCE_EVERY);
       }
       const content = checksum.result();
+      task?.advance(content.rows % ADVANCE_EVERY);
       const file = reading.file();
       if (content.rows !== table.rows)
         problems.push(`${table.name}: ${content.rows} rows in the file, ${table.rows} in the manifest`);
@@ -75,7 +81,7 @@ export async function verifyDump(folder: string, options: VerifyDumpOptions = {}
     } catch (error) {
       problems.push(`${table.name}: ${table.file} cannot be read: ${(error as Error).message}`);
     }
-    task?.done();
+    task?.done(`${table.rows.toLocaleString('en')} rows read back`);
   }
   if (options.against)
     problems.push(...(await differencesFromDatabase(manifest, options.against, options.progress)));
@@ -105,7 +111,7 @@ export async function differencesFromDatabase(
     }
     const task = progress?.task(`verify against database ${entry.name}`, entry.rows);
     const content = await tableContent(source, entry, { onBatch: (rows) => task?.advance(rows) });
-    task?.done();
+    task?.done(`${content.rows.toLocaleString('en')} rows checksummed`);
     if (content.rows !== entry.rows)
       problems.push(`${entry.name}: ${content.rows} rows in the database, ${entry.rows} in the dump`);
     else if (content.checksum !== entry.checksum)
@@ -142,6 +148,7 @@ export async function restoreDump(
       readTableFile(folder, table).rows,
       { trustedCopy: true, onBatch: (rows) => task?.advance(rows) },
     );
+    await target.dialect.refreshStatistics(target.db, table.name);
     task?.done();
   }
   await syncIdentities(target, selected);

@@ -9,6 +9,7 @@ import { DUMP_MANIFEST } from '../data/dump-format.js';
 import { verifyDump } from '../data/dump-read.js';
 import { writeDump } from '../data/dump-write.js';
 import type { Step, StepDetails, UpgradeContext } from '../types.js';
+import { formatBytes } from './preflight/disk-space.js';
 
 /** Inside the backup folder: the logical dump of production and the archive of the old home. */
 export const BACKUP_DATABASE_FOLDER = 'database';
@@ -137,16 +138,4 @@ async function oldHomeSelection(
     if (name !== undefined) skip.push(name);
   }
   return { skip, substitutes: [{ relative, source: snapshot }] };
-}
-
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }

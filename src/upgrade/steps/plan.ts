@@ -5,7 +5,9 @@ export const planStep: Step = {
   name: 'plan',
   title: 'Plan: read the old home and production, find the path through the release matrix',
   async describe(context) {
-    return [`${context.plan.sourceRelease} -> ${context.plan.targetRelease} via ${context.plan.hops.join(' -> ')}`];
+    return [
+      `${context.plan.sourceRelease} -> ${context.plan.targetRelease} via ${context.plan.hops.join(' -> ')}`,
+    ];
   },
   async run(context) {
     return { ...context.plan };

@@ -67,13 +67,24 @@ export const stageStep: Step = {
 
     const verifyStarted = performance.now();
     const comparisons = await compareContent(production, staging, tables, context.progress);
+    const differing = comparisons.filter((c) => !c.same).map((c) => c.table);
+    if (differing.length > 0) {
+      // A resumed run copies them again, with every table after the first of them: emptying a parent
+      // table on staging may cascade into its children, which always come later in the copy order.
+      const first = tables.findIndex((t) => differing.includes(t.name));
+      journal.markCopying(tables.slice(first).map((t) => t.name));
+    }
     assertSameContent(
       comparisons,
       `Staging ${staging.label} does not hold what production holds`,
-      'Production is untouched. Empty the staging database and run the upgrade again (or --resume).',
+      'Production is untouched. Run the same command with --resume to copy the tables named here again.',
     );
     const verifyMs = performance.now() - verifyStarted;
-    const details: StepDetails = {
+    const rows = comparisons.reduce((sum, c) => sum + c.copy.rows, 0);
+    context.progress.line(
+      `Staging verified: ${comparisons.length} tables, ${rows.toLocaleString('en')} rows equal to production.`,
+    );
+    return {
       method: native?.method ?? STREAMED_COPY,
       tables: Object.fromEntries(
         comparisons.map((c) => [
@@ -86,15 +97,11 @@ export const stageStep: Step = {
           },
         ]),
       ),
-      rows: comparisons.reduce((sum, c) => sum + c.copy.rows, 0),
+      rows,
       copyMs: Math.round(copyMs),
       verifyMs: Math.round(verifyMs),
       durationMs: Math.round(performance.now() - started),
     };
-    context.progress.line(
-      `Staging verified: ${comparisons.length} tables, ${(details.rows as number).toLocaleString('en')} rows equal to production.`,
-    );
-    return details;
   },
 };
 
@@ -109,7 +116,7 @@ async function copyWholeDatabase(
 ): Promise<void> {
   if (tables.every((t) => journal.isDone(t.name))) return;
   const started = performance.now();
-  journal.startAll(tables.map((t) => t.name));
+  journal.markCopying(tables.map((t) => t.name));
   const task = context.progress.task(`stage (${native.method})`);
   await native.copy(production.db, staging.db, () => crashPoint('stage:batch'));
   task.done('copied');
@@ -130,7 +137,7 @@ async function copyTable(
   journal: StageJournal,
 ): Promise<void> {
   const started = performance.now();
-  journal.start(table.name);
+  journal.markCopying([table.name]);
   // Also clears what the release scripts put into staging (the schema history, seeded rows).
   await emptyTable(staging, table.name);
   const planned = context.plan.tables.find((t) => t.name === table.name)?.rows;
@@ -149,6 +156,8 @@ async function copyTable(
           eachRow(streamRows(production, table)),
           { trustedCopy: true, onBatch },
         );
+  // Fresh statistics, so that verifying (and the later steps) read staging through its indexes.
+  await staging.dialect.refreshStatistics(staging.db, table.name);
   task.done(`${rows.toLocaleString('en')} rows`);
   journal.finish(table.name, rows, Math.round(performance.now() - started));
   crashPoint('stage:table');
@@ -180,12 +189,8 @@ class StageJournal {
     this.save();
   }
 
-  start(table: string): void {
-    this.tables[table] = { status: 'copying' };
-    this.save();
-  }
-
-  startAll(tables: readonly string[]): void {
+  /** Tables being copied, or to be copied again by the next attempt: never skipped by a resumed run. */
+  markCopying(tables: readonly string[]): void {
     for (const table of tables) this.tables[table] = { status: 'copying' };
     this.save();
   }

@@ -12,6 +12,7 @@ import { readManifest } from '../../../src/upgrade/data/dump-format.js';
 import { restoreDump, verifyDump } from '../../../src/upgrade/data/dump-read.js';
 import { emptyTable } from '../../../src/upgrade/data/tables.js';
 import { backupFolder, backupStep } from '../../../src/upgrade/steps/backup.js';
+import { stageStep } from '../../../src/upgrade/steps/stage.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../../helpers/databases.js';
 import { allRows } from '../../helpers/rows.js';
 import { createUpgradeFixture, type UpgradeFixture } from '../context.js';
@@ -100,10 +101,30 @@ describe.each(DATABASE_KINDS)('backup step on %s from 1.0.0', (kind) => {
       const failure = await verifyDump(details.database.folder).catch((error: unknown) => error);
       expect(isTesseraError(failure)).toBe(true);
       expect((failure as Error).message).toMatch(/users: .*checksum/);
+      await writeFile(file, original.subarray(0, Math.floor(original.length / 2)));
+      await expect(verifyDump(details.database.folder)).rejects.toThrow(/users: /);
     } finally {
       await writeFile(file, original);
     }
     await expect(verifyDump(details.database.folder, { against: production })).resolves.toBeDefined();
+  });
+});
+
+describe('backup and stage dry run', () => {
+  it('describe what they would do, naming the engine path, and change nothing', async () => {
+    const world = await createUpgradeFixture('postgres', { release: '1.0.0' });
+    try {
+      const backup = await backupStep.describe(world.context);
+      const stage = await stageStep.describe(world.context);
+      expect(backup.join('\n')).toContain(backupFolder(world.context));
+      expect(stage.join('\n')).toMatch(/binary COPY/);
+      expect(stage.join('\n')).toMatch(/schema of release 1\.0\.0/);
+      expect(existsSync(world.newHome)).toBe(false);
+      const staging = await world.context.staging();
+      expect(await staging.dialect.introspect(staging.db)).toEqual([]);
+    } finally {
+      await world.dispose();
+    }
   });
 });
 

@@ -161,6 +161,10 @@ const dialect: Dialect = {
     });
   },
 
+  async refreshStatistics(db, table) {
+    await sql`analyze table ${sql.table(table)}`.execute(db);
+  },
+
   addIdentityColumn(table, name) {
     return table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement().notNull()) as typeof table;
   },

@@ -107,6 +107,10 @@ const dialect: Dialect = {
     });
   },
 
+  async refreshStatistics(db, table) {
+    await sql`analyze ${sql.table(table)}`.execute(db);
+  },
+
   addIdentityColumn(table, name) {
     return table.addColumn(name, 'integer', (c) => c.primaryKey().notNull()) as typeof table;
   },
