@@ -7,5 +7,5 @@ const MAX_LISTED = 20;
 export function verificationFailed(what: string, problems: readonly string[], hint?: string): TesseraError {
   const listed = problems.slice(0, MAX_LISTED);
   const more = problems.length > listed.length ? `\n  ... and ${problems.length - listed.length} more` : '';
-  return new TesseraError('INTERNAL', `${what}:\n  ${listed.join('\n  ')}${more}`, hint ? { hint } : {});
+  return new TesseraError('VERIFY_FAILED', `${what}:\n  ${listed.join('\n  ')}${more}`, hint ? { hint } : {});
 }

@@ -111,7 +111,7 @@ export async function copyFileVerified(source: string, target: string): Promise<
   const written = await hashFile(target);
   if (written !== sha256) {
     throw new TesseraError(
-      'INTERNAL',
+      'VERIFY_FAILED',
       `The copy of ${source} at ${target} does not match it (sha256 differs).`,
       {
         hint: 'Check the disk holding the new home, then resume the upgrade.',
@@ -127,7 +127,7 @@ function assertSameTree(source: string, target: string, expected: Tree, actual: 
   const shown = differences.slice(0, 5).join('; ');
   const more = differences.length > 5 ? ` and ${differences.length - 5} more` : '';
   throw new TesseraError(
-    'INTERNAL',
+    'VERIFY_FAILED',
     `The copy of ${source} at ${target} does not match it: ${shown}${more}.`,
     {
       hint: 'Check the disk holding the new home (space, permissions), then resume the upgrade.',

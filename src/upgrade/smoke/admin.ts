@@ -24,9 +24,13 @@ export async function insertSmokeAdmin(
       .where('name', '=', ADMIN_ROLE)
       .executeTakeFirst();
     if (role === undefined) {
-      throw new TesseraError('INTERNAL', `The upgraded database has no super tenant "${ADMIN_ROLE}" role.`, {
-        hint: 'The staging database is not a complete Tessera database: restart the upgrade from a fresh staging database.',
-      });
+      throw new TesseraError(
+        'SMOKE_FAILED',
+        `The upgraded database has no super tenant "${ADMIN_ROLE}" role.`,
+        {
+          hint: 'The staging database is not a complete Tessera database: restart the upgrade from a fresh staging database.',
+        },
+      );
     }
     await trx
       .insertInto('users')

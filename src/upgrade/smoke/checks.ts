@@ -74,7 +74,7 @@ export async function createStoresAndUsers(
     const status = (store.body as { status?: string }).status;
     if (status !== 'up') {
       throw new TesseraError(
-        'INTERNAL',
+        'SMOKE_FAILED',
         `Smoke test: store ${tenant.store} of ${tenant.domain} is ${status ?? 'unknown'}, not up.`,
       );
     }
@@ -110,7 +110,7 @@ export async function authenticateSmokeAccounts(
         const store = account.includes('/') ? tenant.store : 'PRIMARY';
         if (body.tenant !== tenant.domain || body.store !== store) {
           throw new TesseraError(
-            'INTERNAL',
+            'SMOKE_FAILED',
             `Smoke test: ${account} logged into ${body.store}@${body.tenant}, not ${store}@${tenant.domain}.`,
           );
         }
@@ -162,7 +162,7 @@ export async function deployProbeApp(
       if (reply.status === 200 && reply.text.includes(marker)) return;
       if (Date.now() > deadline) {
         throw new TesseraError(
-          'INTERNAL',
+          'SMOKE_FAILED',
           `Smoke test: ${route} was not served within ${APP_WAIT_MS / 1000} s (last answer ${reply.status}).`,
           {
             hint: 'Hot deployment does not work in the new home: see its logs/tessera.log; production is untouched.',

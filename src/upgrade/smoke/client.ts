@@ -45,7 +45,7 @@ export class ApiClient {
     if (reply.status !== status) {
       const message = messageOf(reply.body) ?? reply.text.slice(0, 200);
       throw new TesseraError(
-        'INTERNAL',
+        'SMOKE_FAILED',
         `Smoke test: ${method} ${route} answered ${reply.status}, expected ${status}${message ? `: ${message}` : ''}.`,
         {
           hint: 'The new release does not work on the upgraded database: see the new home logs/tessera.log; production is untouched.',

@@ -27,7 +27,7 @@ export async function measureReadiness(home: string, waitMs = READY_WAIT_MS): Pr
         return { readyAt: Date.now(), startupMs: Math.round(performance.now() - started) };
       if (Date.now() > deadline) {
         throw new TesseraError(
-          'INTERNAL',
+          'SMOKE_FAILED',
           `The new release did not become ready within ${waitMs / 1000} s (/readyz answered ${response.status}).`,
           {
             hint: `See ${home}/logs/tessera.log, fix the cause, and resume the upgrade with --resume.`,

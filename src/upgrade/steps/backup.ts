@@ -8,8 +8,8 @@ import { type ArchiveSelection, createArchive, verifyArchive } from '../data/arc
 import { DUMP_MANIFEST } from '../data/dump-format.js';
 import { verifyDump } from '../data/dump-read.js';
 import { writeDump } from '../data/dump-write.js';
+import { formatBytes } from '../format.js';
 import type { Step, StepDetails, UpgradeContext } from '../types.js';
-import { formatBytes } from './preflight/disk-space.js';
 
 /** Inside the backup folder: the logical dump of production and the archive of the old home. */
 export const BACKUP_DATABASE_FOLDER = 'database';

@@ -117,7 +117,7 @@ async function retireProduction(
   const state = await inspectSchema(production);
   if (state.status !== 'retired') {
     throw new TesseraError(
-      'INTERNAL',
+      'VERIFY_FAILED',
       `Production ${production.label} does not read as retired after retiring it (${state.status}).`,
       {
         hint: 'Check that the upgrade may write to the production database, then resume with --resume.',

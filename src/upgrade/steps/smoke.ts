@@ -104,7 +104,7 @@ export const smokeStep: Step = {
     if (failure !== undefined) throw withCleanupNote(failure, problems);
     if (problems.length > 0) {
       throw new TesseraError(
-        'INTERNAL',
+        'SMOKE_FAILED',
         `The smoke test could not remove everything it created: ${problems.join('; ')}.`,
         {
           hint: 'Remove these from the staging database and the new home, then resume the upgrade; production is untouched.',
@@ -223,7 +223,7 @@ function withCleanupNote(failure: unknown, problems: string[]): unknown {
       cause: failure,
     });
   return new TesseraError(
-    'INTERNAL',
+    'SMOKE_FAILED',
     `${failure instanceof Error ? failure.message : String(failure)}${note}`,
     { cause: failure },
   );

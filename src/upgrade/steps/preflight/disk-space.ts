@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
+import { formatBytes } from '../../format.js';
 import type { CheckResult, UpgradeContext } from '../../types.js';
 
 export const DISK_SPACE_CHECK = 'disk-space';
@@ -62,15 +63,4 @@ export function folderSize(root: string): number {
     }
   }
   return total;
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
