@@ -21,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
   const commands = await Promise.all([
     import('./start.js').then((m) => m.startCommand()),
     import('./status.js').then((m) => m.statusCommand()),
+    import('./cluster.js').then((m) => m.clusterCommand()),
     import('./fixture.js').then((m) => m.fixtureCommand()),
     import('./upgrade.js').then((m) => m.upgradeCommand()),
     import('./export.js').then((m) => m.exportCommand()),

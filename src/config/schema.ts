@@ -8,6 +8,8 @@ export interface TesseraConfig {
   cluster: { heartbeatSeconds: number };
   cache: { redis: string | undefined };
   deployment: { hotDeploy: boolean };
+  /** Present when the file has a `[registry]` section (or `[[registry.mounts]]`). */
+  registry?: { mounts: { path: string; url: string }[] };
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -46,5 +48,10 @@ heartbeat_seconds = 10
 
 [deployment]
 hot_deploy = true
+
+# Registry subtrees kept in another database; one [[registry.mounts]] table per mount:
+# [[registry.mounts]]
+# path = "/mounted/docs"
+# url = "mysql://root@127.0.0.1:3306/regdb"
 `;
 }

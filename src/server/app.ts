@@ -6,7 +6,9 @@ import { requireBasicAuth } from './plugins/authentication.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerWebapps } from './plugins/webapps.js';
 import { authenticateRoutes } from './routes/authenticate.js';
+import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
+import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
 import { tenantRoutes } from './routes/tenants.js';
 import { userRoutes } from './routes/users.js';
@@ -48,6 +50,8 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(userStoreRoutes, { context });
         await admin.register(userRoutes, { context });
         await admin.register(roleRoutes, { context });
+        await admin.register(clusterRoutes, { context });
+        await admin.register(registryRoutes, { context });
       });
     },
     { prefix: '/api/v1' },

@@ -3,6 +3,7 @@ import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { Deployer } from '../deployment/deployer.js';
 import type { HomeLayout } from '../home/layout.js';
+import type { Registry } from '../registry/registry.js';
 import type { TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
 import type { AuditLog } from './audit.js';
@@ -18,6 +19,7 @@ export interface ServerContext {
   tenants: TenantService;
   stores: UserStoreManager;
   deployer: Deployer;
+  registry: Registry;
   authenticator: Authenticator;
   audit: AuditLog;
   metrics: ServerMetrics;

@@ -1,12 +1,14 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { NodeRegistry } from '../cluster/registry.js';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
 import { Deployer } from '../deployment/deployer.js';
 import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
+import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { TenantService } from '../tenants/service.js';
 import { UserStoreManager } from '../userstores/manager.js';
@@ -30,6 +32,11 @@ export interface StartOptions {
   stdoutLogs?: boolean;
   /** Called once with a generated admin password on a first start, to show it to the operator. */
   onGeneratedPassword?: (password: string) => void;
+  /**
+   * Remove `cluster_nodes` rows of nodes silent for 100 heartbeat periods on start. Default: yes, unless the
+   * home is the new home of an upgrade still underway (the smoke test compares row counts).
+   */
+  pruneGoneNodes?: boolean;
 }
 
 export interface RunningServer {
@@ -109,6 +116,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     for (const id of tenantIds) ensureTenantFolders(layout, id);
     await stores.start(tenantIds);
     await deployer.start(tenantIds);
+    // A mount that cannot be reached is logged; only paths under it fail, with STORE_UNAVAILABLE.
+    const registry = await Registry.open({
+      database,
+      mounts: config.registry?.mounts ?? [],
+      home: layout.root,
+      logger,
+    });
+    closers.push(() => registry.close());
 
     const context: ServerContext = {
       config,
@@ -118,6 +133,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       tenants,
       stores,
       deployer,
+      registry,
       authenticator: new Authenticator(tenants, stores),
       audit: new AuditLog(database.db, logger),
       metrics: new ServerMetrics(),
@@ -136,6 +152,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
+    const node = new NodeRegistry({
+      db: database.db,
+      logger,
+      heartbeatSeconds: config.cluster.heartbeatSeconds,
+      port: boundPort,
+      prune: options.pruneGoneNodes ?? true,
+    });
+    await node.start();
+    closers.push(() => node.stop());
     logger.info({ port: boundPort, database: database.label, home: layout.root }, 'Tessera started');
     return {
       app,

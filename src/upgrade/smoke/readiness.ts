@@ -17,7 +17,14 @@ const READY_POLL_MS = 50;
  */
 export async function measureReadiness(home: string, waitMs = READY_WAIT_MS): Promise<Readiness> {
   const started = performance.now();
-  const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false, logLevel: 'warn' });
+  const server = await startServer({
+    home,
+    port: 0,
+    host: '127.0.0.1',
+    stdoutLogs: false,
+    logLevel: 'warn',
+    pruneGoneNodes: false,
+  });
   try {
     const deadline = Date.now() + waitMs;
     for (;;) {
