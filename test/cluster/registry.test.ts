@@ -8,7 +8,7 @@ import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { startServer } from '../../src/server/server.js';
 import { runPreflight } from '../../src/upgrade/steps/preflight.js';
-import { type ScratchDatabase, scratchDatabase, scratchFolder } from '../helpers/databases.js';
+import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { writeConfig } from '../helpers/server.js';
 import { type StepScenario, stepScenario } from '../upgrade/steps/scenario.js';
 

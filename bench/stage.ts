@@ -1,0 +1,357 @@
+/**
+ * bench/stage: builds one 1.0.0 fixture per engine and times, in the same run, Tessera's stage step (copy +
+ * verification, the real `stageStep.run`) against the engine's own copy tools: `pg_dump | psql`,
+ * `pg_dump -Fc` + `pg_restore -j2`, `CREATE DATABASE ... TEMPLATE` (PostgreSQL), `mariadb-dump | mariadb`
+ * (MariaDB) and `sqlite3 .backup` (SQLite). Staging is dropped and recreated empty before every run.
+ * Run: npm run bench:stage [-- --users 100000 --tenants 100 --engines sqlite,postgres,mysql]
+ * Needs the local PostgreSQL and MariaDB (as the tests do); every database it creates is dropped at the end.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { summarizeConfigFile } from '../src/config/format.js';
+import { createDatabase, type Database, dropDatabase, openDatabase } from '../src/db/connection.js';
+import type { DatabaseKind } from '../src/db/url.js';
+import { storesDatabaseUrl } from '../src/fixtures/build.js';
+import { homeLayout } from '../src/home/layout.js';
+import { CURRENT_RELEASE, upgradePath } from '../src/releases/matrix.js';
+import { countRows, listTables } from '../src/upgrade/data/tables.js';
+import { Journal } from '../src/upgrade/journal.js';
+import { createProgress } from '../src/upgrade/progress.js';
+import { stageStep } from '../src/upgrade/steps/stage.js';
+import type { UpgradeContext, UpgradePlan } from '../src/upgrade/types.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2)
+  args.set(process.argv[i]?.replace(/^--/, '') ?? '', process.argv[i + 1] ?? '');
+const USERS = Number(args.get('users') ?? 100_000);
+const TENANTS = Number(args.get('tenants') ?? 100);
+const ENGINES = (args.get('engines') ?? 'sqlite,postgres,mysql').split(',') as DatabaseKind[];
+const SERVERS = {
+  postgres: 'postgres://postgres@127.0.0.1:5432',
+  mysql: 'mysql://root@127.0.0.1:3306',
+} as const;
+const CROSS_CLUSTER = (args.get('cross-cluster') ?? 'yes') !== 'no';
+const CLI = path.resolve('bin/tessera.js');
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const SECOND_PORT = 5433;
+const SOURCE = '1.0.0';
+
+interface Row {
+  what: string;
+  seconds: number;
+  note?: string;
+}
+
+function timed(label: string, argv: string[]): number {
+  const started = performance.now();
+  const result = spawnSync(argv[0] ?? '', argv.slice(1), {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.status !== 0)
+    throw new Error(`${label} failed (${result.status}): ${result.stderr?.slice(0, 2000)}`);
+  return (performance.now() - started) / 1000;
+}
+
+/** A shell pipeline (`a | b`) with pipefail, so that a failing producer fails the run. */
+function pipeline(label: string, script: string): number {
+  return timed(label, ['bash', '-c', `set -euo pipefail; ${script}`]);
+}
+
+function dbName(url: string): string {
+  return new URL(url).pathname.slice(1);
+}
+
+async function planFor(
+  production: Database<unknown>,
+  productionUrl: string,
+  stagingUrl: string,
+  oldHome: string,
+): Promise<UpgradePlan> {
+  const tables = [];
+  for (const table of await listTables(production)) {
+    tables.push({ name: table.name, rows: await countRows(production, table.name) });
+  }
+  return {
+    sourceRelease: SOURCE,
+    targetRelease: CURRENT_RELEASE,
+    oldConfigFormat: summarizeConfigFile(homeLayout(oldHome).configFile).format,
+    productionUrl,
+    stagingUrl,
+    hops: upgradePath(SOURCE, CURRENT_RELEASE),
+    kind: production.kind,
+    tables,
+  };
+}
+
+/** Runs the real stage step into an empty staging database; returns wall time, split and peak RSS. */
+async function tesseraStage(
+  productionUrl: string,
+  oldHome: string,
+  stagingUrl: string,
+  newHome: string,
+): Promise<{
+  seconds: number;
+  copyMs: number;
+  verifyMs: number;
+  rows: number;
+  maxRssMb: number;
+  rssBeforeMb: number;
+}> {
+  const production = await openDatabase<unknown>(productionUrl, oldHome);
+  let staging: Promise<Database<unknown>> | undefined;
+  try {
+    const plan = await planFor(production, productionUrl, stagingUrl, oldHome);
+    const command = { fromHome: oldHome, home: newHome, stagingUrl, to: CURRENT_RELEASE };
+    const context: UpgradeContext = {
+      options: {
+        fromHome: oldHome,
+        home: newHome,
+        stagingUrl,
+        to: CURRENT_RELEASE,
+        dryRun: false,
+        resume: false,
+        yes: true,
+        checkLogins: [],
+      },
+      oldLayout: homeLayout(oldHome),
+      newLayout: homeLayout(newHome),
+      plan,
+      journal: Journal.create(undefined, command, plan),
+      progress: createProgress({ quiet: true }),
+      production: async () => production,
+      staging: () => {
+        staging ??= openDatabase<unknown>(stagingUrl, newHome);
+        return staging;
+      },
+      now: () => Date.now(),
+    };
+    const rssBeforeMb = process.resourceUsage().maxRSS / 1024;
+    const started = performance.now();
+    const details = await stageStep.run(context, undefined);
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      seconds,
+      copyMs: Number(details.copyMs ?? Number.NaN),
+      verifyMs: Number(details.verifyMs ?? Number.NaN),
+      rows: Number(details.rows ?? 0),
+      // maxRSS is in KiB, the peak of the whole process so far.
+      maxRssMb: process.resourceUsage().maxRSS / 1024,
+      rssBeforeMb,
+    };
+  } finally {
+    if (staging) await (await staging).close();
+    await production.close();
+  }
+}
+
+function printTable(kind: DatabaseKind, rows: Row[], tessera: number, rssMb: number, beforeMb: number): void {
+  process.stdout.write(
+    `\n${kind}: Tessera stage peak RSS (process) ${rssMb.toFixed(0)} MB (peak before the step ${beforeMb.toFixed(0)} MB)\n`,
+  );
+  process.stdout.write('| run | seconds | Tessera / run |\n|---|---|---|\n');
+  for (const row of rows) {
+    const ratio =
+      row.what.startsWith('Tessera') || row.what.includes('second cluster')
+        ? ''
+        : (tessera / row.seconds).toFixed(2);
+    process.stdout.write(
+      `| ${`${row.what}${row.note ? ` (${row.note})` : ''}`.replaceAll('|', '\\|')} | ${row.seconds.toFixed(2)} | ${ratio} |\n`,
+    );
+  }
+}
+
+function asPostgres(argv: string[]): string[] {
+  return ['runuser', '-u', 'postgres', '--', ...argv];
+}
+
+/**
+ * Staging on a second PostgreSQL cluster (initdb into a temp folder, port 5433), where a template copy is
+ * impossible: Tessera's stage against `pg_dump | psql`. The cluster is stopped and deleted even on failure.
+ */
+async function crossCluster(
+  productionUrl: string,
+  oldHome: string,
+  newHome: string,
+  work: string,
+): Promise<Row[]> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-cluster-'));
+  const server = `postgres://postgres@127.0.0.1:${SECOND_PORT}`;
+  const stagingUrl = `${server}/tessera_bench_staging_remote`;
+  try {
+    timed('chown', ['chown', 'postgres:postgres', dir]);
+    timed(
+      'initdb',
+      asPostgres([`${PG_BIN}/initdb`, '-D', dir, '-A', 'trust', '-U', 'postgres', '--no-sync']),
+    );
+    timed(
+      'pg_ctl start',
+      asPostgres([
+        `${PG_BIN}/pg_ctl`,
+        '-D',
+        dir,
+        '-o',
+        `-p ${SECOND_PORT} -k /tmp`,
+        '-l',
+        path.join(dir, 'server.log'),
+        '-w',
+        'start',
+      ]),
+    );
+    await createDatabase(stagingUrl, work);
+    const stage = await tesseraStage(productionUrl, oldHome, stagingUrl, newHome);
+    await dropDatabase(stagingUrl, work);
+    await createDatabase(stagingUrl, work);
+    const dump = pipeline(
+      'pg_dump | psql (second cluster)',
+      `pg_dump -d ${productionUrl} | psql -q -X -v ON_ERROR_STOP=1 -o /dev/null -d ${stagingUrl}`,
+    );
+    return [
+      {
+        what: 'Tessera stage, staging on a second cluster',
+        seconds: stage.seconds,
+        note: `copy ${(stage.copyMs / 1000).toFixed(2)} s + verify ${(stage.verifyMs / 1000).toFixed(2)} s; Tessera / pg_dump | psql there: ${(stage.seconds / dump).toFixed(2)}`,
+      },
+      { what: 'pg_dump | psql, staging on a second cluster', seconds: dump },
+    ];
+  } finally {
+    // Unconditional: a start that failed half-way may still have left a server running.
+    spawnSync(
+      'runuser',
+      ['-u', 'postgres', '--', `${PG_BIN}/pg_ctl`, '-D', dir, '-m', 'fast', '-w', 'stop'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchEngine(kind: DatabaseKind): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), `tessera-bench-stage-${kind}-`));
+  const oldHome = path.join(work, 'old');
+  const newHome = path.join(work, 'new');
+  mkdirSync(newHome, { recursive: true });
+  const suffix = randomBytes(4).toString('hex');
+  const productionUrl =
+    kind === 'sqlite'
+      ? 'sqlite:repository/database/tessera.db'
+      : `${SERVERS[kind]}/tessera_bench_prod_${suffix}`;
+  const stagingUrl =
+    kind === 'sqlite' ? 'sqlite:staging/tessera.db' : `${SERVERS[kind]}/tessera_bench_staging_${suffix}`;
+  const created: [string, string][] = [];
+  const recreateStaging = async (): Promise<void> => {
+    if (kind === 'sqlite') {
+      rmSync(path.join(newHome, 'staging'), { recursive: true, force: true });
+      return;
+    }
+    await dropDatabase(stagingUrl, work).catch(() => {});
+    await createDatabase(stagingUrl, work);
+  };
+  try {
+    if (kind !== 'sqlite') {
+      await createDatabase(productionUrl, work);
+      created.push([productionUrl, work]);
+      created.push([stagingUrl, work]);
+      created.push([storesDatabaseUrl(productionUrl, oldHome), oldHome]);
+    }
+    const fixtureSeconds = timed('tessera fixture', [
+      process.execPath,
+      CLI,
+      'fixture',
+      '--release',
+      SOURCE,
+      '--home',
+      oldHome,
+      '--db',
+      productionUrl,
+      '--tenants',
+      String(TENANTS),
+      '--users',
+      String(USERS),
+    ]);
+    process.stdout.write(`${kind}: fixture ${fixtureSeconds.toFixed(1)} s\n`);
+
+    await recreateStaging();
+    const stage = await tesseraStage(productionUrl, oldHome, stagingUrl, newHome);
+    const rows: Row[] = [
+      {
+        what: 'Tessera stage (copy + verify)',
+        seconds: stage.seconds,
+        note: `copy ${(stage.copyMs / 1000).toFixed(2)} s + verify ${(stage.verifyMs / 1000).toFixed(2)} s, ${stage.rows.toLocaleString('en')} rows`,
+      },
+    ];
+
+    if (kind === 'postgres') {
+      const prod = dbName(productionUrl);
+      const stg = dbName(stagingUrl);
+      const server = SERVERS.postgres;
+      await recreateStaging();
+      rows.push({
+        what: 'pg_dump | psql',
+        seconds: pipeline(
+          'pg_dump | psql',
+          `pg_dump -d ${server}/${prod} | psql -q -X -v ON_ERROR_STOP=1 -o /dev/null -d ${server}/${stg}`,
+        ),
+      });
+      await recreateStaging();
+      const dump = path.join(work, 'prod.dump');
+      rows.push({
+        what: 'pg_dump -Fc + pg_restore -j2',
+        seconds: pipeline(
+          'pg_dump -Fc + pg_restore -j2',
+          `pg_dump -Fc -f ${dump} -d ${server}/${prod} && pg_restore -j2 -d ${server}/${stg} ${dump}`,
+        ),
+      });
+      rmSync(dump, { force: true });
+      await dropDatabase(stagingUrl, work);
+      // Every connection to production is closed by now (tesseraStage closes its own).
+      rows.push({
+        what: 'CREATE DATABASE ... TEMPLATE prod',
+        seconds: timed('CREATE DATABASE TEMPLATE', [
+          'psql',
+          '-X',
+          '-q',
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-d',
+          `${server}/postgres`,
+          '-c',
+          `CREATE DATABASE ${stg} TEMPLATE ${prod}`,
+        ]),
+      });
+      if (CROSS_CLUSTER) rows.push(...(await crossCluster(productionUrl, oldHome, newHome, work)));
+    } else if (kind === 'mysql') {
+      const prod = dbName(productionUrl);
+      const stg = dbName(stagingUrl);
+      await recreateStaging();
+      rows.push({
+        what: 'mariadb-dump | mariadb',
+        seconds: pipeline(
+          'mariadb-dump | mariadb',
+          `mariadb-dump -h 127.0.0.1 -P 3306 -u root --single-transaction ${prod} | mariadb -h 127.0.0.1 -P 3306 -u root ${stg}`,
+        ),
+      });
+    } else {
+      const prodFile = path.join(oldHome, 'repository', 'database', 'tessera.db');
+      if (!existsSync(prodFile)) throw new Error(`no SQLite production at ${prodFile}`);
+      const target = path.join(work, 'backup-staging.db');
+      rows.push({
+        what: 'sqlite3 .backup',
+        seconds: timed('sqlite3 .backup', ['sqlite3', prodFile, `.backup ${target}`]),
+      });
+    }
+    printTable(kind, rows, stage.seconds, stage.maxRssMb, stage.rssBeforeMb);
+  } finally {
+    for (const [url, home] of created.reverse()) await dropDatabase(url, home).catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+process.stdout.write(
+  `bench/stage: ${SOURCE} fixture, ${USERS.toLocaleString('en')} users across ${TENANTS} tenants, ${os.cpus().length} cores\n`,
+);
+for (const kind of ENGINES) await benchEngine(kind);
