@@ -52,6 +52,13 @@ export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {
   };
 }
 
+/** Whether two targets name the same database (the same file, or the same database on the same server). */
+export function sameDatabase(a: DatabaseTarget, b: DatabaseTarget): boolean {
+  if (a.kind === 'sqlite' || b.kind === 'sqlite')
+    return a.kind === b.kind && a.kind === 'sqlite' && b.kind === 'sqlite' && a.file === b.file;
+  return a.kind === b.kind && a.host === b.host && a.port === b.port && a.database === b.database;
+}
+
 /** The URL with any password masked, for logs and messages. */
 export function redactDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');

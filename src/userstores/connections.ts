@@ -1,5 +1,5 @@
 import { type Database, openDatabase } from '../db/connection.js';
-import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
+import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl, sameDatabase } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
 
@@ -30,11 +30,23 @@ export class StoreConnections {
     /** The home, which relative SQLite paths resolve against. */
     private readonly home: string,
     private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+    /** The server's own database: a secondary store there would share the PRIMARY store's tables. */
+    private readonly serverDatabase?: DatabaseTarget,
   ) {}
 
   /** Throws DB_URL_INVALID for a bad URL and DB_CONNECT_FAILED when the database cannot be opened. */
   async acquire(url: string): Promise<ConnectionLease> {
-    const key = connectionKey(parseDatabaseUrl(url, this.home));
+    const target = parseDatabaseUrl(url, this.home);
+    if (this.serverDatabase && sameDatabase(target, this.serverDatabase)) {
+      throw new TesseraError(
+        'BAD_REQUEST',
+        `${redactDatabaseUrl(url)} is the server's own database; a secondary user store needs a database of its own.`,
+        {
+          hint: 'Create a separate database (or SQLite file) for the store and point its url there.',
+        },
+      );
+    }
+    const key = connectionKey(target);
     let entry = this.shared.get(key);
     if (entry === undefined) {
       const created: Shared = { opening: this.open(url), holders: 0, closed: false };

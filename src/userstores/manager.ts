@@ -88,7 +88,11 @@ export class UserStoreManager {
     this.hotLoad = options.hotLoad ?? true;
     this.rescanIntervalMs = options.rescanIntervalMs ?? 5_000;
     this.debounceMs = options.debounceMs ?? 150;
-    this.connections = new StoreConnections(this.layout.root, options.connectTimeoutMs);
+    this.connections = new StoreConnections(
+      this.layout.root,
+      options.connectTimeoutMs,
+      options.database.target,
+    );
   }
 
   async start(tenantIds: readonly number[]): Promise<void> {

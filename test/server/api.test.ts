@@ -3,7 +3,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacySha256 } from '../../src/userstores/passwords.js';
-import { DATABASE_KINDS } from '../helpers/databases.js';
+import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -12,6 +12,7 @@ const GLOBEX: [string, string] = ['admin@globex.com', 'globex-admin-pw'];
 
 describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
   let t: TestServer;
+  let partners: ScratchDatabase | undefined;
 
   beforeAll(async () => {
     t = await startTestServer(kind);
@@ -34,6 +35,7 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
   });
   afterAll(async () => {
     await t?.stop();
+    await partners?.drop();
   });
 
   it('answers health, readiness, metrics and the OpenAPI document without authentication', async () => {
@@ -189,7 +191,15 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
   });
 
   it('adds a secondary JDBC store through the API, writing its file, and serves its users with a prefix', async () => {
-    const storeUrl = kind === 'sqlite' ? 'sqlite:repository/database/acme-partners.db' : t.scratch.url;
+    const serverUrl = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : t.scratch.url;
+    const onServerDb = await t.call('POST', '/api/v1/tenants/acme.com/userstores', {
+      as: ACME,
+      body: { domain: 'SHARED', type: 'jdbc', url: serverUrl, readOnly: false },
+    });
+    expect(onServerDb.status).toBe(400);
+    expect(onServerDb.body.message).toContain('a database of its own');
+    partners = kind === 'sqlite' ? undefined : await scratchDatabase(kind, 'partners');
+    const storeUrl = partners?.url ?? 'sqlite:repository/database/acme-partners.db';
     const created = await t.call('POST', '/api/v1/tenants/acme.com/userstores', {
       as: ACME,
       body: { domain: 'PARTNERS', type: 'jdbc', url: storeUrl, readOnly: false },
@@ -221,6 +231,16 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
       body: { username: 'PARTNERS/bob@globex.com', password: 'bob-partner-pw' },
     });
     expect(elsewhere.status).toBe(401);
+    // One page over PRIMARY then PARTNERS, whatever the offset.
+    const all = await t.call('GET', '/api/v1/tenants/acme.com/users', { as: ACME });
+    expect(all.body.users.map((u: { username: string }) => u.username)).toEqual(['admin', 'PARTNERS/bob']);
+    const second = await t.call('GET', '/api/v1/tenants/acme.com/users?offset=1&limit=1', { as: ACME });
+    expect(second.body.users.map((u: { username: string }) => u.username)).toEqual(['PARTNERS/bob']);
+    const far = await t.call('GET', '/api/v1/tenants/acme.com/users?offset=995&limit=10', { as: ACME });
+    expect(far.status).toBe(200);
+    expect(far.body.users).toEqual([]);
+    const farRoles = await t.call('GET', '/api/v1/tenants/acme.com/roles?offset=995&limit=10', { as: ACME });
+    expect(farRoles.body).toEqual({ roles: [] });
     const stores = await t.call('GET', '/api/v1/tenants/acme.com/userstores', { as: ACME });
     expect(stores.body.userstores.map((s: { domain: string }) => s.domain)).toEqual(['PRIMARY', 'PARTNERS']);
   });

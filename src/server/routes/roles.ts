@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { displayName } from '../../userstores/names.js';
 import type { ServerContext } from '../context.js';
+import { pageAcrossStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, RoleBody } from './schemas.js';
 import { managedTenant, requireStore, storeFor } from './scope.js';
 
@@ -56,12 +57,13 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       const { tenant } = await managedTenant(context, request, request.params.domain);
       const { limit, offset, prefix, store: only } = request.query;
       const stores = only ? [requireStore(context, tenant, only)] : context.stores.stores(tenant.id);
-      const roles: string[] = [];
-      for (const store of stores) {
-        const names = await store.listRoles({ prefix, limit: offset + limit, offset: 0 });
-        roles.push(...names.map((name) => displayName(store.domain, name)));
-      }
-      return { roles: roles.slice(offset, offset + limit) };
+      const page = await pageAcrossStores(
+        stores,
+        (store, p) => store.listRoles({ ...p, prefix }),
+        offset,
+        limit,
+      );
+      return { roles: page.map(({ store, item }) => displayName(store.domain, item)) };
     },
   );
 

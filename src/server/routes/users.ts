@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { validatePassword } from '../../tenants/service.js';
 import type { ServerContext } from '../context.js';
+import { pageAcrossStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, UserBody } from './schemas.js';
 import { managedTenant, requireStore, storeFor, userView } from './scope.js';
 
@@ -64,17 +65,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       const { tenant } = await managedTenant(context, request, request.params.domain);
       const { limit, offset, prefix, store: only } = request.query;
       const stores = only ? [requireStore(context, tenant, only)] : context.stores.stores(tenant.id);
-      // Across stores the page is taken from the stores' concatenation, each store in name order.
-      const users = [];
-      let skip = offset;
-      for (const store of stores) {
-        if (users.length >= limit) break;
-        const page = await store.listUsers({ prefix, limit: skip + limit - users.length, offset: 0 });
-        const kept = page.slice(skip);
-        skip = Math.max(0, skip - page.length);
-        users.push(...kept.map((user) => userView(store, user)));
-      }
-      return { users: users.slice(0, limit), limit, offset };
+      const page = await pageAcrossStores(
+        stores,
+        (store, p) => store.listUsers({ ...p, prefix }),
+        offset,
+        limit,
+      );
+      return { users: page.map(({ store, item }) => userView(store, item)), limit, offset };
     },
   );
 

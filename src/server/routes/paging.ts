@@ -1,0 +1,28 @@
+import { MAX_PAGE_SIZE } from '../../userstores/page.js';
+import type { Page, UserStore } from '../../userstores/types.js';
+
+/**
+ * One page taken from several stores read one after the other, each in its own name order: skips `offset`
+ * entries over their concatenation and keeps up to `limit`, asking each store for pages it accepts.
+ */
+export async function pageAcrossStores<T>(
+  stores: readonly UserStore[],
+  read: (store: UserStore, page: Page) => Promise<T[]>,
+  offset: number,
+  limit: number,
+): Promise<{ store: UserStore; item: T }[]> {
+  const kept: { store: UserStore; item: T }[] = [];
+  let skip = offset;
+  for (const store of stores) {
+    for (let storeOffset = 0; kept.length < limit; ) {
+      const page = await read(store, { limit: MAX_PAGE_SIZE, offset: storeOffset });
+      storeOffset += page.length;
+      const fresh = page.slice(Math.min(skip, page.length));
+      skip -= page.length - fresh.length;
+      for (const item of fresh.slice(0, limit - kept.length)) kept.push({ store, item });
+      if (page.length < MAX_PAGE_SIZE) break;
+    }
+    if (kept.length >= limit) break;
+  }
+  return kept;
+}
