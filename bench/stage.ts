@@ -22,19 +22,12 @@ import { Journal } from '../src/upgrade/journal.js';
 import { createProgress } from '../src/upgrade/progress.js';
 import { stageStep } from '../src/upgrade/steps/stage.js';
 import type { UpgradeContext, UpgradePlan } from '../src/upgrade/types.js';
+import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]?.replace(/^--/, '') ?? '', process.argv[i + 1] ?? '');
-const USERS = Number(args.get('users') ?? 100_000);
-const TENANTS = Number(args.get('tenants') ?? 100);
-const ENGINES = (args.get('engines') ?? 'sqlite,postgres,mysql').split(',') as DatabaseKind[];
-const SERVERS = {
-  postgres: 'postgres://postgres@127.0.0.1:5432',
-  mysql: 'mysql://root@127.0.0.1:3306',
-} as const;
+const args = benchArgs();
+const { users: USERS, tenants: TENANTS, engines: ENGINES } = fixtureOptions(args);
+const SERVERS = BENCH_SERVERS;
 const CROSS_CLUSTER = (args.get('cross-cluster') ?? 'yes') !== 'no';
-const CLI = path.resolve('bin/tessera.js');
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const SECOND_PORT = 5433;
 const SOURCE = '1.0.0';

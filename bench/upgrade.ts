@@ -13,18 +13,11 @@ import type { DatabaseKind } from '../src/db/url.js';
 import { storesDatabaseUrl } from '../src/fixtures/build.js';
 import { Journal, journalPath } from '../src/upgrade/journal.js';
 import { STEP_NAMES } from '../src/upgrade/types.js';
+import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2)
-  args.set(process.argv[i]?.replace(/^--/, '') ?? '', process.argv[i + 1] ?? '');
-const USERS = Number(args.get('users') ?? 100_000);
-const TENANTS = Number(args.get('tenants') ?? 100);
-const ENGINES = (args.get('engines') ?? 'sqlite,postgres,mysql').split(',') as DatabaseKind[];
-const SERVERS = {
-  postgres: 'postgres://postgres@127.0.0.1:5432',
-  mysql: 'mysql://root@127.0.0.1:3306',
-} as const;
-const CLI = path.resolve('bin/tessera.js');
+const args = benchArgs();
+const { users: USERS, tenants: TENANTS, engines: ENGINES } = fixtureOptions(args);
+const SERVERS = BENCH_SERVERS;
 
 function tessera(argv: string[]): { seconds: number } {
   const started = performance.now();

@@ -1,0 +1,30 @@
+import path from 'node:path';
+import type { DatabaseKind } from '../src/db/url.js';
+
+/** `--name value` pairs after the script name, as every bench takes them. */
+export function benchArgs(argv: readonly string[] = process.argv): Map<string, string> {
+  const args = new Map<string, string>();
+  for (let i = 2; i < argv.length; i += 2) args.set(argv[i]?.replace(/^--/, '') ?? '', argv[i + 1] ?? '');
+  return args;
+}
+
+/** The fixture size and engines the upgrade benches share, with their defaults. */
+export function fixtureOptions(args: Map<string, string>): {
+  users: number;
+  tenants: number;
+  engines: DatabaseKind[];
+} {
+  return {
+    users: Number(args.get('users') ?? 100_000),
+    tenants: Number(args.get('tenants') ?? 100),
+    engines: (args.get('engines') ?? 'sqlite,postgres,mysql').split(',') as DatabaseKind[],
+  };
+}
+
+/** The local database servers the benches create their scratch databases on, as the tests do. */
+export const BENCH_SERVERS = {
+  postgres: 'postgres://postgres@127.0.0.1:5432',
+  mysql: 'mysql://root@127.0.0.1:3306',
+} as const;
+
+export const CLI = path.resolve('bin/tessera.js');
