@@ -28,3 +28,25 @@ export const BENCH_SERVERS = {
 } as const;
 
 export const CLI = path.resolve('bin/tessera.js');
+
+/** The `tessera fixture` arguments both upgrade benches build their production with (1.0.0 unless told). */
+export function fixtureArgs(
+  home: string,
+  databaseUrl: string,
+  size: { users: number; tenants: number },
+  release = '1.0.0',
+): string[] {
+  return [
+    'fixture',
+    '--release',
+    release,
+    '--home',
+    home,
+    '--db',
+    databaseUrl,
+    '--tenants',
+    String(size.tenants),
+    '--users',
+    String(size.users),
+  ];
+}

@@ -22,7 +22,7 @@ import { Journal } from '../src/upgrade/journal.js';
 import { createProgress } from '../src/upgrade/progress.js';
 import { stageStep } from '../src/upgrade/steps/stage.js';
 import type { UpgradeContext, UpgradePlan } from '../src/upgrade/types.js';
-import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
+import { BENCH_SERVERS, benchArgs, CLI, fixtureArgs, fixtureOptions } from './options.js';
 
 const args = benchArgs();
 const { users: USERS, tenants: TENANTS, engines: ENGINES } = fixtureOptions(args);
@@ -254,17 +254,7 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
     const fixtureSeconds = timed('tessera fixture', [
       process.execPath,
       CLI,
-      'fixture',
-      '--release',
-      SOURCE,
-      '--home',
-      oldHome,
-      '--db',
-      productionUrl,
-      '--tenants',
-      String(TENANTS),
-      '--users',
-      String(USERS),
+      ...fixtureArgs(oldHome, productionUrl, { users: USERS, tenants: TENANTS }, SOURCE),
     ]);
     process.stdout.write(`${kind}: fixture ${fixtureSeconds.toFixed(1)} s\n`);
 

@@ -13,7 +13,7 @@ import type { DatabaseKind } from '../src/db/url.js';
 import { storesDatabaseUrl } from '../src/fixtures/build.js';
 import { Journal, journalPath } from '../src/upgrade/journal.js';
 import { STEP_NAMES } from '../src/upgrade/types.js';
-import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
+import { BENCH_SERVERS, benchArgs, CLI, fixtureArgs, fixtureOptions } from './options.js';
 
 const args = benchArgs();
 const { users: USERS, tenants: TENANTS, engines: ENGINES } = fixtureOptions(args);
@@ -53,17 +53,7 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
       created.push([storesDatabaseUrl(productionUrl, oldHome), oldHome]);
     }
     const fixture = tessera([
-      'fixture',
-      '--release',
-      '1.0.0',
-      '--home',
-      oldHome,
-      '--db',
-      productionUrl,
-      '--tenants',
-      String(TENANTS),
-      '--users',
-      String(USERS),
+      ...fixtureArgs(oldHome, productionUrl, { users: USERS, tenants: TENANTS }),
       '--password',
       'bench-pw',
     ]);

@@ -127,17 +127,7 @@ export class NodeRegistry {
           `removed ${removed} cluster node row(s) silent for ${PRUNE_AFTER_PERIODS} heartbeat periods`,
         );
     }
-    await this.db
-      .insertInto('cluster_nodes')
-      .values({
-        node_id: this.nodeId,
-        host: this.host,
-        port: this.port,
-        release_version: CURRENT_RELEASE,
-        started_at: this.startedAt,
-        last_heartbeat: this.now(),
-      })
-      .execute();
+    await this.db.insertInto('cluster_nodes').values(this.row(this.now())).execute();
     this.logger.info(
       { nodeId: this.nodeId, heartbeatSeconds: this.periodMs / 1000 },
       'cluster node registered',
@@ -146,6 +136,18 @@ export class NodeRegistry {
       void this.beat();
     }, this.periodMs);
     this.timer.unref();
+  }
+
+  /** This node's row as of a heartbeat at `beatAt`. */
+  private row(beatAt: number) {
+    return {
+      node_id: this.nodeId,
+      host: this.host,
+      port: this.port,
+      release_version: CURRENT_RELEASE,
+      started_at: this.startedAt,
+      last_heartbeat: beatAt,
+    };
   }
 
   /**
@@ -163,17 +165,7 @@ export class NodeRegistry {
           .where('node_id', '=', this.nodeId)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 0 && !this.stopped) {
-          await this.db
-            .insertInto('cluster_nodes')
-            .values({
-              node_id: this.nodeId,
-              host: this.host,
-              port: this.port,
-              release_version: CURRENT_RELEASE,
-              started_at: this.startedAt,
-              last_heartbeat: now,
-            })
-            .execute();
+          await this.db.insertInto('cluster_nodes').values(this.row(now)).execute();
           this.logger.warn({ nodeId: this.nodeId }, 'cluster node row was missing; registered again');
         }
       } catch (error) {

@@ -1,26 +1,13 @@
-import type { CreateTableBuilder, Generated } from 'kysely';
+import type { CreateTableBuilder } from 'kysely';
 import type { Database } from '../db/connection.js';
+import type { Schema } from '../db/schema.js';
 
 /**
  * The tables a SQL user store reads: the server database's own for PRIMARY, and the same shape in a
  * secondary JDBC store's separate database (where `ensureJdbcStoreSchema` creates them). A JDBC store's
  * schema is the same in every release, so an upgrade carries its definition and leaves its database alone.
  */
-export interface StoreSchema {
-  users: {
-    id: Generated<number>;
-    tenant_id: number;
-    username: string;
-    password_hash: string;
-    password_salt: string;
-    password_algorithm: string;
-    is_system: number;
-    created_at: number;
-  };
-  roles: { id: Generated<number>; tenant_id: number; name: string; is_system: number; created_at: number };
-  user_roles: { user_id: number; role_id: number };
-  user_attributes: { user_id: number; name: string; value: string };
-}
+export type StoreSchema = Pick<Schema, 'users' | 'roles' | 'user_roles' | 'user_attributes'>;
 
 export async function ensureJdbcStoreSchema(database: Database<unknown>): Promise<void> {
   const { schema } = database.db;

@@ -5,7 +5,7 @@ import { displayName } from '../../userstores/names.js';
 import type { ServerContext } from '../context.js';
 import { pageAcrossStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, RoleBody } from './schemas.js';
-import { managedTenant, requireStore, storeFor } from './scope.js';
+import { listedStores, managedTenant, storeFor } from './scope.js';
 
 const RoleParams = Type.Object({
   domain: Type.String(),
@@ -56,7 +56,7 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
     async (request) => {
       const { tenant } = await managedTenant(context, request, request.params.domain);
       const { limit, offset, prefix, store: only } = request.query;
-      const stores = only ? [requireStore(context, tenant, only)] : context.stores.stores(tenant.id);
+      const stores = listedStores(context, tenant, only);
       const page = await pageAcrossStores(
         stores,
         (store, p) => store.listRoles({ ...p, prefix }),

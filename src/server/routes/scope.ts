@@ -28,6 +28,11 @@ export function storeFor(
   return { store: requireStore(context, tenant, domain), name };
 }
 
+/** The stores a listing reads: the one named by `?store=`, else all of the tenant's, PRIMARY first. */
+export function listedStores(context: ServerContext, tenant: Tenant, only: string | undefined): UserStore[] {
+  return only ? [requireStore(context, tenant, only)] : context.stores.stores(tenant.id);
+}
+
 export function requireStore(context: ServerContext, tenant: Tenant, domain: string): UserStore {
   const store = context.stores.store(tenant.id, domain.toUpperCase());
   if (!store) {

@@ -5,7 +5,7 @@ import { validatePassword } from '../../tenants/service.js';
 import type { ServerContext } from '../context.js';
 import { pageAcrossStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, UserBody } from './schemas.js';
-import { managedTenant, requireStore, storeFor, userView } from './scope.js';
+import { listedStores, managedTenant, storeFor, userView } from './scope.js';
 
 const UserParams = Type.Object({
   domain: Type.String(),
@@ -64,7 +64,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
     async (request) => {
       const { tenant } = await managedTenant(context, request, request.params.domain);
       const { limit, offset, prefix, store: only } = request.query;
-      const stores = only ? [requireStore(context, tenant, only)] : context.stores.stores(tenant.id);
+      const stores = listedStores(context, tenant, only);
       const page = await pageAcrossStores(
         stores,
         (store, p) => store.listUsers({ ...p, prefix }),
