@@ -7,6 +7,8 @@ import { TesseraError } from '../errors.js';
 import { type HomeLayout, userstoresFolder } from '../home/layout.js';
 import { StoreConnections } from './connections.js';
 import { type FolderWatch, watchFolder } from './folder-watch.js';
+import type { LdapSettings } from './ldap/settings.js';
+import { verifyLdapDirectory } from './ldap/verify.js';
 import { PRIMARY_DOMAIN } from './names.js';
 import { primaryStore, type SqlUserStore } from './sql-store.js';
 import { registerStoreDomain } from './store-domains.js';
@@ -38,6 +40,8 @@ export interface NewStoreDefinition {
   url: string;
   readOnly: boolean;
   description?: string | undefined;
+  /** An LDAP store's settings; those left out take their defaults. */
+  ldap?: Partial<LdapSettings> | undefined;
 }
 
 interface PendingSync {
@@ -177,26 +181,23 @@ export class UserStoreManager {
       url: input.url,
       readOnly: input.readOnly,
       ...(input.description === undefined ? {} : { description: input.description }),
+      ...(input.ldap === undefined ? {} : { ldap: input.ldap }),
     });
     const { domain } = definition;
-    if (definition.type === 'ldap') {
-      throw new TesseraError('BAD_REQUEST', 'LDAP user stores are not supported yet.', {
-        hint: 'Use a JDBC store for now.',
-      });
-    }
     return this.enqueue(tenant, async () => {
       const file = path.join(tenant.folder, storeFileName(domain));
       if (tenant.secondaries.has(domain) || existsSync(file)) {
         throw new TesseraError('CONFLICT', `Tenant ${tenantId} already has a user store ${domain}.`);
       }
       // Held until the store itself holds the connection, so that it is opened once.
-      const probe = await this.connections.acquire(definition.url);
+      const probe = definition.type === 'ldap' ? undefined : await this.connections.acquire(definition.url);
+      if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
       try {
         await registerStoreDomain(this.database.db, tenantId, domain);
         await writeStoreFile(tenant.folder, definition);
         await this.syncFile(tenant, domain, file, false);
       } finally {
-        await probe.release();
+        await probe?.release();
       }
       this.logger.info({ tenantId, store: domain }, 'user store created');
       const loaded = tenant.secondaries.get(domain);

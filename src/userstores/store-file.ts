@@ -4,6 +4,13 @@ import path from 'node:path';
 import { parse, stringify, TomlError } from 'smol-toml';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { type ErrorCode, TesseraError } from '../errors.js';
+import {
+  LDAP_FILE_KEYS,
+  type LdapSettings,
+  ldapFileKeys,
+  ldapSettingsProblem,
+  readLdapSettings,
+} from './ldap/settings.js';
 import { isStoreDomain, PRIMARY_DOMAIN } from './names.js';
 
 export type SecondaryStoreType = 'jdbc' | 'ldap';
@@ -15,7 +22,14 @@ export interface StoreDefinition {
   url: string;
   readOnly: boolean;
   description?: string;
+  /** Present exactly when `type` is ldap; holds the bind password, so never shown or logged. */
+  ldap?: LdapSettings;
 }
+
+/** A definition as the API gives it: LDAP settings left out take their defaults. */
+export type StoreDefinitionInput = Omit<StoreDefinition, 'ldap'> & {
+  ldap?: Partial<LdapSettings> | undefined;
+};
 
 export type StoreFileResult =
   | { ok: true; definition: StoreDefinition }
@@ -68,7 +82,7 @@ export function parseStoreFile(text: string, file: string): StoreFileResult {
  * BAD_REQUEST (or `code`) naming the offending field.
  */
 export function validateStoreDefinition(
-  definition: StoreDefinition,
+  definition: StoreDefinitionInput,
   code: ErrorCode = 'BAD_REQUEST',
 ): StoreDefinition {
   const raw: Record<string, unknown> = {
@@ -78,6 +92,7 @@ export function validateStoreDefinition(
     read_only: definition.readOnly,
   };
   if (definition.description !== undefined) raw.description = definition.description;
+  if (definition.type === 'ldap') Object.assign(raw, ldapFileKeys(definition.ldap ?? {}));
   const problem = definitionProblem(raw, undefined);
   if (problem !== undefined) throw new TesseraError(code, `The user store definition is not valid${problem}`);
   return readablePart(raw) as StoreDefinition;
@@ -85,13 +100,15 @@ export function validateStoreDefinition(
 
 /** The file's text: the keys of the format, in its order, with TOML's own quoting. */
 export function renderStoreFile(definition: StoreDefinition): string {
-  const body: Record<string, string | boolean> = {
+  const body: Record<string, unknown> = {
     domain: definition.domain,
     type: definition.type,
     url: definition.url,
     read_only: definition.readOnly,
   };
   if (definition.description !== undefined) body.description = definition.description;
+  if (definition.type === 'ldap' && definition.ldap !== undefined)
+    Object.assign(body, ldapFileKeys(definition.ldap));
   return `# Tessera secondary user store ${definition.domain}; edits are picked up while the server runs.\n${stringify(body)}\n`;
 }
 
@@ -106,7 +123,7 @@ export async function writeStoreFile(folder: string, definition: StoreDefinition
     `.${storeFileName(definition.domain)}.${randomBytes(6).toString('hex')}.tmp`,
   );
   try {
-    // Readable by the server's user only: the URL may carry the database password.
+    // Readable by the server's user only: the URL (or bind_password) may carry a password.
     await writeFile(temporary, renderStoreFile(definition), { encoding: 'utf8', mode: 0o600, flag: 'wx' });
     await rename(temporary, file);
   } catch (error) {
@@ -122,9 +139,10 @@ function definitionProblem(raw: Record<string, unknown>, text: string | undefine
     const line = text === undefined ? undefined : lineOfKey(text, key);
     return line === undefined ? ': ' : ` line ${line}: `;
   };
-  const unknown = Object.keys(raw).find((key) => !(KEYS as readonly string[]).includes(key));
+  const known: readonly string[] = raw.type === 'ldap' ? [...KEYS, ...LDAP_FILE_KEYS] : KEYS;
+  const unknown = Object.keys(raw).find((key) => !known.includes(key));
   if (unknown !== undefined)
-    return `${at(unknown)}unknown key "${unknown}" (known keys: ${KEYS.join(', ')}).`;
+    return `${at(unknown)}unknown key "${unknown}" (known keys: ${known.join(', ')}).`;
   for (const key of ['domain', 'type', 'url'] as const) {
     const value = raw[key];
     if (value === undefined) return `: the key "${key}" is missing.`;
@@ -158,6 +176,7 @@ function definitionProblem(raw: Record<string, unknown>, text: string | undefine
   ) {
     return `${at('description')}"description" must be a string of at most ${MAX_DESCRIPTION} characters.`;
   }
+  if (raw.type === 'ldap') return ldapSettingsProblem(raw, at);
   return undefined;
 }
 
@@ -176,6 +195,7 @@ function readablePart(raw: Record<string, unknown>): Partial<StoreDefinition> {
   if (raw.type === 'jdbc' || raw.type === 'ldap') part.type = raw.type;
   if (typeof raw.url === 'string') part.url = raw.url;
   if (typeof raw.description === 'string') part.description = raw.description;
+  if (raw.type === 'ldap') part.ldap = readLdapSettings(raw);
   return part;
 }
 

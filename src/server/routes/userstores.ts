@@ -1,9 +1,53 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { TesseraError } from '../../errors.js';
+import { probeStoreDefinition } from '../../userstores/probe.js';
+import { validateStoreDefinition } from '../../userstores/store-file.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses, StoreBody } from './schemas.js';
 import { managedTenant } from './scope.js';
+
+const LdapName = Type.String({ minLength: 1, maxLength: 128 });
+const LdapDn = Type.String({ minLength: 1, maxLength: 1024 });
+
+/** An LDAP store's settings: an extension of DESIGN 4's store body, ignored for JDBC stores. */
+const LdapBody = Type.Object(
+  {
+    bindDn: LdapDn,
+    bindPassword: Type.String({ minLength: 1, maxLength: 1024 }),
+    userSearchBase: LdapDn,
+    groupSearchBase: LdapDn,
+    userObjectClass: Type.Optional(LdapName),
+    groupObjectClass: Type.Optional(LdapName),
+    userNameAttribute: Type.Optional(LdapName),
+    groupNameAttribute: Type.Optional(LdapName),
+    memberAttribute: Type.Optional(LdapName),
+    /** Claim name -> LDAP attribute. */
+    attributes: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 255 }), LdapName)),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 120_000 })),
+  },
+  { additionalProperties: false },
+);
+
+const NewStoreBody = Type.Object({
+  domain: Type.String({ minLength: 1, maxLength: 64 }),
+  type: Type.Union([Type.Literal('jdbc'), Type.Literal('ldap')]),
+  url: Type.String({ minLength: 1, maxLength: 2048 }),
+  readOnly: Type.Optional(Type.Boolean()),
+  description: Type.Optional(Type.String({ maxLength: 1024 })),
+  ldap: Type.Optional(LdapBody),
+});
+
+function definitionOf(body: Static<typeof NewStoreBody>) {
+  return {
+    domain: body.domain.toUpperCase(),
+    type: body.type,
+    url: body.url,
+    readOnly: body.readOnly ?? false,
+    description: body.description,
+    ...(body.type === 'ldap' ? { ldap: body.ldap } : {}),
+  };
+}
 
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
   app,
@@ -16,29 +60,48 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         tags: ['userstores'],
         summary: "Add a secondary user store; writes its file under the tenant's userstores/ folder",
         params: DomainParams,
-        body: Type.Object({
-          domain: Type.String({ minLength: 1, maxLength: 64 }),
-          type: Type.Union([Type.Literal('jdbc'), Type.Literal('ldap')]),
-          url: Type.String({ minLength: 1, maxLength: 2048 }),
-          readOnly: Type.Optional(Type.Boolean()),
-          description: Type.Optional(Type.String({ maxLength: 1024 })),
-        }),
+        body: NewStoreBody,
         response: { 201: StoreBody, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
-      const store = await context.stores.createStore(tenant.id, {
-        domain: request.body.domain,
-        type: request.body.type,
-        url: request.body.url,
-        readOnly: request.body.readOnly ?? false,
-        description: request.body.description,
-      });
+      const store = await context.stores.createStore(tenant.id, definitionOf(request.body));
       await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
         type: store.type,
       });
       return reply.status(201).send(store);
+    },
+  );
+
+  app.post(
+    '/tenants/:domain/userstores/test',
+    {
+      schema: {
+        tags: ['userstores'],
+        summary:
+          'Try a secondary store definition without saving it: the database opens, or the directory binds and has both search bases',
+        params: DomainParams,
+        body: NewStoreBody,
+        response: {
+          200: Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await managedTenant(context, request, request.params.domain);
+      let definition: ReturnType<typeof validateStoreDefinition>;
+      try {
+        definition = validateStoreDefinition(definitionOf(request.body));
+      } catch (error) {
+        if (error instanceof TesseraError) return { ok: false, error: error.message };
+        throw error;
+      }
+      return probeStoreDefinition(definition, {
+        home: context.layout.root,
+        serverDatabase: context.database.target,
+      });
     },
   );
 

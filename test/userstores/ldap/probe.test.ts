@@ -1,0 +1,116 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
+import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
+
+const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
+const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
+const PROBE = '/api/v1/tenants/acme.com/userstores/test';
+
+describe('POST /tenants/{domain}/userstores/test', () => {
+  let slapd: Slapd;
+  let t: TestServer;
+  let ldapBody: (ldap?: Record<string, unknown>) => Record<string, unknown>;
+
+  beforeAll(async () => {
+    slapd = await startSlapd();
+    t = await startTestServer('sqlite');
+    const tenant = await t.call('POST', '/api/v1/tenants', {
+      as: SUPER,
+      body: { domain: 'acme.com', adminPassword: ACME[1] },
+    });
+    expect(tenant.status).toBe(201);
+    ldapBody = (ldap = {}) => ({
+      domain: 'DIRECTORY',
+      type: 'ldap',
+      url: slapd.url,
+      readOnly: true,
+      ldap: {
+        bindDn: ROOT_DN,
+        bindPassword: ROOT_PASSWORD,
+        userSearchBase: PEOPLE,
+        groupSearchBase: GROUPS,
+        ...ldap,
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await slapd?.dispose();
+  });
+
+  it('answers ok for a directory that binds and has both search bases, and saves nothing', async () => {
+    const probe = await t.call('POST', PROBE, { as: ACME, body: ldapBody() });
+    expect(probe.status).toBe(200);
+    expect(probe.body).toEqual({ ok: true });
+    const stores = await t.call('GET', '/api/v1/tenants/acme.com/userstores', { as: ACME });
+    expect(stores.body.userstores.map((s: { domain: string }) => s.domain)).toEqual(['PRIMARY']);
+    const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
+    const folder = path.join(t.home, 'repository', 'tenants', String(acmeId), 'userstores');
+    expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
+  });
+
+  it('explains a refused bind without echoing the password', async () => {
+    const probe = await t.call('POST', PROBE, {
+      as: ACME,
+      body: ldapBody({ bindPassword: 'not-the-root-password' }),
+    });
+    expect(probe.status).toBe(200);
+    expect(probe.body.ok).toBe(false);
+    expect(probe.body.error).toContain(`refused the bind DN ${ROOT_DN}`);
+    expect(probe.body.error).not.toContain('not-the-root-password');
+  });
+
+  it('names the search base that does not exist', async () => {
+    const missing = `ou=nobody,${PEOPLE.split(',').slice(1).join(',')}`;
+    const probe = await t.call('POST', PROBE, { as: ACME, body: ldapBody({ groupSearchBase: missing }) });
+    expect(probe.body).toEqual({
+      ok: false,
+      error: `The group_search_base ${missing} does not exist in the directory (or the bind DN cannot see it).`,
+    });
+  });
+
+  it('reports a directory that does not answer, and a definition missing its LDAP settings', async () => {
+    const down = await t.call('POST', PROBE, {
+      as: ACME,
+      body: { ...ldapBody({ timeoutMs: 2_000 }), url: 'ldap://127.0.0.1:1' },
+    });
+    expect(down.body.ok).toBe(false);
+    expect(down.body.error).toContain('The LDAP server ldap://127.0.0.1:1 is not available');
+    const bare = await t.call('POST', PROBE, {
+      as: ACME,
+      body: { domain: 'DIRECTORY', type: 'ldap', url: slapd.url },
+    });
+    expect(bare.body).toEqual({
+      ok: false,
+      error: 'The user store definition is not valid: the key "bind_dn" is missing (an LDAP store needs it).',
+    });
+  });
+
+  it('tries a JDBC definition: a new SQLite file is fine and not created, the server database is refused', async () => {
+    const fresh = await t.call('POST', PROBE, {
+      as: ACME,
+      body: { domain: 'PARTNERS', type: 'jdbc', url: 'sqlite:repository/database/probe-partners.db' },
+    });
+    expect(fresh.body).toEqual({ ok: true });
+    expect(existsSync(path.join(t.home, 'repository', 'database', 'probe-partners.db'))).toBe(false);
+    const own = await t.call('POST', PROBE, {
+      as: ACME,
+      body: { domain: 'PARTNERS', type: 'jdbc', url: 'sqlite:repository/database/tessera.db' },
+    });
+    expect(own.body.ok).toBe(false);
+    expect(own.body.error).toContain("is the server's own database");
+    const unreachable = await t.call('POST', PROBE, {
+      as: ACME,
+      body: { domain: 'PARTNERS', type: 'jdbc', url: 'postgres://postgres@127.0.0.1:1/nothing' },
+    });
+    expect(unreachable.body.ok).toBe(false);
+    expect(unreachable.body.error.length).toBeGreaterThan(0);
+  });
+
+  it('refuses callers who do not manage the tenant', async () => {
+    const anonymous = await t.call('POST', PROBE, { body: ldapBody() });
+    expect(anonymous.status).toBe(401);
+  });
+});
