@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { PACKAGE_VERSION } from '../package-root.js';
 import type { ServerContext } from './context.js';
 import { requireBasicAuth } from './plugins/authentication.js';
+import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerWebapps } from './plugins/webapps.js';
 import { authenticateRoutes } from './routes/authenticate.js';
@@ -10,9 +11,13 @@ import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
+import { sessionLoginRoutes, sessionRoutes } from './routes/sessions.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { upgradeRoutes } from './routes/upgrade.js';
 import { userRoutes } from './routes/users.js';
 import { userStoreRoutes } from './routes/userstores.js';
+import { webappRoutes } from './routes/webapps.js';
+import { idleSecondsFromEnvironment, SessionStore } from './sessions.js';
 
 /** The Fastify application of one server: every concern a plugin, the admin API under `/api/v1`. */
 export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
@@ -34,24 +39,36 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
   await app.register(swagger, {
     openapi: {
       info: { title: 'Tessera admin API', version: PACKAGE_VERSION },
-      components: { securitySchemes: { basic: { type: 'http', scheme: 'basic' } } },
-      security: [{ basic: [] }],
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ basic: [] }, { bearer: [] }],
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes, { context });
+  await registerConsole(app);
+  // Console sessions (Bearer tokens) live in this node's memory; see routes/sessions.ts.
+  const sessions = new SessionStore(idleSecondsFromEnvironment(process.env.TESSERA_SESSION_IDLE_SECONDS));
   await app.register(
     async (api) => {
       await api.register(authenticateRoutes, { context });
+      await api.register(sessionLoginRoutes, { context, sessions });
       await api.register(async (admin) => {
-        requireBasicAuth(admin, context);
+        requireBasicAuth(admin, context, sessions);
         await admin.register(tenantRoutes, { context });
         await admin.register(userStoreRoutes, { context });
         await admin.register(userRoutes, { context });
         await admin.register(roleRoutes, { context });
         await admin.register(clusterRoutes, { context });
         await admin.register(registryRoutes, { context });
+        await admin.register(sessionRoutes, { sessions });
+        await admin.register(webappRoutes, { context });
+        await admin.register(upgradeRoutes, { context });
       });
     },
     { prefix: '/api/v1' },

@@ -1,0 +1,174 @@
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { api, hasSession, logout, onSessionExpired } from './api';
+import { LoginDialog } from './components/LoginDialog';
+import { LoginForm } from './components/LoginForm';
+import { ClusterPage } from './pages/ClusterPage';
+import { RegistryPage } from './pages/RegistryPage';
+import { TenantsPage } from './pages/TenantsPage';
+import { UpgradePage } from './pages/UpgradePage';
+import { UserStoresPage } from './pages/UserStoresPage';
+import { UsersPage } from './pages/UsersPage';
+import { WebappsPage } from './pages/WebappsPage';
+import { PAGES, type PageId, usePage } from './router';
+import { TenantPicker } from './TenantPicker';
+import type { SessionUser } from './types';
+
+interface Pending {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (reason: Error) => void;
+}
+
+export function App() {
+  const [user, setUser] = useState<SessionUser>();
+  const [restoring, setRestoring] = useState(hasSession());
+  const [reauth, setReauth] = useState<Pending>();
+  const pending = useRef<Pending | undefined>(undefined);
+
+  // A reload keeps the session (its token is in sessionStorage) if the server still knows it.
+  useEffect(() => {
+    if (!hasSession()) return;
+    api<SessionUser>('GET', '/sessions/current')
+      .then(setUser, () => logout())
+      .finally(() => setRestoring(false));
+  }, []);
+
+  // Every call that meets a 401 waits on the same dialog, then runs again.
+  useEffect(() => {
+    if (!user) return;
+    onSessionExpired(() => {
+      if (!pending.current) {
+        let resolve: () => void = () => {};
+        let reject: (reason: Error) => void = () => {};
+        const promise = new Promise<void>((ok, fail) => {
+          resolve = ok;
+          reject = fail;
+        });
+        pending.current = { promise, resolve, reject };
+        setReauth(pending.current);
+      }
+      return pending.current.promise;
+    });
+    return () => onSessionExpired(undefined);
+  }, [user]);
+
+  const endReauth = useCallback((outcome: 'resolve' | 'reject') => {
+    const current = pending.current;
+    pending.current = undefined;
+    setReauth(undefined);
+    if (outcome === 'resolve') current?.resolve();
+    else current?.reject(new Error('Logged out.'));
+  }, []);
+
+  if (restoring) return <p className="loading">Loading…</p>;
+  if (!user) {
+    return (
+      <main className="login-page">
+        <h1>Tessera console</h1>
+        <LoginForm onLoggedIn={(session) => setUser(session.user)} />
+      </main>
+    );
+  }
+  return (
+    <>
+      <Shell
+        user={user}
+        onLogout={async () => {
+          await logout();
+          setUser(undefined);
+        }}
+      />
+      {reauth && (
+        <LoginDialog
+          username={user.name}
+          onLoggedIn={() => endReauth('resolve')}
+          onGiveUp={async () => {
+            endReauth('reject');
+            await logout();
+            setUser(undefined);
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) {
+  const pages = PAGES.filter((page) => user.isSuperAdmin || !page.superOnly);
+  const [page, go] = usePage(user.isSuperAdmin ? 'tenants' : 'userstores');
+  const [tenant, setTenant] = useState(user.tenant);
+  const current = pages.find((p) => p.id === page) ?? pages[0];
+  const tenantPage = current && !current.superOnly;
+  return (
+    <div className="shell">
+      <header>
+        <span className="brand">Tessera</span>
+        <nav aria-label="Pages">
+          <ul>
+            {pages.map((p) => (
+              <li key={p.id}>
+                <a href={`#/${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined}>
+                  {p.title}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <span className="who">
+          {user.name}{' '}
+          <button type="button" className="link" onClick={onLogout}>
+            Log out
+          </button>
+        </span>
+      </header>
+      <main>
+        <div className="page-head">
+          <h1>{current?.title}</h1>
+          {tenantPage &&
+            (user.isSuperAdmin ? (
+              <TenantPicker value={tenant} onChange={setTenant} />
+            ) : (
+              <p className="tenant-fixed">Tenant {tenant}</p>
+            ))}
+        </div>
+        {current && (
+          <PageBody
+            page={current.id}
+            tenant={tenant}
+            onManage={(domain) => {
+              setTenant(domain);
+              go('users');
+            }}
+          />
+        )}
+      </main>
+    </div>
+  );
+}
+
+function PageBody({
+  page,
+  tenant,
+  onManage,
+}: {
+  page: PageId;
+  tenant: string;
+  onManage: (domain: string) => void;
+}) {
+  switch (page) {
+    case 'tenants':
+      return <TenantsPage onManage={onManage} />;
+    case 'userstores':
+      return <UserStoresPage key={tenant} tenant={tenant} />;
+    case 'users':
+      return <UsersPage key={tenant} tenant={tenant} />;
+    case 'webapps':
+      return <WebappsPage key={tenant} tenant={tenant} />;
+    case 'registry':
+      return <RegistryPage key={tenant} tenant={tenant} />;
+    case 'cluster':
+      return <ClusterPage />;
+    case 'upgrade':
+      return <UpgradePage />;
+  }
+}

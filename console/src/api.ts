@@ -1,0 +1,103 @@
+import type { Session } from './types';
+
+/** An error answer of the admin API: `{ error: CODE, message }` with its HTTP status. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+interface RequestOptions {
+  body?: unknown;
+  /** Sent as is with this content type instead of as JSON (uploads). */
+  raw?: { data: Blob; contentType: string };
+}
+
+const TOKEN_KEY = 'tessera.session';
+/** Waits for the user to log in again; rejects if they give up. */
+type Reauthenticate = () => Promise<void>;
+
+let token: string | undefined = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+let reauthenticate: Reauthenticate | undefined;
+
+export function hasSession(): boolean {
+  return token !== undefined;
+}
+
+/** Called with every 401 an admin call gets; the call is tried again once the promise resolves. */
+export function onSessionExpired(handler: Reauthenticate | undefined): void {
+  reauthenticate = handler;
+}
+
+function setToken(value: string | undefined): void {
+  token = value;
+  if (value) sessionStorage.setItem(TOKEN_KEY, value);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: BodyInit | undefined;
+  if (options.raw) {
+    headers['content-type'] = options.raw.contentType;
+    body = options.raw.data;
+  } else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  return fetch(`/api/v1${path}`, { method, headers, body });
+}
+
+async function errorOf(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  try {
+    const parsed = JSON.parse(text) as { error?: string; message?: string };
+    return new ApiError(response.status, parsed.error ?? 'ERROR', parsed.message ?? response.statusText);
+  } catch {
+    return new ApiError(response.status, 'ERROR', text || `${response.status} ${response.statusText}`);
+  }
+}
+
+/**
+ * One admin API call. A 401 (the session expired, or the server restarted) waits for the user to log in
+ * again and then repeats the call, so that whatever they were doing goes through as if nothing happened.
+ */
+export async function api<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const response = await send(method, path, options);
+    if (response.status === 401 && reauthenticate && attempt < 3) {
+      await reauthenticate();
+      continue;
+    }
+    if (!response.ok) throw await errorOf(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+}
+
+/** Logs in: a session token for the calls that follow. */
+export async function login(username: string, password: string): Promise<Session> {
+  const response = await fetch('/api/v1/sessions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!response.ok) throw await errorOf(response);
+  const session = (await response.json()) as Session;
+  setToken(session.token);
+  return session;
+}
+
+export async function logout(): Promise<void> {
+  if (token) await send('DELETE', '/sessions/current', {}).catch(() => undefined);
+  setToken(undefined);
+}
+
+/** Path segments as the API expects them: each one encoded, slashes in names included. */
+export const seg = (value: string): string => encodeURIComponent(value);

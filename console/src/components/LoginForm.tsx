@@ -1,0 +1,72 @@
+import { type FormEvent, useState } from 'react';
+import { login, logout } from '../api';
+import type { Session } from '../types';
+import { Field } from './Field';
+import { Notice } from './Notice';
+
+interface LoginFormProps {
+  onLoggedIn: (session: Session) => void;
+  /** Filled in and fixed when re-authenticating the same user after an expired session. */
+  username?: string;
+}
+
+/** Name and password: `admin` for the super tenant, `admin@acme.com` for a tenant's admin. */
+export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
+  const [username, setUsername] = useState(fixedName ?? '');
+  const [password, setPassword] = useState('');
+  const [errors, setErrors] = useState<{ username?: string; password?: string }>({});
+  const [failure, setFailure] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const found = {
+      username: username.trim() ? undefined : 'Enter your user name.',
+      password: password ? undefined : 'Enter your password.',
+    };
+    setErrors(found);
+    if (found.username || found.password) return;
+    setBusy(true);
+    setFailure(undefined);
+    try {
+      const session = await login(username.trim(), password);
+      if (!session.user.isTenantAdmin) {
+        await logout();
+        throw new Error('This account is not an administrator of its tenant.');
+      }
+      onLoggedIn(session);
+    } catch (error) {
+      setFailure(error);
+      setPassword('');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate aria-label="Log in">
+      <Field
+        label="User name"
+        value={username}
+        onChange={setUsername}
+        error={errors.username}
+        autoComplete="username"
+        readOnly={fixedName !== undefined}
+        hint="admin for the super tenant, admin@acme.com for a tenant"
+      />
+      <Field
+        label="Password"
+        type="password"
+        value={password}
+        onChange={setPassword}
+        error={errors.password}
+        autoComplete="current-password"
+        autoFocus={fixedName !== undefined}
+      />
+      <Notice error={failure} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Logging in…' : 'Log in'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,124 @@
+import { type FormEvent, useState } from 'react';
+import { api, seg } from '../api';
+import { Field } from '../components/Field';
+import { Notice } from '../components/Notice';
+import type { Tenant } from '../types';
+import { useLoad } from '../useLoad';
+import { type Errors, passwordProblem, tenantDomainProblem, valid } from '../validation';
+
+/** Every tenant, a form to add one, and (de)activation. Super tenant admin only. */
+export function TenantsPage({ onManage }: { onManage: (domain: string) => void }) {
+  const tenants = useLoad(() => api<{ tenants: Tenant[] }>('GET', '/tenants'), []);
+  const [failure, setFailure] = useState<unknown>();
+
+  async function setActive(tenant: Tenant, active: boolean) {
+    setFailure(undefined);
+    try {
+      await api('PATCH', `/tenants/${seg(tenant.domain)}`, { body: { active } });
+      tenants.reload();
+    } catch (error) {
+      setFailure(error);
+    }
+  }
+
+  return (
+    <>
+      <section aria-labelledby="tenants-list">
+        <h2 id="tenants-list">Tenants</h2>
+        <Notice error={tenants.error ?? failure} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Domain</th>
+              <th scope="col">Id</th>
+              <th scope="col">Admin</th>
+              <th scope="col">State</th>
+              <th scope="col">Created</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tenants.data?.tenants.map((tenant) => (
+              <tr key={tenant.id}>
+                <td>{tenant.domain}</td>
+                <td>{tenant.id}</td>
+                <td>{tenant.adminUsername}</td>
+                <td>
+                  <span className={tenant.active ? 'badge ok' : 'badge off'}>
+                    {tenant.active ? 'active' : 'inactive'}
+                  </span>
+                </td>
+                <td>{new Date(tenant.createdAt).toLocaleString()}</td>
+                <td className="actions">
+                  <button type="button" onClick={() => onManage(tenant.domain)}>
+                    Manage<span className="sr-only"> {tenant.domain}</span>
+                  </button>
+                  {tenant.id > 0 && (
+                    <button type="button" onClick={() => setActive(tenant, !tenant.active)}>
+                      {tenant.active ? 'Deactivate' : 'Activate'}
+                      <span className="sr-only"> {tenant.domain}</span>
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <CreateTenant onCreated={tenants.reload} />
+    </>
+  );
+}
+
+function CreateTenant({ onCreated }: { onCreated: () => void }) {
+  const [domain, setDomain] = useState('');
+  const [password, setPassword] = useState('');
+  const [errors, setErrors] = useState<Errors<'domain' | 'password'>>({});
+  const [failure, setFailure] = useState<unknown>();
+  const [created, setCreated] = useState<string>();
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const found = { domain: tenantDomainProblem(domain.trim()), password: passwordProblem(password) };
+    setErrors(found);
+    setCreated(undefined);
+    if (!valid(found)) return;
+    setFailure(undefined);
+    try {
+      const tenant = await api<Tenant>('POST', '/tenants', {
+        body: { domain: domain.trim(), adminPassword: password },
+      });
+      setCreated(`Tenant ${tenant.domain} created; its admin is ${tenant.adminUsername}@${tenant.domain}.`);
+      setDomain('');
+      setPassword('');
+      onCreated();
+    } catch (error) {
+      setFailure(error);
+    }
+  }
+
+  return (
+    <section aria-labelledby="tenant-create">
+      <h2 id="tenant-create">Create a tenant</h2>
+      <form onSubmit={submit} noValidate className="inline-form">
+        <Field
+          label="Domain"
+          value={domain}
+          onChange={setDomain}
+          error={errors.domain}
+          placeholder="acme.com"
+        />
+        <Field
+          label="Admin password"
+          type="password"
+          value={password}
+          onChange={setPassword}
+          error={errors.password}
+          autoComplete="new-password"
+        />
+        <button type="submit">Create tenant</button>
+      </form>
+      <Notice error={failure} success={created} />
+    </section>
+  );
+}

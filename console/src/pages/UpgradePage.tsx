@@ -1,0 +1,176 @@
+import { ApiError, api } from '../api';
+import { Notice } from '../components/Notice';
+import { formatDuration, Timeline } from '../components/Timeline';
+import type { UpgradeReport } from '../types';
+import { useLoad } from '../useLoad';
+
+const STEP_ORDER = [
+  'plan',
+  'preflight',
+  'backup',
+  'stage',
+  'migrate',
+  'checkpoints',
+  'configure',
+  'smoke',
+  'promote',
+];
+
+type ConfigEntry = { kind: string } & Record<string, unknown>;
+type TableFacts = Record<string, { rows?: number; checksum?: string }>;
+
+/** The journal of the upgrade that made this home: steps on a time line, copies, checksums, config, outage. */
+export function UpgradePage() {
+  const report = useLoad(async () => {
+    try {
+      return await api<UpgradeReport>('GET', '/upgrade/report');
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }, []);
+  if (report.error) return <Notice error={report.error} />;
+  if (report.data === undefined) return <p className="loading">Loading…</p>;
+  if (report.data === null)
+    return (
+      <p>
+        No upgrade has been recorded into this home: it was not made by <code>tessera upgrade</code>.
+      </p>
+    );
+
+  const { journal, text } = report.data;
+  const steps = STEP_ORDER.filter((name) => journal.steps[name]).map((name) => ({
+    name,
+    step: journal.steps[name] ?? { status: 'pending' as const, attempts: 0 },
+  }));
+  const details = (name: string) => journal.steps[name]?.details ?? {};
+  const tables = details('stage').tables as TableFacts | undefined;
+  const newTables = (details('checkpoints').newTables as string[] | undefined) ?? [];
+  const newColumns = (details('checkpoints').newColumns as string[] | undefined) ?? [];
+  const config = (details('configure').report as ConfigEntry[] | undefined) ?? [];
+
+  return (
+    <>
+      <section aria-labelledby="upgrade-summary">
+        <h2 id="upgrade-summary">
+          {journal.plan.sourceRelease} → {journal.plan.targetRelease}{' '}
+          <span className={journal.status === 'completed' ? 'badge ok' : 'badge bad'}>{journal.status}</span>
+        </h2>
+        <dl className="facts">
+          <dt>Path</dt>
+          <dd>{[journal.plan.sourceRelease, ...journal.plan.hops].join(' → ')}</dd>
+          <dt>Database</dt>
+          <dd>{journal.plan.kind}</dd>
+          <dt>From home</dt>
+          <dd className="mono">{journal.command.fromHome}</dd>
+          <dt>Started</dt>
+          <dd>{new Date(journal.createdAt).toLocaleString()}</dd>
+          <dt>Outage</dt>
+          <dd className="outage-figure">
+            {journal.outage ? formatDuration(journal.outage.durationMs) : 'not measured'}
+          </dd>
+        </dl>
+      </section>
+      <section aria-labelledby="upgrade-timeline">
+        <h2 id="upgrade-timeline">Steps</h2>
+        <Timeline steps={steps} outage={journal.outage} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col">Status</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Attempts</th>
+            </tr>
+          </thead>
+          <tbody>
+            {steps.map(({ name, step }) => (
+              <tr key={name}>
+                <td>{name}</td>
+                <td>
+                  {step.status}
+                  {step.error && (
+                    <div className="muted">
+                      {step.error.code}: {step.error.message}
+                    </div>
+                  )}
+                </td>
+                <td className="num">{formatDuration(step.durationMs)}</td>
+                <td className="num">{step.attempts}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      {tables && (
+        <section aria-labelledby="upgrade-rows">
+          <h2 id="upgrade-rows">Rows copied to staging</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Table</th>
+                <th scope="col">Rows</th>
+                <th scope="col">Checksum</th>
+              </tr>
+            </thead>
+            <tbody>
+              {Object.entries(tables).map(([name, facts]) => (
+                <tr key={name}>
+                  <td>{name}</td>
+                  <td className="num">{facts.rows ?? '?'}</td>
+                  <td className="mono">{facts.checksum ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+      {(newTables.length > 0 || newColumns.length > 0) && (
+        <section aria-labelledby="upgrade-schema">
+          <h2 id="upgrade-schema">New in the target schema</h2>
+          <ul className="columns">
+            {newTables.map((table) => (
+              <li key={`t-${table}`}>table {table}</li>
+            ))}
+            {newColumns.map((column) => (
+              <li key={`c-${column}`}>column {column}</li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <section aria-labelledby="upgrade-config">
+        <h2 id="upgrade-config">Configuration report</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Change</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {config.map((entry, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: entries have no identity of their own
+              <tr key={index}>
+                <td>{entry.kind}</td>
+                <td className="mono">
+                  {Object.entries(entry)
+                    .filter(([key]) => key !== 'kind')
+                    .map(
+                      ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+                    )
+                    .join('  ')}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+      <details>
+        <summary>
+          The report as <code>tessera upgrade report</code> prints it
+        </summary>
+        <pre className="content">{text}</pre>
+      </details>
+    </>
+  );
+}

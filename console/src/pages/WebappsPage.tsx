@@ -1,0 +1,139 @@
+import { type FormEvent, useId, useState } from 'react';
+import { api, seg } from '../api';
+import { Field } from '../components/Field';
+import { Notice } from '../components/Notice';
+import type { WebApp } from '../types';
+import { useLoad } from '../useLoad';
+import { appNameProblem } from '../validation';
+
+/** The tenant's deployed apps: open, undeploy, or upload a zip. */
+export function WebappsPage({ tenant }: { tenant: string }) {
+  const base = `/tenants/${seg(tenant)}/webapps`;
+  const apps = useLoad(() => api<{ webapps: WebApp[] }>('GET', base), [base]);
+  const [failure, setFailure] = useState<unknown>();
+
+  async function undeploy(app: WebApp) {
+    if (!window.confirm(`Undeploy ${app.name}? Its source is moved to the backups folder.`)) return;
+    setFailure(undefined);
+    try {
+      await api('DELETE', `${base}/${seg(app.name)}`);
+      apps.reload();
+    } catch (error) {
+      setFailure(error);
+    }
+  }
+
+  return (
+    <>
+      <section aria-labelledby="apps-list">
+        <h2 id="apps-list">Web applications of {tenant}</h2>
+        <Notice error={apps.error ?? failure} />
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">App</th>
+              <th scope="col">From</th>
+              <th scope="col">Login</th>
+              <th scope="col">Deployed</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {apps.data?.webapps.map((app) => (
+              <tr key={app.name}>
+                <td>
+                  <a href={app.url} target="_blank" rel="noreferrer">
+                    {app.name}
+                  </a>{' '}
+                  <span className="muted mono">{app.url}</span>
+                </td>
+                <td>{app.source}</td>
+                <td>{app.login ? 'required' : 'no'}</td>
+                <td>{new Date(app.deployedAt).toLocaleString()}</td>
+                <td>
+                  <button type="button" onClick={() => undeploy(app)}>
+                    Undeploy<span className="sr-only"> {app.name}</span>
+                  </button>
+                </td>
+              </tr>
+            ))}
+            {apps.data?.webapps.length === 0 && (
+              <tr>
+                <td colSpan={5}>No apps deployed.</td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </section>
+      <UploadApp base={base} onUploaded={apps.reload} />
+    </>
+  );
+}
+
+function UploadApp({ base, onUploaded }: { base: string; onUploaded: () => void }) {
+  const fileId = useId();
+  const [file, setFile] = useState<File>();
+  const [name, setName] = useState('');
+  const [errors, setErrors] = useState<{ file?: string; name?: string }>({});
+  const [failure, setFailure] = useState<unknown>();
+  const [success, setSuccess] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  function choose(chosen: File | undefined) {
+    setFile(chosen);
+    if (chosen && !name) setName(chosen.name.replace(/\.zip$/i, ''));
+  }
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    const found = { file: file ? undefined : 'Choose a .zip file.', name: appNameProblem(name.trim()) };
+    setErrors(found);
+    setSuccess(undefined);
+    if (!file || found.name) return;
+    setFailure(undefined);
+    setBusy(true);
+    try {
+      const app = await api<WebApp>('POST', `${base}?name=${encodeURIComponent(name.trim())}`, {
+        raw: { data: file, contentType: 'application/zip' },
+      });
+      setSuccess(`${app.name} deployed at ${app.url}.`);
+      setName('');
+      setFile(undefined);
+      (event.target as HTMLFormElement).reset();
+      onUploaded();
+    } catch (error) {
+      setFailure(error);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section aria-labelledby="app-upload">
+      <h2 id="app-upload">Upload an app</h2>
+      <form onSubmit={submit} noValidate className="inline-form">
+        <div className="field">
+          <label htmlFor={fileId}>Zip file</label>
+          <input
+            id={fileId}
+            type="file"
+            accept=".zip,application/zip"
+            onChange={(event) => choose(event.target.files?.[0])}
+            aria-invalid={errors.file ? true : undefined}
+            aria-describedby={errors.file ? `${fileId}-error` : undefined}
+          />
+          {errors.file && (
+            <small id={`${fileId}-error`} className="field-error" role="alert">
+              {errors.file}
+            </small>
+          )}
+        </div>
+        <Field label="App name" value={name} onChange={setName} error={errors.name} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Uploading…' : 'Upload and deploy'}
+        </button>
+      </form>
+      <Notice error={failure} success={success} />
+    </section>
+  );
+}

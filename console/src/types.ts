@@ -1,0 +1,136 @@
+/** The admin API's answers, as the console reads them (see /openapi.json). */
+
+export interface SessionUser {
+  name: string;
+  tenant: string;
+  roles: string[];
+  isTenantAdmin: boolean;
+  isSuperAdmin: boolean;
+}
+
+export interface Session {
+  token: string;
+  expiresAt: string;
+  user: SessionUser;
+}
+
+export interface Tenant {
+  id: number;
+  domain: string;
+  adminUsername: string;
+  active: boolean;
+  createdAt: string;
+}
+
+export interface UserStore {
+  domain: string;
+  type: 'primary' | 'jdbc' | 'ldap';
+  url?: string;
+  readOnly: boolean;
+  description?: string;
+  status: 'up' | 'error';
+  error?: string;
+}
+
+export interface LdapSettings {
+  bindDn: string;
+  bindPassword: string;
+  userSearchBase: string;
+  groupSearchBase: string;
+}
+
+export interface NewUserStore {
+  domain: string;
+  type: 'jdbc' | 'ldap';
+  url: string;
+  readOnly: boolean;
+  description?: string;
+  ldap?: LdapSettings;
+}
+
+export interface User {
+  username: string;
+  store: string;
+  roles: string[];
+  attributes: Record<string, string>;
+  system: boolean;
+}
+
+export interface Role {
+  name: string;
+  store: string;
+  users: string[];
+  system: boolean;
+}
+
+export interface WebApp {
+  name: string;
+  source: 'zip' | 'folder';
+  login: boolean;
+  url: string;
+  deployedAt: string;
+}
+
+export interface RegistryResource {
+  path: string;
+  version: number;
+  mediaType: string;
+  content: string;
+  encoding: 'utf8' | 'base64';
+  properties: Record<string, string>;
+  createdBy: string;
+  createdAt: string;
+}
+
+export interface ClusterNode {
+  nodeId: string;
+  host: string;
+  port: number;
+  release: string;
+  startedAt: number;
+  lastHeartbeat: number;
+  secondsSinceHeartbeat: number;
+  state: 'live' | 'gone';
+}
+
+export interface ClusterStatus {
+  heartbeatSeconds: number;
+  goneAfterSeconds: number;
+  nodes: ClusterNode[];
+}
+
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface JournalStep {
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  attempts: number;
+  details?: Record<string, unknown>;
+  error?: { code: string; message: string };
+}
+
+export interface Journal {
+  id: string;
+  createdAt: string;
+  updatedAt: string;
+  status: 'running' | 'failed' | 'completed';
+  command: { fromHome: string; home: string; stagingUrl: string; to?: string };
+  plan: {
+    sourceRelease: string;
+    targetRelease: string;
+    hops: string[];
+    kind: string;
+    productionUrl: string;
+    stagingUrl: string;
+  };
+  steps: Record<string, JournalStep>;
+  events: { at: string; step: string; message: string }[];
+  outage?: { startedAt: string; endedAt: string; durationMs: number };
+}
+
+export interface UpgradeReport {
+  text: string;
+  journal: Journal;
+}

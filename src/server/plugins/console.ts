@@ -1,0 +1,57 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { PACKAGE_ROOT } from '../../package-root.js';
+
+/** Where `vite build --config console/vite.config.ts` puts the console (part of `npm run build`). */
+export const CONSOLE_DIST = path.join(PACKAGE_ROOT, 'console', 'dist');
+
+/** A request for a file (`/console/assets/app.js`), as opposed to a page of the app (`/console/users`). */
+const FILE_LIKE = /\/[^/]+\.[a-z0-9]+$/i;
+
+/**
+ * The management console: a single-page app served at `/console/` from the package itself. Any path under
+ * it that is not a file is one of the app's pages, so it gets `index.html` (the app routes by itself).
+ */
+export async function registerConsole(app: FastifyInstance, root: string = CONSOLE_DIST): Promise<void> {
+  app.get('/console', { schema: { hide: true } }, (_request, reply) => reply.redirect('/console/', 301));
+  await app.register(
+    async (scope) => {
+      if (!existsSync(path.join(root, 'index.html'))) {
+        scope.get('/*', { schema: { hide: true } }, (_request, reply) =>
+          reply
+            .status(503)
+            .type('text/plain')
+            .send('The console is not built: run `npm run build` in the Tessera package.\n'),
+        );
+        return;
+      }
+      await scope.register(fastifyStatic, {
+        root,
+        prefix: '/',
+        wildcard: true,
+        index: 'index.html',
+        setHeaders(response, file) {
+          // Vite names assets by their content hash; index.html must always be fetched again.
+          response.setHeader(
+            'cache-control',
+            file.includes(`${path.sep}assets${path.sep}`)
+              ? 'public, max-age=31536000, immutable'
+              : 'no-cache',
+          );
+        },
+      });
+      scope.setNotFoundHandler((request, reply) => {
+        const pathname = request.url.split('?')[0] ?? '';
+        if (request.method !== 'GET' || FILE_LIKE.test(pathname)) {
+          return reply
+            .status(404)
+            .send({ error: 'NOT_FOUND', message: `No route ${request.method} ${pathname}.` });
+        }
+        return reply.type('text/html').header('cache-control', 'no-cache').sendFile('index.html');
+      });
+    },
+    { prefix: '/console' },
+  );
+}

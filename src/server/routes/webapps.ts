@@ -1,0 +1,168 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { readAppConfig } from '../../deployment/app-config.js';
+import { appNameProblem } from '../../deployment/app-name.js';
+import type { DeployedApp } from '../../deployment/deployer.js';
+import { AppConfigError } from '../../deployment/errors.js';
+import { extractZip } from '../../deployment/safe-zip.js';
+import { createStagingFolder, removeFolder } from '../../deployment/staging.js';
+import { TesseraError } from '../../errors.js';
+import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
+import type { Tenant } from '../../tenants/service.js';
+import type { ServerContext } from '../context.js';
+import { DomainParams, errorResponses } from './schemas.js';
+import { managedTenant } from './scope.js';
+
+/** The largest zip the API accepts; bigger apps are copied into `webapps/` by the operator. */
+export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+
+const AppBody = Type.Object({
+  name: Type.String(),
+  source: Type.Union([Type.Literal('zip'), Type.Literal('folder')]),
+  login: Type.Boolean({
+    description: 'Requests need HTTP Basic login against the tenant (tessera-app.toml)',
+  }),
+  url: Type.String({ description: 'Where the app is served, from the server root' }),
+  deployedAt: Type.String({ format: 'date-time' }),
+});
+
+const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLength: 1, maxLength: 100 }) });
+
+function appView(tenant: Tenant, app: DeployedApp) {
+  return {
+    name: app.name,
+    source: app.source,
+    login: app.login,
+    url: tenant.id === SUPER_TENANT_ID ? `/${app.name}/` : `/t/${tenant.domain}/${app.name}/`,
+    deployedAt: app.deployedAt.toISOString(),
+  };
+}
+
+/**
+ * A tenant's web applications through the API: the same `webapps/` folder the hot deployer watches, so an
+ * upload is a zip written there (atomically) and an undeploy is its source moved out of it.
+ */
+export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
+  app,
+  { context },
+) => {
+  app.addContentTypeParser(
+    ['application/zip', 'application/octet-stream'],
+    { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES },
+    (_request, body, done) => done(null, body),
+  );
+
+  app.get(
+    '/tenants/:domain/webapps',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: "List the tenant's deployed web applications",
+        params: DomainParams,
+        response: { 200: Type.Object({ webapps: Type.Array(AppBody) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { tenant } = await managedTenant(context, request, request.params.domain);
+      return { webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed)) };
+    },
+  );
+
+  app.post(
+    '/tenants/:domain/webapps',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: 'Upload a web application: the raw zip as the body (application/zip), its name in `name`',
+        description:
+          'The zip is checked whole (no entry may escape the app folder, no links, size limits) before it is ' +
+          "written into the tenant's webapps/ folder as `<name>.zip`, replacing an earlier zip of that name; " +
+          'the answer comes once it is deployed.',
+        params: DomainParams,
+        querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
+        response: { 201: AppBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const { name } = request.query;
+      const problem = appNameProblem(name);
+      if (problem) throw new TesseraError('BAD_REQUEST', `Bad app name "${name}": ${problem}.`);
+      const body = request.body;
+      if (!Buffer.isBuffer(body) || body.length === 0)
+        throw new TesseraError(
+          'BAD_REQUEST',
+          'Send the zip as the request body with Content-Type application/zip.',
+        );
+      const webapps = webappsFolder(context.layout, tenant.id);
+      if (existsSync(path.join(webapps, name)))
+        throw new TesseraError('CONFLICT', `App "${name}" is deployed from a folder; remove it first.`);
+
+      await mkdir(webapps, { recursive: true });
+      // Dot-named files are not apps to the deployer, so it never sees the zip half written.
+      const upload = path.join(webapps, `.upload-${name}-${randomBytes(4).toString('hex')}.zip`);
+      await writeFile(upload, body, { flag: 'wx' });
+      try {
+        await assertSafeZip(context, upload);
+        await rename(upload, path.join(webapps, `${name}.zip`));
+      } finally {
+        await rm(upload, { force: true });
+      }
+      await context.deployer.rescan();
+      const deployed = context.deployer.app(tenant.id, name);
+      if (!deployed)
+        throw new TesseraError('INTERNAL', `App "${name}" was written but not deployed; see the server log.`);
+      await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
+      return reply.status(201).send(appView(tenant, deployed));
+    },
+  );
+
+  app.delete(
+    '/tenants/:domain/webapps/:app',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: 'Undeploy an app; its zip or folder is moved under backups/, not erased',
+        params: AppParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const deployed = context.deployer.app(tenant.id, request.params.app);
+      if (!deployed)
+        throw new TesseraError('NOT_FOUND', `Tenant ${tenant.domain} has no app ${request.params.app}.`);
+      const webapps = path.resolve(webappsFolder(context.layout, tenant.id));
+      // The deployer only reads sources directly inside webapps/; anything else is not ours to move.
+      if (path.dirname(path.resolve(deployed.sourcePath)) !== webapps)
+        throw new TesseraError('INTERNAL', `App "${deployed.name}" has a source outside the webapps folder.`);
+      await mkdir(context.layout.backups, { recursive: true });
+      const kept = path.join(
+        context.layout.backups,
+        `undeployed-${tenant.id}-${Date.now()}-${path.basename(deployed.sourcePath)}`,
+      );
+      await rename(deployed.sourcePath, kept);
+      await context.deployer.rescan();
+      await context.audit.record(tenant.id, principal, 'webapp.undeploy', deployed.name);
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+/** Refuses an archive the deployer would refuse, before it goes anywhere near `webapps/`. */
+async function assertSafeZip(context: ServerContext, zip: string): Promise<void> {
+  const scratch = await createStagingFolder(path.join(context.layout.work, 'uploads'), 'check');
+  try {
+    await extractZip(zip, scratch);
+    await readAppConfig(scratch);
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new TesseraError('BAD_REQUEST', error.message);
+    throw error;
+  } finally {
+    await removeFolder(scratch);
+  }
+}

@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { redactJournal } from '../../src/server/routes/upgrade.js';
+import type { JournalData } from '../../src/upgrade/journal.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+let t: TestServer | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t = undefined;
+});
+
+describe('GET /api/v1/upgrade/report', () => {
+  it('answers 404 on a home no upgrade made, and only to the super tenant admin', async () => {
+    t = await startTestServer('sqlite');
+    const missing = await t.call('GET', '/api/v1/upgrade/report', { as: ['admin', ADMIN_PASSWORD] });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toBe('NOT_FOUND');
+    await t.call('POST', '/api/v1/tenants', {
+      as: ['admin', ADMIN_PASSWORD],
+      body: { domain: 'acme.com', adminPassword: 'acme-admin-pw' },
+    });
+    expect(
+      (await t.call('GET', '/api/v1/upgrade/report', { as: ['admin@acme.com', 'acme-admin-pw'] })).status,
+    ).toBe(403);
+    expect((await t.call('GET', '/api/v1/upgrade/report')).status).toBe(401);
+  });
+
+  it('takes database passwords out of the journal it answers with', () => {
+    const journal = {
+      command: { fromHome: '/a', home: '/b', stagingUrl: 'postgres://u:secret@db:5432/staging' },
+      plan: {
+        productionUrl: 'postgres://u:secret@db:5432/prod',
+        stagingUrl: 'postgres://u:secret@db:5432/staging',
+      },
+    } as unknown as JournalData;
+    const text = JSON.stringify(redactJournal(journal));
+    expect(text).not.toContain('secret');
+    expect(text).toContain('db:5432/prod');
+  });
+});

@@ -1,0 +1,111 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildZip, rawZip } from '../deployment/helpers.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
+const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
+const basic = ([name, password]: [string, string]) =>
+  `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+
+let t: TestServer | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t = undefined;
+});
+
+async function upload(server: TestServer, tenant: string, name: string, zip: Buffer, as = SUPER) {
+  const response = await fetch(
+    `${server.server.url}/api/v1/tenants/${tenant}/webapps?name=${encodeURIComponent(name)}`,
+    { method: 'POST', headers: { authorization: basic(as), 'content-type': 'application/zip' }, body: zip },
+  );
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function withTenant(): Promise<TestServer> {
+  const server = await startTestServer('sqlite');
+  const created = await server.call('POST', '/api/v1/tenants', {
+    as: SUPER,
+    body: { domain: 'acme.com', adminPassword: ACME[1] },
+  });
+  expect(created.status).toBe(201);
+  return server;
+}
+
+describe('/api/v1/tenants/{domain}/webapps', () => {
+  it('uploads a zip into the tenant, serves it, lists it and undeploys it into backups/', async () => {
+    t = await withTenant();
+    const zip = await buildZip({ 'index.html': '<h1>Shop</h1>', 'css/site.css': 'h1{}' });
+    const uploaded = await upload(t, 'acme.com', 'shop', zip, ACME);
+    expect(uploaded.status).toBe(201);
+    expect(uploaded.body).toMatchObject({
+      name: 'shop',
+      source: 'zip',
+      login: false,
+      url: '/t/acme.com/shop/',
+    });
+
+    const page = await fetch(`${t.server.url}/t/acme.com/shop/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe('<h1>Shop</h1>');
+
+    const listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: ACME });
+    expect(listed.body.webapps.map((app: { name: string }) => app.name)).toEqual(['shop']);
+    const tenantId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id;
+    const webapps = path.join(t.home, 'repository', 'tenants', String(tenantId), 'webapps');
+    // Only the finished zip is left in webapps/: no upload scratch file.
+    expect(readdirSync(webapps)).toEqual(['shop.zip']);
+
+    const removed = await t.call('DELETE', '/api/v1/tenants/acme.com/webapps/shop', { as: ACME });
+    expect(removed.status).toBe(204);
+    expect((await fetch(`${t.server.url}/t/acme.com/shop/`)).status).toBe(404);
+    expect(readdirSync(webapps)).toEqual([]);
+    expect(readdirSync(path.join(t.home, 'backups')).some((name) => name.endsWith('-shop.zip'))).toBe(true);
+    expect((await t.call('DELETE', '/api/v1/tenants/acme.com/webapps/shop', { as: ACME })).status).toBe(404);
+  });
+
+  it('serves a super tenant upload at /{app}/ and replaces an earlier zip of the same name', async () => {
+    t = await startTestServer('sqlite');
+    expect((await upload(t, 'carbon.super', 'hello', await buildZip({ 'index.html': 'v1' }))).body.url).toBe(
+      '/hello/',
+    );
+    expect((await upload(t, 'carbon.super', 'hello', await buildZip({ 'index.html': 'v2' }))).status).toBe(
+      201,
+    );
+    expect(await (await fetch(`${t.server.url}/hello/`)).text()).toBe('v2');
+  });
+
+  it('refuses zip-slip archives, bad names, reserved names and empty bodies, writing nothing', async () => {
+    t = await withTenant();
+    const slip = rawZip([{ name: '../escape.txt', content: 'x' }]);
+    const refused = await upload(t, 'acme.com', 'evil', slip);
+    expect(refused).toMatchObject({ status: 400, body: { error: 'UNSAFE_ARCHIVE' } });
+    expect((await upload(t, 'acme.com', 'not a name', await buildZip({ a: 'b' }))).status).toBe(400);
+    expect((await upload(t, 'acme.com', 'console', await buildZip({ a: 'b' }))).body.message).toMatch(
+      /reserved/,
+    );
+    expect((await upload(t, 'acme.com', 'junk', Buffer.from('not a zip'))).body.error).toBe('UNSAFE_ARCHIVE');
+    expect((await upload(t, 'acme.com', 'empty', Buffer.alloc(0))).status).toBe(400);
+    const tenantId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id;
+    const webapps = path.join(t.home, 'repository', 'tenants', String(tenantId), 'webapps');
+    expect(readdirSync(webapps)).toEqual([]);
+    expect(existsSync(path.join(t.home, 'repository', 'tenants', String(tenantId), 'escape.txt'))).toBe(
+      false,
+    );
+  });
+
+  it('keeps a tenant admin to its own tenant and refuses to replace a folder app', async () => {
+    t = await withTenant();
+    const other = await upload(t, 'carbon.super', 'mine', await buildZip({ 'index.html': 'x' }), ACME);
+    expect(other.status).toBe(404);
+    expect((await t.call('GET', '/api/v1/tenants/carbon.super/webapps', { as: ACME })).status).toBe(404);
+
+    const folder = path.join(t.home, 'repository', 'deployment', 'server', 'webapps', 'docs');
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(path.join(folder, 'index.html'), 'docs');
+    await t.server.context.deployer.rescan();
+    expect((await upload(t, 'carbon.super', 'docs', await buildZip({ 'index.html': 'y' }))).status).toBe(409);
+    expect(await (await fetch(`${t.server.url}/docs/`)).text()).toBe('docs');
+  });
+});
