@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { redactDatabaseUrl } from '../db/url.js';
 import type { StoreConnections } from './connections.js';
+import { LdapUserStore } from './ldap/store.js';
 import { SqlUserStore } from './sql-store.js';
 import { parseStoreFile, type StoreDefinition } from './store-file.js';
 import type { StoreDescription, UserStore } from './types.js';
@@ -49,11 +50,7 @@ export async function loadStoreFile(
   }
   const definition = parsed.definition;
   const description = describeDefinition(domain, definition);
-  if (definition.type === 'ldap') {
-    const reason = 'LDAP user stores are not supported yet.';
-    warn({ tenantId, store: domain, file }, reason, reason);
-    return failed(domain, file, text, description, reason, false);
-  }
+  if (definition.type === 'ldap') return loadLdapStore(context, domain, file, text, definition, warn);
   try {
     const lease = await context.connections.acquire(definition.url);
     const store = new SqlUserStore({
@@ -81,10 +78,51 @@ export async function loadStoreFile(
   }
 }
 
+type Warn = (fields: Record<string, unknown>, reason: string, message: string) => void;
+
+async function loadLdapStore(
+  context: LoadContext,
+  domain: string,
+  file: string,
+  text: string,
+  definition: StoreDefinition,
+  warn: Warn,
+): Promise<LoadedStore> {
+  const { tenantId, logger } = context;
+  const description = describeDefinition(domain, definition);
+  if (definition.ldap === undefined) {
+    // parseStoreFile always reads the settings of an ldap file; this only guards the type.
+    return failed(domain, file, text, description, 'The LDAP settings are missing.', false);
+  }
+  try {
+    const store = await LdapUserStore.open({
+      domain,
+      url: definition.url,
+      settings: definition.ldap,
+      readOnly: definition.readOnly,
+    });
+    logger.info(
+      { tenantId, store: domain, url: description.url, readOnly: definition.readOnly },
+      'user store loaded',
+    );
+    return { domain, file, text, description: { ...description, status: 'up' }, store, retryable: false };
+  } catch (error) {
+    // Messages name the URL, bind DN and bases, never the bind password.
+    const reason = error instanceof Error ? error.message : String(error);
+    warn(
+      { tenantId, store: domain, url: description.url, reason },
+      reason,
+      'user store directory is not available',
+    );
+    // A directory that is down, refuses the bind DN or lacks a base may be fixed on its side: try again.
+    return failed(domain, file, text, description, reason, true);
+  }
+}
+
 function describeDefinition(domain: string, definition: Partial<StoreDefinition>): StoreDescription {
   const description: StoreDescription = {
     domain,
-    // A file too broken to say its type is shown as JDBC, the only type that loads today.
+    // A file too broken to say its type is shown as JDBC, the kind a store is most often.
     type: definition.type ?? 'jdbc',
     readOnly: definition.readOnly ?? false,
     status: 'error',
