@@ -1,6 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/db/connection.js';
+import { ensureJdbcStoreSchema } from '../../../src/userstores/sql-schema.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
 import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
 
@@ -107,6 +109,29 @@ describe('POST /tenants/{domain}/userstores/test', () => {
     });
     expect(unreachable.body.ok).toBe(false);
     expect(unreachable.body.error.length).toBeGreaterThan(0);
+  });
+
+  it('accepts a JDBC database holding the store tables, and refuses one holding only some of them', async () => {
+    const url = 'sqlite:repository/database/probe-existing.db';
+    const database = await openDatabase<unknown>(url, t.home);
+    try {
+      await ensureJdbcStoreSchema(database);
+    } finally {
+      await database.close();
+    }
+    const body = { domain: 'PARTNERS', type: 'jdbc', url };
+    expect((await t.call('POST', PROBE, { as: ACME, body })).body).toEqual({ ok: true });
+    const again = await openDatabase<unknown>(url, t.home);
+    try {
+      await again.db.schema.dropTable('user_attributes').execute();
+    } finally {
+      await again.close();
+    }
+    expect((await t.call('POST', PROBE, { as: ACME, body })).body).toEqual({
+      ok: false,
+      error:
+        'The database has the store tables users, roles, user_roles but not user_attributes; it does not look like a Tessera user store.',
+    });
   });
 
   it('refuses callers who do not manage the tenant', async () => {
