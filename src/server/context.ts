@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { SharedCache } from '../cache/shared-cache.js';
 import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { Deployer } from '../deployment/deployer.js';
@@ -23,4 +24,6 @@ export interface ServerContext {
   authenticator: Authenticator;
   audit: AuditLog;
   metrics: ServerMetrics;
+  /** The cluster's shared cache (Redis or this process's memory), for health details. */
+  cache: SharedCache;
 }

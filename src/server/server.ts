@@ -1,6 +1,9 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { openClusterCache } from '../cache/cluster-cache.js';
+import { tenantScope } from '../cache/shared-cache.js';
+import { TenantFollower } from '../cache/tenant-follower.js';
 import { NodeRegistry } from '../cluster/registry.js';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
@@ -19,6 +22,9 @@ import { bootstrapDatabase } from './bootstrap.js';
 import type { ServerContext } from './context.js';
 import { createLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
+
+/** How often a node reads the tenant list, in case it missed another node's message about a change. */
+const TENANT_FOLLOW_MS = 5_000;
 
 export interface StartOptions {
   home: string;
@@ -93,29 +99,73 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (generatedPassword) options.onGeneratedPassword?.(generatedPassword);
     }
 
-    const stores = new UserStoreManager({ database, layout, logger, hotLoad: config.deployment.hotDeploy });
+    const metrics = new ServerMetrics();
+    const cluster = await openClusterCache({
+      redisUrl: config.cache.redis,
+      db: database.db,
+      databaseLabel: database.label,
+      logger,
+      metrics: metrics.registry,
+    });
+    closers.push(() => cluster.close());
+    const stores = new UserStoreManager({
+      database,
+      layout,
+      logger,
+      hotLoad: config.deployment.hotDeploy,
+      sharing: cluster.sharing,
+    });
     closers.push(() => stores.close());
+    // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
+    cluster.bus.onMessage((message) => {
+      if (message.kind !== 'stores') return;
+      stores.rescan(message.tenantId).catch((error: unknown) => {
+        logger.debug({ tenantId: message.tenantId, reason: String(error) }, 'store rescan on message failed');
+      });
+    });
     const deployer = new Deployer({ layout, logger, hotDeploy: config.deployment.hotDeploy });
     closers.push(() => deployer.close());
+    // Run on the node that made the change, and on every other node when it learns of it (idempotent).
+    const serveTenant = async (tenantId: number) => {
+      ensureTenantFolders(layout, tenantId);
+      await stores.addTenant(tenantId);
+      await deployer.addTenant(tenantId);
+    };
+    const releaseTenant = async (tenantId: number) => {
+      // Tenant ids can be given again: nothing cached for this one may be found by the next.
+      await cluster.cache.invalidate([tenantScope(tenantId)]);
+      await deployer.removeTenant(tenantId);
+      await stores.removeTenant(tenantId);
+      cluster.definitions.forgetTenant(tenantId);
+      // Nothing is lost: the tenant's webapps and store files are kept under backups/.
+      const folder = tenantFolder(layout, tenantId);
+      if (existsSync(folder))
+        renameSync(folder, path.join(layout.backups, `deleted-tenant-${tenantId}-${Date.now()}`));
+    };
     const tenants = new TenantService(database.db, {
       async created(tenantId) {
-        ensureTenantFolders(layout, tenantId);
-        await stores.addTenant(tenantId);
-        await deployer.addTenant(tenantId);
+        await serveTenant(tenantId);
+        await cluster.bus.publish({ kind: 'tenants' });
       },
       async deleted(tenantId) {
-        await deployer.removeTenant(tenantId);
-        await stores.removeTenant(tenantId);
-        // Nothing is lost: the tenant's webapps and store files are kept under backups/.
-        const folder = tenantFolder(layout, tenantId);
-        if (existsSync(folder))
-          renameSync(folder, path.join(layout.backups, `deleted-tenant-${tenantId}-${Date.now()}`));
+        await releaseTenant(tenantId);
+        await cluster.bus.publish({ kind: 'tenants' });
       },
     });
     const tenantIds = (await tenants.list()).map((t) => t.id);
     for (const id of tenantIds) ensureTenantFolders(layout, id);
     await stores.start(tenantIds);
     await deployer.start(tenantIds);
+    const follower = new TenantFollower({
+      list: async () => (await tenants.list()).map((t) => t.id),
+      added: serveTenant,
+      removed: releaseTenant,
+      bus: cluster.bus,
+      logger,
+      intervalMs: TENANT_FOLLOW_MS,
+    });
+    follower.start(tenantIds);
+    closers.push(() => follower.stop());
     // A mount that cannot be reached is logged; only paths under it fail, with STORE_UNAVAILABLE.
     const registry = await Registry.open({
       database,
@@ -136,7 +186,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       registry,
       authenticator: new Authenticator(tenants, stores),
       audit: new AuditLog(database.db, logger),
-      metrics: new ServerMetrics(),
+      metrics,
+      cache: cluster.cache,
     };
     const app = await buildApp(context);
     closers.push(() => app.close());

@@ -2,6 +2,7 @@ import { type Dirent, existsSync, mkdirSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import type { UserStoreSharing } from '../cache/cluster-cache.js';
 import type { Database } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
 import { type HomeLayout, userstoresFolder } from '../home/layout.js';
@@ -31,6 +32,8 @@ export interface UserStoreManagerOptions {
   debounceMs?: number;
   /** How long opening a store's database may take (default 10 s). */
   connectTimeoutMs?: number;
+  /** The cluster's cache around each store and the store definitions every node shares (none: this node's folder only). */
+  sharing?: UserStoreSharing;
 }
 
 /** A secondary store to create, as the API takes it. */
@@ -81,6 +84,7 @@ export class UserStoreManager {
   private readonly rescanIntervalMs: number;
   private readonly debounceMs: number;
   private readonly connections: StoreConnections;
+  private readonly sharing: UserStoreSharing | undefined;
   private readonly tenants = new Map<number, TenantStores>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -92,6 +96,7 @@ export class UserStoreManager {
     this.hotLoad = options.hotLoad ?? true;
     this.rescanIntervalMs = options.rescanIntervalMs ?? 5_000;
     this.debounceMs = options.debounceMs ?? 150;
+    this.sharing = options.sharing;
     this.connections = new StoreConnections(
       this.layout.root,
       options.connectTimeoutMs,
@@ -145,8 +150,8 @@ export class UserStoreManager {
     const tenant = this.tenants.get(tenantId);
     if (tenant === undefined) return undefined;
     const name = domain.toUpperCase();
-    if (name === PRIMARY_DOMAIN) return tenant.primary;
-    return tenant.secondaries.get(name)?.store;
+    const store = name === PRIMARY_DOMAIN ? tenant.primary : tenant.secondaries.get(name)?.store;
+    return store && this.shared(tenantId, store);
   }
 
   /** The tenant's stores that are up: PRIMARY first, then the secondary stores by domain. */
@@ -156,7 +161,12 @@ export class UserStoreManager {
     const secondaries = this.sortedSecondaries(tenant).flatMap((loaded) =>
       loaded.store ? [loaded.store] : [],
     );
-    return [tenant.primary, ...secondaries];
+    return [tenant.primary, ...secondaries].map((store) => this.shared(tenantId, store));
+  }
+
+  /** A store as callers get it: behind the cluster's cache when there is one. */
+  private shared(tenantId: number, store: UserStore): UserStore {
+    return this.sharing ? this.sharing.decorate(tenantId, store) : store;
   }
 
   /** Every store of the tenant, up or not, in the order of `stores`. */
@@ -194,6 +204,7 @@ export class UserStoreManager {
       if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
       try {
         await registerStoreDomain(this.database.db, tenantId, domain);
+        await this.sharing?.created(tenantId, definition);
         await writeStoreFile(tenant.folder, definition);
         await this.syncFile(tenant, domain, file, false);
       } finally {
@@ -219,6 +230,7 @@ export class UserStoreManager {
       if (loaded === undefined && !existsSync(file)) {
         throw new TesseraError('NOT_FOUND', `Tenant ${tenantId} has no user store ${name}.`);
       }
+      await this.sharing?.removed(tenantId, name);
       await rm(file, { force: true });
       if (loaded !== undefined) {
         tenant.secondaries.delete(name);
@@ -281,6 +293,7 @@ export class UserStoreManager {
   /** Brings the tenant's loaded stores in line with its folder: load new files, reload changed ones, unload gone ones. */
   private async sync(tenant: TenantStores, retryFailed: boolean): Promise<void> {
     if (this.tenants.get(tenant.tenantId) !== tenant) return;
+    await this.sharing?.reconcile(tenant.tenantId, tenant.folder);
     const files = await listStoreFiles(tenant.folder);
     for (const [domain, loaded] of tenant.secondaries) {
       if (files.has(domain)) continue;

@@ -1,0 +1,162 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { InvalidationBus } from './bus.js';
+import type { CacheHealth, CacheLookup, SharedCache } from './shared-cache.js';
+
+/**
+ * A scope every key carries. A node moves it on when it gets Redis back after losing it, so that nothing
+ * cached before an outage is trusted after it: writes made meanwhile could not invalidate anything.
+ */
+const EPOCH_SCOPE = 'epoch';
+
+export interface RedisCacheOptions {
+  redis: Redis;
+  bus: InvalidationBus;
+  /** Prefixes every key, so that several clusters (or test runs) can share one Redis. */
+  prefix: string;
+  logger: Logger;
+  redisLabel: string;
+}
+
+/**
+ * The cluster's cache in Redis. Values live in Redis only; each node keeps local copies of the scopes'
+ * generations, updated by the bus, and trusted only while the bus is subscribed (otherwise it reads them
+ * from Redis with every lookup). While Redis cannot be reached, lookups say so and callers read the database.
+ */
+export class RedisCache implements SharedCache {
+  readonly kind = 'redis';
+  private readonly redis: Redis;
+  private readonly bus: InvalidationBus;
+  private readonly prefix: string;
+  private readonly logger: Logger;
+  private readonly redisLabel: string;
+  private readonly generations = new Map<string, number>();
+  /** Moves on whenever the subscription comes or goes: a read begun in another session stores nothing locally. */
+  private session = 0;
+  private epochBumpOwed = false;
+  private epochBump: Promise<boolean> | undefined;
+  private down = false;
+  private closing = false;
+
+  constructor(options: RedisCacheOptions) {
+    this.redis = options.redis;
+    this.bus = options.bus;
+    this.prefix = options.prefix;
+    this.logger = options.logger;
+    this.redisLabel = options.redisLabel;
+    this.bus.onSubscription(() => {
+      this.session++;
+      this.generations.clear();
+    });
+    this.bus.onMessage((message) => {
+      if (message.kind === 'generation') this.learn(message.scope, message.generation);
+    });
+    this.redis.on('ready', () => {
+      if (!this.down) return;
+      this.down = false;
+      this.epochBumpOwed = true;
+      this.logger.info({ redis: this.redisLabel }, 'cache: Redis is back; the cache is used again');
+      void this.settleEpoch();
+    });
+    this.redis.on('close', () => this.wentDown());
+  }
+
+  get usable(): boolean {
+    return this.redis.status === 'ready' && !this.closing;
+  }
+
+  async lookup(scopes: readonly string[], key: string): Promise<CacheLookup | undefined> {
+    if (!this.usable) return undefined;
+    if (!(await this.settleEpoch())) return undefined;
+    try {
+      const allScopes = [EPOCH_SCOPE, ...scopes];
+      const generations = await this.currentGenerations(allScopes);
+      const fullKey = `${this.prefix}v:${allScopes.map((s, i) => `${s}#${generations[i]}`).join('|')}|${key}`;
+      const value = await this.redis.get(fullKey);
+      return {
+        value: value ?? undefined,
+        fill: async (text, ttlSeconds) => {
+          await this.redis.set(fullKey, text, 'EX', ttlSeconds).catch(() => {});
+        },
+      };
+    } catch (error) {
+      this.logger.debug({ reason: String(error) }, 'cache: lookup failed; reading the source');
+      return undefined;
+    }
+  }
+
+  async invalidate(scopes: readonly string[]): Promise<void> {
+    for (const scope of scopes) {
+      try {
+        const generation = await this.redis.incr(this.generationKey(scope));
+        this.learn(scope, generation);
+        await this.bus.publish({ kind: 'generation', scope, generation });
+      } catch (error) {
+        // Nothing cached can be trusted until every node's keys move on: owed until Redis answers again.
+        this.epochBumpOwed = true;
+        this.logger.debug({ reason: String(error), scope }, 'cache: invalidation failed; epoch bump owed');
+      }
+    }
+  }
+
+  health(): CacheHealth {
+    return { kind: 'redis', usable: this.usable, subscribed: this.bus.subscribed };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.bus.close();
+    this.redis.disconnect();
+  }
+
+  /** The scopes' generations: local copies while subscribed, else (or when unknown) read from Redis. */
+  private async currentGenerations(scopes: readonly string[]): Promise<number[]> {
+    const trusted = this.bus.subscribed;
+    const session = this.session;
+    const known = scopes.map((s) => (trusted ? this.generations.get(s) : undefined));
+    const missing = scopes.filter((_, i) => known[i] === undefined);
+    if (missing.length === 0) return known as number[];
+    const fetched = await this.redis.mget(missing.map((s) => this.generationKey(s)));
+    const byScope = new Map(missing.map((s, i) => [s, Number(fetched[i] ?? 0)]));
+    // Only a read begun and ended in one subscribed session is as new as the messages it will receive.
+    if (trusted && session === this.session && this.bus.subscribed) {
+      for (const [scope, generation] of byScope) this.learn(scope, generation);
+    }
+    return scopes.map((s, i) => known[i] ?? (byScope.get(s) as number));
+  }
+
+  /** Generations only move forward within a session: an older answer arriving late changes nothing. */
+  private learn(scope: string, generation: number): void {
+    if (!this.bus.subscribed) return;
+    if ((this.generations.get(scope) ?? -1) < generation) this.generations.set(scope, generation);
+  }
+
+  /** Pays an owed epoch bump (once, however many lookups wait for it); false while it cannot be paid. */
+  private settleEpoch(): Promise<boolean> {
+    if (this.epochBump !== undefined) return this.epochBump;
+    if (!this.epochBumpOwed) return Promise.resolve(true);
+    this.epochBump = (async () => {
+      this.epochBumpOwed = false;
+      await this.invalidate([EPOCH_SCOPE]);
+      return !this.epochBumpOwed;
+    })().finally(() => {
+      this.epochBump = undefined;
+    });
+    return this.epochBump;
+  }
+
+  private wentDown(): void {
+    if (this.closing || this.down) return;
+    this.down = true;
+    this.generations.clear();
+    this.session++;
+    this.logger.warn(
+      { redis: this.redisLabel },
+      'cache: Redis is unreachable; every read goes to the database until it is back',
+    );
+  }
+
+  private generationKey(scope: string): string {
+    return `${this.prefix}gen:${scope}`;
+  }
+}
