@@ -47,12 +47,17 @@ export interface ClusterCacheOptions {
   metrics?: Registry;
 }
 
+/** The Redis key prefix (and channel prefix) of the cluster on a database: its nodes share it, others do not. */
+export function clusterKeyPrefix(databaseLabel: string): string {
+  return `tessera:${createHash('sha256').update(databaseLabel).digest('hex').slice(0, 16)}:`;
+}
+
 /** Store kinds whose data only Tessera changes: anything else (a directory others edit) is not cached. */
 const CACHED_KINDS: ReadonlySet<UserStore['kind']> = new Set(['primary', 'jdbc']);
 
 export async function openClusterCache(options: ClusterCacheOptions): Promise<ClusterCache> {
   const logger = options.logger.child({ component: 'cache' });
-  const prefix = `tessera:${createHash('sha256').update(options.databaseLabel).digest('hex').slice(0, 16)}:`;
+  const prefix = clusterKeyPrefix(options.databaseLabel);
   let cache: SharedCache;
   let bus: InvalidationBus;
   if (options.redisUrl === undefined) {
@@ -87,9 +92,18 @@ export async function openClusterCache(options: ClusterCacheOptions): Promise<Cl
 
 /** The manager's view of the cluster: the cache around the stores it serves, and the shared definitions. */
 export function storeSharing(cache: SharedCache, definitions: SharedStoreDefinitions): UserStoreSharing {
+  // One wrapper per store, for as long as the store lives: callers compare stores by identity.
+  const wrappers = new WeakMap<UserStore, UserStore>();
   return {
-    decorate: (tenantId, store) =>
-      CACHED_KINDS.has(store.kind) ? new CachedUserStore(store, tenantId, cache) : store,
+    decorate: (tenantId, store) => {
+      if (!CACHED_KINDS.has(store.kind)) return store;
+      let wrapper = wrappers.get(store);
+      if (wrapper === undefined) {
+        wrapper = new CachedUserStore(store, tenantId, cache);
+        wrappers.set(store, wrapper);
+      }
+      return wrapper;
+    },
     reconcile: (tenantId, folder) => definitions.reconcile(tenantId, folder),
     created: (tenantId, definition) => definitions.created(tenantId, definition),
     removed: (tenantId, domain) => definitions.removed(tenantId, domain),

@@ -1,0 +1,146 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
+import { type ScratchDatabase, scratchDatabase } from './databases.js';
+import { ADMIN_PASSWORD, writeConfig } from './server.js';
+
+export const CLI = path.join(PACKAGE_ROOT, 'bin', 'tessera.js');
+
+/** One `tessera start` process of a test cluster. */
+export interface ClusterNode {
+  home: string;
+  port: number;
+  url: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Builds dist/ when it is missing: the nodes run the built CLI. */
+export function ensureBuilt(): void {
+  if (!existsSync(path.join(PACKAGE_ROOT, 'dist', 'cli', 'cluster.js'))) {
+    execFileSync('npm', ['run', 'build'], { cwd: PACKAGE_ROOT, stdio: 'ignore' });
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `probe` every `everyMs` until it returns a value, or fails after `ms`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  ms = 15_000,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * Server processes, each on a home of its own, all on one scratch PostgreSQL database: a cluster as an
+ * operator runs one. `stop` kills what is left and drops the database.
+ */
+export class ProcessCluster {
+  readonly nodes: ClusterNode[] = [];
+
+  private constructor(readonly scratch: ScratchDatabase) {}
+
+  static async create(label = 'cluster'): Promise<ProcessCluster> {
+    return new ProcessCluster(await scratchDatabase('postgres', label));
+  }
+
+  /** Writes node `index`'s home: heartbeats every second, and `settings` (`section.key` → TOML value). */
+  homeFor(index: number, settings: Record<string, string> = {}): string {
+    const home = path.join(this.scratch.home, `node${index}`);
+    writeConfig(home, this.scratch.url);
+    const file = path.join(home, 'conf', 'tessera.toml');
+    let text = readFileSync(file, 'utf8');
+    if (!/^heartbeat_seconds = \d+$/m.test(text))
+      throw new Error('the default config has no heartbeat_seconds');
+    text = text.replace(/^heartbeat_seconds = \d+$/m, 'heartbeat_seconds = 1');
+    for (const [key, value] of Object.entries(settings)) {
+      const [section, name] = key.split('.') as [string, string];
+      const header = `[${section}]\n`;
+      if (!text.includes(header)) throw new Error(`the default config has no [${section}]`);
+      text = text.replace(header, `${header}${name} = ${value}\n`);
+    }
+    writeFileSync(file, text);
+    return home;
+  }
+
+  /** Starts a node on `home` and waits until it answers /healthz. */
+  async start(home: string): Promise<ClusterNode> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI, 'start', '--home', home], {
+      env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => {
+      stderr += String(chunk);
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const node: ClusterNode = { home, port, url: `http://127.0.0.1:${port}`, child, exited };
+    this.nodes.push(node);
+    await waitFor(`node on port ${port} to answer /healthz`, async () => {
+      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+      return response.ok ? true : undefined;
+    });
+    return node;
+  }
+
+  async stop(): Promise<void> {
+    for (const node of this.nodes) {
+      if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
+    }
+    await Promise.all(this.nodes.map((n) => n.exited));
+    await this.scratch.drop();
+  }
+}
+
+export interface ApiReply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests assert response bodies field by field
+  body: any;
+}
+
+/** One JSON call to a node's API, as `as` (name and password) when given. */
+export async function callNode(
+  node: ClusterNode,
+  method: string,
+  route: string,
+  options: { as?: [string, string]; body?: unknown } = {},
+): Promise<ApiReply> {
+  const headers: Record<string, string> = {};
+  if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${node.url}${route}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
