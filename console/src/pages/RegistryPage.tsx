@@ -6,15 +6,20 @@ import { useLoad } from '../useLoad';
 
 /** `/a/b` as the registry routes take it: each segment encoded, no leading slash. */
 const routePath = (path: string) => path.split('/').filter(Boolean).map(seg).join('/');
+const parentOf = (path: string) => `/${path.split('/').filter(Boolean).slice(0, -1).join('/')}`;
 
 /** Walks the tenant's registry tree: the children of a path, and the resource at it if there is one. */
 export function RegistryPage({ tenant }: { tenant: string }) {
   const base = `/tenants/${seg(tenant)}/registry`;
   const [path, setPath] = useState('/');
-  const children = useLoad(
-    () => api<{ path: string; children: string[] }>('GET', `${base}/children/${routePath(path)}`),
-    [base, path],
-  );
+  // The list on the left: what is below the path, or, for a resource with nothing below, its siblings.
+  const listing = useLoad(async () => {
+    const below = (folder: string) =>
+      api<{ path: string; children: string[] }>('GET', `${base}/children/${routePath(folder)}`);
+    const own = await below(path);
+    if (own.children.length > 0 || path === '/') return own;
+    return below(parentOf(path));
+  }, [base, path]);
   const resource = useLoad(async () => {
     if (path === '/') return undefined;
     try {
@@ -46,19 +51,24 @@ export function RegistryPage({ tenant }: { tenant: string }) {
           );
         })}
       </nav>
-      <Notice error={children.error ?? resource.error} />
+      <Notice error={listing.error ?? resource.error} />
       <div className="split">
         <div>
-          <h3>Below {path}</h3>
+          <h3>In {listing.data?.path ?? path}</h3>
           <ul className="tree">
-            {children.data?.children.map((child) => (
+            {listing.data?.children.map((child) => (
               <li key={child}>
-                <button type="button" className="link" onClick={() => setPath(child)}>
+                <button
+                  type="button"
+                  className="link"
+                  aria-current={child === path ? 'true' : undefined}
+                  onClick={() => setPath(child)}
+                >
                   {child.split('/').pop()}
                 </button>
               </li>
             ))}
-            {children.data?.children.length === 0 && <li className="muted">Nothing below this path.</li>}
+            {listing.data?.children.length === 0 && <li className="muted">Nothing here yet.</li>}
           </ul>
         </div>
         <div>

@@ -162,8 +162,8 @@ function AddStore({ base, onAdded }: { base: string; onAdded: () => void }) {
           value={type}
           onChange={(value) => setType(value === 'ldap' ? 'ldap' : 'jdbc')}
           options={[
-            { value: 'jdbc', label: 'JDBC (SQLite, PostgreSQL, MySQL)' },
-            { value: 'ldap', label: 'LDAP' },
+            { value: 'jdbc', label: 'JDBC database' },
+            { value: 'ldap', label: 'LDAP directory' },
           ]}
         />
         <Field

@@ -24,7 +24,7 @@ export function UsersPage({ tenant }: { tenant: string }) {
     () => api<{ users: User[] }>('GET', `${base}/users?${query}`),
     [base, query.toString()],
   );
-  const roles = useLoad(() => api<{ roles: Role[] }>('GET', `${base}/roles?limit=200`), [base]);
+  const roles = useLoad(() => api<{ roles: string[] }>('GET', `${base}/roles?limit=200`), [base]);
   const shown = users.data?.users.slice(0, PAGE_SIZE) ?? [];
   const hasMore = (users.data?.users.length ?? 0) > PAGE_SIZE;
   const storeOptions = [
@@ -275,7 +275,7 @@ function RolesSection({
   onChanged,
 }: {
   base: string;
-  roles: Role[];
+  roles: string[];
   error: unknown;
   onChanged: () => void;
 }) {
@@ -302,29 +302,19 @@ function RolesSection({
     <section aria-labelledby="roles-list">
       <h2 id="roles-list">Roles</h2>
       <Notice error={error ?? failure} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Role</th>
-            <th scope="col">Store</th>
-            <th scope="col">Members</th>
-          </tr>
-        </thead>
-        <tbody>
-          {roles.map((role) => (
-            <tr key={`${role.store}/${role.name}`}>
-              <td>
-                {role.name}
-                {role.system && <span className="badge">system</span>}
-              </td>
-              <td>{role.store}</td>
-              <td>{role.users.join(', ') || '—'}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ul className="role-list" aria-label="Role names">
+        {roles.map((role) => (
+          <li key={role}>{role}</li>
+        ))}
+      </ul>
       <form onSubmit={submit} noValidate className="inline-form">
-        <Field label="New role" value={name} onChange={setName} error={nameError} />
+        <Field
+          label="New role"
+          value={name}
+          onChange={setName}
+          error={nameError}
+          hint="STORE/name for a role of a secondary store"
+        />
         <button type="submit">Add role</button>
       </form>
     </section>
