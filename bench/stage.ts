@@ -17,6 +17,7 @@ import type { DatabaseKind } from '../src/db/url.js';
 import { storesDatabaseUrl } from '../src/fixtures/build.js';
 import { homeLayout } from '../src/home/layout.js';
 import { CURRENT_RELEASE, upgradePath } from '../src/releases/matrix.js';
+import { UpgradeConnections } from '../src/upgrade/connections.js';
 import { countRows, listTables } from '../src/upgrade/data/tables.js';
 import { Journal } from '../src/upgrade/journal.js';
 import { createProgress } from '../src/upgrade/progress.js';
@@ -94,10 +95,12 @@ async function tesseraStage(
   maxRssMb: number;
   rssBeforeMb: number;
 }> {
-  const production = await openDatabase<unknown>(productionUrl, oldHome);
-  let staging: Promise<Database<unknown>> | undefined;
+  const connections = new UpgradeConnections({
+    production: () => openDatabase<unknown>(productionUrl, oldHome),
+    staging: () => openDatabase<unknown>(stagingUrl, newHome),
+  });
   try {
-    const plan = await planFor(production, productionUrl, stagingUrl, oldHome);
+    const plan = await planFor(await connections.get('production'), productionUrl, stagingUrl, oldHome);
     const command = { fromHome: oldHome, home: newHome, stagingUrl, to: CURRENT_RELEASE };
     const context: UpgradeContext = {
       options: {
@@ -115,11 +118,9 @@ async function tesseraStage(
       plan,
       journal: Journal.create(undefined, command, plan),
       progress: createProgress({ quiet: true }),
-      production: async () => production,
-      staging: () => {
-        staging ??= openDatabase<unknown>(stagingUrl, newHome);
-        return staging;
-      },
+      production: () => connections.get('production'),
+      staging: () => connections.get('staging'),
+      closeConnections: () => connections.close(),
       now: () => Date.now(),
     };
     const rssBeforeMb = process.resourceUsage().maxRSS / 1024;
@@ -136,8 +137,7 @@ async function tesseraStage(
       rssBeforeMb,
     };
   } finally {
-    if (staging) await (await staging).close();
-    await production.close();
+    await connections.close();
   }
 }
 

@@ -15,6 +15,8 @@ interface UpgradeFlags {
   dryRun?: boolean;
   resume?: boolean;
   yes?: boolean;
+  /** commander sets it false for --no-clone. */
+  clone?: boolean;
   checkLogin: string[];
 }
 
@@ -37,6 +39,10 @@ export function upgradeCommand(): Command {
     )
     .option('--resume', 'continue an interrupted upgrade from its journal')
     .option('--yes', 'do not ask for confirmation')
+    .option(
+      '--no-clone',
+      'copy table by table even where the database server could clone production itself (PostgreSQL template copy)',
+    )
     .option(
       '--check-login <user:password>',
       'an existing user the smoke test must log in as (repeatable)',
@@ -61,6 +67,7 @@ export function upgradeCommand(): Command {
             resume: flags.resume === true,
             yes: flags.yes === true,
             checkLogins: flags.checkLogin.map(parseLogin),
+            noClone: flags.clone === false,
           },
           { progress, confirm: process.stdin.isTTY ? ask : undefined },
         );

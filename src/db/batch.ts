@@ -10,7 +10,7 @@ export interface BatchLimits {
    * text, a BLOB) make smaller batches and a statement stays below the server's packet limit.
    */
   maxBytes?: number;
-  onBatch?: (rows: number) => void;
+  onBatch?: (rows: number, bytes: number) => void;
 }
 
 const DEFAULT_MAX_ROWS = 2_000;
@@ -47,7 +47,7 @@ export async function insertInBatches(
     const text = `${head}${new Array(batch.length).fill(group).join(', ')}`;
     await db.executeQuery(CompiledQuery.raw(text, batch.flat()));
     inserted += batch.length;
-    limits.onBatch?.(batch.length);
+    limits.onBatch?.(batch.length, batchBytes);
     batch = [];
     batchBytes = 0;
   };

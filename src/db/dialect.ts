@@ -46,14 +46,31 @@ export interface LiveSession {
 export type Rows = Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>;
 
 export interface BulkInsertOptions {
-  /** Called after each batch the engine accepted, with the number of rows in it. */
-  onBatch?: (rows: number) => void;
+  /** Called after each batch the engine accepted, with the number of rows in it and their size in bytes. */
+  onBatch?: (rows: number, bytes: number) => void;
   /**
    * The rows are an exact copy of a consistent database with the same constraints, loaded parents first:
    * the engine may skip per-row checks that could only pass (MariaDB's foreign key checks).
    */
   trustedCopy?: boolean;
 }
+
+/** A table's row count and a digest of its content that its server computed without sending the rows. */
+export interface TableDigest {
+  rows: number;
+  /** Equal for equal content on the same engine and version, whatever the physical order of the rows. */
+  digest: string;
+}
+
+/** A table as a native copy needs it. */
+export interface CopiedTable {
+  name: string;
+  columns: readonly string[];
+  primaryKey: readonly string[];
+}
+
+/** What `cloneDatabase` did: a refusal changes nothing on either side. */
+export type CloneResult = { cloned: true; method: string } | { cloned: false; reason: string };
 
 /**
  * An engine's own way of copying data between two databases of its kind, faster than reading rows into
@@ -72,14 +89,16 @@ export type NativeCopy =
       /** One table at a time, into an existing, empty table with the same columns. */
       scope: 'table';
       method: string;
-      /** Returns the rows copied; `onBatch` gets row counts while the copy is under way. */
+      /**
+       * Returns the rows copied; `onBatch` gets row counts and bytes while the copy is under way. Undefined
+       * when the engine's path cannot reach from this source to this target (nothing was written then).
+       */
       copy(
         source: Kysely<unknown>,
         target: Kysely<unknown>,
-        table: string,
-        columns: readonly string[],
-        onBatch?: (rows: number) => void,
-      ): Promise<number>;
+        table: CopiedTable,
+        onBatch?: (rows: number, bytes: number) => void,
+      ): Promise<number | undefined>;
     };
 
 /**
@@ -121,6 +140,18 @@ export interface Dialect {
    * handle it is given, never through `db`) comes from the same committed state, even while others write.
    */
   readConsistently<T>(db: Kysely<unknown>, work: (snapshot: Kysely<unknown>) => Promise<T>): Promise<T>;
+  /**
+   * Counts and digests a table on the server (engines where reading every row into this process would cost
+   * more than the copy); the digest covers `columns` in the order given. Undefined where the engine has no
+   * hash function to run over rows, and rows are checksummed here instead.
+   */
+  tableDigest?(db: Kysely<unknown>, table: string, columns: readonly string[]): Promise<TableDigest>;
+  /**
+   * SHA-256 of the database's pages, the header's change counters excluded (engines that keep a database in
+   * one file): equal for a page-by-page copy such as `nativeCopy` of scope `database` makes. Undefined when
+   * the file cannot be read in a consistent state (its write-ahead log could not be folded in).
+   */
+  pageDigest?(db: Kysely<unknown>): Promise<string | undefined>;
   /** The engine's fast copy between two databases of this kind, when it has one. */
   readonly nativeCopy?: NativeCopy;
   /**
@@ -136,6 +167,12 @@ export interface DialectModule {
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;
+  /**
+   * Replaces the (empty) database `target` by a copy of `source` made by the server itself, when both are on
+   * one server and the engine can (PostgreSQL's template copy). Needs every connection to both closed,
+   * this process's own included. Refuses without changing anything when it cannot.
+   */
+  cloneDatabase?(source: DatabaseTarget, target: DatabaseTarget): Promise<CloneResult>;
   /**
    * The files the database of `target` occupies on this machine, main file first, then the companions
    * the engine may keep beside it (journal, write-ahead log); undefined for server engines.

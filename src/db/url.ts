@@ -59,6 +59,12 @@ export function sameDatabase(a: DatabaseTarget, b: DatabaseTarget): boolean {
   return a.kind === b.kind && a.host === b.host && a.port === b.port && a.database === b.database;
 }
 
+/** Whether two targets are databases of one server (same engine, host and port), where a server-side copy can reach both. */
+export function sameServer(a: DatabaseTarget, b: DatabaseTarget): boolean {
+  if (a.kind === 'sqlite' || b.kind === 'sqlite') return false;
+  return a.kind === b.kind && a.host === b.host && a.port === b.port;
+}
+
 /** The URL with any password masked, for logs and messages. */
 export function redactDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');

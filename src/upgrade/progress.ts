@@ -1,4 +1,9 @@
-/** Progress of long work: a redrawn line on a terminal, periodic plain lines otherwise (CI, logs). */
+import { MultiBar, type Options, type Params } from 'cli-progress';
+
+/**
+ * Progress of long work: on a terminal a bar per running task (rows, bytes, rate, ETA); elsewhere (CI,
+ * logs) a plain line per task every few seconds and one when it ends.
+ */
 export interface Progress {
   /** Starts a task of `total` units (rows, bytes, statements); undefined when unknown. */
   task(label: string, total?: number, unit?: string): ProgressTask;
@@ -7,7 +12,8 @@ export interface Progress {
 }
 
 export interface ProgressTask {
-  advance(units: number): void;
+  /** `bytes`: the size of what the units carried, where the caller knows it. */
+  advance(units: number, bytes?: number): void;
   done(summary?: string): void;
 }
 
@@ -16,41 +22,128 @@ export interface ProgressOptions {
   /** Milliseconds between plain lines when not on a terminal. */
   intervalMs?: number;
   quiet?: boolean;
+  /** Draw bars even when the stream is not a terminal (for tests of the drawing). */
+  forceTty?: boolean;
+}
+
+/** What one task has done so far, and how fast. */
+class TaskMeter {
+  readonly started = Date.now();
+  count = 0;
+  bytes = 0;
+
+  constructor(
+    readonly label: string,
+    readonly total: number | undefined,
+    readonly unit: string,
+  ) {}
+
+  add(units: number, bytes: number | undefined): void {
+    this.count += units;
+    this.bytes += bytes ?? 0;
+  }
+
+  /** `label: 12,000/100,000 rows 12.0% · 3.4 MB · 25,000 rows/s · eta 4s` */
+  describe(): string {
+    const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
+    const rate = this.count / seconds;
+    const { total, unit } = this;
+    const parts = [
+      `${this.label}: ${this.count.toLocaleString('en')}${total ? `/${total.toLocaleString('en')}` : ''} ${unit}${total ? ` ${((100 * this.count) / Math.max(1, total)).toFixed(1)}%` : ''}`,
+    ];
+    if (this.bytes > 0) parts.push(formatBytes(this.bytes));
+    parts.push(`${Math.round(rate).toLocaleString('en')} ${unit}/s`);
+    if (total && rate > 0) parts.push(`eta ${Math.max(0, (total - this.count) / rate).toFixed(0)}s`);
+    return parts.join(' · ');
+  }
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
 export function createProgress(options: ProgressOptions = {}): Progress {
   const stream = options.stream ?? process.stderr;
-  const tty = stream.isTTY === true;
-  const interval = options.intervalMs ?? (tty ? 100 : 5_000);
-  const write = (text: string) => {
-    if (!options.quiet) stream.write(text);
+  if (options.quiet) return { line() {}, task: () => ({ advance() {}, done() {} }) };
+  return stream.isTTY === true || options.forceTty === true
+    ? terminalProgress(stream)
+    : plainProgress(stream, options.intervalMs ?? 5_000);
+}
+
+function plainProgress(stream: NodeJS.WriteStream, intervalMs: number): Progress {
+  return {
+    line(message) {
+      stream.write(`${message}\n`);
+    },
+    task(label, total, unit = 'rows') {
+      const meter = new TaskMeter(label, total, unit);
+      let lastLine = meter.started;
+      return {
+        advance(units, bytes) {
+          meter.add(units, bytes);
+          const now = Date.now();
+          if (now - lastLine < intervalMs) return;
+          lastLine = now;
+          stream.write(`${meter.describe()}\n`);
+        },
+        done(summary) {
+          stream.write(`${summary ? `${label}: ${summary}` : meter.describe()}\n`);
+        },
+      };
+    },
+  };
+}
+
+const BAR_WIDTH = 24;
+
+/** One bar per running task; a finished task leaves a line above the bars. */
+function terminalProgress(stream: NodeJS.WriteStream): Progress {
+  let bars: MultiBar | undefined;
+  let running = 0;
+  const format = (_options: Options, params: Params, payload: { meter: TaskMeter }): string => {
+    const { meter } = payload;
+    if (!meter.total) return `  ${meter.describe()}`;
+    const filled = Math.round(Math.min(1, params.progress) * BAR_WIDTH);
+    return `  [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${meter.describe()}`;
+  };
+  const multiBar = (): MultiBar => {
+    bars ??= new MultiBar({
+      stream,
+      format,
+      fps: 10,
+      hideCursor: true,
+      clearOnComplete: true,
+      forceRedraw: true,
+      noTTYOutput: true,
+    });
+    return bars;
   };
   return {
     line(message) {
-      write(`${message}\n`);
+      if (bars) bars.log(`${message}\n`);
+      else stream.write(`${message}\n`);
     },
     task(label, total, unit = 'rows') {
-      const started = Date.now();
-      let count = 0;
-      let lastDraw = started;
-      const render = () => {
-        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-        const rate = count / seconds;
-        const share = total ? ` ${((100 * count) / Math.max(1, total)).toFixed(1)}%` : '';
-        const eta = total && rate > 0 ? ` eta ${Math.max(0, (total - count) / rate).toFixed(0)}s` : '';
-        return `${label}: ${count.toLocaleString('en')}${total ? `/${total.toLocaleString('en')}` : ''} ${unit}${share} ${rate.toFixed(0)} ${unit}/s${eta}`;
-      };
+      const meter = new TaskMeter(label, total, unit);
+      const bar = multiBar().create(total ?? 0, 0, { meter });
+      running += 1;
       return {
-        advance(units) {
-          count += units;
-          const now = Date.now();
-          if (now - lastDraw < interval) return;
-          lastDraw = now;
-          write(tty ? `\r\x1b[2K${render()}` : `${render()}\n`);
+        advance(units, bytes) {
+          meter.add(units, bytes);
+          bar.update(meter.count, { meter });
         },
         done(summary) {
-          const text = summary ? `${label}: ${summary}` : render();
-          write(tty ? `\r\x1b[2K${text}\n` : `${text}\n`);
+          const owner = multiBar();
+          owner.remove(bar);
+          owner.log(`${summary ? `${label}: ${summary}` : meter.describe()}\n`);
+          running -= 1;
+          if (running === 0) {
+            owner.stop();
+            bars = undefined;
+          }
         },
       };
     },

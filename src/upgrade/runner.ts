@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { type Database, openDatabase } from '../db/connection.js';
+import { openDatabase } from '../db/connection.js';
 import { isTesseraError, TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
+import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
 import { Journal, journalPath } from './journal.js';
 import { buildPlan, openProduction } from './plan.js';
@@ -66,17 +67,12 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
   }
   if (existing && options.resume) assertSameCommand(existing, options);
 
-  const connections = new Map<'production' | 'staging', Promise<Database<unknown>>>();
-  const open = (which: 'production' | 'staging', opener: () => Promise<Database<unknown>>) => {
-    let connection = connections.get(which);
-    if (!connection) {
-      connection = opener();
-      connections.set(which, connection);
-    }
-    return connection;
-  };
-  const production = () => open('production', () => openProduction(oldLayout));
-  const staging = () => open('staging', () => openDatabase<unknown>(options.stagingUrl, newLayout.root));
+  const connections = new UpgradeConnections({
+    production: () => openProduction(oldLayout),
+    staging: () => openDatabase<unknown>(options.stagingUrl, newLayout.root),
+  });
+  const production = () => connections.get('production');
+  const staging = () => connections.get('staging');
 
   try {
     const plan = existing?.data.plan ?? (await buildPlan(options, oldLayout, await production()));
@@ -97,6 +93,7 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
       progress: io.progress,
       production,
       staging,
+      closeConnections: () => connections.close(),
       now: Date.now,
     };
 
@@ -130,9 +127,7 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
     journal.complete();
     return { journal };
   } finally {
-    for (const connection of connections.values()) {
-      await connection.then((db) => db.close()).catch(() => {});
-    }
+    await connections.close();
   }
 }
 

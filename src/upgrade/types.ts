@@ -32,6 +32,11 @@ export interface UpgradeOptions {
   yes: boolean;
   /** `name:password` pairs of existing users the smoke test logs in with, as the operator knows them. */
   checkLogins: { username: string; password: string }[];
+  /**
+   * Copy table by table even where the server could clone the whole database itself (`--no-clone`), e.g.
+   * to keep a template copy's write-ahead log off a busy server.
+   */
+  noClone?: boolean;
 }
 
 /** What the plan step found; fixed for the whole run and stored in the journal. */
@@ -61,6 +66,8 @@ export interface UpgradeContext {
   /** Opened on first use and closed by the runner. Production is only ever read before promote. */
   production(): Promise<Database<unknown>>;
   staging(): Promise<Database<unknown>>;
+  /** Closes both connections (the next `production()` or `staging()` opens them again). */
+  closeConnections(): Promise<void>;
   now(): number;
 }
 

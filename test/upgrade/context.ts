@@ -5,6 +5,7 @@ import type { DatabaseKind } from '../../src/db/url.js';
 import { buildFixture, type FixtureSummary, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { homeLayout } from '../../src/home/layout.js';
 import { CURRENT_RELEASE, upgradePath } from '../../src/releases/matrix.js';
+import { UpgradeConnections } from '../../src/upgrade/connections.js';
 import { countRows, listTables } from '../../src/upgrade/data/tables.js';
 import { Journal, journalPath } from '../../src/upgrade/journal.js';
 import { createProgress, type Progress } from '../../src/upgrade/progress.js';
@@ -25,6 +26,8 @@ export interface UpgradeFixtureOptions {
   journal?: 'memory' | 'file';
   /** Default: a quiet progress. */
   progress?: Progress;
+  /** Copy table by table even where the server could clone the database (`--no-clone`). */
+  noClone?: boolean;
 }
 
 /**
@@ -42,7 +45,9 @@ export interface UpgradeFixture {
   stagingUrl: string;
   context: UpgradeContext;
   /** The same world seen by another attempt (a resumed run): same databases and journal unless overridden. */
-  contextWith(overrides: Partial<Pick<UpgradeContext, 'journal' | 'progress' | 'plan'>>): UpgradeContext;
+  contextWith(
+    overrides: Partial<Pick<UpgradeContext, 'journal' | 'progress' | 'plan' | 'options'>>,
+  ): UpgradeContext;
   /** Runs `cleanup` first when the fixture is disposed (for databases or files a test adds). */
   onDispose(cleanup: () => Promise<void> | void): void;
   /** Closes the connections, drops every database the fixture made and removes its folders. */
@@ -79,20 +84,13 @@ export async function createUpgradeFixture(
       stagingUrl = staging.url;
     }
 
-    const connections = new Map<'production' | 'staging', Promise<Database<unknown>>>();
-    const open = (role: 'production' | 'staging', url: string, home: string) => {
-      let connection = connections.get(role);
-      if (!connection) {
-        connection = openDatabase<unknown>(url, home);
-        connections.set(role, connection);
-      }
-      return connection;
-    };
-    // Closed before the databases are dropped: cleanups run last in, first out.
-    cleanups.push(async () => {
-      for (const connection of connections.values()) await connection.then((db) => db.close());
+    const connections = new UpgradeConnections({
+      production: () => openDatabase<unknown>(productionUrl, oldHome),
+      staging: () => openDatabase<unknown>(stagingUrl, newHome),
     });
-    const productionDb = () => open('production', productionUrl, oldHome);
+    // Closed before the databases are dropped: cleanups run last in, first out.
+    cleanups.push(() => connections.close());
+    const productionDb = () => connections.get('production');
     if (options.prepare) await options.prepare(await productionDb());
 
     const target = options.target ?? CURRENT_RELEASE;
@@ -112,6 +110,7 @@ export async function createUpgradeFixture(
       resume: false,
       yes: true,
       checkLogins: [],
+      noClone: options.noClone === true,
     };
     const command = { fromHome: oldHome, home: newHome, stagingUrl, to: target };
     const journalFile = options.journal === 'file' ? journalPath(newHome) : undefined;
@@ -123,7 +122,8 @@ export async function createUpgradeFixture(
       journal: Journal.create(journalFile, command, plan),
       progress: options.progress ?? createProgress({ quiet: true }),
       production: productionDb,
-      staging: () => open('staging', stagingUrl, newHome),
+      staging: () => connections.get('staging'),
+      closeConnections: () => connections.close(),
       now: () => Date.now(),
     };
     return {

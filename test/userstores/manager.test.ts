@@ -296,7 +296,7 @@ describe('hot loading of store files', () => {
     expect(manager.store(ACME, 'LATE')).toBeDefined();
   });
 
-  it('describes an LDAP store as not supported yet instead of failing', async () => {
+  it('reports an LDAP file without its bind settings as an error instead of failing', async () => {
     writeStoreFileByHand(
       layout,
       GLOBEX,
@@ -308,7 +308,7 @@ describe('hot loading of store files', () => {
       type: 'ldap',
       readOnly: true,
       status: 'error',
-      error: 'LDAP user stores are not supported yet.',
+      error: 'DIRECTORY.toml: the key "bind_dn" is missing (an LDAP store needs it).',
     });
     expect(manager.stores(GLOBEX).map((s) => s.domain)).toEqual(['PRIMARY']);
     expect(

@@ -17,6 +17,8 @@ export interface TableInfo {
   primaryKey: string[];
   /** The column whose generator must move past copied ids, when there is one. */
   identity?: string;
+  /** Tables its foreign keys point to (itself excluded): loaded before it when constraints are checked. */
+  parents?: string[];
 }
 
 /**
@@ -73,6 +75,7 @@ function toTableInfo(table: IntrospectedTable): TableInfo {
     name: table.name,
     columns: table.columns.map((c) => c.name),
     primaryKey: [...table.primaryKey],
+    parents: [...new Set(table.foreignKeys.map((k) => k.referencedTable))].filter((p) => p !== table.name),
     ...(table.identity !== undefined ? { identity: table.identity } : {}),
   };
 }

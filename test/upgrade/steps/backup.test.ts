@@ -116,9 +116,16 @@ describe('backup and stage dry run', () => {
     try {
       const backup = await backupStep.describe(world.context);
       const stage = await stageStep.describe(world.context);
+      const tableByTable = await stageStep.describe(
+        world.contextWith({ options: { ...world.context.options, noClone: true } }),
+      );
       expect(backup.join('\n')).toContain(backupFolder(world.context));
-      expect(stage.join('\n')).toMatch(/binary COPY/);
-      expect(stage.join('\n')).toMatch(/schema of release 1\.0\.0/);
+      // Production and staging share a server: a clone first, the binary COPY should the server refuse.
+      expect(stage.join('\n')).toMatch(
+        /server-side clone of production .* else copy table by table with PostgreSQL binary COPY/,
+      );
+      expect(tableByTable.join('\n')).toMatch(/binary COPY/);
+      expect(tableByTable.join('\n')).toMatch(/schema of release 1\.0\.0/);
       expect(existsSync(world.newHome)).toBe(false);
       const staging = await world.context.staging();
       expect(await staging.dialect.introspect(staging.db)).toEqual([]);

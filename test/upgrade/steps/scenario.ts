@@ -8,6 +8,7 @@ import { buildFixture, storesDatabaseUrl } from '../../../src/fixtures/build.js'
 import { homeLayout } from '../../../src/home/layout.js';
 import { captureSchema } from '../../../src/releases/expected-schema.js';
 import { CURRENT_RELEASE, upgradePath } from '../../../src/releases/matrix.js';
+import { UpgradeConnections } from '../../../src/upgrade/connections.js';
 import { Journal } from '../../../src/upgrade/journal.js';
 import type { Progress } from '../../../src/upgrade/progress.js';
 import type { UpgradeContext, UpgradePlan } from '../../../src/upgrade/types.js';
@@ -84,20 +85,12 @@ export async function stepScenario(kind: DatabaseKind, options: ScenarioOptions)
 
     const output: string[] = [];
     // Keyed by role, so that a staging URL equal to production's still gets its own pool, as in the runner.
-    const connections = new Map<'production' | 'staging', Promise<Database<unknown>>>();
-    const open = (role: 'production' | 'staging', url: string, home: string) => {
-      let connection = connections.get(role);
-      if (!connection) {
-        connection = openDatabase<unknown>(url, home);
-        connections.set(role, connection);
-      }
-      return connection;
-    };
-    // Closed before the databases are dropped (cleanups run last-in, first-out).
-    cleanups.push(async () => {
-      for (const connection of connections.values())
-        await connection.then((db) => db.close()).catch(() => {});
+    const connections = new UpgradeConnections({
+      production: () => openDatabase<unknown>(productionUrl, oldHome),
+      staging: () => openDatabase<unknown>(stagingUrl, newHome),
     });
+    // Closed before the databases are dropped: cleanups run last in, first out.
+    cleanups.push(() => connections.close());
     const command = { fromHome: oldHome, home: newHome, stagingUrl, to: target };
     const context: UpgradeContext = {
       options: { ...command, dryRun: false, resume: false, yes: true, checkLogins: [] },
@@ -106,8 +99,9 @@ export async function stepScenario(kind: DatabaseKind, options: ScenarioOptions)
       plan,
       journal: Journal.create(undefined, command, plan),
       progress: capturingProgress(output),
-      production: () => open('production', productionUrl, oldHome),
-      staging: () => open('staging', stagingUrl, newHome),
+      production: () => connections.get('production'),
+      staging: () => connections.get('staging'),
+      closeConnections: () => connections.close(),
       now: () => Date.now(),
     };
     return {

@@ -15,6 +15,7 @@ type Expecting = 'header' | 'extension' | 'tuple' | 'field length' | 'field data
 export class BinaryCopyRowCounter extends Transform {
   rows = 0;
   private unreported = 0;
+  private unreportedBytes = 0;
   private expecting: Expecting = 'header';
   /** Bytes of a fixed-size part split across chunks. */
   private partial: Buffer = Buffer.alloc(0);
@@ -25,13 +26,14 @@ export class BinaryCopyRowCounter extends Transform {
   constructor(
     /** Rows between two reports. */
     private readonly reportEvery: number,
-    private readonly onRows: (rows: number) => void,
+    private readonly onRows: (rows: number, bytes: number) => void,
   ) {
     super();
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
+      this.unreportedBytes += chunk.length;
       this.scan(chunk);
       callback(null, chunk);
     } catch (error) {
@@ -133,7 +135,9 @@ export class BinaryCopyRowCounter extends Transform {
   private report(): void {
     if (this.unreported === 0) return;
     const rows = this.unreported;
+    const bytes = this.unreportedBytes;
     this.unreported = 0;
-    this.onRows(rows);
+    this.unreportedBytes = 0;
+    this.onRows(rows, bytes);
   }
 }

@@ -14,13 +14,13 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': 
 
 /**
  * Groups rows into COPY text chunks of about `chunkBytes`, so the stream is written in few large pieces;
- * `onChunk` hears how many rows each chunk holds as it is handed on.
+ * `onChunk` hears how many rows (and characters) each chunk holds as it is handed on.
  */
 export async function* copyTextChunks(
   rows: Rows,
   counter: { rows: number },
   chunkBytes = 256 * 1024,
-  onChunk?: (rows: number) => void,
+  onChunk?: (rows: number, bytes: number) => void,
 ): AsyncGenerator<string> {
   let chunk = '';
   let chunkRows = 0;
@@ -30,13 +30,13 @@ export async function* copyTextChunks(
     chunkRows += 1;
     if (chunk.length >= chunkBytes) {
       yield chunk;
-      onChunk?.(chunkRows);
+      onChunk?.(chunkRows, chunk.length);
       chunk = '';
       chunkRows = 0;
     }
   }
   if (chunk.length > 0) {
     yield chunk;
-    onChunk?.(chunkRows);
+    onChunk?.(chunkRows, chunk.length);
   }
 }

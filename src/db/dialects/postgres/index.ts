@@ -4,10 +4,12 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { TesseraError } from '../../../errors.js';
-import type { Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
-import type { DatabaseTarget } from '../../url.js';
+import type { CloneResult, Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
+import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
+
+type ServerTarget = Exclude<DatabaseTarget, { kind: 'sqlite' }>;
 
 const INT8_OID = 20;
 /** Rows between two progress reports of a binary COPY from one database to another. */
@@ -235,6 +237,17 @@ const dialect: Dialect = {
     );
   },
 
+  async tableDigest(db, table, columns) {
+    // hashtextextended over the row's text form, summed: the server reads the table once (in parallel
+    // workers when large) and only two numbers come back.
+    const row = sql.join(columns.map((c) => sql.ref(c)));
+    const result = await sql<{ rows: number; digest: string | null }>`
+      select count(*) as rows, sum(hashtextextended(row(${row})::text, 0))::text as digest
+      from ${sql.table(table)}`.execute(db);
+    const first = result.rows[0];
+    return { rows: Number(first?.rows ?? 0), digest: `pg-rowhash-sum:${first?.digest ?? '0'}` };
+  },
+
   readConsistently(db, work) {
     return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
   },
@@ -242,7 +255,7 @@ const dialect: Dialect = {
   nativeCopy: {
     scope: 'table',
     method: 'PostgreSQL binary COPY',
-    async copy(source, target, table, columns, onBatch) {
+    async copy(source, target, { name: table, columns }, onBatch) {
       const reader = await poolOf(source, 'copy').connect();
       let writer: pg.PoolClient;
       try {
@@ -252,7 +265,7 @@ const dialect: Dialect = {
         throw error;
       }
       const list = columns.map(quoteIdentifier).join(', ');
-      const counter = new BinaryCopyRowCounter(COPY_REPORT_ROWS, (rows) => onBatch?.(rows));
+      const counter = new BinaryCopyRowCounter(COPY_REPORT_ROWS, (rows, bytes) => onBatch?.(rows, bytes));
       let failed = false;
       try {
         await withoutForeignKeyChecks(writer, () =>
@@ -275,6 +288,43 @@ const dialect: Dialect = {
   },
 };
 
+/** Identifiers are at most 63 bytes; database names here are ASCII. */
+const MAX_IDENTIFIER = 63;
+const CLONE_SUFFIX = '_tessera_clone';
+
+/**
+ * `CREATE DATABASE ... TEMPLATE` into a side database first, so that a refused or failed copy leaves the
+ * operator's staging database as it was; only a finished copy replaces it (drop, then rename). A side
+ * database left by an interrupted earlier attempt is dropped first: it is this function's own.
+ */
+async function cloneByTemplate(source: ServerTarget, target: ServerTarget): Promise<CloneResult> {
+  const side = `${target.database.slice(0, MAX_IDENTIFIER - CLONE_SUFFIX.length)}${CLONE_SUFFIX}`;
+  let outcome: CloneResult = { cloned: false, reason: 'not attempted' };
+  await withAdminClient(target, async (client) => {
+    const owner = await client.query<{ owner: string }>(
+      'select pg_get_userbyid(datdba) as owner from pg_database where datname = $1',
+      [target.database],
+    );
+    // A staging database that a crashed earlier attempt already dropped is created again under its name.
+    const ownerClause = owner.rows[0] ? ` OWNER ${quoteIdentifier(owner.rows[0].owner)}` : '';
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(side)}`);
+    try {
+      await client.query(
+        `CREATE DATABASE ${quoteIdentifier(side)} TEMPLATE ${quoteIdentifier(source.database)}${ownerClause}`,
+      );
+    } catch (error) {
+      outcome = { cloned: false, reason: (error as Error).message };
+      return;
+    }
+    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)}`);
+    await client.query(
+      `ALTER DATABASE ${quoteIdentifier(side)} RENAME TO ${quoteIdentifier(target.database)}`,
+    );
+    outcome = { cloned: true, method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)' };
+  });
+  return outcome;
+}
+
 export const postgresModule: DialectModule = {
   dialect,
 
@@ -282,7 +332,9 @@ export const postgresModule: DialectModule = {
     const pool = new pg.Pool({ ...serverConfig(target), max: 10, types });
     try {
       const client = await pool.connect();
-      client.release();
+      // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe
+      // connection of a database opened but never used would outlive close().
+      client.release(true);
     } catch (error) {
       await pool.end().catch(() => {});
       throw connectFailed(target, error);
@@ -306,5 +358,12 @@ export const postgresModule: DialectModule = {
     await withAdminClient(target, async (client) => {
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`);
     });
+  },
+
+  async cloneDatabase(source, target) {
+    if (source.kind !== 'postgres' || target.kind !== 'postgres' || !sameServer(source, target)) {
+      return { cloned: false, reason: 'the two databases are not on one PostgreSQL server' };
+    }
+    return cloneByTemplate(source, target);
   },
 };
