@@ -101,4 +101,36 @@ describe('/api/v1/sessions', () => {
     // Basic keeps working alongside.
     expect((await t.call('GET', '/api/v1/tenants', { as: ['admin', ADMIN_PASSWORD] })).status).toBe(200);
   });
+
+  it('ends sessions idle for TESSERA_SESSION_IDLE_SECONDS and those of a deactivated tenant', async () => {
+    process.env.TESSERA_SESSION_IDLE_SECONDS = '1';
+    try {
+      t = await startTestServer('sqlite');
+    } finally {
+      delete process.env.TESSERA_SESSION_IDLE_SECONDS;
+    }
+    const url = t.server.url;
+    const login = async (username: string, password: string) => {
+      const created = await t?.call('POST', '/api/v1/sessions', { body: { username, password } });
+      expect(created?.status).toBe(201);
+      return { authorization: `Bearer ${created?.body.token}` };
+    };
+    const idle = await login('admin', ADMIN_PASSWORD);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await fetch(`${url}/api/v1/tenants`, { headers: idle })).status).toBe(401);
+
+    await t.call('POST', '/api/v1/tenants', {
+      as: ['admin', ADMIN_PASSWORD],
+      body: { domain: 'acme.com', adminPassword: 'acme-admin-pw' },
+    });
+    const acme = await login('admin@acme.com', 'acme-admin-pw');
+    expect((await fetch(`${url}/api/v1/tenants/acme.com/users`, { headers: acme })).status).toBe(200);
+    await t.call('PATCH', '/api/v1/tenants/acme.com', {
+      as: ['admin', ADMIN_PASSWORD],
+      body: { active: false },
+    });
+    const refused = await fetch(`${url}/api/v1/tenants/acme.com/users`, { headers: acme });
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/no longer active/);
+  });
 });

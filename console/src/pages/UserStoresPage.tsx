@@ -69,7 +69,7 @@ export function UserStoresPage({ tenant }: { tenant: string }) {
   );
 }
 
-type StoreField = 'domain' | 'url' | 'bindDn' | 'userSearchBase';
+type StoreField = 'domain' | 'url' | 'bindDn' | 'bindPassword' | 'userSearchBase';
 
 function AddStore({ base, onAdded }: { base: string; onAdded: () => void }) {
   const [domain, setDomain] = useState('');
@@ -91,6 +91,7 @@ function AddStore({ base, onAdded }: { base: string; onAdded: () => void }) {
       domain: storeDomainProblem(domain.trim()),
       url: required(url, type === 'jdbc' ? 'the database URL' : 'the LDAP URL'),
       bindDn: type === 'ldap' ? required(bindDn, 'the bind DN') : undefined,
+      bindPassword: type === 'ldap' ? required(bindPassword, 'the bind password') : undefined,
       userSearchBase: type === 'ldap' ? required(userSearchBase, 'the user search base') : undefined,
     };
     setErrors(found);
@@ -177,7 +178,13 @@ function AddStore({ base, onAdded }: { base: string; onAdded: () => void }) {
         {type === 'ldap' && (
           <>
             <Field label="Bind DN" value={bindDn} onChange={setBindDn} error={errors.bindDn} />
-            <Field label="Bind password" type="password" value={bindPassword} onChange={setBindPassword} />
+            <Field
+              label="Bind password"
+              type="password"
+              value={bindPassword}
+              onChange={setBindPassword}
+              error={errors.bindPassword}
+            />
             <Field
               label="User search base"
               value={userSearchBase}

@@ -41,6 +41,11 @@ export function requireBasicAuth(
       // Answered here rather than thrown: the error handler's `WWW-Authenticate: Basic` would make a
       // browser pop its own password prompt over the console's login dialog.
       if (!principal) return sessionExpired(reply);
+      // A session does not outlive its tenant's deactivation, as a password check would not.
+      if (!(await context.tenants.get(principal.tenantDomain))?.active) {
+        sessions.revoke(token);
+        return sessionExpired(reply, 'The tenant is no longer active.');
+      }
       request.principal = principal;
       request.sessionToken = token;
       return;

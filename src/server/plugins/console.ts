@@ -32,6 +32,7 @@ export async function registerConsole(app: FastifyInstance, root: string = CONSO
         prefix: '/',
         wildcard: true,
         index: 'index.html',
+        cacheControl: false,
         setHeaders(response, file) {
           // Vite names assets by their content hash; index.html must always be fetched again.
           response.setHeader(
