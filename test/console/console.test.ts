@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import type { JournalData } from '../../src/upgrade/journal.js';
 import { buildZip } from '../deployment/helpers.js';
+import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, startSlapd } from '../userstores/ldap/slapd.js';
 import { launchBrowser, screenshot } from './browser.js';
 import { upgradedHome } from './upgraded-home.js';
 
@@ -147,6 +148,33 @@ describe('the management console', () => {
     const stores = (await api('GET', `/tenants/${TENANT}/userstores`)).body.userstores;
     expect(stores.map((s: { domain: string }) => s.domain)).toEqual(['PRIMARY', 'SUPPLIERS']);
     await screenshot(page, '05-userstores');
+  });
+
+  it("tests an LDAP directory from the store form and shows the directory's refusal", async () => {
+    const slapd = await startSlapd();
+    try {
+      const form = section('Add a user store');
+      await form.getByLabel('Store domain').fill('DIRECTORY');
+      await form.getByLabel('Type').selectOption('ldap');
+      await form.getByLabel('LDAP URL').fill(slapd.url);
+      await form.getByRole('button', { name: 'Test connection' }).click();
+      await expect.poll(() => form.getByLabel('Bind DN').getAttribute('aria-invalid')).toBe('true');
+      expect(await form.getByText('Enter the bind password.').isVisible()).toBe(true);
+
+      await form.getByLabel('Bind DN').fill(ROOT_DN);
+      await form.getByLabel('Bind password').fill('not-the-root-password');
+      await form.getByLabel('User search base').fill(PEOPLE);
+      await form.getByLabel('Group search base').fill(GROUPS);
+      await form.getByRole('button', { name: 'Test connection' }).click();
+      await expect.poll(() => form.getByRole('alert').textContent()).toMatch(/^Connection failed: /);
+
+      await form.getByLabel('Bind password').fill(ROOT_PASSWORD);
+      await form.getByRole('button', { name: 'Test connection' }).click();
+      await form.getByText('Connection to DIRECTORY works.').waitFor();
+      await screenshot(page, '05b-userstores-ldap-test');
+    } finally {
+      await slapd.dispose();
+    }
   });
 
   it('adds users to the new store, searches, pages, assigns roles and resets a password', async () => {
@@ -326,7 +354,12 @@ describe('the management console', () => {
 
   it('shows a tenant admin only its own tenant', async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
-    await logIn(`admin@${TENANT}`, TENANT_PASSWORD);
+    // By keyboard alone: type, Tab to the password, Enter to submit.
+    await page.getByLabel('User name').focus();
+    await page.keyboard.type(`admin@${TENANT}`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(TENANT_PASSWORD);
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'User stores', level: 1 }).waitFor();
     const nav = page.getByRole('navigation', { name: 'Pages' });
     expect(await nav.getByRole('link').allTextContents()).toEqual([
