@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage, RedisBus } from '../../src/cache/bus.js';
 import { openRedisCache } from '../../src/cache/cluster-cache.js';
@@ -105,6 +106,28 @@ describe('RedisCache against a real Redis', () => {
     const refill = await b.cache.lookup(SCOPES, 'user:carol');
     await refill?.fill('{"after":true}', 30);
     expect((await a.cache.lookup(SCOPES, 'user:carol'))?.value).toBe('{"after":true}');
+  });
+
+  it('a node that lost its subscription stops trusting its copies of generations until it is back', async () => {
+    privateRedis = await PrivateRedis.start();
+    const [a, b] = (await subscribedNodes(privateRedis.url, 2)) as [CacheNode, CacheNode];
+    await (await a.cache.lookup(SCOPES, 'user:dan'))?.fill('{"old":true}', 30);
+    expect((await a.cache.lookup(SCOPES, 'user:dan'))?.value).toBe('{"old":true}');
+
+    // Only the subscriber connections go (a Redis of this test's own: no one else's clients are touched).
+    const admin = new Redis(privateRedis.url);
+    try {
+      await admin.client('KILL', 'TYPE', 'pubsub');
+    } finally {
+      admin.disconnect();
+    }
+    await until('a unsubscribed', () => !a.bus.subscribed, 2_000);
+    // b's message about this is lost on a; a must find out from Redis itself.
+    await b.cache.invalidate([storeScope(3, 'PRIMARY')]);
+    expect(a.bus.subscribed).toBe(false);
+    expect((await a.cache.lookup(SCOPES, 'user:dan'))?.value).toBeUndefined();
+    await until('a subscribed again', () => a.bus.subscribed, 5_000);
+    expect((await a.cache.lookup(SCOPES, 'user:dan'))?.value).toBeUndefined();
   });
 
   it('a node that starts while Redis is down serves nothing from the cache, then joins when Redis starts', async () => {
