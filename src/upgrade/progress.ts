@@ -137,13 +137,18 @@ function terminalProgress(stream: NodeJS.WriteStream): Progress {
         },
         done(summary) {
           const owner = multiBar();
+          const text = `${summary ? `${label}: ${summary}` : meter.describe()}\n`;
           owner.remove(bar);
-          owner.log(`${summary ? `${label}: ${summary}` : meter.describe()}\n`);
           running -= 1;
-          if (running === 0) {
-            owner.stop();
-            bars = undefined;
+          if (running > 0) {
+            owner.log(text);
+            return;
           }
+          // The last bar gone: the terminal is released first, as a log line queued for a redraw that
+          // never comes would be lost.
+          owner.stop();
+          bars = undefined;
+          stream.write(text);
         },
       };
     },

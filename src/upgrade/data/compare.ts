@@ -45,7 +45,12 @@ export async function compareContent(
         same: false,
       };
     }
-    const [a, b] = await Promise.all([originalContent, content(copy, table)]);
+    let [a, b] = await Promise.all([originalContent, content(copy, table)]);
+    if (a.rows === b.rows && a.checksum !== b.checksum && content !== canonicalContent) {
+      // A server digest depends on how the engine stores the rows too: only the canonical checksum, which
+      // depends on the values alone, may call a table different.
+      [a, b] = await Promise.all([canonicalContent(original, table), canonicalContent(copy, table)]);
+    }
     const same = a.rows === b.rows && a.checksum === b.checksum;
     task?.done(`${a.rows.toLocaleString('en')} rows, ${same ? 'same content' : 'DIFFERENT'}`);
     return { table: table.name, original: a, copy: b, same };
@@ -68,8 +73,11 @@ function contentReader(original: DataSource, copy: DataSource): ContentReader {
       return { rows: result.rows, checksum: result.digest };
     };
   }
-  return (source, table, onRows) => tableContent(source, table, { onBatch: onRows });
+  return canonicalContent;
 }
+
+const canonicalContent: ContentReader = (source, table, onRows) =>
+  tableContent(source, table, { onBatch: onRows });
 
 /** Throws naming every table whose copy differs from the original. */
 export function assertSameContent(

@@ -46,13 +46,15 @@ export class StageJournal {
     this.save();
   }
 
-  finish(table: string, rows: number, durationMs: number, bytes?: number): void {
+  /** `rows` undefined: not counted yet (a clone brought the table; verification counts it). */
+  finish(table: string, rows: number | undefined, durationMs: number, bytes?: number): void {
     this.tables[table] = {
       status: 'done',
-      rows,
       durationMs,
+      ...(rows !== undefined
+        ? { rows, rowsPerSecond: Math.round(rows / Math.max(0.001, durationMs / 1000)) }
+        : {}),
       ...(bytes !== undefined && bytes > 0 ? { bytes } : {}),
-      rowsPerSecond: Math.round(rows / Math.max(0.001, durationMs / 1000)),
     };
     this.save();
   }

@@ -58,7 +58,7 @@ export const stageStep: Step = {
     let method = clone.method ?? native?.method ?? STREAMED_COPY;
 
     if (clone.method !== undefined) {
-      await recordClonedTables(staging, tables, journal, performance.now() - copyStarted);
+      recordClonedTables(tables, journal, performance.now() - copyStarted);
     } else if (native?.scope === 'database') {
       await copyWholeDatabase(context, production, staging, tables, native, journal);
     } else {
@@ -171,15 +171,11 @@ async function cloneIfPossible(
   return { method: result.method };
 }
 
-async function recordClonedTables(
-  staging: Database<unknown>,
-  tables: readonly TableInfo[],
-  journal: StageJournal,
-  durationMs: number,
-): Promise<void> {
+/** Every table came with the clone; the verification that follows counts their rows. */
+function recordClonedTables(tables: readonly TableInfo[], journal: StageJournal, durationMs: number): void {
   for (const table of tables) {
     if (journal.isDone(table.name)) continue;
-    journal.finish(table.name, await countRows(staging, table.name), Math.round(durationMs));
+    journal.finish(table.name, undefined, Math.round(durationMs));
     crashPoint('stage:table');
   }
 }

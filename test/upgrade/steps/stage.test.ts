@@ -26,7 +26,7 @@ const CASES: [DatabaseKind, string, Copy][] = DATABASE_KINDS.flatMap((kind) => [
 const CHECKSUMS: Record<DatabaseKind, RegExp> = {
   sqlite: /^pages:[0-9a-f]{64}$/,
   postgres: /^pg-rowhash-sum:-?\d+$/,
-  mysql: /^mysql-md5-sum:\d+$/,
+  mysql: /^mysql-crc-sums:\d+:\d+$/,
 };
 
 function expectedMethod(kind: DatabaseKind, copy: Copy): RegExp {

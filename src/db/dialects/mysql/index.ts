@@ -62,6 +62,21 @@ async function adminQuery(target: DatabaseTarget, statement: string): Promise<vo
   }
 }
 
+const crc32cSupport = new WeakMap<Kysely<unknown>, Promise<boolean>>();
+
+/** MariaDB 10.8 and later have CRC-32C; MySQL and older MariaDB reverse the row for a second CRC instead. */
+function hasCrc32c(db: Kysely<unknown>): Promise<boolean> {
+  let known = crc32cSupport.get(db);
+  if (!known) {
+    known = sql`select crc32c('') as c`.execute(db).then(
+      () => true,
+      () => false,
+    );
+    crc32cSupport.set(db, known);
+  }
+  return known;
+}
+
 /** Where each connected Kysely instance points, so that a copy can tell whether two share a server. */
 const targets = new WeakMap<Kysely<unknown>, DatabaseTarget>();
 
@@ -236,18 +251,20 @@ const dialect: Dialect = {
   },
 
   async tableDigest(db, table, columns) {
-    // Each value length-prefixed (NULL apart), so that no two different rows read alike; the first 64 bits
-    // of each row's MD5 summed (as DECIMAL, which cannot overflow), so that only two numbers come back.
-    const values = columns.map(
-      (c) => sql`if(${sql.ref(c)} is null, 'N', concat('v', length(${sql.ref(c)}), ':', ${sql.ref(c)}))`,
-    );
-    const result = await sql<{ n: number | string; digest: string }>`
-      select count(*) as n,
-             cast(coalesce(sum(cast(conv(substring(md5(concat(${sql.join(values)})), 1, 16), 16, 10) as unsigned)), 0)
-                  as char) as digest
+    // Each value length-prefixed (NULL apart), so that no two different rows read alike; two independent
+    // 32-bit CRCs of each row summed (as DECIMAL, which cannot overflow), so that only numbers come back.
+    const row = sql`concat(${sql.join(
+      columns.map((c) => sql`coalesce(concat(length(${sql.ref(c)}), ':', ${sql.ref(c)}), 'N')`),
+    )})`;
+    const second = (await hasCrc32c(db)) ? sql`crc32c(${row})` : sql`crc32(reverse(${row}))`;
+    const result = await sql<{ n: number | string; first: string | null; second: string | null }>`
+      select count(*) as n, cast(sum(crc32(${row})) as char) as first, cast(sum(${second}) as char) as second
       from ${sql.table(table)}`.execute(db);
     const first = result.rows[0];
-    return { rows: Number(first?.n ?? 0), digest: `mysql-md5-sum:${first?.digest ?? '0'}` };
+    return {
+      rows: Number(first?.n ?? 0),
+      digest: `mysql-crc-sums:${first?.first ?? '0'}:${first?.second ?? '0'}`,
+    };
   },
 
   nativeCopy: {
