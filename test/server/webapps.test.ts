@@ -108,4 +108,15 @@ describe('/api/v1/tenants/{domain}/webapps', () => {
     expect((await upload(t, 'carbon.super', 'docs', await buildZip({ 'index.html': 'y' }))).status).toBe(409);
     expect(await (await fetch(`${t.server.url}/docs/`)).text()).toBe('docs');
   });
+
+  it('is described in the OpenAPI document, zip body included', async () => {
+    t = await startTestServer('sqlite');
+    const paths = (await t.call('GET', '/openapi.json')).body.paths;
+    const upload = paths['/api/v1/tenants/{domain}/webapps'].post;
+    expect(Object.keys(upload.requestBody.content)).toEqual(['application/zip']);
+    expect(upload.parameters.map((p: { name: string }) => p.name).sort()).toEqual(['domain', 'name']);
+    expect(Object.keys(paths['/api/v1/tenants/{domain}/webapps/{app}'])).toEqual(['delete']);
+    expect(paths['/api/v1/upgrade/report'].get).toBeDefined();
+    expect(paths['/api/v1/sessions'].post.security).toEqual([]);
+  });
 });

@@ -84,6 +84,12 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
           'the answer comes once it is deployed.',
         params: DomainParams,
         querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
+        // Documents the raw body for OpenAPI; `format` constrains strings only, so the Buffer passes as is.
+        body: {
+          content: {
+            'application/zip': { schema: { format: 'binary', description: 'The zip archive' } },
+          },
+        },
         response: { 201: AppBody, ...errorResponses },
       },
     },
