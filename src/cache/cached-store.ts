@@ -12,7 +12,7 @@ interface RoleEntry {
 
 /**
  * A user store whose lookups (user, role, role list) go through the shared cache, and whose every write
- * invalidates the store's scope on every node, whether it succeeded or not (a failed write may have done
+ * invalidates its tenant's entries on every node, whether it succeeded or not (a failed write may have done
  * part of its work). `authenticate` always asks the store: the password is checked there, and the roles it
  * answers with come from the same row.
  */
@@ -97,7 +97,9 @@ export class CachedUserStore implements UserStore {
     try {
       return await write();
     } finally {
-      await this.cache.invalidate(this.scopes.slice(1));
+      // The whole tenant, not only this store: two stores of a tenant may name one database, whose rows
+      // (keyed by tenant, not by store) they then share. Writes are rare next to reads.
+      await this.cache.invalidate(this.scopes.slice(0, 1));
     }
   }
 }

@@ -35,12 +35,12 @@ export interface CacheHealth {
   subscribed?: boolean;
 }
 
-/** The scope of everything a tenant's stores hold: invalidated when the tenant is deleted. */
+/** The scope of everything a tenant's stores hold: invalidated by every write through any of them, and when the tenant is deleted. */
 export function tenantScope(tenantId: number): string {
   return `tenant:${tenantId}`;
 }
 
-/** The scope of one store of a tenant: invalidated by every write through it and every change of its definition. */
+/** The scope of one store of a tenant: invalidated when its definition changes (it may now name another database). */
 export function storeScope(tenantId: number, domain: string): string {
   return `store:${tenantId}:${domain.toUpperCase()}`;
 }

@@ -1,7 +1,9 @@
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CachedUserStore } from '../../src/cache/cached-store.js';
 import { MemoryCache } from '../../src/cache/memory-cache.js';
-import { primaryStore } from '../../src/userstores/sql-store.js';
+import type { StoreSchema } from '../../src/userstores/sql-schema.js';
+import { primaryStore, SqlUserStore } from '../../src/userstores/sql-store.js';
 import type { UserStore } from '../../src/userstores/types.js';
 import { clearUserTables, type ServerDatabase, serverDatabase } from '../userstores/helpers.js';
 
@@ -70,5 +72,36 @@ describe('CachedUserStore over a PRIMARY store', () => {
     expect(await store.authenticate('alice', 'alice-password-1')).toBeUndefined();
     expect((await store.authenticate('alice', 'alice-password-2'))?.username).toBe('alice');
     expect(authenticate).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('two stores of one tenant on one database', () => {
+  let server: ServerDatabase;
+
+  beforeAll(async () => {
+    server = await serverDatabase('sqlite', { [ACME]: 'acme.com' });
+  });
+  afterAll(async () => {
+    await server?.dispose();
+  });
+
+  it('a write through one is seen through the other (they share the rows)', async () => {
+    const cache = new MemoryCache();
+    const one = new CachedUserStore(primaryStore(server.database.db, ACME), ACME, cache);
+    const other = new CachedUserStore(
+      new SqlUserStore({
+        // The same tables as PRIMARY: what a second store on the same database would see.
+        db: server.database.db as unknown as Kysely<StoreSchema>,
+        tenantId: ACME,
+        domain: 'ALIAS',
+        kind: 'jdbc',
+        readOnly: false,
+      }),
+      ACME,
+      cache,
+    );
+    expect(await other.getUser('erin')).toBeUndefined();
+    await one.addUser({ username: 'erin', password: 'erin-password-1' });
+    expect((await other.getUser('erin'))?.username).toBe('erin');
   });
 });
