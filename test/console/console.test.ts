@@ -292,6 +292,13 @@ describe('the management console', () => {
     expect(await opened.getByRole('heading').textContent()).toBe('Supplier catalog');
     await screenshot(opened, '10-webapp-opened');
     await opened.close();
+
+    // Undeploying asks first (a native confirm), then the app is gone from the list and from its URL.
+    page.once('dialog', (dialog) => void dialog.accept());
+    const apps = section(`Web applications of ${TENANT}`);
+    await apps.getByRole('button', { name: 'Undeploy catalog' }).click();
+    await apps.getByText('No apps deployed.').waitFor();
+    expect((await fetch(`${server.url}/t/${TENANT}/catalog/`)).status).toBe(404);
   });
 
   it('browses the registry', async () => {
@@ -371,6 +378,10 @@ describe('the management console', () => {
     expect(await page.getByText(`Tenant ${TENANT}`).isVisible()).toBe(true);
     await section(`User stores of ${TENANT}`).getByRole('cell', { name: 'SUPPLIERS', exact: true }).waitFor();
     await screenshot(page, '14-tenant-admin');
+    // A super-admin page typed into the address bar is not there for a tenant admin.
+    await page.goto(`${server.url}/console/#/upgrade`);
+    await page.getByRole('heading', { name: 'User stores', level: 1 }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Upgrade' }).count()).toBe(0);
     // The API behind it refuses the super tenant to this admin, whatever the console shows.
     const token = await page.evaluate<string | null>("sessionStorage.getItem('tessera.session')");
     const refused = await fetch(`${server.url}/api/v1/tenants/carbon.super/users`, {
