@@ -40,6 +40,8 @@ export class SharedStoreDefinitions {
   private readonly agreed = new Map<number, Map<string, string>>();
   /** Files present at start that the database does not know, by tenant: local until they change. */
   private readonly localOnly = new Map<number, Map<string, string>>();
+  /** Tenants reconciled once: what their folder held before that counts as present at start. */
+  private readonly reconciled = new Set<number>();
 
   constructor(
     private readonly db: Kysely<Schema>,
@@ -81,10 +83,11 @@ export class SharedStoreDefinitions {
   forgetTenant(tenantId: number): void {
     this.agreed.delete(tenantId);
     this.localOnly.delete(tenantId);
+    this.reconciled.delete(tenantId);
   }
 
   private async reconcileOrThrow(tenantId: number, folder: string): Promise<void> {
-    const firstTime = !this.agreed.has(tenantId);
+    const firstTime = !this.reconciled.has(tenantId);
     const agreed = this.agreedOf(tenantId);
     const shared = await this.readDefinitions(tenantId);
     const files = await readStoreFiles(folder);
@@ -129,6 +132,7 @@ export class SharedStoreDefinitions {
         );
       }
     }
+    this.reconciled.add(tenantId);
   }
 
   /** A hand-written or hand-edited file: published as the store's next version. */
