@@ -40,10 +40,13 @@ export interface ClusterCacheOptions {
   /** `cache.redis`; without it the cache is this process's memory and the bus reaches this node only. */
   redisUrl: string | undefined;
   db: Kysely<Schema>;
-  /** Names the cluster in Redis keys and the channel: the nodes of one database share them, others do not. */
+  /**
+   * Names the cluster in Redis keys and the channel: the nodes of one database share them, others do not.
+   * So every node must name the database alike (the same `database.url`, password aside).
+   */
   databaseLabel: string;
   logger: Logger;
-  /** Where the `tessera_cache_redis_up` gauge goes. */
+  /** Where the `tessera_cache_usable` gauge goes. */
   metrics?: Registry;
 }
 
@@ -66,7 +69,7 @@ export async function openClusterCache(options: ClusterCacheOptions): Promise<Cl
   } else {
     ({ cache, bus } = await openRedisCache(options.redisUrl, prefix, logger));
     logger.info(
-      { redis: redactRedisUrl(options.redisUrl), usable: cache.health().usable },
+      { redis: redactRedisUrl(options.redisUrl), prefix, usable: cache.health().usable },
       'cache: using Redis',
     );
   }
