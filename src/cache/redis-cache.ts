@@ -8,6 +8,7 @@ import type { CacheHealth, CacheLookup, SharedCache } from './shared-cache.js';
  * cached before an outage is trusted after it: writes made meanwhile could not invalidate anything.
  */
 const EPOCH_SCOPE = 'epoch';
+const EPOCH_RETRY_MS = 1_000;
 
 export interface RedisCacheOptions {
   redis: Redis;
@@ -92,9 +93,11 @@ export class RedisCache implements SharedCache {
         this.learn(scope, generation);
         await this.bus.publish({ kind: 'generation', scope, generation });
       } catch (error) {
-        // Nothing cached can be trusted until every node's keys move on: owed until Redis answers again.
+        // Nothing cached can be trusted until every node's keys move on: owed until Redis answers again
+        // (paid on reconnection, by the next lookup, or by this retry, whichever comes first).
         this.epochBumpOwed = true;
         this.logger.debug({ reason: String(error), scope }, 'cache: invalidation failed; epoch bump owed');
+        if (scope !== EPOCH_SCOPE) setTimeout(() => void this.retryEpochBump(), EPOCH_RETRY_MS).unref();
       }
     }
   }
@@ -143,6 +146,11 @@ export class RedisCache implements SharedCache {
       this.epochBump = undefined;
     });
     return this.epochBump;
+  }
+
+  private async retryEpochBump(): Promise<void> {
+    if (this.closing || !this.usable || (await this.settleEpoch())) return;
+    setTimeout(() => void this.retryEpochBump(), EPOCH_RETRY_MS).unref();
   }
 
   private wentDown(): void {
