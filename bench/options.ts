@@ -9,14 +9,17 @@ export function benchArgs(argv: readonly string[] = process.argv): Map<string, s
 }
 
 /** The fixture size and engines the upgrade benches share, with their defaults. */
-export function fixtureOptions(args: Map<string, string>): {
+export function fixtureOptions(
+  args: Map<string, string>,
+  defaults: { users: number; tenants: number } = { users: 100_000, tenants: 100 },
+): {
   users: number;
   tenants: number;
   engines: DatabaseKind[];
 } {
   return {
-    users: Number(args.get('users') ?? 100_000),
-    tenants: Number(args.get('tenants') ?? 100),
+    users: Number(args.get('users') ?? defaults.users),
+    tenants: Number(args.get('tenants') ?? defaults.tenants),
     engines: (args.get('engines') ?? 'sqlite,postgres,mysql').split(',') as DatabaseKind[],
   };
 }

@@ -1,10 +1,9 @@
 /**
- * bench/stage: builds one 1.0.0 fixture per engine and times, in the same run, Tessera's stage step (copy +
- * verification, the real `stageStep.run`) against the engine's own copy tools: `pg_dump | psql`,
- * `pg_dump -Fc` + `pg_restore -j2`, `CREATE DATABASE ... TEMPLATE` (PostgreSQL), `mariadb-dump | mariadb`
- * (MariaDB) and `sqlite3 .backup` (SQLite). Staging is dropped and recreated empty before every run.
- * Run: npm run bench:stage [-- --users 100000 --tenants 100 --engines sqlite,postgres,mysql]
- * Needs the local PostgreSQL and MariaDB (as the tests do); every database it creates is dropped at the end.
+ * Issue 4's stage comparison, run by bench/upgrade.ts on each engine's fixture: Tessera's stage step (copy +
+ * verification, the real `stageStep.run`, in-process) against the engine's own tools on the same data:
+ * `pg_dump | psql`, `pg_dump -Fc` + `pg_restore -j2`, `CREATE DATABASE ... TEMPLATE` and, with staging on a
+ * second PostgreSQL cluster (initdb on port 5433), `pg_dump | psql` there; `mariadb-dump | mariadb`;
+ * `sqlite3 .backup` and `sqlite3 .dump | sqlite3`. Staging is created empty before every run.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +13,6 @@ import path from 'node:path';
 import { summarizeConfigFile } from '../src/config/format.js';
 import { createDatabase, type Database, dropDatabase, openDatabase } from '../src/db/connection.js';
 import type { DatabaseKind } from '../src/db/url.js';
-import { storesDatabaseUrl } from '../src/fixtures/build.js';
 import { homeLayout } from '../src/home/layout.js';
 import { CURRENT_RELEASE, upgradePath } from '../src/releases/matrix.js';
 import { UpgradeConnections } from '../src/upgrade/connections.js';
@@ -23,23 +21,31 @@ import { Journal } from '../src/upgrade/journal.js';
 import { createProgress } from '../src/upgrade/progress.js';
 import { stageStep } from '../src/upgrade/steps/stage.js';
 import type { UpgradeContext, UpgradePlan } from '../src/upgrade/types.js';
-import { BENCH_SERVERS, benchArgs, CLI, fixtureArgs, fixtureOptions } from './options.js';
+import { BENCH_SERVERS } from './options.js';
 
-const args = benchArgs();
-const { users: USERS, tenants: TENANTS, engines: ENGINES } = fixtureOptions(args);
 const SERVERS = BENCH_SERVERS;
-const CROSS_CLUSTER = (args.get('cross-cluster') ?? 'yes') !== 'no';
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const SECOND_PORT = 5433;
 const SOURCE = '1.0.0';
 
-interface Row {
+export interface Row {
   what: string;
   seconds: number;
   note?: string;
+  /** The target for Tessera's time over this one's, when the row is a reference. */
+  goal?: string;
+  /** The Tessera run this reference is compared with, when not the main one (seconds). */
+  versus?: number;
 }
 
-function timed(label: string, argv: string[]): number {
+export interface StageComparison {
+  rows: Row[];
+  tessera: { seconds: number; copyMs: number; verifyMs: number; rows: number; method: string };
+  maxRssMb: number;
+  rssBeforeMb: number;
+}
+
+export function timed(label: string, argv: string[]): number {
   const started = performance.now();
   const result = spawnSync(argv[0] ?? '', argv.slice(1), {
     encoding: 'utf8',
@@ -51,11 +57,11 @@ function timed(label: string, argv: string[]): number {
 }
 
 /** A shell pipeline (`a | b`) with pipefail, so that a failing producer fails the run. */
-function pipeline(label: string, script: string): number {
+export function pipeline(label: string, script: string): number {
   return timed(label, ['bash', '-c', `set -euo pipefail; ${script}`]);
 }
 
-function dbName(url: string): string {
+export function dbName(url: string): string {
   return new URL(url).pathname.slice(1);
 }
 
@@ -92,6 +98,7 @@ async function tesseraStage(
   copyMs: number;
   verifyMs: number;
   rows: number;
+  method: string;
   maxRssMb: number;
   rssBeforeMb: number;
 }> {
@@ -132,28 +139,13 @@ async function tesseraStage(
       copyMs: Number(details.copyMs ?? Number.NaN),
       verifyMs: Number(details.verifyMs ?? Number.NaN),
       rows: Number(details.rows ?? 0),
+      method: String(details.method ?? ''),
       // maxRSS is in KiB, the peak of the whole process so far.
       maxRssMb: process.resourceUsage().maxRSS / 1024,
       rssBeforeMb,
     };
   } finally {
     await connections.close();
-  }
-}
-
-function printTable(kind: DatabaseKind, rows: Row[], tessera: number, rssMb: number, beforeMb: number): void {
-  process.stdout.write(
-    `\n${kind}: Tessera stage peak RSS (process) ${rssMb.toFixed(0)} MB (peak before the step ${beforeMb.toFixed(0)} MB)\n`,
-  );
-  process.stdout.write('| run | seconds | Tessera / run |\n|---|---|---|\n');
-  for (const row of rows) {
-    const ratio =
-      row.what.startsWith('Tessera') || row.what.includes('second cluster')
-        ? ''
-        : (tessera / row.seconds).toFixed(2);
-    process.stdout.write(
-      `| ${`${row.what}${row.note ? ` (${row.note})` : ''}`.replaceAll('|', '\\|')} | ${row.seconds.toFixed(2)} | ${ratio} |\n`,
-    );
   }
 }
 
@@ -206,9 +198,14 @@ async function crossCluster(
       {
         what: 'Tessera stage, staging on a second cluster',
         seconds: stage.seconds,
-        note: `copy ${(stage.copyMs / 1000).toFixed(2)} s + verify ${(stage.verifyMs / 1000).toFixed(2)} s; Tessera / pg_dump | psql there: ${(stage.seconds / dump).toFixed(2)}`,
+        note: `copy ${(stage.copyMs / 1000).toFixed(2)} s + verify ${(stage.verifyMs / 1000).toFixed(2)} s, ${stage.method}`,
       },
-      { what: 'pg_dump | psql, staging on a second cluster', seconds: dump },
+      {
+        what: 'pg_dump | psql, staging on a second cluster',
+        seconds: dump,
+        goal: '≤ 0.5',
+        versus: stage.seconds,
+      },
     ];
   } finally {
     // Unconditional: a start that failed half-way may still have left a server running.
@@ -223,19 +220,22 @@ async function crossCluster(
   }
 }
 
-async function benchEngine(kind: DatabaseKind): Promise<void> {
+/**
+ * Runs Tessera's stage and the engine's references on one fixture, each into a staging database created
+ * empty just before it; production is only read. Staging is left dropped (SQLite: removed).
+ */
+export async function compareStage(
+  kind: DatabaseKind,
+  fixture: { productionUrl: string; oldHome: string },
+  options: { crossCluster: boolean },
+): Promise<StageComparison> {
+  const { productionUrl, oldHome } = fixture;
   const work = mkdtempSync(path.join(os.tmpdir(), `tessera-bench-stage-${kind}-`));
-  const oldHome = path.join(work, 'old');
   const newHome = path.join(work, 'new');
   mkdirSync(newHome, { recursive: true });
   const suffix = randomBytes(4).toString('hex');
-  const productionUrl =
-    kind === 'sqlite'
-      ? 'sqlite:repository/database/tessera.db'
-      : `${SERVERS[kind]}/tessera_bench_prod_${suffix}`;
   const stagingUrl =
     kind === 'sqlite' ? 'sqlite:staging/tessera.db' : `${SERVERS[kind]}/tessera_bench_staging_${suffix}`;
-  const created: [string, string][] = [];
   const recreateStaging = async (): Promise<void> => {
     if (kind === 'sqlite') {
       rmSync(path.join(newHome, 'staging'), { recursive: true, force: true });
@@ -245,29 +245,15 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
     await createDatabase(stagingUrl, work);
   };
   try {
-    if (kind !== 'sqlite') {
-      await createDatabase(productionUrl, work);
-      created.push([productionUrl, work]);
-      created.push([stagingUrl, work]);
-      created.push([storesDatabaseUrl(productionUrl, oldHome), oldHome]);
-    }
-    const fixtureSeconds = timed('tessera fixture', [
-      process.execPath,
-      CLI,
-      ...fixtureArgs(oldHome, productionUrl, { users: USERS, tenants: TENANTS }, SOURCE),
-    ]);
-    process.stdout.write(`${kind}: fixture ${fixtureSeconds.toFixed(1)} s\n`);
-
     await recreateStaging();
     const stage = await tesseraStage(productionUrl, oldHome, stagingUrl, newHome);
     const rows: Row[] = [
       {
         what: 'Tessera stage (copy + verify)',
         seconds: stage.seconds,
-        note: `copy ${(stage.copyMs / 1000).toFixed(2)} s + verify ${(stage.verifyMs / 1000).toFixed(2)} s, ${stage.rows.toLocaleString('en')} rows`,
+        note: `copy ${(stage.copyMs / 1000).toFixed(2)} s + verify ${(stage.verifyMs / 1000).toFixed(2)} s, ${stage.rows.toLocaleString('en')} rows, ${stage.method}`,
       },
     ];
-
     if (kind === 'postgres') {
       const prod = dbName(productionUrl);
       const stg = dbName(stagingUrl);
@@ -275,6 +261,7 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
       await recreateStaging();
       rows.push({
         what: 'pg_dump | psql',
+        goal: '≤ 0.5',
         seconds: pipeline(
           'pg_dump | psql',
           `pg_dump -d ${server}/${prod} | psql -q -X -v ON_ERROR_STOP=1 -o /dev/null -d ${server}/${stg}`,
@@ -284,6 +271,7 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
       const dump = path.join(work, 'prod.dump');
       rows.push({
         what: 'pg_dump -Fc + pg_restore -j2',
+        goal: '≤ 0.5',
         seconds: pipeline(
           'pg_dump -Fc + pg_restore -j2',
           `pg_dump -Fc -f ${dump} -d ${server}/${prod} && pg_restore -j2 -d ${server}/${stg} ${dump}`,
@@ -294,6 +282,7 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
       // Every connection to production is closed by now (tesseraStage closes its own).
       rows.push({
         what: 'CREATE DATABASE ... TEMPLATE prod',
+        goal: '≤ 1.5',
         seconds: timed('CREATE DATABASE TEMPLATE', [
           'psql',
           '-X',
@@ -306,13 +295,14 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
           `CREATE DATABASE ${stg} TEMPLATE ${prod}`,
         ]),
       });
-      if (CROSS_CLUSTER) rows.push(...(await crossCluster(productionUrl, oldHome, newHome, work)));
+      if (options.crossCluster) rows.push(...(await crossCluster(productionUrl, oldHome, newHome, work)));
     } else if (kind === 'mysql') {
       const prod = dbName(productionUrl);
       const stg = dbName(stagingUrl);
       await recreateStaging();
       rows.push({
         what: 'mariadb-dump | mariadb',
+        goal: '≤ 0.5',
         seconds: pipeline(
           'mariadb-dump | mariadb',
           `mariadb-dump -h 127.0.0.1 -P 3306 -u root --single-transaction ${prod} | mariadb -h 127.0.0.1 -P 3306 -u root ${stg}`,
@@ -326,15 +316,27 @@ async function benchEngine(kind: DatabaseKind): Promise<void> {
         what: 'sqlite3 .backup',
         seconds: timed('sqlite3 .backup', ['sqlite3', prodFile, `.backup ${target}`]),
       });
+      rmSync(target, { force: true });
+      rows.push({
+        what: 'sqlite3 .dump | sqlite3',
+        goal: '≤ 0.5',
+        seconds: pipeline('sqlite3 .dump | sqlite3', `sqlite3 ${prodFile} .dump | sqlite3 ${target}`),
+      });
     }
-    printTable(kind, rows, stage.seconds, stage.maxRssMb, stage.rssBeforeMb);
+    return {
+      rows,
+      tessera: {
+        seconds: stage.seconds,
+        copyMs: stage.copyMs,
+        verifyMs: stage.verifyMs,
+        rows: stage.rows,
+        method: stage.method,
+      },
+      maxRssMb: stage.maxRssMb,
+      rssBeforeMb: stage.rssBeforeMb,
+    };
   } finally {
-    for (const [url, home] of created.reverse()) await dropDatabase(url, home).catch(() => {});
+    if (kind !== 'sqlite') await dropDatabase(stagingUrl, work).catch(() => {});
     rmSync(work, { recursive: true, force: true });
   }
 }
-
-process.stdout.write(
-  `bench/stage: ${SOURCE} fixture, ${USERS.toLocaleString('en')} users across ${TENANTS} tenants, ${os.cpus().length} cores\n`,
-);
-for (const kind of ENGINES) await benchEngine(kind);

@@ -1,88 +1,158 @@
 /**
- * bench/upgrade: builds a 1.0.0 fixture on each engine and times the whole `tessera upgrade` to 2.0.0,
- * step by step, from its journal. Run: npm run bench:upgrade [-- --users 100000 --tenants 100 --engines sqlite,postgres,mysql]
- * Needs the local PostgreSQL and MariaDB (as the tests do); every database it creates is dropped at the end.
+ * bench/upgrade — issue 4's one command. For each engine: a 1.0.0 fixture (built, or reused with
+ * `--reuse DIR`), then on that same data Tessera's stage step against the engine's own dump-and-restore
+ * tools (bench/stage-runs.ts), then the whole `tessera upgrade` 1.0.0 -> current as a child process, with
+ * each step's time, the measured outage and the child's peak RSS. Prints Markdown tables with ratios.
+ * Run: npm run bench:upgrade [-- --users 1000000 --tenants 1000 --engines sqlite,postgres,mysql
+ *      --reuse /var/tmp/tessera-bench --cross-cluster yes]
+ * Needs the local PostgreSQL and MariaDB (as the tests do); whatever it creates is dropped at the end,
+ * except a fixture kept for `--reuse`.
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, dropDatabase } from '../src/db/connection.js';
 import type { DatabaseKind } from '../src/db/url.js';
-import { storesDatabaseUrl } from '../src/fixtures/build.js';
 import { Journal, journalPath } from '../src/upgrade/journal.js';
 import { STEP_NAMES } from '../src/upgrade/types.js';
-import { BENCH_SERVERS, benchArgs, CLI, fixtureArgs, fixtureOptions } from './options.js';
+import { type BenchFixture, benchFixture } from './fixture.js';
+import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
+import { compareStage, type StageComparison } from './stage-runs.js';
 
 const args = benchArgs();
-const { users: USERS, tenants: TENANTS, engines: ENGINES } = fixtureOptions(args);
-const SERVERS = BENCH_SERVERS;
+const {
+  users: USERS,
+  tenants: TENANTS,
+  engines: ENGINES,
+} = fixtureOptions(args, {
+  users: 1_000_000,
+  tenants: 1_000,
+});
+const REUSE = args.get('reuse');
+const CROSS_CLUSTER = (args.get('cross-cluster') ?? 'yes') !== 'no';
 
-function tessera(argv: string[]): { seconds: number } {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, [CLI, ...argv], {
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (result.status !== 0) throw new Error(`tessera ${argv[0]} failed (${result.status}): ${result.stderr}`);
-  const seconds = (performance.now() - started) / 1000;
-  return { seconds };
+interface UpgradeRun {
+  seconds: number;
+  outageSeconds: number;
+  steps: Record<string, number>;
+  migrateHops: { release: string; seconds: number }[];
+  stageMethod: string;
+  peakRssMb: number;
 }
 
-async function benchEngine(kind: DatabaseKind): Promise<void> {
-  const work = mkdtempSync(path.join(os.tmpdir(), `tessera-bench-upgrade-${kind}-`));
-  const oldHome = path.join(work, 'old');
+/** The whole upgrade as operators run it (the CLI, non-interactive), timed from outside and from its journal. */
+async function upgradeRun(fixture: BenchFixture): Promise<UpgradeRun> {
+  const work = mkdtempSync(path.join(os.tmpdir(), `tessera-bench-upgrade-${fixture.kind}-`));
   const newHome = path.join(work, 'new');
-  const suffix = randomBytes(4).toString('hex');
-  const productionUrl =
-    kind === 'sqlite'
-      ? 'sqlite:repository/database/tessera.db'
-      : `${SERVERS[kind]}/tessera_bench_prod_${suffix}`;
   const stagingUrl =
-    kind === 'sqlite'
+    fixture.kind === 'sqlite'
       ? 'sqlite:repository/database/tessera.db'
-      : `${SERVERS[kind]}/tessera_bench_staging_${suffix}`;
-  const created: [string, string][] = [];
+      : `${BENCH_SERVERS[fixture.kind]}/tessera_bench_staging_${path
+          .basename(work)
+          .slice(-6)
+          .toLowerCase()
+          .replace(/[^a-z0-9]/g, '')}`;
   try {
-    if (kind !== 'sqlite') {
-      for (const url of [productionUrl, stagingUrl]) {
-        await createDatabase(url, work);
-        created.push([url, work]);
-      }
-      created.push([storesDatabaseUrl(productionUrl, oldHome), oldHome]);
-    }
-    const fixture = tessera([
-      ...fixtureArgs(oldHome, productionUrl, { users: USERS, tenants: TENANTS }),
-      '--password',
-      'bench-pw',
-    ]);
-    const upgrade = tessera([
-      'upgrade',
-      '--from-home',
-      oldHome,
-      '--home',
-      newHome,
-      '--staging-db',
-      stagingUrl,
-      '--yes',
-      '--check-login',
-      'admin:bench-pw',
-    ]);
-    const journal = Journal.load(journalPath(newHome)).data;
-    const steps = STEP_NAMES.map(
-      (name) => `${name} ${((journal.steps[name].durationMs ?? 0) / 1000).toFixed(2)}s`,
-    ).join(', ');
-    process.stdout.write(
-      `${kind.padEnd(8)} fixture ${fixture.seconds.toFixed(1)}s | upgrade ${upgrade.seconds.toFixed(1)}s | outage ${((journal.outage?.durationMs ?? 0) / 1000).toFixed(1)}s\n         ${steps}\n`,
+    if (fixture.kind !== 'sqlite') await createDatabase(stagingUrl, work);
+    const started = performance.now();
+    // GNU time prints the child's peak resident set (KiB) as the last line of stderr.
+    const result = spawnSync(
+      '/usr/bin/time',
+      [
+        '-f',
+        '%M',
+        process.execPath,
+        CLI,
+        'upgrade',
+        '--from-home',
+        fixture.oldHome,
+        '--home',
+        newHome,
+        '--staging-db',
+        stagingUrl,
+        '--yes',
+        '--check-login',
+        'admin:bench-pw',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
+    const seconds = (performance.now() - started) / 1000;
+    if (result.status !== 0) throw new Error(`tessera upgrade failed (${result.status}): ${result.stderr}`);
+    const peakKib = Number(result.stderr.trim().split('\n').at(-1));
+    const journal = Journal.load(journalPath(newHome)).data;
+    const steps = Object.fromEntries(
+      STEP_NAMES.map((name) => [name, (journal.steps[name].durationMs ?? 0) / 1000]),
+    );
+    const migrate = journal.steps.migrate.details as { hops?: { release: string; durationMs: number }[] };
+    return {
+      seconds,
+      outageSeconds: (journal.outage?.durationMs ?? 0) / 1000,
+      steps,
+      migrateHops: (migrate.hops ?? []).map((h) => ({ release: h.release, seconds: h.durationMs / 1000 })),
+      stageMethod: String((journal.steps.stage.details as { method?: unknown }).method ?? ''),
+      peakRssMb: peakKib / 1024,
+    };
   } finally {
-    for (const [url, home] of created.reverse()) await dropDatabase(url, home).catch(() => {});
+    if (fixture.kind !== 'sqlite') await dropDatabase(stagingUrl, work).catch(() => {});
     rmSync(work, { recursive: true, force: true });
   }
 }
 
+function stageTable(kind: DatabaseKind, comparison: StageComparison): string {
+  const lines = ['| engine | run | seconds | Tessera / run | goal |', '|---|---|---|---|---|'];
+  for (const row of comparison.rows) {
+    const tessera = row.versus ?? comparison.tessera.seconds;
+    const ratio = row.what.startsWith('Tessera') ? '' : (tessera / row.seconds).toFixed(2);
+    const verdict =
+      row.goal && ratio
+        ? ` — ${Number(ratio) <= Number(row.goal.replace(/[^0-9.]/g, '')) ? 'met' : 'missed'}`
+        : '';
+    const what = `${row.what}${row.note ? ` (${row.note})` : ''}`.replaceAll('|', '\\|');
+    lines.push(`| ${kind} | ${what} | ${row.seconds.toFixed(2)} | ${ratio} | ${row.goal ?? ''}${verdict} |`);
+  }
+  return lines.join('\n');
+}
+
+function upgradeTable(runs: [DatabaseKind, UpgradeRun][]): string {
+  const head = ['engine', 'upgrade (wall)', 'outage', ...STEP_NAMES, 'migrate per hop', 'peak RSS'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const [kind, run] of runs) {
+    lines.push(
+      `| ${[
+        kind,
+        `${run.seconds.toFixed(1)} s`,
+        `${run.outageSeconds.toFixed(1)} s`,
+        ...STEP_NAMES.map((name) => (run.steps[name] ?? 0).toFixed(2)),
+        run.migrateHops.map((h) => `${h.release} ${h.seconds.toFixed(2)} s`).join(', '),
+        `${run.peakRssMb.toFixed(0)} MB`,
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 process.stdout.write(
-  `bench/upgrade: 1.0.0 -> 2.0.0, ${USERS.toLocaleString('en')} users across ${TENANTS} tenants, ${os.cpus().length} cores\n`,
+  `bench/upgrade: 1.0.0 fixtures of ${USERS.toLocaleString('en')} users (3 attributes each) across ${TENANTS.toLocaleString('en')} tenants, ${os.availableParallelism()} cores, Node ${process.version}\n`,
 );
-for (const kind of ENGINES) await benchEngine(kind);
+const upgrades: [DatabaseKind, UpgradeRun][] = [];
+for (const kind of ENGINES) {
+  const fixture = await benchFixture(kind, { users: USERS, tenants: TENANTS }, REUSE);
+  try {
+    process.stdout.write(
+      `\n## ${kind}\n\nfixture: ${fixture.buildSeconds === undefined ? `reused from ${fixture.oldHome}` : `built in ${fixture.buildSeconds.toFixed(1)} s`}\n\n`,
+    );
+    const comparison = await compareStage(kind, fixture, { crossCluster: CROSS_CLUSTER });
+    process.stdout.write(`${stageTable(kind, comparison)}\n\n`);
+    process.stdout.write(
+      `Tessera stage in-process peak RSS ${comparison.maxRssMb.toFixed(0)} MB (the bench process's peak before the step: ${comparison.rssBeforeMb.toFixed(0)} MB)\n\n`,
+    );
+    const run = await upgradeRun(fixture);
+    upgrades.push([kind, run]);
+    process.stdout.write(`${upgradeTable([[kind, run]])}\n\nstage method: ${run.stageMethod}\n`);
+    if (REUSE) await fixture.returnToService();
+  } finally {
+    await fixture.dispose();
+  }
+}
+process.stdout.write(`\n## whole upgrade 1.0.0 -> current, seconds per step\n\n${upgradeTable(upgrades)}\n`);

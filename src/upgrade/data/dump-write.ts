@@ -69,7 +69,8 @@ async function dumpTable(
   const written = hashingPassThrough();
   await pipeline(
     Readable.from(lines()),
-    createGzip(),
+    // Level 1: most of the size saving at a fraction of the default level's time (dumps run in the outage).
+    createGzip({ level: 1 }),
     written.stream,
     createWriteStream(path.join(folder, file)),
   );

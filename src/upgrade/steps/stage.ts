@@ -115,7 +115,7 @@ export const stageStep: Step = {
       tables: Object.fromEntries(
         comparisons.map((c) => [
           c.table,
-          { ...journal.entry(c.table), status: 'done', checksum: c.copy.checksum },
+          { ...journal.entry(c.table), status: 'done', rows: c.copy.rows, checksum: c.copy.checksum },
         ]),
       ),
       rows,

@@ -15,12 +15,17 @@ export const ALL_BYTES = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 2
  * empty strings, NULL beside '', text with escapes, a 1 MB value and BLOBs (at the releases whose schema
  * allows them). Leaves `cluster_nodes` empty, so a table without rows is covered too.
  */
-export async function addEdgeRows(database: Database<unknown>, release: string): Promise<void> {
+export async function addEdgeRows(
+  database: Database<unknown>,
+  release: string,
+  /** The large user id (default the largest 32-bit one, after which no user can be created). */
+  largestId = LARGEST_ID,
+): Promise<void> {
   const db = database.db;
   const from11 = compareVersions(release, '1.1.0') >= 0;
   const from20 = compareVersions(release, '2.0.0') >= 0;
   const users: [number, string][] = [
-    [LARGEST_ID, 'zoë-名前-👩‍💻'],
+    [largestId, 'zoë-名前-👩‍💻'],
     [SMALLEST_ID, ''],
   ];
   for (const [id, username] of users) {
@@ -34,11 +39,11 @@ export async function addEdgeRows(database: Database<unknown>, release: string):
     );
   }
   const attributes: [number, string, string][] = [
-    [LARGEST_ID, 'empty', ''],
-    [LARGEST_ID, 'escapes', 'tab\tnewline\nbackslash\\N quote" nul-free ünïcödé'],
+    [largestId, 'empty', ''],
+    [largestId, 'escapes', 'tab\tnewline\nbackslash\\N quote" nul-free ünïcödé'],
     [SMALLEST_ID, 'ÄÖÜ-key', '日本語のテキスト'],
   ];
-  if (from11) attributes.push([LARGEST_ID, 'large', LARGE_TEXT]);
+  if (from11) attributes.push([largestId, 'large', LARGE_TEXT]);
   for (const [userId, name, value] of attributes) {
     await sql`insert into user_attributes (user_id, name, value) values (${userId}, ${name}, ${value})`.execute(
       db,
@@ -46,7 +51,7 @@ export async function addEdgeRows(database: Database<unknown>, release: string):
   }
   if (!from20) return;
   await sql`insert into audit_log (id, tenant_id, actor, action, target, detail, created_at)
-            values (${LARGEST_ID}, ${SUPER_TENANT}, 'admin', 'user.create', 'zoë', ${null}, 1),
+            values (${largestId}, ${SUPER_TENANT}, 'admin', 'user.create', 'zoë', ${null}, 1),
                    (1, ${SUPER_TENANT}, 'admin', 'user.delete', 'x', '', 2)`.execute(db);
   await sql`insert into registry_resources (id, tenant_id, path, version, media_type, content, created_by, created_at)
             values (1, ${SUPER_TENANT}, '/_system/config', 1, 'application/octet-stream', ${ALL_BYTES}, 'admin', 1),

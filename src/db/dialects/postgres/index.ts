@@ -288,39 +288,32 @@ const dialect: Dialect = {
   },
 };
 
-/** Identifiers are at most 63 bytes; database names here are ASCII. */
-const MAX_IDENTIFIER = 63;
-const CLONE_SUFFIX = '_tessera_clone';
-
 /**
- * `CREATE DATABASE ... TEMPLATE` into a side database first, so that a refused or failed copy leaves the
- * operator's staging database as it was; only a finished copy replaces it (drop, then rename). A side
- * database left by an interrupted earlier attempt is dropped first: it is this function's own.
+ * `DROP DATABASE` of the empty staging database, then `CREATE DATABASE staging TEMPLATE production` under
+ * the same owner. Dropping first matters: PostgreSQL checkpoints on every DROP DATABASE, and a drop after
+ * the copy (of a side database's old name) would write the whole fresh copy to disk inside the outage.
+ * When the copy is refused (a session on production, no right), the empty staging database is created
+ * again as it was, and the caller copies table by table.
  */
 async function cloneByTemplate(source: ServerTarget, target: ServerTarget): Promise<CloneResult> {
-  const side = `${target.database.slice(0, MAX_IDENTIFIER - CLONE_SUFFIX.length)}${CLONE_SUFFIX}`;
   let outcome: CloneResult = { cloned: false, reason: 'not attempted' };
   await withAdminClient(target, async (client) => {
-    const owner = await client.query<{ owner: string }>(
+    const found = await client.query<{ owner: string }>(
       'select pg_get_userbyid(datdba) as owner from pg_database where datname = $1',
       [target.database],
     );
-    // A staging database that a crashed earlier attempt already dropped is created again under its name.
-    const ownerClause = owner.rows[0] ? ` OWNER ${quoteIdentifier(owner.rows[0].owner)}` : '';
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(side)}`);
+    // A staging database that a crashed earlier attempt already dropped is created again under its name,
+    // with the default owner.
+    const owner = found.rows[0] ? ` OWNER ${quoteIdentifier(found.rows[0].owner)}` : '';
+    const staging = quoteIdentifier(target.database);
+    await client.query(`DROP DATABASE IF EXISTS ${staging}`);
     try {
-      await client.query(
-        `CREATE DATABASE ${quoteIdentifier(side)} TEMPLATE ${quoteIdentifier(source.database)}${ownerClause}`,
-      );
+      await client.query(`CREATE DATABASE ${staging} TEMPLATE ${quoteIdentifier(source.database)}${owner}`);
+      outcome = { cloned: true, method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)' };
     } catch (error) {
+      await client.query(`CREATE DATABASE ${staging}${owner}`);
       outcome = { cloned: false, reason: (error as Error).message };
-      return;
     }
-    await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)}`);
-    await client.query(
-      `ALTER DATABASE ${quoteIdentifier(side)} RENAME TO ${quoteIdentifier(target.database)}`,
-    );
-    outcome = { cloned: true, method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)' };
   });
   return outcome;
 }
