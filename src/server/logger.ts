@@ -13,6 +13,11 @@ export const REDACTED_PATHS = [
   '*.adminPassword',
   'body.password',
   'body.adminPassword',
+  // An LDAP store's service account password, as the API takes it and as store files spell it.
+  'bindPassword',
+  '*.bindPassword',
+  'bind_password',
+  '*.bind_password',
 ];
 
 export interface LoggerOptions {

@@ -1,4 +1,5 @@
 import { Client, InvalidCredentialsError, NoSuchObjectError } from 'ldapts';
+import { redactDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import type { LdapSettings } from './settings.js';
 
@@ -33,7 +34,7 @@ export async function bindAsService(endpoint: LdapEndpoint): Promise<Client> {
     if (error instanceof InvalidCredentialsError || error instanceof NoSuchObjectError) {
       throw new TesseraError(
         'BAD_REQUEST',
-        `The LDAP server ${endpoint.url} refused the bind DN ${endpoint.settings.bindDn}: wrong DN or password.`,
+        `The LDAP server ${redactDatabaseUrl(endpoint.url)} refused the bind DN ${endpoint.settings.bindDn}: wrong DN or password.`,
         { hint: 'Check bind_dn and bind_password.' },
       );
     }
@@ -55,7 +56,8 @@ export function isConnectionFailure(error: unknown): boolean {
 export function directoryUnavailable(url: string, error: unknown): TesseraError {
   return new TesseraError(
     'STORE_UNAVAILABLE',
-    `The LDAP server ${url} is not available: ${reasonOf(error)}`,
+    // The URL may carry credentials (ldap://user:password@host); messages reach logs and API answers.
+    `The LDAP server ${redactDatabaseUrl(url)} is not available: ${reasonOf(error)}`,
     {
       hint: 'Check that the directory is running and the url is right.',
       cause: error,
