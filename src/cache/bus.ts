@@ -19,8 +19,11 @@ export type SubscriptionListener = (subscribed: boolean) => void;
  * subscribed misses messages, which is why `onSubscription` says when to stop trusting what it holds.
  */
 export interface InvalidationBus {
-  /** Never throws: a message that cannot be sent is made up for by the receivers' periodic rescans. */
-  publish(message: BusMessage): Promise<void>;
+  /**
+   * Never throws; resolves false when the message could not be sent, so that a caller whose correctness
+   * depends on it (a cache invalidation) can make up for it. Others rely on the receivers' periodic rescans.
+   */
+  publish(message: BusMessage): Promise<boolean>;
   onMessage(listener: BusListener): void;
   /** Called with false as soon as messages may be missed, and with true once the subscription is back. */
   onSubscription(listener: SubscriptionListener): void;
@@ -33,8 +36,9 @@ export class LocalBus implements InvalidationBus {
   private readonly listeners: BusListener[] = [];
   readonly subscribed = true;
 
-  async publish(message: BusMessage): Promise<void> {
+  async publish(message: BusMessage): Promise<boolean> {
     for (const listener of this.listeners) listener(message);
+    return true;
   }
 
   onMessage(listener: BusListener): void {
@@ -94,11 +98,13 @@ export class RedisBus implements InvalidationBus {
     return this.subscriber.connect().catch(() => {});
   }
 
-  async publish(message: BusMessage): Promise<void> {
+  async publish(message: BusMessage): Promise<boolean> {
     try {
       await this.publisher.publish(this.channel, JSON.stringify(message));
+      return true;
     } catch (error) {
       this.logger.debug({ reason: String(error), kind: message.kind }, 'cache bus: publishing failed');
+      return false;
     }
   }
 

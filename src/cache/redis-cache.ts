@@ -91,7 +91,10 @@ export class RedisCache implements SharedCache {
       try {
         const generation = await this.redis.incr(this.generationKey(scope));
         this.learn(scope, generation);
-        await this.bus.publish({ kind: 'generation', scope, generation });
+        // Subscribed nodes trust their copies of the generations: one that never hears of this one keeps
+        // serving what was cached before it, so an unsent message is as much a failure as a failed INCR.
+        if (!(await this.bus.publish({ kind: 'generation', scope, generation })))
+          throw new Error('the invalidation message could not be published');
       } catch (error) {
         // Nothing cached can be trusted until every node's keys move on: owed until Redis answers again
         // (paid on reconnection, by the next lookup, or by this retry, whichever comes first).
@@ -106,9 +109,9 @@ export class RedisCache implements SharedCache {
     return { kind: 'redis', usable: this.usable, subscribed: this.bus.subscribed };
   }
 
+  /** Leaves the bus open: it was given, not created, here; whoever opened it closes it (openClusterCache). */
   async close(): Promise<void> {
     this.closing = true;
-    await this.bus.close();
     this.redis.disconnect();
   }
 

@@ -1,8 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { BusMessage, RedisBus } from '../../src/cache/bus.js';
+import type { BusMessage, InvalidationBus, RedisBus } from '../../src/cache/bus.js';
 import { openRedisCache } from '../../src/cache/cluster-cache.js';
-import type { RedisCache } from '../../src/cache/redis-cache.js';
+import { RedisCache } from '../../src/cache/redis-cache.js';
+import { openRedis } from '../../src/cache/redis-connection.js';
 import { storeScope, tenantScope } from '../../src/cache/shared-cache.js';
 import { capturingLogger, deleteKeys, PrivateRedis, SHARED_REDIS_URL, uniquePrefix, until } from './redis.js';
 
@@ -35,7 +36,10 @@ async function subscribedNodes(url: string, count: number): Promise<CacheNode[]>
 }
 
 afterEach(async () => {
-  for (const n of opened.splice(0)) await n.cache.close();
+  for (const n of opened.splice(0)) {
+    await n.cache.close();
+    await n.bus.close();
+  }
   await privateRedis?.kill();
   privateRedis = undefined;
 });
@@ -144,5 +148,44 @@ describe('RedisCache against a real Redis', () => {
     expect(lookup?.value).toBeUndefined();
     await lookup?.fill('"v"', 30);
     expect((await lone.cache.lookup(SCOPES, 'x'))?.value).toBe('"v"');
+  });
+
+  it('an invalidation whose message could not be published is made good by an epoch bump', async () => {
+    // A bus that stays subscribed (copies of generations are trusted) but cannot send for now.
+    let canPublish = false;
+    const sent: BusMessage[] = [];
+    let closedBus = 0;
+    const bus: InvalidationBus = {
+      subscribed: true,
+      publish: async (message) => {
+        if (canPublish) sent.push(message);
+        return canPublish;
+      },
+      onMessage: () => {},
+      onSubscription: () => {},
+      close: async () => void closedBus++,
+    };
+    const prefix = uniquePrefix('unsent');
+    prefixes.push(prefix);
+    const redis = openRedis(SHARED_REDIS_URL, 'tessera-test');
+    await redis.connect().catch(() => {});
+    await until('redis ready', () => redis.status === 'ready');
+    const { logger } = capturingLogger();
+    const cache = new RedisCache({ redis, bus, prefix, logger, redisLabel: 'test' });
+    try {
+      await (await cache.lookup(SCOPES, 'user:erin'))?.fill('{"old":true}', 30);
+      await cache.invalidate([storeScope(3, 'PRIMARY')]);
+      // The INCR worked but no node was told: until one is, the cache is not used.
+      expect(await cache.lookup(SCOPES, 'user:erin')).toBeUndefined();
+      canPublish = true;
+      const after = await cache.lookup(SCOPES, 'user:erin');
+      expect(after).toBeDefined();
+      expect(after?.value).toBeUndefined();
+      expect(sent.some((m) => m.kind === 'generation' && m.scope === 'epoch')).toBe(true);
+    } finally {
+      await cache.close();
+    }
+    // The bus was handed to the cache: closing the cache leaves it to its owner.
+    expect(closedBus).toBe(0);
   });
 });
