@@ -39,6 +39,8 @@ interface UpgradeRun {
   migrateHops: { release: string; seconds: number }[];
   stageMethod: string;
   peakRssMb: number;
+  /** The process's peak RSS after each step (MB), from the journal: where memory grew. */
+  rssAfter: Record<string, number>;
 }
 
 /** The whole upgrade as operators run it (the CLI, non-interactive), timed from outside and from its journal. */
@@ -92,6 +94,12 @@ async function upgradeRun(fixture: BenchFixture): Promise<UpgradeRun> {
       migrateHops: (migrate.hops ?? []).map((h) => ({ release: h.release, seconds: h.durationMs / 1000 })),
       stageMethod: String((journal.steps.stage.details as { method?: unknown }).method ?? ''),
       peakRssMb: peakKib / 1024,
+      rssAfter: Object.fromEntries(
+        STEP_NAMES.map((name) => [
+          name,
+          Number((journal.steps[name].details as { peakRssMb?: number }).peakRssMb ?? 0),
+        ]),
+      ),
     };
   } finally {
     if (fixture.kind !== 'sqlite') await dropDatabase(stagingUrl, work).catch(() => {});
@@ -149,7 +157,9 @@ for (const kind of ENGINES) {
     );
     const run = await upgradeRun(fixture);
     upgrades.push([kind, run]);
-    process.stdout.write(`${upgradeTable([[kind, run]])}\n\nstage method: ${run.stageMethod}\n`);
+    process.stdout.write(
+      `${upgradeTable([[kind, run]])}\n\nstage method: ${run.stageMethod}\npeak RSS after each step (MB): ${STEP_NAMES.map((name) => `${name} ${run.rssAfter[name]}`).join(', ')}\n`,
+    );
     if (REUSE) await fixture.returnToService();
   } finally {
     await fixture.dispose();

@@ -143,7 +143,8 @@ async function runStep(
   progress.line(`[${name}] ${step.title}`);
   try {
     const details = await work();
-    journal.finishStep(name, details);
+    // The process's peak resident memory so far (it only grows): the step that raises it is the one to look at.
+    journal.finishStep(name, { ...details, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   } catch (error) {
     journal.failStep(name, {
       code: isTesseraError(error) ? error.code : 'INTERNAL',

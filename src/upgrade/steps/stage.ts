@@ -158,6 +158,9 @@ async function cloneIfPossible(
   const production = await context.production();
   const staging = await context.staging();
   await context.closeConnections();
+  // Whatever the clone's outcome, staging is then either production's copy or empty: the schema an
+  // earlier attempt built must be built again should the copy go table by table.
+  journal.schemaBuilt = false;
   journal.markCopying(context.plan.tables.map((t) => t.name));
   const task = context.progress.task('stage (server-side clone)');
   const result = await clone(production.target, staging.target);

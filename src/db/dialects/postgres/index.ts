@@ -249,7 +249,18 @@ const dialect: Dialect = {
   },
 
   readConsistently(db, work) {
-    return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);
+    return db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(async (snapshot) => {
+        // Reads in key order (dumps, checksums) page through the primary key. A freshly loaded database has
+        // no planner statistics yet, and the planner would then sort the whole table for every page: 20 times
+        // the work at 1M users. Sequential and bitmap scans (which lose the key order) are priced out here only.
+        await sql`set local enable_seqscan = off`.execute(snapshot);
+        await sql`set local enable_bitmapscan = off`.execute(snapshot);
+        return work(snapshot);
+      });
   },
 
   nativeCopy: {
@@ -306,16 +317,43 @@ async function cloneByTemplate(source: ServerTarget, target: ServerTarget): Prom
     // with the default owner.
     const owner = found.rows[0] ? ` OWNER ${quoteIdentifier(found.rows[0].owner)}` : '';
     const staging = quoteIdentifier(target.database);
+    // Refused before anything is dropped: a role that cannot create databases could not put staging back,
+    // and a session on production (or on staging) would make the copy (or the drop) fail.
+    const refusal = await cloneRefusal(client, source, target);
+    if (refusal !== undefined) {
+      outcome = { cloned: false, reason: refusal };
+      return;
+    }
     await client.query(`DROP DATABASE IF EXISTS ${staging}`);
     try {
       await client.query(`CREATE DATABASE ${staging} TEMPLATE ${quoteIdentifier(source.database)}${owner}`);
       outcome = { cloned: true, method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)' };
     } catch (error) {
+      // A session that arrived since the check: staging is put back empty, as the operator created it.
       await client.query(`CREATE DATABASE ${staging}${owner}`);
       outcome = { cloned: false, reason: (error as Error).message };
     }
   });
   return outcome;
+}
+
+/** Why a template copy cannot be made right now, or undefined when it can. */
+async function cloneRefusal(
+  client: pg.Client,
+  source: ServerTarget,
+  target: ServerTarget,
+): Promise<string | undefined> {
+  const role = await client.query<{ allowed: boolean }>(
+    'select rolsuper or rolcreatedb as allowed from pg_roles where rolname = current_user',
+  );
+  if (role.rows[0]?.allowed !== true) return `role ${source.user} may not create databases`;
+  const sessions = await client.query<{ datname: string; n: number }>(
+    `select datname, count(*)::int as n from pg_stat_activity
+     where datname = any($1) and pid <> pg_backend_pid() group by datname`,
+    [[source.database, target.database]],
+  );
+  const busy = sessions.rows.map((r) => `${r.n} session(s) on ${r.datname}`);
+  return busy.length > 0 ? `${busy.join(' and ')}` : undefined;
 }
 
 export const postgresModule: DialectModule = {
