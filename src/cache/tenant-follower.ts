@@ -1,9 +1,22 @@
 import type { Logger } from 'pino';
 import type { InvalidationBus } from './bus.js';
 
+/**
+ * A tenant as the follower tells it apart: SQLite hands a deleted tenant's id to the next one created, so
+ * the id alone cannot tell "still there" from "deleted and another created in its place".
+ */
+export interface TenantKey {
+  id: number;
+  domain: string;
+  createdAt: string;
+}
+
 export interface TenantFollowerOptions {
-  /** The tenant ids the database holds now. */
-  list(): Promise<number[]>;
+  /**
+   * The tenants the database holds now. Bare ids are still taken (then a reused id goes unnoticed);
+   * give the keys.
+   */
+  list(): Promise<readonly (TenantKey | number)[]>;
   /** Serves a tenant (idempotent: the node that created it has done so already). */
   added(tenantId: number): Promise<void>;
   /** Stops serving a tenant (idempotent likewise). */
@@ -19,7 +32,8 @@ export interface TenantFollowerOptions {
  * in case a message was missed (or there is no Redis).
  */
 export class TenantFollower {
-  private served = new Set<number>();
+  /** Tenant id -> the key it was served under (undefined: only the id is known, e.g. from start). */
+  private served = new Map<number, string | undefined>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private again = false;
@@ -27,8 +41,8 @@ export class TenantFollower {
 
   constructor(private readonly options: TenantFollowerOptions) {}
 
-  start(servedNow: readonly number[]): void {
-    this.served = new Set(servedNow);
+  start(servedNow: readonly (TenantKey | number)[]): void {
+    this.served = new Map(servedNow.map((t) => [idOf(t), keyOf(t)]));
     this.options.bus.onMessage((message) => {
       if (message.kind === 'tenants') void this.follow();
     });
@@ -61,20 +75,32 @@ export class TenantFollower {
 
   private async followOnce(): Promise<void> {
     if (this.stopped) return;
-    let ids: number[];
+    let listed: readonly (TenantKey | number)[];
     try {
-      ids = await this.options.list();
+      listed = await this.options.list();
     } catch (error) {
       this.options.logger.debug({ reason: String(error) }, 'cannot read the tenant list now');
       return;
     }
-    const current = new Set(ids);
-    for (const id of current) {
+    const current = new Map(listed.map((t) => [idOf(t), keyOf(t)]));
+    // A served id whose key changed is another tenant now: the old one is let go, then the new one served.
+    for (const [id, key] of current) {
+      const servedKey = this.served.get(id);
+      if (!this.served.has(id) || this.stopped) continue;
+      if (servedKey === undefined || key === undefined) {
+        // Nothing to compare with: the first key seen is adopted.
+        this.served.set(id, servedKey ?? key);
+      } else if (servedKey !== key) {
+        this.served.delete(id);
+        await this.apply('removed', id);
+      }
+    }
+    for (const [id, key] of current) {
       if (this.served.has(id) || this.stopped) continue;
-      this.served.add(id);
+      this.served.set(id, key);
       await this.apply('added', id);
     }
-    for (const id of [...this.served]) {
+    for (const id of [...this.served.keys()]) {
       if (current.has(id) || this.stopped) continue;
       this.served.delete(id);
       await this.apply('removed', id);
@@ -91,4 +117,12 @@ export class TenantFollower {
       );
     }
   }
+}
+
+function idOf(tenant: TenantKey | number): number {
+  return typeof tenant === 'number' ? tenant : tenant.id;
+}
+
+function keyOf(tenant: TenantKey | number): string | undefined {
+  return typeof tenant === 'number' ? undefined : JSON.stringify([tenant.domain, tenant.createdAt]);
 }

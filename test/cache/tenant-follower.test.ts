@@ -53,4 +53,39 @@ describe('TenantFollower', () => {
     expect(changes).toEqual([6]);
     expect(lines.join('')).toContain('folder not writable');
   });
+
+  it('a tenant deleted and another created under its id (SQLite reuses it) is let go, then the new one served', async () => {
+    const changes: string[] = [];
+    let inDatabase = [
+      { id: 1, domain: 'a.com', createdAt: '2026-01-01T00:00:00.000Z' },
+      { id: 2, domain: 'b.com', createdAt: '2026-01-01T00:00:00.000Z' },
+    ];
+    follower = new TenantFollower({
+      list: async () => inDatabase,
+      added: async (id) => void changes.push(`+${id}`),
+      removed: async (id) => void changes.push(`-${id}`),
+      bus: new LocalBus(),
+      logger: pino({ level: 'silent' }),
+      intervalMs: 60_000,
+    });
+    // At start the server knows ids only: the first list supplies their keys, changing nothing.
+    follower.start([1, 2]);
+    await follower.follow();
+    expect(changes).toEqual([]);
+
+    inDatabase = [
+      { id: 1, domain: 'a.com', createdAt: '2026-01-01T00:00:00.000Z' },
+      { id: 2, domain: 'c.com', createdAt: '2026-02-01T00:00:00.000Z' },
+    ];
+    await follower.follow();
+    expect(changes).toEqual(['-2', '+2']);
+
+    // The same domain created again also counts as another tenant.
+    inDatabase = [
+      { id: 1, domain: 'a.com', createdAt: '2026-03-01T00:00:00.000Z' },
+      { id: 2, domain: 'c.com', createdAt: '2026-02-01T00:00:00.000Z' },
+    ];
+    await follower.follow();
+    expect(changes).toEqual(['-2', '+2', '-1', '+1']);
+  });
 });
