@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { PACKAGE_VERSION } from '../package-root.js';
 import type { ServerContext } from './context.js';
-import { requireBasicAuth } from './plugins/authentication.js';
+import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerWebapps } from './plugins/webapps.js';
@@ -59,10 +59,10 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
       await api.register(authenticateRoutes, { context });
       await api.register(sessionLoginRoutes, { context, sessions });
       await api.register(async (admin) => {
-        requireBasicAuth(admin, context, sessions);
+        requireAdminAuth(admin, context, sessions);
         await admin.register(tenantRoutes, { context });
         await admin.register(userStoreRoutes, { context });
-        await admin.register(userRoutes, { context });
+        await admin.register(userRoutes, { context, sessions });
         await admin.register(roleRoutes, { context });
         await admin.register(clusterRoutes, { context });
         await admin.register(registryRoutes, { context });

@@ -5,6 +5,13 @@ import type { Principal } from './auth.js';
 export const DEFAULT_IDLE_SECONDS = 30 * 60;
 /** However busy, a session ends this long after it began: a stolen token is not good forever. */
 export const MAX_SESSION_SECONDS = 12 * 60 * 60;
+/** Sessions one user may hold at once; logging in once more ends their oldest. */
+export const MAX_SESSIONS_PER_USER = 20;
+/**
+ * How often a session's user is looked up again (still there, still an admin). Changes made through the
+ * API revoke at once (`revokeUser`); this catches those made behind its back (an LDAP group, another node).
+ */
+export const RECHECK_SECONDS = 60;
 
 export interface Session {
   token: string;
@@ -12,10 +19,37 @@ export interface Session {
   expiresAt: Date;
 }
 
+/**
+ * Which tenant a session was opened in. Tenant ids are reused (a new tenant takes the highest id plus one),
+ * so a tenant deleted and created again under the same domain can have the same id: its creation time
+ * tells them apart.
+ */
+export interface SessionTenant {
+  id: number;
+  createdAt: string;
+}
+
+/** What `use` hands back for a live session. */
+export interface LiveSession {
+  principal: Principal;
+  tenant: SessionTenant;
+  /** The user has not been looked up for `RECHECK_SECONDS`; call `checked` once they have been. */
+  recheckDue: boolean;
+}
+
 interface Entry {
   principal: Principal;
+  tenant: SessionTenant;
   createdAt: number;
   lastUsed: number;
+  checkedAt: number;
+}
+
+export interface SessionStoreOptions {
+  maxPerUser?: number;
+  recheckSeconds?: number;
+  /** How often expired sessions are forgotten; 0 for never (tests that drive the clock sweep by hand). */
+  sweepSeconds?: number;
 }
 
 /**
@@ -26,24 +60,40 @@ interface Entry {
 export class SessionStore {
   private readonly entries = new Map<string, Entry>();
   private readonly idleMs: number;
+  private readonly maxPerUser: number;
+  private readonly recheckMs: number;
+  private readonly sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     idleSeconds: number = DEFAULT_IDLE_SECONDS,
-    private readonly now: () => number = Date.now,
+    // Read at each call, not captured: tests move the clock with fake timers.
+    private readonly now: () => number = () => Date.now(),
+    options: SessionStoreOptions = {},
   ) {
     this.idleMs = idleSeconds * 1000;
+    this.maxPerUser = options.maxPerUser ?? MAX_SESSIONS_PER_USER;
+    this.recheckMs = (options.recheckSeconds ?? RECHECK_SECONDS) * 1000;
+    const sweepMs = (options.sweepSeconds ?? Math.min(idleSeconds, 60)) * 1000;
+    // Sweeping on a timer rather than in `create` keeps a login from costing a walk over every session.
+    if (sweepMs > 0) {
+      this.sweeper = setInterval(() => this.sweep(), sweepMs);
+      this.sweeper.unref();
+    }
   }
 
-  create(principal: Principal): Session {
-    this.sweep();
+  create(principal: Principal, tenant: SessionTenant): Session {
+    const owner = ownerKey(principal.tenantId, principal.store, principal.username);
+    const own = [...this.entries].filter(([, entry]) => ownerOf(entry) === owner);
+    // Oldest first (Map keeps insertion order): a script logging in in a loop cannot grow memory.
+    for (const [key] of own.slice(0, Math.max(0, own.length - this.maxPerUser + 1))) this.entries.delete(key);
     const token = randomBytes(32).toString('base64url');
     const at = this.now();
-    this.entries.set(digest(token), { principal, createdAt: at, lastUsed: at });
+    this.entries.set(digest(token), { principal, tenant, createdAt: at, lastUsed: at, checkedAt: at });
     return { token, principal, expiresAt: new Date(at + this.idleMs) };
   }
 
-  /** The session's principal, touching it so that it stays alive, or `undefined` once it expired. */
-  use(token: string): Principal | undefined {
+  /** The live session, touching it so that it stays alive, or `undefined` once it expired. */
+  use(token: string): LiveSession | undefined {
     const key = digest(token);
     const entry = this.entries.get(key);
     if (!entry) return undefined;
@@ -53,25 +103,55 @@ export class SessionStore {
       return undefined;
     }
     entry.lastUsed = at;
-    return entry.principal;
+    return {
+      principal: entry.principal,
+      tenant: entry.tenant,
+      recheckDue: at - entry.checkedAt >= this.recheckMs,
+    };
+  }
+
+  /** The session's user was found still entitled to it: no new lookup for another `RECHECK_SECONDS`. */
+  checked(token: string): void {
+    const entry = this.entries.get(digest(token));
+    if (entry) entry.checkedAt = this.now();
   }
 
   revoke(token: string): boolean {
     return this.entries.delete(digest(token));
   }
 
+  /**
+   * Ends every session of one user (deleted, roles changed, password reset). Names are compared without
+   * case: stores may match names so, and ending one session too many only costs a login.
+   */
+  revokeUser(tenantId: number, store: string, username: string): number {
+    const owner = ownerKey(tenantId, store, username);
+    let revoked = 0;
+    for (const [key, entry] of this.entries) {
+      if (ownerOf(entry) !== owner) continue;
+      this.entries.delete(key);
+      revoked++;
+    }
+    return revoked;
+  }
+
   get size(): number {
     return this.entries.size;
   }
 
-  private expired(entry: Entry, at: number): boolean {
-    return at - entry.lastUsed >= this.idleMs || at - entry.createdAt >= MAX_SESSION_SECONDS * 1000;
+  /** Stops the sweeping timer (the server is closing). */
+  close(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
   }
 
   /** Forgets expired sessions, so that abandoned logins do not pile up in memory. */
-  private sweep(): void {
+  sweep(): void {
     const at = this.now();
     for (const [key, entry] of this.entries) if (this.expired(entry, at)) this.entries.delete(key);
+  }
+
+  private expired(entry: Entry, at: number): boolean {
+    return at - entry.lastUsed >= this.idleMs || at - entry.createdAt >= MAX_SESSION_SECONDS * 1000;
   }
 }
 
@@ -79,6 +159,14 @@ export class SessionStore {
 export function idleSecondsFromEnvironment(value: string | undefined): number {
   const seconds = Number(value);
   return value && Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_IDLE_SECONDS;
+}
+
+function ownerKey(tenantId: number, store: string, username: string): string {
+  return `${tenantId}\u0000${store.toUpperCase()}\u0000${username.toLowerCase()}`;
+}
+
+function ownerOf(entry: Entry): string {
+  return ownerKey(entry.principal.tenantId, entry.principal.store, entry.principal.username);
 }
 
 function digest(token: string): string {

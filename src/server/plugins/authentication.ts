@@ -1,8 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../../errors.js';
+import { ADMIN_ROLE } from '../../tenants/service.js';
+import { PRIMARY_DOMAIN } from '../../userstores/names.js';
 import { type Principal, parseBasicAuth } from '../auth.js';
 import type { ServerContext } from '../context.js';
-import type { SessionStore } from '../sessions.js';
+import type { LiveSession, SessionStore } from '../sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -29,7 +31,7 @@ export function parseBearer(header: string | undefined): string | undefined {
  * HTTP Basic on every route of the scope it is added to (DESIGN 4: the admin API); with `sessions`, a
  * console session's `Authorization: Bearer` token is accepted too.
  */
-export function requireBasicAuth(
+export function requireAdminAuth(
   app: FastifyInstance,
   context: ServerContext,
   sessions?: SessionStore,
@@ -37,21 +39,41 @@ export function requireBasicAuth(
   app.addHook('onRequest', async (request, reply) => {
     const token = sessions && parseBearer(request.headers.authorization);
     if (sessions && token) {
-      const principal = sessions.use(token);
+      const session = sessions.use(token);
       // Answered here rather than thrown: the error handler's `WWW-Authenticate: Basic` would make a
       // browser pop its own password prompt over the console's login dialog.
-      if (!principal) return sessionExpired(reply);
-      // A session does not outlive its tenant's deactivation, as a password check would not.
-      if (!(await context.tenants.get(principal.tenantDomain))?.active) {
+      if (!session) return sessionExpired(reply);
+      const refusal = await sessionRefusal(context, session);
+      if (refusal) {
         sessions.revoke(token);
-        return sessionExpired(reply, 'The tenant is no longer active.');
+        return sessionExpired(reply, refusal);
       }
-      request.principal = principal;
+      if (session.recheckDue) sessions.checked(token);
+      request.principal = session.principal;
       request.sessionToken = token;
       return;
     }
     request.principal = await basicPrincipal(request, context);
   });
+}
+
+/**
+ * Why a live session may no longer be used, if it may not. A session does not outlive its tenant's
+ * deactivation or deletion (a tenant created again under the same domain is another tenant), as a password
+ * check would not; and every `RECHECK_SECONDS` its user must still exist and still be an admin.
+ */
+async function sessionRefusal(context: ServerContext, session: LiveSession): Promise<string | undefined> {
+  const { principal } = session;
+  const tenant = await context.tenants.get(principal.tenantDomain);
+  if (!tenant?.active) return 'The tenant is no longer active.';
+  if (tenant.id !== session.tenant.id || tenant.createdAt !== session.tenant.createdAt)
+    return 'The tenant was deleted.';
+  if (!session.recheckDue) return undefined;
+  const user = await context.stores.store(tenant.id, principal.store)?.getUser(principal.username);
+  if (!user) return 'The user no longer exists.';
+  if (!(principal.store === PRIMARY_DOMAIN && user.roles.includes(ADMIN_ROLE)))
+    return 'The user is no longer an admin.';
+  return undefined;
 }
 
 /** The caller named by the request's HTTP Basic credentials; refuses missing or wrong ones. */

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { TesseraError } from '../../errors.js';
 import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { principalOf, sessionExpired } from '../plugins/authentication.js';
@@ -35,18 +36,20 @@ export const sessionLoginRoutes: FastifyPluginAsyncTypebox<{
   context: ServerContext;
   sessions: SessionStore;
 }> = async (app, { context, sessions }) => {
+  app.addHook('onClose', async () => sessions.close());
   app.post(
     '/sessions',
     {
       schema: {
         tags: ['sessions'],
-        summary: 'Log in: a Bearer token for the admin API, kept in this node only, expiring when idle',
+        summary:
+          'Log in (tenant admins and the super admin): a Bearer token for the admin API, kept in this node only, expiring when idle',
         security: [],
         body: Type.Object({
           username: Type.String({ minLength: 1, maxLength: 600 }),
           password: Type.String({ maxLength: 1024 }),
         }),
-        response: { 201: SessionBody, 400: ErrorBody, 401: ErrorBody },
+        response: { 201: SessionBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
       },
     },
     async (request, reply) => {
@@ -56,7 +59,16 @@ export const sessionLoginRoutes: FastifyPluginAsyncTypebox<{
       );
       context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
       if (!principal) return sessionExpired(reply, 'Invalid credentials.');
-      const session = sessions.create(principal);
+      // The console is the only client of sessions, and everything in it needs an admin: anyone else
+      // would hold a token good for nothing but `GET /sessions/current`.
+      if (!principal.isTenantAdmin)
+        throw new TesseraError(
+          'FORBIDDEN',
+          'Only tenant admins and the super admin can log in to the console; other users authenticate with POST /api/v1/authenticate.',
+        );
+      const tenant = await context.tenants.get(principal.tenantDomain);
+      if (!tenant) return sessionExpired(reply, 'Invalid credentials.');
+      const session = sessions.create(principal, { id: tenant.id, createdAt: tenant.createdAt });
       return reply.status(201).send({
         token: session.token,
         expiresAt: session.expiresAt.toISOString(),

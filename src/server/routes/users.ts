@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { validatePassword } from '../../tenants/service.js';
 import type { ServerContext } from '../context.js';
+import type { SessionStore } from '../sessions.js';
 import { pageAcrossStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, UserBody } from './schemas.js';
 import { listedStores, managedTenant, storeFor, userView } from './scope.js';
@@ -13,7 +14,11 @@ const UserParams = Type.Object({
 });
 const RoleNames = Type.Array(Type.String({ minLength: 1, maxLength: 255 }), { maxItems: 200 });
 
-export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (app, { context }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<{
+  context: ServerContext;
+  /** Console sessions, ended for a user deleted, given other roles or a new password. */
+  sessions?: SessionStore;
+}> = async (app, { context, sessions }) => {
   app.post(
     '/tenants/:domain/users',
     {
@@ -97,6 +102,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       if (!(await store.deleteUser(name))) {
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
+      sessions?.revokeUser(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.delete', request.params.username);
       return reply.status(204).send(null);
     },
@@ -129,6 +135,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       if (!(await store.setUserRoles(name, roles))) {
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
+      sessions?.revokeUser(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.roles', request.params.username, { roles });
       return userView(
         store,
@@ -155,6 +162,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
       if (!(await store.setPassword(name, request.body.password))) {
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
+      sessions?.revokeUser(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.password', request.params.username);
       return reply.status(204).send(null);
     },
