@@ -6,6 +6,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { Schema } from '../db/schema.js';
 import { TesseraError } from '../errors.js';
+import { isStoreDomain } from '../userstores/names.js';
 import {
   domainOfStoreFile,
   renderStoreFile,
@@ -42,6 +43,8 @@ export class SharedStoreDefinitions {
   private readonly localOnly = new Map<number, Map<string, string>>();
   /** Tenants reconciled once: what their folder held before that counts as present at start. */
   private readonly reconciled = new Set<number>();
+  /** Names already warned about, so that the periodic reconcile does not repeat the warning every time. */
+  private readonly warned = new Set<string>();
 
   constructor(
     private readonly db: Kysely<Schema>,
@@ -90,7 +93,13 @@ export class SharedStoreDefinitions {
     const firstTime = !this.reconciled.has(tenantId);
     const agreed = this.agreedOf(tenantId);
     const shared = await this.readDefinitions(tenantId);
-    const files = await readStoreFiles(folder);
+    const files = await readStoreFiles(folder, (name) =>
+      this.warnOnce(
+        `file:${folder}:${name}`,
+        { tenantId, folder, file: name },
+        'user store file name is not a store domain; it is not shared',
+      ),
+    );
     let local = this.localOnly.get(tenantId);
     if (local === undefined) {
       local = new Map();
@@ -158,18 +167,43 @@ export class SharedStoreDefinitions {
     return agreed;
   }
 
-  /** The latest text of each of the tenant's definitions, by domain. */
+  /** The latest text of each of the tenant's definitions, by domain (older versions' content is not read). */
   private async readDefinitions(tenantId: number): Promise<Map<string, string>> {
     const rows = await this.db
-      .selectFrom('registry_resources')
-      .select(['path', 'version', 'content'])
-      .where('tenant_id', '=', tenantId)
-      .where('path', 'like', `${PATH_PREFIX}%`)
-      .orderBy('version')
+      .selectFrom('registry_resources as r')
+      .select(['r.path', 'r.content'])
+      .where('r.tenant_id', '=', tenantId)
+      .where('r.path', 'like', `${PATH_PREFIX}%`)
+      // Databases written before versions were pruned may still hold several per path.
+      .where('r.version', '=', (eb) =>
+        eb
+          .selectFrom('registry_resources as newer')
+          .select((e) => e.fn.max('newer.version').as('latest'))
+          .whereRef('newer.tenant_id', '=', 'r.tenant_id')
+          .whereRef('newer.path', '=', 'r.path'),
+      )
       .execute();
     const latest = new Map<string, string>();
-    for (const row of rows) latest.set(row.path.slice(PATH_PREFIX.length), textOf(row.content));
+    for (const row of rows) {
+      const domain = row.path.slice(PATH_PREFIX.length);
+      // The name becomes a file name in the tenant's folder: one such as `../../conf/x` must not.
+      if (!isStoreDomain(domain)) {
+        this.warnOnce(
+          `db:${tenantId}:${domain}`,
+          { tenantId, path: row.path },
+          'ignored a shared user store definition whose name is not a store domain',
+        );
+        continue;
+      }
+      latest.set(domain, textOf(row.content));
+    }
     return latest;
+  }
+
+  private warnOnce(key: string, fields: Record<string, unknown>, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.logger.warn(fields, message);
   }
 
   /**
@@ -193,18 +227,28 @@ export class SharedStoreDefinitions {
       const version = Number(latest?.latest ?? 0) + 1;
       if (mustBeNew && version > 1) return false;
       try {
-        await this.db
-          .insertInto('registry_resources')
-          .values({
-            tenant_id: tenantId,
-            path: resourcePath,
-            version,
-            media_type: MEDIA_TYPE,
-            content: Buffer.from(text, 'utf8'),
-            created_by: WRITER,
-            created_at: Date.now(),
-          })
-          .execute();
+        await this.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto('registry_resources')
+            .values({
+              tenant_id: tenantId,
+              path: resourcePath,
+              version,
+              media_type: MEDIA_TYPE,
+              content: Buffer.from(text, 'utf8'),
+              created_by: WRITER,
+              created_at: Date.now(),
+            })
+            .execute();
+          // Only the latest version is ever read; older ones would keep a rotated password in the
+          // database and its exports. The latest row stays, so version numbers keep rising.
+          await trx
+            .deleteFrom('registry_resources')
+            .where('tenant_id', '=', tenantId)
+            .where('path', '=', resourcePath)
+            .where('version', '<', version)
+            .execute();
+        });
         return true;
       } catch (error) {
         if (!/unique|duplicate/i.test((error as Error).message)) throw error;
@@ -223,8 +267,11 @@ export class SharedStoreDefinitions {
   }
 }
 
-/** The text of every store file in a folder, by the domain its name claims. */
-async function readStoreFiles(folder: string): Promise<Map<string, string>> {
+/** The text of every store file in a folder, by the domain its name claims; `skipped` hears of bad names. */
+async function readStoreFiles(
+  folder: string,
+  skipped: (fileName: string) => void,
+): Promise<Map<string, string>> {
   let entries: Dirent[];
   try {
     entries = await readdir(folder, { withFileTypes: true });
@@ -236,6 +283,10 @@ async function readStoreFiles(folder: string): Promise<Map<string, string>> {
   for (const entry of entries) {
     const domain = entry.isDirectory() ? undefined : domainOfStoreFile(entry.name);
     if (domain === undefined) continue;
+    if (!isStoreDomain(domain)) {
+      skipped(entry.name);
+      continue;
+    }
     try {
       files.set(domain, await readFile(path.join(folder, entry.name), 'utf8'));
     } catch (error) {
@@ -247,6 +298,10 @@ async function readStoreFiles(folder: string): Promise<Map<string, string>> {
 
 /** Writes (atomically, readable by the server's user only: it may hold a password) or removes a file. */
 async function materialise(folder: string, domain: string, text: string | undefined): Promise<void> {
+  // readDefinitions and readStoreFiles let only store domains through; this is the last line against a
+  // name that would leave the folder.
+  if (!isStoreDomain(domain))
+    throw new TesseraError('BAD_REQUEST', `"${domain}" is not a user store domain.`);
   const file = path.join(folder, storeFileName(domain));
   if (text === undefined) {
     await rm(file, { force: true });

@@ -138,4 +138,60 @@ describe('store definitions shared through the server database', () => {
 
     for (const node of [a, b]) expect(node.lines.join('\n')).not.toContain(secret);
   });
+
+  it('keeps only the latest version of a definition, so that a rotated password leaves the database', async () => {
+    const definition = (password: string) =>
+      `domain = "ROTATED"\ntype = "jdbc"\nurl = "postgres://u:${password}@127.0.0.1:1/r"\n`;
+    const a = await startNode();
+    writeFileSync(path.join(a.folder, 'ROTATED.toml'), definition('old-password-1'));
+    await a.manager.rescan(ACME);
+    writeFileSync(path.join(a.folder, 'ROTATED.toml'), definition('new-password-2'));
+    await a.manager.rescan(ACME);
+    const rows = await server.database.db
+      .selectFrom('registry_resources')
+      .select(['path', 'version', 'content'])
+      .where('tenant_id', '=', ACME)
+      .execute();
+    expect(rows.map((r) => [r.path, r.version])).toEqual([['userstores:ROTATED', 2]]);
+    const texts = rows.map((r) => Buffer.from(r.content as Uint8Array).toString('utf8')).join('\n');
+    expect(texts).toContain('new-password-2');
+    expect(texts).not.toContain('old-password-1');
+  });
+
+  it('a definition in the database whose name is not a store domain is never written, and is warned about once', async () => {
+    const a = await startNode();
+    for (const name of ['../../../conf/evil', 'lower']) {
+      await server.database.db
+        .insertInto('registry_resources')
+        .values({
+          tenant_id: ACME,
+          path: `userstores:${name}`,
+          version: 1,
+          media_type: 'application/toml',
+          content: Buffer.from(`domain = "X"\ntype = "jdbc"\nurl = "sqlite:x.db"\n`, 'utf8'),
+          created_by: 'test',
+          created_at: Date.now(),
+        })
+        .execute();
+    }
+    await a.manager.rescan(ACME);
+    await a.manager.rescan(ACME);
+    expect(existsSync(path.join(a.folder, '../../../conf/evil.toml'))).toBe(false);
+    expect(existsSync(path.join(a.folder, 'lower.toml'))).toBe(false);
+    const warnings = a.lines.filter((l) => l.includes('not a store domain'));
+    expect(warnings).toHaveLength(2);
+    expect(warnings.join('\n')).toContain('../../../conf/evil');
+  });
+
+  it('a store file whose name is not a store domain is not published', async () => {
+    const a = await startNode();
+    writeFileSync(
+      path.join(a.folder, 'lower.toml'),
+      'domain = "LOWER"\ntype = "jdbc"\nurl = "sqlite:l.db"\n',
+    );
+    await a.manager.rescan(ACME);
+    const paths = await server.database.db.selectFrom('registry_resources').select('path').execute();
+    expect(paths).toEqual([]);
+    expect(a.lines.join('\n')).toContain('not a store domain');
+  });
 });
