@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Deployer } from '../../src/deployment/deployer.js';
 import { buildZip, rawZip } from '../deployment/helpers.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -11,6 +12,7 @@ const basic = ([name, password]: [string, string]) =>
 
 let t: TestServer | undefined;
 afterEach(async () => {
+  vi.restoreAllMocks();
   await t?.stop();
   t = undefined;
 });
@@ -74,6 +76,31 @@ describe('/api/v1/tenants/{domain}/webapps', () => {
       201,
     );
     expect(await (await fetch(`${t.server.url}/hello/`)).text()).toBe('v2');
+    // The zip it replaced is kept.
+    expect(
+      readdirSync(path.join(t.home, 'backups')).filter((name) => name.endsWith('-hello.zip')),
+    ).toHaveLength(1);
+  });
+
+  it('puts the previous zip back when the new one passes the checks but fails to deploy', async () => {
+    t = await withTenant();
+    expect((await upload(t, 'acme.com', 'shop', await buildZip({ 'index.html': 'v1' }))).status).toBe(201);
+    // A failure past the API's own checks (a full disk, a folder it may not write): the deployer refuses
+    // the new version and, mirroring its source, takes the old one down with it.
+    const deployZip = vi
+      .spyOn(Deployer.prototype as unknown as { deployZip: () => Promise<unknown> }, 'deployZip')
+      .mockRejectedValueOnce(new Error('ENOSPC: no space left on device'));
+    const failed = await upload(t, 'acme.com', 'shop', await buildZip({ 'index.html': 'v2' }));
+    expect(failed.status).toBe(500);
+    expect(failed.body.message).toMatch(/previous version was put back/);
+    expect(deployZip).toHaveBeenCalledTimes(2);
+
+    const page = await fetch(`${t.server.url}/t/acme.com/shop/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toBe('v1');
+    const tenantId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id;
+    const webapps = path.join(t.home, 'repository', 'tenants', String(tenantId), 'webapps');
+    expect(readdirSync(webapps)).toEqual(['shop.zip']);
   });
 
   it('refuses zip-slip archives, bad names, reserved names and empty bodies, writing nothing', async () => {

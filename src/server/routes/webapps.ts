@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -80,7 +80,8 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         summary: 'Upload a web application: the raw zip as the body (application/zip), its name in `name`',
         description:
           'The zip is checked whole (no entry may escape the app folder, no links, size limits) before it is ' +
-          "written into the tenant's webapps/ folder as `<name>.zip`, replacing an earlier zip of that name; " +
+          "written into the tenant's webapps/ folder as `<name>.zip`, replacing an earlier zip of that name " +
+          '(a copy of which is kept under backups/, and put back if the new one fails to deploy); ' +
           'the answer comes once it is deployed.',
         params: DomainParams,
         querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
@@ -111,17 +112,35 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       await mkdir(webapps, { recursive: true });
       // Dot-named files are not apps to the deployer, so it never sees the zip half written.
       const upload = path.join(webapps, `.upload-${name}-${randomBytes(4).toString('hex')}.zip`);
+      const target = path.join(webapps, `${name}.zip`);
       await writeFile(upload, body, { flag: 'wx' });
+      let previous: string | undefined;
       try {
         await assertSafeZip(context, upload);
-        await rename(upload, path.join(webapps, `${name}.zip`));
+        // A copy of the zip being replaced goes to backups/ first: the new one may still fail to deploy
+        // (the deployer takes the old version down when its replacement is refused), and then the old
+        // one is put back. Copied rather than moved so that the app has a zip in webapps/ throughout.
+        if (existsSync(target)) {
+          await mkdir(context.layout.backups, { recursive: true });
+          previous = path.join(context.layout.backups, `replaced-${tenant.id}-${Date.now()}-${name}.zip`);
+          await copyFile(target, previous, constants.COPYFILE_EXCL);
+        }
+        await rename(upload, target);
       } finally {
         await rm(upload, { force: true });
       }
       await context.deployer.rescan();
       const deployed = context.deployer.app(tenant.id, name);
-      if (!deployed)
-        throw new TesseraError('INTERNAL', `App "${name}" was written but not deployed; see the server log.`);
+      if (!deployed) {
+        await rm(target, { force: true });
+        if (previous) await rename(previous, target);
+        await context.deployer.rescan();
+        throw new TesseraError(
+          'INTERNAL',
+          `App "${name}" was written but not deployed; see the server log. ` +
+            (previous ? 'The previous version was put back.' : 'Nothing was kept.'),
+        );
+      }
       await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
       return reply.status(201).send(appView(tenant, deployed));
     },
