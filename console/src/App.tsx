@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { api, hasSession, logout, onSessionExpired } from './api';
+import { logout, onSessionExpired } from './api';
 import { LoginDialog } from './components/LoginDialog';
 import { LoginForm } from './components/LoginForm';
 import { ClusterPage } from './pages/ClusterPage';
@@ -21,17 +21,8 @@ interface Pending {
 
 export function App() {
   const [user, setUser] = useState<SessionUser>();
-  const [restoring, setRestoring] = useState(hasSession());
   const [reauth, setReauth] = useState<Pending>();
   const pending = useRef<Pending | undefined>(undefined);
-
-  // A reload keeps the session (its token is in sessionStorage) if the server still knows it.
-  useEffect(() => {
-    if (!hasSession()) return;
-    api<SessionUser>('GET', '/sessions/current')
-      .then(setUser, () => logout())
-      .finally(() => setRestoring(false));
-  }, []);
 
   // Every call that meets a 401 waits on the same dialog, then runs again.
   useEffect(() => {
@@ -60,7 +51,7 @@ export function App() {
     else current?.reject(new Error('Logged out.'));
   }, []);
 
-  if (restoring) return <p className="loading">Loading…</p>;
+  // The token is kept in memory only (api.ts), so a reload starts here, at the login form.
   if (!user) {
     return (
       <main className="login-page">

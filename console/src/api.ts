@@ -18,26 +18,25 @@ interface RequestOptions {
   raw?: { data: Blob; contentType: string };
 }
 
-const TOKEN_KEY = 'tessera.session';
 /** Waits for the user to log in again; rejects if they give up. */
 type Reauthenticate = () => Promise<void>;
 
-let token: string | undefined = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
-let reauthenticate: Reauthenticate | undefined;
-
-export function hasSession(): boolean {
-  return token !== undefined;
+/**
+ * The session token lives in this variable only, never in web storage: any page of the console's origin
+ * could read storage, and a reload asking for the password again is the price. Earlier versions kept it
+ * in sessionStorage; that copy is dropped.
+ */
+let token: string | undefined;
+try {
+  sessionStorage.removeItem('tessera.session');
+} catch {
+  // Storage may be disabled; there is then nothing to drop.
 }
+let reauthenticate: Reauthenticate | undefined;
 
 /** Called with every 401 an admin call gets; the call is tried again once the promise resolves. */
 export function onSessionExpired(handler: Reauthenticate | undefined): void {
   reauthenticate = handler;
-}
-
-function setToken(value: string | undefined): void {
-  token = value;
-  if (value) sessionStorage.setItem(TOKEN_KEY, value);
-  else sessionStorage.removeItem(TOKEN_KEY);
 }
 
 async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
@@ -90,13 +89,13 @@ export async function login(username: string, password: string): Promise<Session
   });
   if (!response.ok) throw await errorOf(response);
   const session = (await response.json()) as Session;
-  setToken(session.token);
+  token = session.token;
   return session;
 }
 
 export async function logout(): Promise<void> {
   if (token) await send('DELETE', '/sessions/current', {}).catch(() => undefined);
-  setToken(undefined);
+  token = undefined;
 }
 
 /** Path segments as the API expects them: each one encoded, slashes in names included. */

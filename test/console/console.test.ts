@@ -23,6 +23,10 @@ let home: { home: string; remove: () => void };
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
+/** The console's token as last seen on its way to the API: the console keeps it in memory only. */
+let bearer: string | undefined;
+/** What the browser reports against the console's Content-Security-Policy: nothing, if it fits the app. */
+const cspViolations: string[] = [];
 
 beforeAll(async () => {
   home = await upgradedHome(PASSWORD);
@@ -37,6 +41,13 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   page.setDefaultTimeout(5_000);
   page.on('pageerror', (error) => console.error('console page error:', error));
+  page.on('request', (request) => {
+    const authorization = request.headers().authorization;
+    if (authorization?.startsWith('Bearer ')) bearer = authorization;
+  });
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+  });
 }, 120_000);
 
 // A failed step leaves a picture of what the browser showed.
@@ -242,10 +253,9 @@ describe('the management console', () => {
     await form.getByLabel('Password').fill('carol-password');
     await form.getByLabel('Roles').fill('buyers');
     // The server forgets the session, as it does when it expires or restarts.
-    const token = await page.evaluate<string | null>("sessionStorage.getItem('tessera.session')");
     const revoked = await fetch(`${server.url}/api/v1/sessions/current`, {
       method: 'DELETE',
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `${bearer}` },
     });
     expect(revoked.status).toBe(204);
 
@@ -383,10 +393,27 @@ describe('the management console', () => {
     await page.getByRole('heading', { name: 'User stores', level: 1 }).waitFor();
     expect(await page.getByRole('heading', { name: 'Upgrade' }).count()).toBe(0);
     // The API behind it refuses the super tenant to this admin, whatever the console shows.
-    const token = await page.evaluate<string | null>("sessionStorage.getItem('tessera.session')");
     const refused = await fetch(`${server.url}/api/v1/tenants/carbon.super/users`, {
-      headers: { authorization: `Bearer ${token}` },
+      headers: { authorization: `${bearer}` },
     });
     expect(refused.status).toBe(404);
+  });
+
+  it('keeps the token in memory only: nothing in web storage, and a reload asks for the password', async () => {
+    expect(bearer).toMatch(/^Bearer /);
+    const stored = await page.evaluate<string>(
+      'JSON.stringify([Object.values(sessionStorage), Object.values(localStorage)])',
+    );
+    expect(stored).not.toContain(bearer?.slice(7));
+    await page.reload();
+    await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
+    expect(await page.getByRole('heading', { name: 'Tessera console' }).isVisible()).toBe(true);
+  });
+
+  it('runs whole under its Content-Security-Policy, which also forbids framing it', async () => {
+    expect(cspViolations).toEqual([]);
+    const index = await fetch(`${server.url}/console/`);
+    expect(index.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(index.headers.get('x-frame-options')).toBe('DENY');
   });
 });

@@ -153,6 +153,13 @@ describe('webapps plugin', () => {
       expect(response.headers['content-type'], url).toBe(type);
       expect(response.headers['x-content-type-options']).toBe('nosniff');
     }
+    // Sandboxed, without allow-same-origin: the app's pages cannot read the console's origin.
+    const page = await app.inject({ url: '/t/acme.com/app/' });
+    expect(page.headers['content-security-policy']).toBe(
+      'sandbox allow-scripts allow-forms allow-popups allow-downloads',
+    );
+    expect(page.headers['content-security-policy']).not.toContain('allow-same-origin');
+    expect((await app.inject({ url: '/hello/' })).headers['content-security-policy']).toMatch(/^sandbox /);
     expect((await app.inject({ url: '/hello/img/logo.png' })).rawPayload).toEqual(
       Buffer.from([0x89, 0x50, 0x4e, 0x47]),
     );

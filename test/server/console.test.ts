@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerConsole } from '../../src/server/plugins/console.js';
+import { CONSOLE_CSP, registerConsole } from '../../src/server/plugins/console.js';
 import { scratchFolder } from '../helpers/databases.js';
 
 const folders: { remove: () => void }[] = [];
@@ -40,6 +40,14 @@ describe('the console plugin', () => {
     expect(asset.headers['cache-control']).toContain('immutable');
     expect((await app.inject('/console/assets/gone.js')).statusCode).toBe(404);
     expect((await app.inject('/console/../package.json')).statusCode).not.toBe(200);
+
+    // No page may frame the console, and it loads and calls nothing but its own origin.
+    for (const reply of [redirect, index, page, asset, await app.inject('/console/assets/gone.js')]) {
+      expect(reply.headers['content-security-policy']).toBe(CONSOLE_CSP);
+      expect(reply.headers['x-frame-options']).toBe('DENY');
+    }
+    expect(CONSOLE_CSP).toContain("frame-ancestors 'none'");
+    expect(CONSOLE_CSP).toContain("default-src 'self'");
     await app.close();
   });
 

@@ -51,6 +51,8 @@ describe('/api/v1/tenants/{domain}/webapps', () => {
     const page = await fetch(`${t.server.url}/t/acme.com/shop/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toBe('<h1>Shop</h1>');
+    // Served on the console's origin, so sandboxed away from it.
+    expect(page.headers.get('content-security-policy')).toMatch(/^sandbox allow-scripts/);
 
     const listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: ACME });
     expect(listed.body.webapps.map((app: { name: string }) => app.name)).toEqual(['shop']);

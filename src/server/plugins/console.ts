@@ -1,11 +1,25 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { PACKAGE_ROOT } from '../../package-root.js';
 
 /** Where `vite build --config console/vite.config.ts` puts the console (part of `npm run build`). */
 export const CONSOLE_DIST = path.join(PACKAGE_ROOT, 'console', 'dist');
+
+/**
+ * The console holds an admin's session, so no other page may frame it (clickjacking), and its page may
+ * load nothing but its own built files and call nothing but its own API: an injected script or style
+ * from elsewhere does not run. The built app has no inline script or style, so none is allowed.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "img-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 /** A request for a file (`/console/assets/app.js`), as opposed to a page of the app (`/console/users`). */
 const FILE_LIKE = /\/[^/]+\.[a-z0-9]+$/i;
@@ -15,9 +29,15 @@ const FILE_LIKE = /\/[^/]+\.[a-z0-9]+$/i;
  * it that is not a file is one of the app's pages, so it gets `index.html` (the app routes by itself).
  */
 export async function registerConsole(app: FastifyInstance, root: string = CONSOLE_DIST): Promise<void> {
-  app.get('/console', { schema: { hide: true } }, (_request, reply) => reply.redirect('/console/', 301));
+  app.get('/console', { schema: { hide: true } }, (_request, reply) =>
+    securityHeaders(reply).redirect('/console/', 301),
+  );
   await app.register(
     async (scope) => {
+      // Every answer under /console/, the SPA fallback and 404s included.
+      scope.addHook('onRequest', async (_request, reply) => {
+        securityHeaders(reply);
+      });
       if (!existsSync(path.join(root, 'index.html'))) {
         scope.get('/*', { schema: { hide: true } }, (_request, reply) =>
           reply
@@ -55,4 +75,9 @@ export async function registerConsole(app: FastifyInstance, root: string = CONSO
     },
     { prefix: '/console' },
   );
+}
+
+function securityHeaders(reply: FastifyReply): FastifyReply {
+  // X-Frame-Options for browsers that predate CSP's frame-ancestors.
+  return reply.header('content-security-policy', CONSOLE_CSP).header('x-frame-options', 'DENY');
 }

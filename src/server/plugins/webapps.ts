@@ -35,6 +35,13 @@ interface Mount {
 }
 
 /**
+ * Tenant apps are served on the console's origin, so each of their pages is put in a sandbox without
+ * `allow-same-origin`: its scripts run in an opaque origin and cannot read the console's storage, cookies
+ * or API answers as a same-origin page could.
+ */
+export const WEBAPP_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
+
+/**
  * Serves deployed web applications. The routes are parametric (`/:app/*`, `/t/:domain/:app/*`), and
  * the router prefers static routes, so `/api/v1/…`, `/healthz`, `/console/…` and the like registered
  * by other plugins keep winning whatever the registration order.
@@ -82,6 +89,7 @@ function webappHandler({ deployer, tenants, authenticate }: WebappsOptions) {
     if (!deployed) return notFound(reply);
     const requested = requestedPath(request.raw.url ?? request.url, mount.prefixSegments);
     if (!requested) return notFound(reply);
+    reply.header('content-security-policy', WEBAPP_CSP);
 
     if (deployed.login) {
       const domain = mount.domain ?? (await tenants.domainOf(SUPER_TENANT_ID)) ?? SUPER_TENANT_DOMAIN;
