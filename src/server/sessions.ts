@@ -38,6 +38,7 @@ export interface LiveSession {
 }
 
 interface Entry {
+  owner: string;
   principal: Principal;
   tenant: SessionTenant;
   createdAt: number;
@@ -59,6 +60,8 @@ export interface SessionStoreOptions {
  */
 export class SessionStore {
   private readonly entries = new Map<string, Entry>();
+  /** Each user's sessions (their keys), oldest first: a login and a revocation touch only that user's. */
+  private readonly byOwner = new Map<string, string[]>();
   private readonly idleMs: number;
   private readonly maxPerUser: number;
   private readonly recheckMs: number;
@@ -83,12 +86,15 @@ export class SessionStore {
 
   create(principal: Principal, tenant: SessionTenant): Session {
     const owner = ownerKey(principal.tenantId, principal.store, principal.username);
-    const own = [...this.entries].filter(([, entry]) => ownerOf(entry) === owner);
-    // Oldest first (Map keeps insertion order): a script logging in in a loop cannot grow memory.
-    for (const [key] of own.slice(0, Math.max(0, own.length - this.maxPerUser + 1))) this.entries.delete(key);
+    const own = this.byOwner.get(owner) ?? [];
+    // Oldest first: a script logging in in a loop cannot grow memory.
+    for (const key of own.splice(0, Math.max(0, own.length - this.maxPerUser + 1))) this.entries.delete(key);
     const token = randomBytes(32).toString('base64url');
+    const key = digest(token);
     const at = this.now();
-    this.entries.set(digest(token), { principal, tenant, createdAt: at, lastUsed: at, checkedAt: at });
+    this.entries.set(key, { owner, principal, tenant, createdAt: at, lastUsed: at, checkedAt: at });
+    own.push(key);
+    this.byOwner.set(owner, own);
     return { token, principal, expiresAt: new Date(at + this.idleMs) };
   }
 
@@ -99,7 +105,7 @@ export class SessionStore {
     if (!entry) return undefined;
     const at = this.now();
     if (this.expired(entry, at)) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     entry.lastUsed = at;
@@ -117,7 +123,7 @@ export class SessionStore {
   }
 
   revoke(token: string): boolean {
-    return this.entries.delete(digest(token));
+    return this.remove(digest(token));
   }
 
   /**
@@ -126,13 +132,10 @@ export class SessionStore {
    */
   revokeUser(tenantId: number, store: string, username: string): number {
     const owner = ownerKey(tenantId, store, username);
-    let revoked = 0;
-    for (const [key, entry] of this.entries) {
-      if (ownerOf(entry) !== owner) continue;
-      this.entries.delete(key);
-      revoked++;
-    }
-    return revoked;
+    const own = this.byOwner.get(owner) ?? [];
+    for (const key of own) this.entries.delete(key);
+    this.byOwner.delete(owner);
+    return own.length;
   }
 
   get size(): number {
@@ -147,7 +150,17 @@ export class SessionStore {
   /** Forgets expired sessions, so that abandoned logins do not pile up in memory. */
   sweep(): void {
     const at = this.now();
-    for (const [key, entry] of this.entries) if (this.expired(entry, at)) this.entries.delete(key);
+    for (const [key, entry] of this.entries) if (this.expired(entry, at)) this.remove(key);
+  }
+
+  private remove(key: string): boolean {
+    const entry = this.entries.get(key);
+    if (!entry) return false;
+    this.entries.delete(key);
+    const own = this.byOwner.get(entry.owner)?.filter((k) => k !== key) ?? [];
+    if (own.length > 0) this.byOwner.set(entry.owner, own);
+    else this.byOwner.delete(entry.owner);
+    return true;
   }
 
   private expired(entry: Entry, at: number): boolean {
@@ -163,10 +176,6 @@ export function idleSecondsFromEnvironment(value: string | undefined): number {
 
 function ownerKey(tenantId: number, store: string, username: string): string {
   return `${tenantId}\u0000${store.toUpperCase()}\u0000${username.toLowerCase()}`;
-}
-
-function ownerOf(entry: Entry): string {
-  return ownerKey(entry.principal.tenantId, entry.principal.store, entry.principal.username);
 }
 
 function digest(token: string): string {

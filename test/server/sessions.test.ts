@@ -73,6 +73,11 @@ describe('SessionStore', () => {
     expect(store.use(newest.token)).toBeDefined();
     // Another user's session is not theirs to evict.
     expect(store.use(bobs.token)).toBeDefined();
+    // Revoked sessions no longer count against the cap.
+    store.revokeUser(1, 'PRIMARY', 'admin');
+    const again = Array.from({ length: MAX_SESSIONS_PER_USER }, () => store.create(ALICE, ACME).token);
+    for (const token of again) expect(store.use(token)).toBeDefined();
+    expect(store.size).toBe(MAX_SESSIONS_PER_USER + 1);
   });
 
   it("revokes one user's sessions, whatever the case of the name, and no one else's", () => {
