@@ -1,7 +1,8 @@
 import { type Database, openDatabase } from '../db/connection.js';
-import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl, sameDatabase } from '../db/url.js';
+import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
+import { serverDatabaseRefusal } from './store-database.js';
 
 /** One holder's use of a shared connection; `release` is idempotent. */
 export interface ConnectionLease {
@@ -37,15 +38,8 @@ export class StoreConnections {
   /** Throws DB_URL_INVALID for a bad URL and DB_CONNECT_FAILED when the database cannot be opened. */
   async acquire(url: string): Promise<ConnectionLease> {
     const target = parseDatabaseUrl(url, this.home);
-    if (this.serverDatabase && sameDatabase(target, this.serverDatabase)) {
-      throw new TesseraError(
-        'BAD_REQUEST',
-        `${redactDatabaseUrl(url)} is the server's own database; a secondary user store needs a database of its own.`,
-        {
-          hint: 'Create a separate database (or SQLite file) for the store and point its url there.',
-        },
-      );
-    }
+    const refusal = serverDatabaseRefusal(url, target, this.serverDatabase);
+    if (refusal !== undefined) throw refusal;
     const key = connectionKey(target);
     let entry = this.shared.get(key);
     if (entry === undefined) {

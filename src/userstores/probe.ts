@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
-import { type Database, openDatabase } from '../db/connection.js';
-import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl, sameDatabase } from '../db/url.js';
+import SqliteDatabase from 'better-sqlite3';
+import { openDatabase } from '../db/connection.js';
+import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
+import { TesseraError } from '../errors.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
+import { assertSqliteInside, serverDatabaseRefusal } from './store-database.js';
 import type { StoreDefinition } from './store-file.js';
 
 export type ProbeResult = { ok: true } | { ok: false; error: string };
@@ -13,7 +16,21 @@ export interface ProbeOptions {
   serverDatabase?: DatabaseTarget;
   /** How long opening a JDBC store's database may take (default 10 s). */
   timeoutMs?: number;
+  /**
+   * A tenant admin's probe: SQLite files must be inside this folder (the tenant's own), see
+   * assertSqliteInside. Unset for the super tenant's admin, who may name any file.
+   */
+  sqliteFolder?: string;
+  /**
+   * Whether a failure to connect is explained (driver message, host and port, refused bind, missing base):
+   * for the super tenant's admin only. Otherwise the probe would tell a tenant admin which hosts and ports
+   * answer on the server's network, so they get a generic error.
+   */
+  detailedErrors?: boolean;
 }
+
+/** What a tenant admin is told of any failure to reach the database or directory. */
+export const GENERIC_PROBE_ERROR = 'Cannot connect to the database/directory.';
 
 /** The tables a JDBC store uses, with the columns Tessera reads from each. */
 const STORE_TABLES: Record<string, readonly string[]> = {
@@ -26,43 +43,90 @@ const STORE_TABLES: Record<string, readonly string[]> = {
 /**
  * Tries a store definition without saving or changing anything: a JDBC store's database opens and its
  * store tables are either all absent (Tessera creates them) or all there with their columns; an LDAP
- * store's directory accepts the bind DN and has both search bases. Never throws; the error is fit to show
- * an operator and never carries a password.
+ * store's directory accepts the bind DN and has both search bases. Never throws; the error never carries a
+ * password, and says why the database or directory could not be reached only with `detailedErrors`.
  */
 export async function probeStoreDefinition(
   definition: StoreDefinition,
   options: ProbeOptions,
 ): Promise<ProbeResult> {
+  let problem: string | undefined;
   try {
-    let problem: string | undefined;
     if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
     else problem = await jdbcProblem(definition.url, options);
-    return problem === undefined ? { ok: true } : { ok: false, error: problem };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    if (error instanceof ProbeRefusal || options.detailedErrors === true)
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    return { ok: false, error: GENERIC_PROBE_ERROR };
   }
+  return problem === undefined ? { ok: true } : { ok: false, error: problem };
+}
+
+/** A refusal of the definition itself (not a failure to connect): its message is shown to every caller. */
+class ProbeRefusal extends Error {}
+
+/** A TesseraError about the definition, as a refusal every caller may read. */
+function asRefusal(error: unknown): unknown {
+  return error instanceof TesseraError ? new ProbeRefusal(error.message) : error;
 }
 
 async function jdbcProblem(url: string, options: ProbeOptions): Promise<string | undefined> {
-  const target = parseDatabaseUrl(url, options.home);
-  if (options.serverDatabase && sameDatabase(target, options.serverDatabase))
-    return `${redactDatabaseUrl(url)} is the server's own database; a secondary user store needs a database of its own.`;
-  // Opening a missing SQLite file would create it; the store creates it (and its tables) when added.
-  if (target.kind === 'sqlite' && !existsSync(target.file)) return undefined;
+  let target: DatabaseTarget;
+  try {
+    target = parseDatabaseUrl(url, options.home);
+  } catch (error) {
+    throw asRefusal(error);
+  }
+  const ownDatabase = serverDatabaseRefusal(url, target, options.serverDatabase);
+  if (ownDatabase !== undefined) return ownDatabase.message;
+  if (target.kind === 'sqlite') {
+    try {
+      if (options.sqliteFolder !== undefined) assertSqliteInside(url, target, options.sqliteFolder);
+    } catch (error) {
+      throw asRefusal(error);
+    }
+    return sqliteProblem(target.file);
+  }
   const database = await withTimeout(
     openDatabase<unknown>(url, options.home),
     options.timeoutMs ?? 10_000,
     `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${options.timeoutMs ?? 10_000} ms`,
   );
   try {
-    return await storeTablesProblem(database);
+    return storeTablesProblem(await database.db.introspection.getTables());
   } finally {
     await database.close().catch(() => {});
   }
 }
 
-async function storeTablesProblem(database: Database<unknown>): Promise<string | undefined> {
-  const tables = await database.db.introspection.getTables();
+/**
+ * Looks at a SQLite file without changing it: opened read-only, with no pragma (the server's own opening
+ * would create the file and its folder, and switch it to WAL, creating -wal and -shm beside it).
+ */
+function sqliteProblem(file: string): string | undefined {
+  // A missing file is fine: the store creates it (and its tables) when added.
+  if (!existsSync(file)) return undefined;
+  const database = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
+  try {
+    const names = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+      name: string;
+    }[];
+    const tables = names.map(({ name }) => ({
+      name,
+      columns: database.prepare('SELECT name FROM pragma_table_info(?)').all(name) as { name: string }[],
+    }));
+    return storeTablesProblem(tables);
+  } finally {
+    database.close();
+  }
+}
+
+interface TableColumns {
+  name: string;
+  columns: readonly { name: string }[];
+}
+
+function storeTablesProblem(tables: readonly TableColumns[]): string | undefined {
   const byName = new Map(tables.map((t) => [t.name.toLowerCase(), t]));
   const present = Object.keys(STORE_TABLES).filter((name) => byName.has(name));
   if (present.length === 0) return undefined;

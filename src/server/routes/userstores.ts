@@ -1,8 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { parseDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
+import { tenantFolder } from '../../home/layout.js';
+import type { Tenant } from '../../tenants/service.js';
 import { probeStoreDefinition } from '../../userstores/probe.js';
+import { assertSqliteInside, serverDatabaseRefusal } from '../../userstores/store-database.js';
 import { validateStoreDefinition } from '../../userstores/store-file.js';
+import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses, StoreBody } from './schemas.js';
 import { managedTenant } from './scope.js';
@@ -49,6 +54,15 @@ function definitionOf(body: Static<typeof NewStoreBody>) {
   };
 }
 
+/**
+ * The folder a caller's SQLite store files must be in: the tenant's own for a tenant admin, anywhere
+ * (undefined) for the super tenant's admin. Otherwise a tenant admin could open, probe or write the
+ * server's files or another tenant's.
+ */
+function sqliteFolderFor(context: ServerContext, principal: Principal, tenant: Tenant): string | undefined {
+  return principal.isSuperAdmin ? undefined : tenantFolder(context.layout, tenant.id);
+}
+
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
   app,
   { context },
@@ -66,6 +80,14 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
     },
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const folder = sqliteFolderFor(context, principal, tenant);
+      if (folder !== undefined && request.body.type === 'jdbc' && request.body.url.startsWith('sqlite:')) {
+        const target = parseDatabaseUrl(request.body.url, context.layout.root);
+        // The server's own database keeps its own, clearer refusal.
+        const ownDatabase = serverDatabaseRefusal(request.body.url, target, context.database.target);
+        if (ownDatabase !== undefined) throw ownDatabase;
+        assertSqliteInside(request.body.url, target, folder);
+      }
       const store = await context.stores.createStore(tenant.id, definitionOf(request.body));
       await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
         type: store.type,
@@ -90,7 +112,7 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       },
     },
     async (request) => {
-      await managedTenant(context, request, request.params.domain);
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       let definition: ReturnType<typeof validateStoreDefinition>;
       try {
         definition = validateStoreDefinition(definitionOf(request.body));
@@ -101,6 +123,8 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       return probeStoreDefinition(definition, {
         home: context.layout.root,
         serverDatabase: context.database.target,
+        sqliteFolder: sqliteFolderFor(context, principal, tenant),
+        detailedErrors: principal.isSuperAdmin,
       });
     },
   );

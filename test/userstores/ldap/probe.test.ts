@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
+import { GENERIC_PROBE_ERROR } from '../../../src/userstores/probe.js';
 import { ensureJdbcStoreSchema } from '../../../src/userstores/sql-schema.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
 import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
@@ -53,33 +54,43 @@ describe('POST /tenants/{domain}/userstores/test', () => {
     expect(existsSync(folder) ? readdirSync(folder) : []).toEqual([]);
   });
 
-  it('explains a refused bind without echoing the password', async () => {
-    const probe = await t.call('POST', PROBE, {
-      as: ACME,
-      body: ldapBody({ bindPassword: 'not-the-root-password' }),
-    });
+  it('explains a refused bind to the super admin without echoing the password; a tenant admin learns only that it failed', async () => {
+    const body = ldapBody({ bindPassword: 'not-the-root-password' });
+    const probe = await t.call('POST', PROBE, { as: SUPER, body });
     expect(probe.status).toBe(200);
     expect(probe.body.ok).toBe(false);
     expect(probe.body.error).toContain(`refused the bind DN ${ROOT_DN}`);
     expect(probe.body.error).not.toContain('not-the-root-password');
+    expect((await t.call('POST', PROBE, { as: ACME, body })).body).toEqual({
+      ok: false,
+      error: GENERIC_PROBE_ERROR,
+    });
   });
 
-  it('names the search base that does not exist', async () => {
+  it('names the search base that does not exist (to the super admin)', async () => {
     const missing = `ou=nobody,${PEOPLE.split(',').slice(1).join(',')}`;
-    const probe = await t.call('POST', PROBE, { as: ACME, body: ldapBody({ groupSearchBase: missing }) });
+    const body = ldapBody({ groupSearchBase: missing });
+    const probe = await t.call('POST', PROBE, { as: SUPER, body });
     expect(probe.body).toEqual({
       ok: false,
       error: `The group_search_base ${missing} does not exist in the directory (or the bind DN cannot see it).`,
     });
+    expect((await t.call('POST', PROBE, { as: ACME, body })).body).toEqual({
+      ok: false,
+      error: GENERIC_PROBE_ERROR,
+    });
   });
 
   it('reports a directory that does not answer, and a definition missing its LDAP settings', async () => {
-    const down = await t.call('POST', PROBE, {
-      as: ACME,
-      body: { ...ldapBody({ timeoutMs: 2_000 }), url: 'ldap://127.0.0.1:1' },
-    });
+    const downBody = { ...ldapBody({ timeoutMs: 2_000 }), url: 'ldap://127.0.0.1:1' };
+    const down = await t.call('POST', PROBE, { as: SUPER, body: downBody });
     expect(down.body.ok).toBe(false);
     expect(down.body.error).toContain('The LDAP server ldap://127.0.0.1:1 is not available');
+    // A tenant admin must not learn which hosts and ports answer on the server's network.
+    expect((await t.call('POST', PROBE, { as: ACME, body: downBody })).body).toEqual({
+      ok: false,
+      error: GENERIC_PROBE_ERROR,
+    });
     const bare = await t.call('POST', PROBE, {
       as: ACME,
       body: { domain: 'DIRECTORY', type: 'ldap', url: slapd.url },
@@ -92,7 +103,7 @@ describe('POST /tenants/{domain}/userstores/test', () => {
 
   it('tries a JDBC definition: a new SQLite file is fine and not created, the server database is refused', async () => {
     const fresh = await t.call('POST', PROBE, {
-      as: ACME,
+      as: SUPER,
       body: { domain: 'PARTNERS', type: 'jdbc', url: 'sqlite:repository/database/probe-partners.db' },
     });
     expect(fresh.body).toEqual({ ok: true });
@@ -112,7 +123,9 @@ describe('POST /tenants/{domain}/userstores/test', () => {
   });
 
   it('accepts a JDBC database holding the store tables, and refuses one holding only some of them', async () => {
-    const url = 'sqlite:repository/database/probe-existing.db';
+    const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
+    // Inside the tenant's folder: a tenant admin may probe no other file.
+    const url = `sqlite:repository/tenants/${acmeId}/probe-existing.db`;
     const database = await openDatabase<unknown>(url, t.home);
     try {
       await ensureJdbcStoreSchema(database);
