@@ -47,8 +47,15 @@ export interface NewStoreDefinition {
   ldap?: Partial<LdapSettings> | undefined;
 }
 
+/**
+ * Which stores that failed to load a sync tries again: none (a change in the folder), those whose backoff
+ * is over (the periodic rescan), or all of them (an explicit rescan: someone asks for it now).
+ */
+type RetryFailed = 'none' | 'due' | 'all';
+const RETRY_ORDER: Record<RetryFailed, number> = { none: 0, due: 1, all: 2 };
+
 interface PendingSync {
-  retryFailed: boolean;
+  retryFailed: RetryFailed;
   done: Promise<void>;
 }
 
@@ -129,7 +136,7 @@ export class UserStoreManager {
       this.startWatching(tenant);
       this.startRescanTimer();
     }
-    await this.requestSync(tenant, false);
+    await this.requestSync(tenant, 'none');
   }
 
   /** Unloads a tenant's secondary stores and stops watching its folder; files and data stay. */
@@ -206,7 +213,7 @@ export class UserStoreManager {
         await registerStoreDomain(this.database.db, tenantId, domain);
         await this.sharing?.created(tenantId, definition);
         await writeStoreFile(tenant.folder, definition);
-        await this.syncFile(tenant, domain, file, false);
+        await this.syncFile(tenant, domain, file, 'none');
       } finally {
         await probe?.release();
       }
@@ -241,12 +248,12 @@ export class UserStoreManager {
   }
 
   /**
-   * Reads the folders again now (one tenant's, or every tenant's) and tries stores whose database was
-   * down once more. The periodic safety net calls this; so can tests instead of waiting for it.
+   * Reads the folders again now (one tenant's, or every tenant's) and tries stores whose database or
+   * directory was unreachable once more, whatever their backoff (the periodic safety net respects it).
    */
   async rescan(tenantId?: number): Promise<void> {
     const tenants = tenantId === undefined ? [...this.tenants.values()] : [this.requireTenant(tenantId)];
-    await Promise.all(tenants.map((tenant) => this.requestSync(tenant, true)));
+    await Promise.all(tenants.map((tenant) => this.requestSync(tenant, 'all')));
   }
 
   async close(): Promise<void> {
@@ -276,9 +283,10 @@ export class UserStoreManager {
     return result;
   }
 
-  private requestSync(tenant: TenantStores, retryFailed: boolean): Promise<void> {
+  private requestSync(tenant: TenantStores, retryFailed: RetryFailed): Promise<void> {
     if (tenant.pending !== undefined) {
-      tenant.pending.retryFailed ||= retryFailed;
+      if (RETRY_ORDER[retryFailed] > RETRY_ORDER[tenant.pending.retryFailed])
+        tenant.pending.retryFailed = retryFailed;
       return tenant.pending.done;
     }
     const pending: PendingSync = { retryFailed, done: Promise.resolve() };
@@ -291,7 +299,7 @@ export class UserStoreManager {
   }
 
   /** Brings the tenant's loaded stores in line with its folder: load new files, reload changed ones, unload gone ones. */
-  private async sync(tenant: TenantStores, retryFailed: boolean): Promise<void> {
+  private async sync(tenant: TenantStores, retryFailed: RetryFailed): Promise<void> {
     if (this.tenants.get(tenant.tenantId) !== tenant) return;
     await this.sharing?.reconcile(tenant.tenantId, tenant.folder);
     const files = await listStoreFiles(tenant.folder);
@@ -310,7 +318,7 @@ export class UserStoreManager {
     tenant: TenantStores,
     domain: string,
     file: string,
-    retryFailed: boolean,
+    retryFailed: RetryFailed,
   ): Promise<void> {
     let text: string;
     try {
@@ -325,13 +333,17 @@ export class UserStoreManager {
     }
     const current = tenant.secondaries.get(domain);
     const unchanged = current !== undefined && current.text === text;
-    if (unchanged && !(retryFailed && current.retryable)) return;
+    const due =
+      retryFailed === 'all' ||
+      (retryFailed === 'due' && (current?.retryAt === undefined || current.retryAt <= Date.now()));
+    if (unchanged && !(due && current.retryable)) return;
     const next = await loadStoreFile(
       {
         tenantId: tenant.tenantId,
         connections: this.connections,
         logger: this.logger,
         previousError: unchanged ? current.description.error : undefined,
+        previousFailures: unchanged ? current.failures : undefined,
       },
       domain,
       file,
@@ -358,7 +370,7 @@ export class UserStoreManager {
       tenant.watch = watchFolder(
         tenant.folder,
         () => {
-          this.requestSync(tenant, false).catch((error: unknown) => this.syncFailed(tenant, error));
+          this.requestSync(tenant, 'none').catch((error: unknown) => this.syncFailed(tenant, error));
         },
         {
           debounceMs: this.debounceMs,
@@ -384,7 +396,7 @@ export class UserStoreManager {
     if (this.rescanTimer !== undefined) return;
     this.rescanTimer = setInterval(() => {
       for (const tenant of this.tenants.values()) {
-        this.requestSync(tenant, true).catch((error: unknown) => this.syncFailed(tenant, error));
+        this.requestSync(tenant, 'due').catch((error: unknown) => this.syncFailed(tenant, error));
       }
     }, this.rescanIntervalMs);
     // The safety net must not keep the process alive on its own.

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { redactDatabaseUrl } from '../db/url.js';
+import { TesseraError } from '../errors.js';
 import type { StoreConnections } from './connections.js';
 import { LdapUserStore } from './ldap/store.js';
 import { SqlUserStore } from './sql-store.js';
@@ -17,6 +18,21 @@ export interface LoadedStore {
   store: UserStore | undefined;
   /** Its database could not be opened: worth another try later, unlike a broken file. */
   retryable: boolean;
+  /**
+   * When set, the periodic rescan leaves the store alone until then (Date.now() ms): an LDAP directory
+   * that is down is tried again with exponential backoff rather than every few seconds by every node.
+   */
+  retryAt?: number | undefined;
+  /** Failed loads in a row of this same text, which the backoff grows with. */
+  failures?: number | undefined;
+}
+
+/** The backoff of an unreachable LDAP directory: 5 s after the first failure, doubling up to 5 min. */
+export const LDAP_RETRY_MIN_MS = 5_000;
+export const LDAP_RETRY_MAX_MS = 5 * 60_000;
+
+export function ldapRetryDelayMs(failures: number): number {
+  return Math.min(LDAP_RETRY_MIN_MS * 2 ** Math.max(0, failures - 1), LDAP_RETRY_MAX_MS);
 }
 
 export interface LoadContext {
@@ -25,6 +41,8 @@ export interface LoadContext {
   logger: Logger;
   /** The reason the previous load of this file failed: the same failure again is not logged again. */
   previousError?: string | undefined;
+  /** How many loads of this same text failed in a row before this one. */
+  previousFailures?: number | undefined;
 }
 
 /** Loads one store file. Never throws: whatever goes wrong becomes the store's `error` status, and is logged. */
@@ -109,13 +127,21 @@ async function loadLdapStore(
   } catch (error) {
     // Messages name the URL, bind DN and bases, never the bind password.
     const reason = error instanceof Error ? error.message : String(error);
+    // Only a directory that could not be reached is tried again. A refused bind is not: every node trying
+    // the wrong password every few seconds would trip the directory's lockout policy and lock the service
+    // account; nor is a missing search base. Changing the file reloads the store anyway.
+    const retryable = error instanceof TesseraError && error.code === 'STORE_UNAVAILABLE';
     warn(
-      { tenantId, store: domain, url: description.url, reason },
+      { tenantId, store: domain, url: description.url, reason, retried: retryable },
       reason,
-      'user store directory is not available',
+      retryable
+        ? 'user store directory is not available'
+        : 'user store directory refused the definition; change the file to try again',
     );
-    // A directory that is down, refuses the bind DN or lacks a base may be fixed on its side: try again.
-    return failed(domain, file, text, description, reason, true);
+    const loaded = failed(domain, file, text, description, reason, retryable);
+    if (!retryable) return loaded;
+    const failures = (context.previousFailures ?? 0) + 1;
+    return { ...loaded, failures, retryAt: Date.now() + ldapRetryDelayMs(failures) };
   }
 }
 
