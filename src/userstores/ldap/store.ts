@@ -70,7 +70,12 @@ export class LdapUserStore implements UserStore {
     if (typeof username !== 'string' || username.length === 0 || username.length > MAX_NAME_LENGTH)
       return undefined;
     const entry = await this.findUser(username);
-    if (entry === undefined) return undefined;
+    if (entry === undefined) {
+      // Costs an unknown name a bind as well, so that answering faster does not tell it from a known
+      // name with a wrong password.
+      await this.bindAsNobody(password);
+      return undefined;
+    }
     const client = newClient(this.endpoint());
     try {
       await client.bind(entry.dn, password);
@@ -201,7 +206,7 @@ export class LdapUserStore implements UserStore {
     const group = await this.findGroup(name);
     if (group === undefined) return undefined;
     const members = valuesOf(group, this.settings.memberAttribute).filter((dn) => dn !== NO_MEMBER);
-    const names = await Promise.all(members.map((dn) => this.userNameAt(dn)));
+    const names = await mapLimited(members, LOOKUP_CONCURRENCY, (dn) => this.userNameAt(dn));
     return {
       name: firstValue(group, this.settings.groupNameAttribute) ?? name,
       users: names.filter((n): n is string => n !== undefined).sort(),
@@ -244,6 +249,19 @@ export class LdapUserStore implements UserStore {
     this.service = undefined;
     const client = await service?.catch(() => undefined);
     await client?.unbind().catch(() => {});
+  }
+
+  /** A bind as a DN no entry has, whose refusal is ignored; a directory that cannot be reached still throws. */
+  private async bindAsNobody(password: string): Promise<void> {
+    const { userNameAttribute, userSearchBase } = this.settings;
+    const client = newClient(this.endpoint());
+    try {
+      await client.bind(childDn(userNameAttribute, NOBODY, userSearchBase), password);
+    } catch (error) {
+      if (isConnectionFailure(error)) throw this.failure(error);
+    } finally {
+      await client.unbind().catch(() => {});
+    }
   }
 
   private endpoint() {
@@ -371,7 +389,7 @@ export class LdapUserStore implements UserStore {
 
   /** Groups by name; BAD_REQUEST naming every role the store does not have. */
   private async groupsByName(names: readonly string[]): Promise<Entry[]> {
-    const found = await Promise.all(names.map((name) => this.findGroup(name)));
+    const found = await mapLimited(names, LOOKUP_CONCURRENCY, (name) => this.findGroup(name));
     const missing = names.filter((_, i) => found[i] === undefined);
     if (missing.length > 0) {
       throw new TesseraError(
@@ -384,7 +402,7 @@ export class LdapUserStore implements UserStore {
 
   /** DNs of users by name; BAD_REQUEST naming every user the store does not have. */
   private async userDns(names: readonly string[]): Promise<string[]> {
-    const found = await Promise.all(names.map((name) => this.findUser(name)));
+    const found = await mapLimited(names, LOOKUP_CONCURRENCY, (name) => this.findUser(name));
     const missing = names.filter((_, i) => found[i] === undefined);
     if (missing.length > 0) {
       throw new TesseraError(
@@ -509,6 +527,30 @@ export class LdapUserStore implements UserStore {
           }),
     );
   }
+}
+
+/** How many searches one request runs against the directory at a time (a group's members, a user's roles). */
+const LOOKUP_CONCURRENCY = 8;
+
+/** The bind name `authenticate` uses for unknown users; not a valid account name, so no user can have it. */
+const NOBODY = 'tessera no such user';
+
+/** `items.map(work)` with at most `limit` calls in flight, results in the order of `items`. */
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function memberFilter(objectClass: string, memberAttribute: string, dns: readonly string[]): OrFilter {
