@@ -50,6 +50,15 @@ export class TenantFollower {
     this.timer.unref();
   }
 
+  /**
+   * Records that this node serves `tenant` already (the node that created it calls this): otherwise, when
+   * a tenant was deleted and another created under its id here before the follower ran, the follower
+   * would take the new tenant for a changed one and let it go and serve it again.
+   */
+  adopt(tenant: TenantKey): void {
+    this.served.set(tenant.id, keyOf(tenant));
+  }
+
   /** Reads the tenant list and applies the difference; one run at a time, a request meanwhile runs once after. */
   follow(): Promise<void> {
     if (this.running !== undefined) {

@@ -88,4 +88,23 @@ describe('TenantFollower', () => {
     await follower.follow();
     expect(changes).toEqual(['-2', '+2', '-1', '+1']);
   });
+
+  it('a tenant this node created itself under a reused id is not let go and served again', async () => {
+    const changes: string[] = [];
+    let inDatabase = [{ id: 4, domain: 'old.com', createdAt: '2026-01-01T00:00:00.000Z' }];
+    follower = new TenantFollower({
+      list: async () => inDatabase,
+      added: async (id) => void changes.push(`+${id}`),
+      removed: async (id) => void changes.push(`-${id}`),
+      bus: new LocalBus(),
+      logger: pino({ level: 'silent' }),
+      intervalMs: 60_000,
+    });
+    follower.start(inDatabase);
+    const created = { id: 4, domain: 'new.com', createdAt: '2026-02-01T00:00:00.000Z' };
+    inDatabase = [created];
+    follower.adopt(created);
+    await follower.follow();
+    expect(changes).toEqual([]);
+  });
 });
