@@ -48,7 +48,8 @@ export async function createArchive(
 ): Promise<ArchiveFile> {
   const skipped = skipTest(selection);
   const pack = new Pack({
-    gzip: true,
+    // Level 1: an embedded database makes most of a home's bytes, and the archive is written inside the outage.
+    gzip: { level: 1 },
     cwd: root,
     // Substitutes come as ReadEntry objects and are always kept.
     filter: (entryPath, stat) => stat instanceof ReadEntry || !skipped(normalize(entryPath)),
