@@ -138,4 +138,18 @@ describe('a tenant admin can probe and add SQLite stores in its own folder only'
     expect(inside.status).toBe(201);
     expect(existsSync(path.join(acmeFolder, 'partners.db'))).toBe(true);
   });
+
+  it('a store whose database cannot be reached is refused to a tenant admin without the reason', async () => {
+    const body = {
+      ...jdbc('postgres://postgres:pw@127.0.0.1:1/nothing'),
+      domain: 'FARAWAY',
+      readOnly: false,
+    };
+    const tenantAdmin = await t.call('POST', CREATE, { as: ACME, body });
+    expect(tenantAdmin.status).toBe(503);
+    expect(tenantAdmin.body.message).toBe(GENERIC_PROBE_ERROR);
+    const superAdmin = await t.call('POST', CREATE, { as: SUPER, body });
+    expect(superAdmin.status).toBe(503);
+    expect(superAdmin.body.message).toContain('127.0.0.1:1');
+  });
 });
