@@ -94,7 +94,7 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const folder = sqliteFolderFor(context, principal, tenant);
-      if (folder !== undefined && request.body.type === 'jdbc' && request.body.url.startsWith('sqlite:')) {
+      if (folder !== undefined && request.body.type === 'jdbc') {
         const target = parseDatabaseUrl(request.body.url, context.layout.root);
         // The server's own database keeps its own, clearer refusal.
         const ownDatabase = serverDatabaseRefusal(request.body.url, target, context.database.target);
