@@ -101,7 +101,9 @@ async function jdbcProblem(url: string, options: ProbeOptions): Promise<string |
 
 /**
  * Looks at a SQLite file without changing it: opened read-only, with no pragma (the server's own opening
- * would create the file and its folder, and switch it to WAL, creating -wal and -shm beside it).
+ * would create the file and its folder, and switch it to WAL, creating -wal and -shm beside it). A file
+ * already in WAL mode still gets -wal and -shm, as for any reader: SQLite needs them, and this build of
+ * better-sqlite3 takes no `immutable=1` URI to avoid them.
  */
 function sqliteProblem(file: string): string | undefined {
   // A missing file is fine: the store creates it (and its tables) when added.
