@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openClusterCache } from '../cache/cluster-cache.js';
 import { tenantScope } from '../cache/shared-cache.js';
-import { TenantFollower } from '../cache/tenant-follower.js';
+import { TenantFollower, type TenantKey } from '../cache/tenant-follower.js';
 import { NodeRegistry } from '../cluster/registry.js';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
@@ -142,9 +142,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       if (existsSync(folder))
         renameSync(folder, path.join(layout.backups, `deleted-tenant-${tenantId}-${Date.now()}`));
     };
-    const tenants = new TenantService(database.db, {
+    let follower: TenantFollower | undefined;
+    const tenants: TenantService = new TenantService(database.db, {
       async created(tenantId) {
         await serveTenant(tenantId);
+        // Under an id a deleted tenant had: this node must not take it for that one and let it go.
+        const created = await tenants.getById(tenantId);
+        if (created) follower?.adopt(tenantKey(created));
         await cluster.bus.publish({ kind: 'tenants' });
       },
       async deleted(tenantId) {
@@ -152,20 +156,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         await cluster.bus.publish({ kind: 'tenants' });
       },
     });
-    const tenantIds = (await tenants.list()).map((t) => t.id);
+    const served = await tenants.list();
+    const tenantIds = served.map((t) => t.id);
     for (const id of tenantIds) ensureTenantFolders(layout, id);
     await stores.start(tenantIds);
     await deployer.start(tenantIds);
-    const follower = new TenantFollower({
-      list: async () => (await tenants.list()).map((t) => t.id),
+    follower = new TenantFollower({
+      list: async () => (await tenants.list()).map(tenantKey),
       added: serveTenant,
       removed: releaseTenant,
       bus: cluster.bus,
       logger,
       intervalMs: TENANT_FOLLOW_MS,
     });
-    follower.start(tenantIds);
-    closers.push(() => follower.stop());
+    follower.start(served.map(tenantKey));
+    const following = follower;
+    closers.push(() => following.stop());
     // A mount that cannot be reached is logged; only paths under it fail, with STORE_UNAVAILABLE.
     const registry = await Registry.open({
       database,
@@ -225,4 +231,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await closeAll();
     throw error;
   }
+}
+
+/** What tells one tenant from another created later under the same id. */
+function tenantKey(tenant: { id: number; domain: string; createdAt: string }): TenantKey {
+  return { id: tenant.id, domain: tenant.domain, createdAt: tenant.createdAt };
 }

@@ -199,14 +199,15 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     expect(onServerDb.status).toBe(400);
     expect(onServerDb.body.message).toContain('a database of its own');
     partners = kind === 'sqlite' ? undefined : await scratchDatabase(kind, 'partners');
-    const storeUrl = partners?.url ?? 'sqlite:repository/database/acme-partners.db';
+    const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
+    // A tenant admin's SQLite store must live in the tenant's own folder.
+    const storeUrl = partners?.url ?? `sqlite:repository/tenants/${acmeId}/acme-partners.db`;
     const created = await t.call('POST', '/api/v1/tenants/acme.com/userstores', {
       as: ACME,
       body: { domain: 'PARTNERS', type: 'jdbc', url: storeUrl, readOnly: false },
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ domain: 'PARTNERS', type: 'jdbc', readOnly: false, status: 'up' });
-    const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
     expect(
       existsSync(path.join(t.home, 'repository', 'tenants', String(acmeId), 'userstores', 'PARTNERS.toml')),
     ).toBe(true);

@@ -111,12 +111,15 @@ describe('LDAP stores that fail to load are retried only when the directory was 
     writeFileSync(file, goodText.replace('"DIRECTORY"', '"DOWN"').replace(slapd.url, 'ldap://127.0.0.1:1'));
     await manager.rescan(ACME);
     const unavailable = () => linesAbout(lines, 'DOWN').filter((l) => l.msg.includes('is not available'));
-    expect(unavailable()).toHaveLength(1);
-    // Twenty periodic rescans later, still within the first 5 s: not tried again.
+    // The new file is loaded by this rescan and, on a busy machine, perhaps also by the folder watcher's.
+    await new Promise((r) => setTimeout(r, 300));
+    const loads = unavailable().length;
+    expect(loads).toBeGreaterThanOrEqual(1);
+    // Many periodic rescans later, still within the first 5 s of backoff: not tried again.
     await new Promise((r) => setTimeout(r, 400));
-    expect(unavailable()).toHaveLength(1);
+    expect(unavailable()).toHaveLength(loads);
     expect(manager.describe(ACME).find((d) => d.domain === 'DOWN')?.error).toContain('is not available');
     await manager.rescan(ACME);
-    expect(unavailable()).toHaveLength(2);
+    expect(unavailable()).toHaveLength(loads + 1);
   });
 });
