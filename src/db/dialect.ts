@@ -152,6 +152,11 @@ export interface Dialect {
    * the file cannot be read in a consistent state (its write-ahead log could not be folded in).
    */
   pageDigest?(db: Kysely<unknown>): Promise<string | undefined>;
+  /**
+   * Whether a trusted copy (`bulkInsert` with `trustedCopy`, `nativeCopy`) into this database skips foreign
+   * key checks for the connected role, so that tables may load in any order, children beside parents.
+   */
+  trustedCopySkipsForeignKeys?(db: Kysely<unknown>): Promise<boolean>;
   /** The engine's fast copy between two databases of this kind, when it has one. */
   readonly nativeCopy?: NativeCopy;
   /**

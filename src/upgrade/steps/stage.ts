@@ -67,14 +67,22 @@ export const stageStep: Step = {
         await migrateTo(staging, context.plan.sourceRelease, { resume: true });
         journal.markSchemaBuilt();
       }
-      const pending = tables.filter((t) => !journal.isDone(t.name));
       // The paths the tables took: a native copy may not reach between two servers.
       const methods = new Set<string>();
       const byName = new Map(tables.map((t) => [t.name, t]));
+      const anyOrder = (await staging.dialect.trustedCopySkipsForeignKeys?.(staging.db)) === true;
+      const pending = tablesToCopy(tables, journal);
+      // Emptied before any load, children first (a half copy is never continued; this also clears what the
+      // release scripts put into staging): emptying a parent while its children load would cascade into them.
+      journal.markCopying(pending.map((t) => t.name));
+      for (const table of [...pending].reverse()) await emptyTable(staging, table.name);
+      // Without foreign key checks any order loads: the largest tables first, so that the two lanes end
+      // together instead of the largest table starting last behind its parents.
+      if (anyOrder) pending.sort((a, b) => plannedRows(context, b.name) - plannedRows(context, a.name));
       await inDependencyOrder(
         pending,
         COPY_CONCURRENCY,
-        (t) => (t.parents ?? []).flatMap((p) => byName.get(p) ?? []),
+        (t) => (anyOrder ? [] : (t.parents ?? []).flatMap((p) => byName.get(p) ?? [])),
         (table) => copyTable(context, production, staging, table, native, journal, methods),
       );
       if (methods.size > 0) method = [...methods].sort().join(' + ');
@@ -126,6 +134,23 @@ export const stageStep: Step = {
     };
   },
 };
+
+/**
+ * The tables not recorded done, with every table that references one of them: emptying a table on staging
+ * before its copy may cascade into the rows of the tables that reference it, done or not.
+ */
+function tablesToCopy(tables: readonly TableInfo[], journal: StageJournal): TableInfo[] {
+  const redo = new Set(tables.filter((t) => !journal.isDone(t.name)).map((t) => t.name));
+  // Parents come first in `tables`, so one pass reaches every descendant.
+  for (const table of tables) {
+    if ((table.parents ?? []).some((parent) => redo.has(parent))) redo.add(table.name);
+  }
+  return tables.filter((t) => redo.has(t.name));
+}
+
+function plannedRows(context: UpgradeContext, table: string): number {
+  return context.plan.tables.find((t) => t.name === table)?.rows ?? 0;
+}
 
 /** Whether a server-side clone may be tried: read from the URLs, so that a dry run opens nothing. */
 function mayClone(context: UpgradeContext): boolean {
@@ -236,7 +261,7 @@ async function copyWholeDatabase(
   }
 }
 
-/** Empties the table on staging (a half copy is never continued) and copies it from production. */
+/** Copies one table, emptied beforehand, from production into staging. */
 async function copyTable(
   context: UpgradeContext,
   production: Database<unknown>,
@@ -248,8 +273,6 @@ async function copyTable(
 ): Promise<void> {
   const started = performance.now();
   journal.markCopying([table.name]);
-  // Also clears what the release scripts put into staging (the schema history, seeded rows).
-  await emptyTable(staging, table.name);
   const planned = context.plan.tables.find((t) => t.name === table.name)?.rows;
   const task = context.progress.task(`stage ${table.name}`, planned);
   let bytes = 0;

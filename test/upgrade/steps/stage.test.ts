@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../../src/db/connection.js';
 import type { DatabaseKind } from '../../../src/db/url.js';
 import { isTesseraError } from '../../../src/errors.js';
+import { listTables } from '../../../src/upgrade/data/tables.js';
 import { type StagedTable, stageStep } from '../../../src/upgrade/steps/stage.js';
 import type { StepDetails } from '../../../src/upgrade/types.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
@@ -129,7 +130,7 @@ describe.each(DATABASE_KINDS)('stage step on %s resumed after an interruption', 
     const interruptAt =
       kind === 'sqlite'
         ? { task: /^stage \(/, on: 'done' as const }
-        : { task: /^stage user_roles$/, on: 'advance' as const };
+        : { task: /^stage users$/, on: 'advance' as const };
     world = await createUpgradeFixture(kind, {
       release: '2.0.0',
       prepare: (db) => addEdgeRows(db, '2.0.0'),
@@ -148,8 +149,9 @@ describe.each(DATABASE_KINDS)('stage step on %s resumed after an interruption', 
     if (kind === 'sqlite') {
       expect(Object.values(recorded).every((t) => t.status === 'copying')).toBe(true);
     } else {
-      expect(recorded.user_roles?.status).toBe('copying');
-      expect(recorded.users?.status).toBe('done');
+      expect(recorded.users?.status).toBe('copying');
+      // The largest tables go first, two at a time: by the time users is under way one of them is done.
+      expect(Object.values(recorded).some((t) => t.status === 'done')).toBe(true);
     }
 
     const resumed = recordingProgress();
@@ -159,9 +161,14 @@ describe.each(DATABASE_KINDS)('stage step on %s resumed after an interruption', 
     )) as unknown as StageDetails;
     const copied = resumed.tasks.filter((t) => t.label.startsWith('stage ')).map((t) => t.label);
     if (kind !== 'sqlite') {
-      expect(copied).toContain('stage user_roles');
-      expect(copied).not.toContain('stage users');
-      expect(copied).not.toContain('stage tenants');
+      // Done tables are skipped unless a table they reference is copied again (emptying it may cascade).
+      const parentsOf = new Map(
+        (await listTables(await world.context.production())).map((t) => [t.name, t.parents ?? []]),
+      );
+      const redone = new Set(Object.keys(recorded).filter((name) => recorded[name]?.status !== 'done'));
+      for (const [name, parents] of parentsOf) if (parents.some((p) => redone.has(p))) redone.add(name);
+      expect(copied.sort()).toEqual([...redone].map((name) => `stage ${name}`).sort());
+      expect(copied).toContain('stage users');
     }
     // Every table is verified again, the skipped ones included: SQLite's by one digest of the whole file.
     const verified = resumed.tasks.filter((t) => t.label.startsWith('verify ')).map((t) => t.label);

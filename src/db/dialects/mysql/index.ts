@@ -284,6 +284,11 @@ const dialect: Dialect = {
     },
   },
 
+  async trustedCopySkipsForeignKeys() {
+    // foreign_key_checks is a session variable any user may set.
+    return true;
+  },
+
   readConsistently(db, work) {
     // InnoDB reads of a REPEATABLE READ transaction all come from the snapshot of its first read.
     return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(work);

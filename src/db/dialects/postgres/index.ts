@@ -248,6 +248,13 @@ const dialect: Dialect = {
     return { rows: Number(first?.rows ?? 0), digest: `pg-rowhash-sum:${first?.digest ?? '0'}` };
   },
 
+  async trustedCopySkipsForeignKeys(db) {
+    // Replica mode, which turns the checks off, is a superuser's to set (see withoutForeignKeyChecks).
+    const role = await sql<{ superuser: boolean }>`
+      select rolsuper as superuser from pg_roles where rolname = current_user`.execute(db);
+    return role.rows[0]?.superuser === true;
+  },
+
   readConsistently(db, work) {
     return db
       .transaction()
