@@ -8,6 +8,7 @@ import type { CloneResult, Dialect, DialectModule, IntrospectedTable } from '../
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
+import { withKeysDeferred } from './deferred-keys.js';
 
 type ServerTarget = Exclude<DatabaseTarget, { kind: 'sqlite' }>;
 
@@ -287,10 +288,12 @@ const dialect: Dialect = {
       let failed = false;
       try {
         await withoutForeignKeyChecks(writer, () =>
-          pipeline(
-            reader.query(copyTo(`COPY ${quoteIdentifier(table)} (${list}) TO STDOUT (FORMAT binary)`)),
-            counter,
-            writer.query(copyFrom(`COPY ${quoteIdentifier(table)} (${list}) FROM STDIN (FORMAT binary)`)),
+          withKeysDeferred(writer, table, () =>
+            pipeline(
+              reader.query(copyTo(`COPY ${quoteIdentifier(table)} (${list}) TO STDOUT (FORMAT binary)`)),
+              counter,
+              writer.query(copyFrom(`COPY ${quoteIdentifier(table)} (${list}) FROM STDIN (FORMAT binary)`)),
+            ),
           ),
         );
         return counter.rows;
