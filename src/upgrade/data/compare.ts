@@ -76,8 +76,11 @@ function contentReader(original: DataSource, copy: DataSource): ContentReader {
   return canonicalContent;
 }
 
+/** In one read snapshot, where the engine also reads key order through the primary key (see readConsistently). */
 const canonicalContent: ContentReader = (source, table, onRows) =>
-  tableContent(source, table, { onBatch: onRows });
+  source.dialect.readConsistently(source.db, (snapshot) =>
+    tableContent({ db: snapshot, dialect: source.dialect }, table, { onBatch: onRows }),
+  );
 
 /** Throws naming every table whose copy differs from the original. */
 export function assertSameContent(

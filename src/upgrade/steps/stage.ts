@@ -98,12 +98,8 @@ export const stageStep: Step = {
       pages?.comparisons ??
       (await compareContent(production, staging, tables, { progress: context.progress }));
     const differing = comparisons.filter((c) => !c.same).map((c) => c.table);
-    if (differing.length > 0) {
-      // A resumed run copies them again, with every table after the first of them: emptying a parent
-      // table on staging may cascade into its children, which always come later in the copy order.
-      const first = tables.findIndex((t) => differing.includes(t.name));
-      journal.markCopying(tables.slice(first).map((t) => t.name));
-    }
+    // A resumed run copies them again, with the tables that reference them (see tablesToCopy).
+    if (differing.length > 0) journal.markCopying(differing);
     assertSameContent(
       comparisons,
       `Staging ${staging.label} does not hold what production holds`,
