@@ -89,6 +89,21 @@ async function withoutForeignKeyChecks<T>(client: pg.PoolClient, load: () => Pro
   return result;
 }
 
+const recordHashSupport = new WeakMap<Kysely<unknown>, Promise<boolean>>();
+
+function hasRecordHash(db: Kysely<unknown>): Promise<boolean> {
+  let known = recordHashSupport.get(db);
+  if (!known) {
+    known = sql<{
+      found: boolean;
+    }>`select to_regprocedure('hash_record_extended(record, bigint)') is not null as found`
+      .execute(db)
+      .then((result) => result.rows[0]?.found === true);
+    recordHashSupport.set(db, known);
+  }
+  return known;
+}
+
 const dialect: Dialect = {
   kind: 'postgres',
   transactionalDdl: true,
@@ -239,12 +254,15 @@ const dialect: Dialect = {
   },
 
   async tableDigest(db, table, columns) {
-    // hashtextextended over the row's text form, summed: the server reads the table once (in parallel
-    // workers when large) and only two numbers come back.
-    const row = sql.join(columns.map((c) => sql.ref(c)));
+    // Each row hashed and the hashes summed: the server reads the table once (in parallel workers when
+    // large) and only two numbers come back. hash_record_extended (PostgreSQL 14 and later) hashes the
+    // values' binary forms, a third to a half faster at 1M users than hashing the row's text form.
+    const row = sql`row(${sql.join(columns.map((c) => sql.ref(c)))})`;
+    const hash = (await hasRecordHash(db))
+      ? sql`hash_record_extended(${row}, 0)`
+      : sql`hashtextextended(${row}::text, 0)`;
     const result = await sql<{ rows: number; digest: string | null }>`
-      select count(*) as rows, sum(hashtextextended(row(${row})::text, 0))::text as digest
-      from ${sql.table(table)}`.execute(db);
+      select count(*) as rows, sum(${hash})::text as digest from ${sql.table(table)}`.execute(db);
     const first = result.rows[0];
     return { rows: Number(first?.rows ?? 0), digest: `pg-rowhash-sum:${first?.digest ?? '0'}` };
   },
