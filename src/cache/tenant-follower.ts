@@ -59,6 +59,11 @@ export class TenantFollower {
     this.served.set(tenant.id, keyOf(tenant));
   }
 
+  /** Records that this node let `tenantId` go itself (the node that deleted it calls this). */
+  forget(tenantId: number): void {
+    this.served.delete(tenantId);
+  }
+
   /** Reads the tenant list and applies the difference; one run at a time, a request meanwhile runs once after. */
   follow(): Promise<void> {
     if (this.running !== undefined) {

@@ -58,7 +58,10 @@ export interface BulkInsertOptions {
 /** A table's row count and a digest of its content that its server computed without sending the rows. */
 export interface TableDigest {
   rows: number;
-  /** Equal for equal content on the same engine and version, whatever the physical order of the rows. */
+  /**
+   * Equal for equal content on the same engine and version, whatever the physical order of the rows; it
+   * starts with the name of its form (`pg-record-sum:`), and only digests of one form compare.
+   */
   digest: string;
 }
 
@@ -145,7 +148,13 @@ export interface Dialect {
    * more than the copy); the digest covers `columns` in the order given. Undefined where the engine has no
    * hash function to run over rows, and rows are checksummed here instead.
    */
-  tableDigest?(db: Kysely<unknown>, table: string, columns: readonly string[]): Promise<TableDigest>;
+  tableDigest?(
+    db: Kysely<unknown>,
+    table: string,
+    columns: readonly string[],
+    /** `portable`: the form every version of the engine computes alike, when the faster one is not everywhere. */
+    options?: { portable?: boolean },
+  ): Promise<TableDigest>;
   /**
    * SHA-256 of the database's pages, the header's change counters excluded (engines that keep a database in
    * one file): equal for a page-by-page copy such as `nativeCopy` of scope `database` makes. Undefined when

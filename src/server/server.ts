@@ -119,7 +119,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
     cluster.bus.onMessage((message) => {
       if (message.kind !== 'stores') return;
-      stores.rescan(message.tenantId).catch((error: unknown) => {
+      stores.rescan(message.tenantId, { dueOnly: true }).catch((error: unknown) => {
         logger.debug({ tenantId: message.tenantId, reason: String(error) }, 'store rescan on message failed');
       });
     });
@@ -145,13 +145,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     let follower: TenantFollower | undefined;
     const tenants: TenantService = new TenantService(database.db, {
       async created(tenantId) {
-        await serveTenant(tenantId);
-        // Under an id a deleted tenant had: this node must not take it for that one and let it go.
+        // Adopted before it is served: under an id a deleted tenant had, a follower run meanwhile must not
+        // take it for that one and let it go.
         const created = await tenants.getById(tenantId);
         if (created) follower?.adopt(tenantKey(created));
+        await serveTenant(tenantId);
         await cluster.bus.publish({ kind: 'tenants' });
       },
       async deleted(tenantId) {
+        // Forgotten first: the follower run the message below starts must not release it a second time,
+        // concurrently with a tenant created next under the same id.
+        follower?.forget(tenantId);
         await releaseTenant(tenantId);
         await cluster.bus.publish({ kind: 'tenants' });
       },

@@ -251,9 +251,14 @@ export class UserStoreManager {
    * Reads the folders again now (one tenant's, or every tenant's) and tries stores whose database or
    * directory was unreachable once more, whatever their backoff (the periodic safety net respects it).
    */
-  async rescan(tenantId?: number): Promise<void> {
+  /**
+   * Reads the folders again now. An explicit rescan retries every failed store at once; a rescan on
+   * another node's word (`{ dueOnly: true }`) keeps each unreachable directory's backoff.
+   */
+  async rescan(tenantId?: number, options: { dueOnly?: boolean } = {}): Promise<void> {
     const tenants = tenantId === undefined ? [...this.tenants.values()] : [this.requireTenant(tenantId)];
-    await Promise.all(tenants.map((tenant) => this.requestSync(tenant, 'all')));
+    const retry: RetryFailed = options.dueOnly === true ? 'due' : 'all';
+    await Promise.all(tenants.map((tenant) => this.requestSync(tenant, retry)));
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONSOLE_CSP, registerConsole } from '../../src/server/plugins/console.js';
+import { consoleCsp, registerConsole } from '../../src/server/plugins/console.js';
 import { scratchFolder } from '../helpers/databases.js';
 
 const folders: { remove: () => void }[] = [];
@@ -41,13 +41,16 @@ describe('the console plugin', () => {
     expect((await app.inject('/console/assets/gone.js')).statusCode).toBe(404);
     expect((await app.inject('/console/../package.json')).statusCode).not.toBe(200);
 
-    // No page may frame the console, and it loads and calls nothing but its own origin.
+    // No page may frame the console; it calls nothing but its own origin, and runs scripts and styles from
+    // its own assets only (tenants' apps share the origin).
+    const csp = consoleCsp('http://localhost:80');
     for (const reply of [redirect, index, page, asset, await app.inject('/console/assets/gone.js')]) {
-      expect(reply.headers['content-security-policy']).toBe(CONSOLE_CSP);
+      expect(reply.headers['content-security-policy']).toBe(csp);
       expect(reply.headers['x-frame-options']).toBe('DENY');
     }
-    expect(CONSOLE_CSP).toContain("frame-ancestors 'none'");
-    expect(CONSOLE_CSP).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain('script-src http://localhost:80/console/assets/;');
     await app.close();
   });
 

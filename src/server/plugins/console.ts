@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PACKAGE_ROOT } from '../../package-root.js';
 
 /** Where `vite build --config console/vite.config.ts` puts the console (part of `npm run build`). */
@@ -10,16 +10,23 @@ export const CONSOLE_DIST = path.join(PACKAGE_ROOT, 'console', 'dist');
 /**
  * The console holds an admin's session, so no other page may frame it (clickjacking), and its page may
  * load nothing but its own built files and call nothing but its own API: an injected script or style
- * from elsewhere does not run. The built app has no inline script or style, so none is allowed.
+ * from elsewhere does not run. Scripts and styles are allowed from the console's own assets folder only,
+ * not from the whole origin, because tenants' web applications are served on this origin too (a script a
+ * tenant uploaded must not run in the console). The built app has no inline script or style.
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function consoleCsp(origin: string): string {
+  const assets = `${origin}/console/assets/`;
+  return [
+    "default-src 'self'",
+    `script-src ${assets}`,
+    `style-src ${assets}`,
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
 /** A request for a file (`/console/assets/app.js`), as opposed to a page of the app (`/console/users`). */
 const FILE_LIKE = /\/[^/]+\.[a-z0-9]+$/i;
@@ -29,14 +36,14 @@ const FILE_LIKE = /\/[^/]+\.[a-z0-9]+$/i;
  * it that is not a file is one of the app's pages, so it gets `index.html` (the app routes by itself).
  */
 export async function registerConsole(app: FastifyInstance, root: string = CONSOLE_DIST): Promise<void> {
-  app.get('/console', { schema: { hide: true } }, (_request, reply) =>
-    securityHeaders(reply).redirect('/console/', 301),
+  app.get('/console', { schema: { hide: true } }, (request, reply) =>
+    securityHeaders(request, reply).redirect('/console/', 301),
   );
   await app.register(
     async (scope) => {
       // Every answer under /console/, the SPA fallback and 404s included.
-      scope.addHook('onRequest', async (_request, reply) => {
-        securityHeaders(reply);
+      scope.addHook('onRequest', async (request, reply) => {
+        securityHeaders(request, reply);
       });
       if (!existsSync(path.join(root, 'index.html'))) {
         scope.get('/*', { schema: { hide: true } }, (_request, reply) =>
@@ -77,7 +84,9 @@ export async function registerConsole(app: FastifyInstance, root: string = CONSO
   );
 }
 
-function securityHeaders(reply: FastifyReply): FastifyReply {
+function securityHeaders(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // The origin the browser asked for: a source with a path needs its scheme and host spelled out.
+  const origin = `${request.protocol}://${request.host}`;
   // X-Frame-Options for browsers that predate CSP's frame-ancestors.
-  return reply.header('content-security-policy', CONSOLE_CSP).header('x-frame-options', 'DENY');
+  return reply.header('content-security-policy', consoleCsp(origin)).header('x-frame-options', 'DENY');
 }

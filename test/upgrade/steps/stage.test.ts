@@ -26,8 +26,8 @@ const CASES: [DatabaseKind, string, Copy][] = DATABASE_KINDS.flatMap((kind) => [
 
 const CHECKSUMS: Record<DatabaseKind, RegExp> = {
   sqlite: /^pages:[0-9a-f]{64}$/,
-  postgres: /^pg-rowhash-sum:-?\d+$/,
-  mysql: /^mysql-crc-sums:\d+:\d+$/,
+  postgres: /^pg-record-sum:-?\d+$/,
+  mysql: /^mysql-crc32c-sums:\d+:\d+$/,
 };
 
 function expectedMethod(kind: DatabaseKind, copy: Copy): RegExp {

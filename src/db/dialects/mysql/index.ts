@@ -256,20 +256,21 @@ const dialect: Dialect = {
     // InnoDB moves AUTO_INCREMENT past any explicit id it is given.
   },
 
-  async tableDigest(db, table, columns) {
+  async tableDigest(db, table, columns, options = {}) {
     // Each value length-prefixed (NULL apart), so that no two different rows read alike; two independent
     // 32-bit CRCs of each row summed (as DECIMAL, which cannot overflow), so that only numbers come back.
     const row = sql`concat(${sql.join(
       columns.map((c) => sql`coalesce(concat(length(${sql.ref(c)}), ':', ${sql.ref(c)}), 'N')`),
     )})`;
-    const second = (await hasCrc32c(db)) ? sql`crc32c(${row})` : sql`crc32(reverse(${row}))`;
+    const crc32c = options.portable !== true && (await hasCrc32c(db));
+    const second = crc32c ? sql`crc32c(${row})` : sql`crc32(reverse(${row}))`;
     const result = await sql<{ n: number | string; first: string | null; second: string | null }>`
       select count(*) as n, cast(sum(crc32(${row})) as char) as first, cast(sum(${second}) as char) as second
       from ${sql.table(table)}`.execute(db);
     const first = result.rows[0];
     return {
       rows: Number(first?.n ?? 0),
-      digest: `mysql-crc-sums:${first?.first ?? '0'}:${first?.second ?? '0'}`,
+      digest: `${crc32c ? 'mysql-crc32c-sums' : 'mysql-crc-sums'}:${first?.first ?? '0'}:${first?.second ?? '0'}`,
     };
   },
 

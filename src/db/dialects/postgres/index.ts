@@ -99,6 +99,8 @@ function hasRecordHash(db: Kysely<unknown>): Promise<boolean> {
     }>`select to_regprocedure('hash_record_extended(record, bigint)') is not null as found`
       .execute(db)
       .then((result) => result.rows[0]?.found === true);
+    // A check that failed (a dropped connection) is asked again next time, not remembered.
+    known.catch(() => recordHashSupport.delete(db));
     recordHashSupport.set(db, known);
   }
   return known;
@@ -253,18 +255,20 @@ const dialect: Dialect = {
     );
   },
 
-  async tableDigest(db, table, columns) {
+  async tableDigest(db, table, columns, options = {}) {
     // Each row hashed and the hashes summed: the server reads the table once (in parallel workers when
     // large) and only two numbers come back. hash_record_extended (PostgreSQL 14 and later) hashes the
     // values' binary forms, a third to a half faster at 1M users than hashing the row's text form.
     const row = sql`row(${sql.join(columns.map((c) => sql.ref(c)))})`;
-    const hash = (await hasRecordHash(db))
-      ? sql`hash_record_extended(${row}, 0)`
-      : sql`hashtextextended(${row}::text, 0)`;
+    const hash =
+      options.portable !== true && (await hasRecordHash(db))
+        ? sql`hash_record_extended(${row}, 0)`
+        : sql`hashtextextended(${row}::text, 0)`;
     const result = await sql<{ rows: number; digest: string | null }>`
       select count(*) as rows, sum(${hash})::text as digest from ${sql.table(table)}`.execute(db);
     const first = result.rows[0];
-    return { rows: Number(first?.rows ?? 0), digest: `pg-rowhash-sum:${first?.digest ?? '0'}` };
+    const form = options.portable !== true && (await hasRecordHash(db)) ? 'pg-record-sum' : 'pg-rowtext-sum';
+    return { rows: Number(first?.rows ?? 0), digest: `${form}:${first?.digest ?? '0'}` };
   },
 
   async trustedCopySkipsForeignKeys(db) {
@@ -358,8 +362,17 @@ async function cloneByTemplate(source: ServerTarget, target: ServerTarget): Prom
       outcome = { cloned: true, method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)' };
     } catch (error) {
       // A session that arrived since the check: staging is put back empty, as the operator created it.
-      await client.query(`CREATE DATABASE ${staging}${owner}`);
-      outcome = { cloned: false, reason: (error as Error).message };
+      const reason = (error as Error).message;
+      await client.query(`CREATE DATABASE ${staging}${owner}`).catch((again: unknown) => {
+        throw new TesseraError(
+          'DB_CONNECT_FAILED',
+          `The template copy failed (${reason}) and the empty staging database ${target.database} could not be created again: ${(again as Error).message}`,
+          {
+            hint: `Create the empty database ${target.database} again, then run the same command with --resume.`,
+          },
+        );
+      });
+      outcome = { cloned: false, reason };
     }
   });
   return outcome;
