@@ -133,6 +133,13 @@ export interface Dialect {
   refreshStatistics(db: Kysely<unknown>, table: string): Promise<void>;
   /** After rows were inserted with explicit ids, moves the table's id generator past the largest id. */
   syncIdentity(db: Kysely<unknown>, table: string, column: string): Promise<void>;
+  /** The id a table's generator hands out next; undefined where the engine keeps no such state apart. */
+  nextIdentity?(db: Kysely<unknown>, table: string, column: string): Promise<number | undefined>;
+  /**
+   * Makes the generator hand out `next` next, or the id after the largest one already in the table if that
+   * is larger: a copy's generator then goes on exactly where the original's would have.
+   */
+  setNextIdentity?(db: Kysely<unknown>, table: string, column: string, next: number): Promise<void>;
   /** Adds an auto-generated integer primary key column to a table being created with the schema builder. */
   addIdentityColumn<T extends string>(
     table: CreateTableBuilder<T, never>,

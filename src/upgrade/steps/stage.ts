@@ -89,6 +89,10 @@ export const stageStep: Step = {
       if (clone.refused !== undefined) method = `${method} (no clone: ${clone.refused})`;
     }
     await syncIdentities(staging, tables);
+    // A clone and a page copy carry the generators along; a table-by-table copy sets them as production has
+    // them, so that ids of rows deleted at the end are not handed out again.
+    if (clone.method === undefined && native?.scope !== 'database')
+      await copyNextIdentities(production, staging, tables);
     const copyMs = performance.now() - copyStarted;
 
     const verifyStarted = performance.now();
@@ -130,6 +134,21 @@ export const stageStep: Step = {
     };
   },
 };
+
+async function copyNextIdentities(
+  production: Database<unknown>,
+  staging: Database<unknown>,
+  tables: readonly TableInfo[],
+): Promise<void> {
+  const { nextIdentity, setNextIdentity } = staging.dialect;
+  if (nextIdentity === undefined || setNextIdentity === undefined) return;
+  for (const table of tables) {
+    if (table.identity === undefined) continue;
+    const next = await nextIdentity.call(production.dialect, production.db, table.name, table.identity);
+    if (next !== undefined)
+      await setNextIdentity.call(staging.dialect, staging.db, table.name, table.identity, next);
+  }
+}
 
 /**
  * The tables not recorded done, with every table that references one of them: emptying a table on staging

@@ -215,3 +215,48 @@ describe('stage step on postgres when the server cannot clone', () => {
     expect(await allRows(staging)).toEqual(await allRows(await world.context.production()));
   });
 });
+
+describe.each(['postgres', 'mysql'] as const)(
+  'stage step on %s, table by table, and the id generators',
+  (kind) => {
+    let world: UpgradeFixture;
+
+    beforeAll(async () => {
+      world = await createUpgradeFixture(kind, {
+        release: '1.0.0',
+        noClone: true,
+        // Production handed out ids it no longer holds: the newest roles were deleted.
+        prepare: async (db) => {
+          for (const name of ['gone-1', 'gone-2']) {
+            await sql`insert into roles (tenant_id, name, created_at) values (-1234, ${name}, 0)`.execute(
+              db.db,
+            );
+          }
+          await sql`delete from roles where name like 'gone-%'`.execute(db.db);
+        },
+      });
+    });
+    afterAll(async () => {
+      await world?.dispose();
+    });
+
+    it("goes on where production's would, not after the largest id copied", async () => {
+      const production = await world.context.production();
+      const next = await production.dialect.nextIdentity?.(production.db, 'roles', 'id');
+      const largest = await sql<{ id: number }>`select max(id) as id from roles`.execute(production.db);
+      expect(next).toBeGreaterThan(Number(largest.rows[0]?.id) + 1);
+
+      await stageStep.run(world.context, undefined);
+      const staging = await world.context.staging();
+      await sql`insert into roles (tenant_id, name, created_at) values (-1234, 'after-stage', 0)`.execute(
+        staging.db,
+      );
+      const added = await sql<{ id: number }>`select id from roles where name = 'after-stage'`.execute(
+        staging.db,
+      );
+      expect(Number(added.rows[0]?.id)).toBe(next);
+      // Production was only read.
+      expect(await production.dialect.nextIdentity?.(production.db, 'roles', 'id')).toBe(next);
+    });
+  },
+);

@@ -256,6 +256,20 @@ const dialect: Dialect = {
     // InnoDB moves AUTO_INCREMENT past any explicit id it is given.
   },
 
+  async nextIdentity(db, table) {
+    const result = await sql<{ next: number | string | null }>`
+      select auto_increment as next from information_schema.tables
+      where table_schema = database() and table_name = ${table}`.execute(db);
+    const next = result.rows[0]?.next;
+    return next === null || next === undefined ? undefined : Number(next);
+  },
+
+  async setNextIdentity(db, table, _column, next) {
+    // InnoDB never sets it below the largest id + 1, which is the rule asked for. DDL takes no placeholders;
+    // `next` is a number read from the other server.
+    await sql`alter table ${sql.table(table)} auto_increment = ${sql.lit(Math.trunc(next))}`.execute(db);
+  },
+
   async tableDigest(db, table, columns, options = {}) {
     // Each value length-prefixed (NULL apart), so that no two different rows read alike; two independent
     // 32-bit CRCs of each row summed (as DECIMAL, which cannot overflow), so that only numbers come back.

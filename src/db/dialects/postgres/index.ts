@@ -278,6 +278,24 @@ const dialect: Dialect = {
     return role.rows[0]?.superuser === true;
   },
 
+  async nextIdentity(db, table, column) {
+    // NULL while the sequence was never used: its first value comes next.
+    const result = await sql<{ last: number | null; start: number }>`
+      select pg_sequence_last_value(s.seq) as last, q.seqstart as start
+      from (select pg_get_serial_sequence(${table}, ${column})::regclass as seq) s
+      join pg_sequence q on q.seqrelid = s.seq`.execute(db);
+    const row = result.rows[0];
+    if (!row) return undefined;
+    return row.last === null ? Number(row.start) : Number(row.last) + 1;
+  },
+
+  async setNextIdentity(db, table, column, next) {
+    // `setval(seq, v, true)` hands out v + 1 next; v stays within the column type even at its largest id.
+    await sql`select setval(pg_get_serial_sequence(${table}, ${column}), greatest(m.v, 1), m.v >= 1)
+              from (select greatest(${next}::int8 - 1, coalesce(max(${sql.ref(column)}), 0)) as v
+                    from ${sql.table(table)}) m`.execute(db);
+  },
+
   readConsistently(db, work) {
     return db
       .transaction()
