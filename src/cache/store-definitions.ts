@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { type Dirent, existsSync } from 'node:fs';
-import { readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
@@ -8,10 +7,11 @@ import type { Schema } from '../db/schema.js';
 import { TesseraError } from '../errors.js';
 import { isStoreDomain } from '../userstores/names.js';
 import {
-  domainOfStoreFile,
+  listStoreFiles,
   renderStoreFile,
   type StoreDefinition,
   storeFileName,
+  writeStoreFileText,
 } from '../userstores/store-file.js';
 import type { InvalidationBus } from './bus.js';
 import { type SharedCache, storeScope } from './shared-cache.js';
@@ -272,28 +272,19 @@ async function readStoreFiles(
   folder: string,
   skipped: (fileName: string) => void,
 ): Promise<Map<string, string>> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw error;
-  }
-  const files = new Map<string, string>();
-  for (const entry of entries) {
-    const domain = entry.isDirectory() ? undefined : domainOfStoreFile(entry.name);
-    if (domain === undefined) continue;
+  const texts = new Map<string, string>();
+  for (const [domain, file] of await listStoreFiles(folder)) {
     if (!isStoreDomain(domain)) {
-      skipped(entry.name);
+      skipped(path.basename(file));
       continue;
     }
     try {
-      files.set(domain, await readFile(path.join(folder, entry.name), 'utf8'));
+      texts.set(domain, await readFile(file, 'utf8'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
   }
-  return files;
+  return texts;
 }
 
 /** Writes (atomically, readable by the server's user only: it may hold a password) or removes a file. */
@@ -302,20 +293,11 @@ async function materialise(folder: string, domain: string, text: string | undefi
   // name that would leave the folder.
   if (!isStoreDomain(domain))
     throw new TesseraError('BAD_REQUEST', `"${domain}" is not a user store domain.`);
-  const file = path.join(folder, storeFileName(domain));
   if (text === undefined) {
-    await rm(file, { force: true });
+    await rm(path.join(folder, storeFileName(domain)), { force: true });
     return;
   }
-  if (!existsSync(folder)) return;
-  const temporary = path.join(folder, `.${storeFileName(domain)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temporary, text, { encoding: 'utf8', mode: 0o600, flag: 'wx' });
-    await rename(temporary, file);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  if (existsSync(folder)) await writeStoreFileText(folder, domain, text);
 }
 
 function textOf(content: Uint8Array | string): string {

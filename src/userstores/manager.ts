@@ -1,5 +1,5 @@
-import { type Dirent, existsSync, mkdirSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { UserStoreSharing } from '../cache/cluster-cache.js';
@@ -13,7 +13,7 @@ import { verifyLdapDirectory } from './ldap/verify.js';
 import { PRIMARY_DOMAIN } from './names.js';
 import { primaryStore, type SqlUserStore } from './sql-store.js';
 import { registerStoreDomain } from './store-domains.js';
-import { domainOfStoreFile, storeFileName, validateStoreDefinition, writeStoreFile } from './store-file.js';
+import { listStoreFiles, storeFileName, validateStoreDefinition, writeStoreFile } from './store-file.js';
 import { type LoadedStore, loadStoreFile } from './store-loader.js';
 import type { StoreDescription, UserStore } from './types.js';
 
@@ -414,21 +414,4 @@ export class UserStoreManager {
       'reading user store folder failed',
     );
   }
-}
-
-/** The store files in a folder by the domain their names claim; none when the folder is missing. */
-async function listStoreFiles(folder: string): Promise<Map<string, string>> {
-  let entries: Dirent[];
-  try {
-    entries = await readdir(folder, { withFileTypes: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw error;
-  }
-  const files = new Map<string, string>();
-  for (const entry of entries) {
-    const domain = entry.isDirectory() ? undefined : domainOfStoreFile(entry.name);
-    if (domain !== undefined) files.set(domain, path.join(folder, entry.name));
-  }
-  return files;
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify, TomlError } from 'smol-toml';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
@@ -117,20 +118,41 @@ export function renderStoreFile(definition: StoreDefinition): string {
  * never loads a half-written definition. Returns the file's path.
  */
 export async function writeStoreFile(folder: string, definition: StoreDefinition): Promise<string> {
-  const file = path.join(folder, storeFileName(definition.domain));
-  const temporary = path.join(
-    folder,
-    `.${storeFileName(definition.domain)}.${randomBytes(6).toString('hex')}.tmp`,
-  );
+  return writeStoreFileText(folder, definition.domain, renderStoreFile(definition));
+}
+
+/**
+ * Writes a store file's text atomically (a temporary file renamed into place), readable by the server's user
+ * only: the URL (or bind_password) may carry a password. Returns the file's path.
+ */
+export async function writeStoreFileText(folder: string, domain: string, text: string): Promise<string> {
+  const file = path.join(folder, storeFileName(domain));
+  const temporary = path.join(folder, `.${storeFileName(domain)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    // Readable by the server's user only: the URL (or bind_password) may carry a password.
-    await writeFile(temporary, renderStoreFile(definition), { encoding: 'utf8', mode: 0o600, flag: 'wx' });
+    await writeFile(temporary, text, { encoding: 'utf8', mode: 0o600, flag: 'wx' });
     await rename(temporary, file);
   } catch (error) {
     await rm(temporary, { force: true });
     throw error;
   }
   return file;
+}
+
+/** The store files in a folder, by the domain their names claim, as paths; none when the folder is missing. */
+export async function listStoreFiles(folder: string): Promise<Map<string, string>> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
+    throw error;
+  }
+  const files = new Map<string, string>();
+  for (const entry of entries) {
+    const domain = entry.isDirectory() ? undefined : domainOfStoreFile(entry.name);
+    if (domain !== undefined) files.set(domain, path.join(folder, entry.name));
+  }
+  return files;
 }
 
 /** The first thing wrong with the keys, as `: reason` or ` line N: reason`; undefined when all is well. */
