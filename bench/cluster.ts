@@ -7,14 +7,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import { clusterKeyPrefix } from '../src/cache/cluster-cache.js';
 import { defaultConfigText } from '../src/config/schema.js';
 import { createDatabase, dropDatabase } from '../src/db/connection.js';
 import { redactDatabaseUrl } from '../src/db/url.js';
+import { deleteKeys } from '../test/cache/redis.js';
+import { freePort } from '../test/helpers/ports.js';
 import { BENCH_SERVERS, benchArgs, CLI } from './options.js';
 
 const args = benchArgs();
@@ -36,18 +36,6 @@ interface Run {
   operations: number;
   seconds: number;
   latencies: number[];
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function writeHome(home: string, databaseUrl: string): void {
@@ -144,21 +132,6 @@ const rate = (run: Run) => run.operations / run.seconds;
 const pct = (run: Run, p: number) =>
   (run.latencies[Math.floor((run.latencies.length - 1) * p)] ?? 0).toFixed(1);
 
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = nextCursor;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function main(): Promise<void> {
   const root = mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-cluster-'));
   const databaseUrl = `${BENCH_SERVERS.postgres}/tessera_bench_cluster_${randomBytes(4).toString('hex')}`;
@@ -192,7 +165,7 @@ async function main(): Promise<void> {
       nodes.map((n) => (n.child.exitCode === null ? new Promise((r) => n.child.once('exit', r)) : undefined)),
     );
     await dropDatabase(databaseUrl, root);
-    if (REDIS !== 'none') await deleteRedisKeys(clusterKeyPrefix(redactDatabaseUrl(databaseUrl)));
+    if (REDIS !== 'none') await deleteKeys(REDIS, clusterKeyPrefix(redactDatabaseUrl(databaseUrl)));
     rmSync(root, { recursive: true, force: true });
   }
 }

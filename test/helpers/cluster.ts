@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { type ScratchDatabase, scratchDatabase } from './databases.js';
+import { freePort } from './ports.js';
 import { ADMIN_PASSWORD, writeConfig } from './server.js';
 
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'tessera.js');
@@ -22,18 +22,6 @@ export function ensureBuilt(): void {
   if (!existsSync(path.join(PACKAGE_ROOT, 'dist', 'cli', 'cluster.js'))) {
     execFileSync('npm', ['run', 'build'], { cwd: PACKAGE_ROOT, stdio: 'ignore' });
   }
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Polls `probe` every `everyMs` until it returns a value, or fails after `ms`. */

@@ -14,6 +14,7 @@ import {
   scratchDatabase,
   scratchFolder,
 } from '../helpers/databases.js';
+import { freePort } from '../helpers/ports.js';
 import { writeConfig } from '../helpers/server.js';
 
 const CLI = path.resolve('bin/tessera.js');
@@ -246,14 +247,6 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'ldapts';
+import { freePort } from '../../helpers/ports.js';
 
 export const SUFFIX = 'dc=tessera,dc=test';
 export const ROOT_DN = `cn=admin,${SUFFIX}`;
@@ -44,17 +45,6 @@ function slapdBinary(): string {
     );
   }
   return found;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
 }
 
 function config(folder: string): string {
