@@ -4,18 +4,6 @@ import { formatDuration, Timeline } from '../components/Timeline';
 import type { UpgradeReport } from '../types';
 import { useLoad } from '../useLoad';
 
-const STEP_ORDER = [
-  'plan',
-  'preflight',
-  'backup',
-  'stage',
-  'migrate',
-  'checkpoints',
-  'configure',
-  'smoke',
-  'promote',
-];
-
 type ConfigEntry = { kind: string } & Record<string, unknown>;
 type TableFacts = Record<string, { rows?: number; checksum?: string }>;
 
@@ -39,10 +27,8 @@ export function UpgradePage() {
     );
 
   const { journal, text } = report.data;
-  const steps = STEP_ORDER.filter((name) => journal.steps[name]).map((name) => ({
-    name,
-    step: journal.steps[name] ?? { status: 'pending' as const, attempts: 0 },
-  }));
+  // The journal lists its steps in the order they run (the server's step list), so the page keeps no copy.
+  const steps = Object.entries(journal.steps).map(([name, step]) => ({ name, step }));
   const details = (name: string) => journal.steps[name]?.details ?? {};
   const tables = details('stage').tables as TableFacts | undefined;
   const newTables = (details('checkpoints').newTables as string[] | undefined) ?? [];
