@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import type { Schema, TenantsTable } from '../db/schema.js';
 import { TesseraError } from '../errors.js';
@@ -5,6 +6,7 @@ import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../home/layout.js';
 import { PRIMARY_DOMAIN } from '../userstores/names.js';
 import { hashPassword } from '../userstores/passwords.js';
 import { validateTenantDomain } from './domain.js';
+import { issueTenantId } from './id-mark.js';
 
 export interface Tenant {
   id: number;
@@ -28,6 +30,9 @@ export interface TenantLifecycle {
 
 export const ADMIN_ROLE = 'admin';
 const MIN_PASSWORD_LENGTH = 8;
+/** Tries at creating a tenant when other nodes issue ids at the same moment (each try loses to one winner). */
+const CREATE_ATTEMPTS = 5;
+const RETRY_JITTER_MS = 20;
 
 function toTenant(row: TenantsTable): Tenant {
   return {
@@ -91,11 +96,8 @@ export class TenantService {
     for (let attempt = 0; ; attempt++) {
       try {
         id = await this.db.transaction().execute(async (trx) => {
-          const { maxId } = await trx
-            .selectFrom('tenants')
-            .select((eb) => eb.fn.max<number | null>('id').as('maxId'))
-            .executeTakeFirstOrThrow();
-          const tenantId = Math.max(0, Number(maxId ?? 0)) + 1;
+          // Never an id a deleted tenant had (see id-mark.ts): its users may still be in a store's database.
+          const tenantId = await issueTenantId(trx);
           await trx
             .insertInto('tenants')
             .values({ id: tenantId, domain, admin_username: adminUsername, active: 1, created_at: now })
@@ -107,7 +109,9 @@ export class TenantService {
       } catch (error) {
         // Another node may have taken the same id or domain at the same moment.
         if (await this.get(domain)) throw new TesseraError('CONFLICT', `Tenant ${domain} already exists.`);
-        if (attempt >= 2) throw error;
+        if (attempt >= CREATE_ATTEMPTS - 1) throw error;
+        // Nodes that collided once would collide again if they retried in step.
+        await delay(Math.random() * RETRY_JITTER_MS * (attempt + 1));
       }
     }
     await this.lifecycle.created(id);
