@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
 import { isTesseraError, TesseraError } from '../../errors.js';
 import { type RunningServer, startServer } from '../../server/server.js';
+import { readTenantIdMark, restoreTenantIdMark } from '../../tenants/id-mark.js';
 import { assertNewHomeOnStaging } from '../home/new-config.js';
 import { insertSmokeAdmin, removeSmokeAdmin } from '../smoke/admin.js';
 import { CheckLog } from '../smoke/check-log.js';
@@ -62,9 +63,16 @@ export const smokeStep: Step = {
     await assertNewHomeOnStaging(context, staging);
 
     // What an interrupted attempt left goes first, so that this attempt starts from production's data.
-    const earlier = await removeEverything(db, context, names);
+    const earlierMark = markFrom(previous);
+    const earlier = await removeEverything(db, context, names, earlierMark);
     const before = countsFrom(previous) ?? (await countRows(staging));
-    context.journal.checkpoint('smoke', { runId: names.runId, rowCountsBefore: before });
+    // The smoke tenants move the tenant id mark on; it is put back with everything else they made.
+    const markBefore = earlierMark === undefined ? await readTenantIdMark(db) : earlierMark.mark;
+    context.journal.checkpoint('smoke', {
+      runId: names.runId,
+      rowCountsBefore: before,
+      tenantIdMarkBefore: markBefore ?? null,
+    });
 
     const log = new CheckLog();
     const created: CreatedTenant[] = [];
@@ -76,7 +84,7 @@ export const smokeStep: Step = {
     const { logins } = outcome;
     let { failure } = outcome;
 
-    const removed = await removeEverything(db, context, names);
+    const removed = await removeEverything(db, context, names, { mark: markBefore });
     const after = await countRows(staging);
     const leftovers = describeLeftovers(await findSmokeLeftovers(db, context.newLayout, names));
     const problems = [...countDifferences(before, after).map((d) => `row count ${d}`), ...leftovers];
@@ -93,6 +101,7 @@ export const smokeStep: Step = {
       checkLogins: logins,
       removedAfterEarlierAttempt: summarizeRemoval(earlier),
       removedByCleanup: summarizeRemoval(removed),
+      tenantIdMarkBefore: markBefore ?? null,
       verified: { rowCounts: after, leftovers: problems },
       durationMs: Math.round(performance.now() - started),
     };
@@ -181,9 +190,11 @@ async function removeEverything(
   db: Kysely<Schema>,
   context: UpgradeContext,
   names: SmokeNames,
+  idMark: { mark: number | undefined } | undefined,
 ): Promise<Removal> {
   const leftovers = await removeSmokeLeftovers(db, context.newLayout, names);
   const admins = await removeSmokeAdmin(db, names.admin);
+  if (idMark !== undefined) await restoreTenantIdMark(db, idMark.mark);
   return { leftovers, admins };
 }
 
@@ -194,6 +205,17 @@ function summarizeRemoval({ leftovers, admins }: Removal): StepDetails {
     auditRows: leftovers.auditRows,
     folders: leftovers.folders,
   };
+}
+
+/**
+ * The tenant id mark an earlier attempt found before its tenants moved it on (`mark` undefined: there was
+ * none), if it got that far; undefined when nothing is known.
+ */
+function markFrom(previous: StepDetails | undefined): { mark: number | undefined } | undefined {
+  if (previous === undefined || !('tenantIdMarkBefore' in previous)) return undefined;
+  const mark = previous.tenantIdMarkBefore;
+  if (mark === null) return { mark: undefined };
+  return typeof mark === 'number' ? { mark } : undefined;
 }
 
 /** The row counts an earlier attempt took before it changed anything, if it got that far. */

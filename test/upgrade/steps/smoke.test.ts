@@ -4,9 +4,11 @@ import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Schema } from '../../../src/db/schema.js';
 import { isTesseraError } from '../../../src/errors.js';
+import { issueTenantId, readTenantIdMark } from '../../../src/tenants/id-mark.js';
 import { insertSmokeAdmin } from '../../../src/upgrade/smoke/admin.js';
 import type { CheckRecord } from '../../../src/upgrade/smoke/check-log.js';
 import { smokeNames } from '../../../src/upgrade/smoke/names.js';
+import { countRows } from '../../../src/upgrade/smoke/row-counts.js';
 import { configureStep } from '../../../src/upgrade/steps/configure.js';
 import { smokeStep } from '../../../src/upgrade/steps/smoke.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
@@ -92,6 +94,22 @@ describe.each(DATABASE_KINDS)('smoke step on %s', (kind) => {
     expect(scenario.output.join('\n')).toContain('every table has its row count from before');
   });
 
+  it('puts the tenant id mark back as it found it, after moving it on for its own tenants', async () => {
+    scenario = await upgradedScenario(kind);
+    const { context } = scenario;
+    const staging = await context.staging();
+    const db = staging.db as unknown as Kysely<Schema>;
+    const mark = await db.transaction().execute((trx) => issueTenantId(trx));
+    const before = await allRows(staging);
+
+    const details = await smokeStep.run(context, undefined);
+    const created = details.created as { id: number }[];
+    expect(created.map((t) => t.id)).toEqual([mark + 1, mark + 2]);
+    expect(details.tenantIdMarkBefore).toBe(mark);
+    expect(await readTenantIdMark(db)).toBe(mark);
+    expect(await allRows(staging)).toEqual(before);
+  });
+
   it('fails on a check login with a wrong password, and still removes everything', async () => {
     scenario = await upgradedScenario(kind);
     const { context } = scenario;
@@ -167,5 +185,26 @@ describe('smoke step resumed', () => {
     expect(await allRows(staging)).toEqual(before);
     expect(existsSync(unrelated)).toBe(true);
     expect(readdirSync(context.newLayout.backups)).toEqual([path.basename(unrelated)]);
+  });
+
+  it('removes the tenant id mark an interrupted attempt made on a database that had none', async () => {
+    scenario = await upgradedScenario('sqlite');
+    const { context } = scenario;
+    const staging = await context.staging();
+    const db = staging.db as unknown as Kysely<Schema>;
+    const before = await allRows(staging);
+    const names = smokeNames(context.journal.data.id, context.newLayout);
+    const previous = {
+      runId: names.runId,
+      rowCountsBefore: await countRows(staging),
+      tenantIdMarkBefore: null,
+    };
+    // The interrupted attempt's tenants made the mark and were then lost with it.
+    await db.transaction().execute((trx) => issueTenantId(trx));
+
+    const details = await smokeStep.run(context, previous);
+    expect(details.tenantIdMarkBefore).toBeNull();
+    expect(await readTenantIdMark(db)).toBeUndefined();
+    expect(await allRows(staging)).toEqual(before);
   });
 });
