@@ -2,8 +2,9 @@ import type { Logger } from 'pino';
 import type { InvalidationBus } from './bus.js';
 
 /**
- * A tenant as the follower tells it apart: SQLite hands a deleted tenant's id to the next one created, so
- * the id alone cannot tell "still there" from "deleted and another created in its place".
+ * A tenant as the follower tells it apart. Ids are not given again (tenants/id-mark.ts), but a database put
+ * back from an older backup can hand a newer tenant's id to another one, so the id alone cannot tell
+ * "still there" from "deleted and another created in its place".
  */
 export interface TenantKey {
   id: number;

@@ -132,7 +132,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await deployer.addTenant(tenantId);
     };
     const releaseTenant = async (tenantId: number) => {
-      // Tenant ids can be given again: nothing cached for this one may be found by the next.
+      // Ids are not given again (tenants/id-mark.ts) unless a database is put back from an older backup;
+      // even then nothing cached for this tenant may be found by the next.
       await cluster.cache.invalidate([tenantScope(tenantId)]);
       await deployer.removeTenant(tenantId);
       await stores.removeTenant(tenantId);

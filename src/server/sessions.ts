@@ -20,9 +20,9 @@ export interface Session {
 }
 
 /**
- * Which tenant a session was opened in. Tenant ids are reused (a new tenant takes the highest id plus one),
- * so a tenant deleted and created again under the same domain can have the same id: its creation time
- * tells them apart.
+ * Which tenant a session was opened in. Tenant ids are not given again (tenants/id-mark.ts), but a database
+ * put back from a backup older than a tenant can give that tenant's id to another one created under the
+ * same domain: its creation time tells them apart.
  */
 export interface SessionTenant {
   id: number;
