@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import { ARGON2_OPTIONS, legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -63,6 +64,7 @@ const FAILED_LOGINS: Record<string, string> = {
   'unknown tenant': 'alice@nowhere.example',
   'inactive tenant': 'admin@dormant.com',
   'unknown store': 'NOSUCH/alice@acme.com',
+  'store that is down': 'DOWN/alice@acme.com',
   'unknown user': 'nobody@acme.com',
   'unknown JDBC user': 'PARTNERS/nobody@acme.com',
   'malformed name': 'bad name@acme.com',
@@ -112,6 +114,15 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
         })
       ).status,
     ).toBe(201);
+    // A store whose database refuses connections: defined, but not loaded.
+    const closedPort = await freePort();
+    writeFileSync(
+      path.join(t.home, 'repository', 'tenants', String(acmeId), 'userstores', 'DOWN.toml'),
+      `domain = "DOWN"\ntype = "jdbc"\nurl = "postgres://postgres@127.0.0.1:${closedPort}/nothing"\n`,
+    );
+    await t.server.context.stores.rescan(acmeId);
+    const down = t.server.context.stores.describe(acmeId).find((store) => store.domain === 'DOWN');
+    expect(down?.status).toBe('error');
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
