@@ -50,7 +50,11 @@ export interface Verification {
 let dummyHash: Promise<string> | undefined;
 
 function dummy(): Promise<string> {
-  dummyHash ??= hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS);
+  dummyHash ??= hash(randomBytes(16).toString('hex'), ARGON2_OPTIONS).catch((error: unknown) => {
+    // Made again next time rather than failing every later refusal.
+    dummyHash = undefined;
+    throw error;
+  });
   return dummyHash;
 }
 
