@@ -39,7 +39,7 @@ function shuffled<T>(items: readonly T[]): T[] {
 
 type LoginPath = (url: string, name: string, password: string) => Promise<Response>;
 
-/** The three ways to log in with a password, each answering 401 to a wrong one. */
+/** The ways to log in with a password, each answering 401 to a wrong one. */
 const LOGIN_PATHS: Record<string, LoginPath> = {
   'POST /authenticate': (url, username, password) =>
     fetch(`${url}/api/v1/authenticate`, {
@@ -49,6 +49,12 @@ const LOGIN_PATHS: Record<string, LoginPath> = {
     }),
   'HTTP Basic on the admin API': (url, name, password) =>
     fetch(`${url}/api/v1/tenants`, { headers: { authorization: basic(name, password) } }),
+  // An app of acme.com that asks for a login: names are typed inside the tenant, so `@acme.com` is dropped
+  // and any other tenant's name is refused there.
+  "an app's login": (url, name, password) =>
+    fetch(`${url}/t/acme.com/members/`, {
+      headers: { authorization: basic(name.replace(/@acme\.com$/, ''), password) },
+    }),
   'POST /sessions': (url, username, password) =>
     fetch(`${url}/api/v1/sessions`, {
       method: 'POST',
@@ -123,6 +129,15 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
     await t.server.context.stores.rescan(acmeId);
     const down = t.server.context.stores.describe(acmeId).find((store) => store.domain === 'DOWN');
     expect(down?.status).toBe('error');
+    const members = path.join(t.home, 'repository', 'tenants', String(acmeId), 'webapps', 'members');
+    mkdirSync(members, { recursive: true });
+    writeFileSync(path.join(members, 'index.html'), 'members only');
+    writeFileSync(path.join(members, 'tessera-app.toml'), 'login = true\n');
+    await t.server.context.deployer.rescan();
+    const member = await fetch(`${t.server.url}/t/acme.com/members/`, {
+      headers: { authorization: basic('alice', ALICE_PASSWORD) },
+    });
+    expect(await member.text()).toBe('members only');
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
