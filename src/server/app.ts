@@ -5,6 +5,7 @@ import type { ServerContext } from './context.js';
 import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
@@ -30,6 +31,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
   });
 
   registerErrorHandling(app);
+  registerSecurityHeaders(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });

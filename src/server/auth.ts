@@ -3,6 +3,7 @@ import { SUPER_TENANT_ID } from '../home/layout.js';
 import { ADMIN_ROLE, type TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
 import { displayName, PRIMARY_DOMAIN, parseQualifiedName } from '../userstores/names.js';
+import { prepareDummyHash, verifyAgainstDummy } from '../userstores/passwords.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -20,21 +21,26 @@ export interface Principal {
 }
 
 /**
- * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores. Every failure (unknown
- * tenant, inactive tenant, unknown store, unknown user, wrong password) is the same `undefined`.
+ * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores. Every failure (malformed
+ * name, unknown tenant, inactive tenant, unknown or unloaded store, unknown user, wrong password) is the
+ * same `undefined`, and costs the same time: where there is no hash to check, the password is verified
+ * against a dummy argon2id hash, so that how long a refusal takes does not tell which part was wrong.
  */
 export class Authenticator {
   constructor(
     private readonly tenants: TenantService,
     private readonly stores: UserStoreManager,
-  ) {}
+  ) {
+    // The first refusal must not be the one that pays for making the dummy hash.
+    prepareDummyHash().catch(() => {});
+  }
 
   async authenticate(rawName: string, password: string): Promise<Principal | undefined> {
     let name: ReturnType<typeof parseQualifiedName>;
     try {
       name = parseQualifiedName(rawName);
     } catch {
-      return undefined;
+      return refuse(password);
     }
     return this.authenticateIn(name.tenantDomain, name.store, name.name, password);
   }
@@ -49,9 +55,9 @@ export class Authenticator {
     try {
       name = parseQualifiedName(rawName, tenantDomain);
     } catch {
-      return undefined;
+      return refuse(password);
     }
-    if (name.tenantDomain !== tenantDomain) return undefined;
+    if (name.tenantDomain !== tenantDomain) return refuse(password);
     return this.authenticateIn(tenantDomain, name.store, name.name, password);
   }
 
@@ -62,9 +68,10 @@ export class Authenticator {
     password: string,
   ) {
     const tenant = await this.tenants.get(tenantDomain);
-    if (!tenant?.active) return undefined;
+    if (!tenant?.active) return refuse(password);
     const store = this.stores.store(tenant.id, storeDomain);
-    if (!store) return undefined;
+    if (!store) return refuse(password);
+    // The store spends argon2's time itself on an unknown user or a wrong password.
     const user = await store.authenticate(username, password);
     if (!user) return undefined;
     const roles = user.roles.map((role) => displayName(storeDomain, role));
@@ -82,13 +89,10 @@ export class Authenticator {
   }
 }
 
-/** Parses an `Authorization: Basic` header into name and password. */
-export function parseBasicAuth(header: string | undefined): { name: string; password: string } | undefined {
-  if (!header?.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
-  return { name: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+/** A refusal with no hash to check, made to take as long as a wrong password does. */
+async function refuse(password: string): Promise<undefined> {
+  await verifyAgainstDummy(password);
+  return undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Schema, TenantsTable } from '../db/schema.js';
 import { TesseraError } from '../errors.js';
 import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../home/layout.js';
-import { PRIMARY_DOMAIN } from '../userstores/names.js';
+import { ACCOUNT_NAME_RULE, isAccountName, PRIMARY_DOMAIN } from '../userstores/names.js';
 import { hashPassword } from '../userstores/passwords.js';
 import { validateTenantDomain } from './domain.js';
 import { issueTenantId } from './id-mark.js';
@@ -50,6 +50,21 @@ export function validatePassword(password: string): void {
   }
 }
 
+/**
+ * The tenant admin is a PRIMARY user, so its name follows the rule of every user added through the API:
+ * a name with a store prefix or an `@` could never log in (it would be read as another store or tenant)
+ * nor be named to be deleted.
+ */
+export function validateAdminUsername(name: string): string {
+  if (typeof name !== 'string' || !isAccountName(name)) {
+    throw new TesseraError(
+      'BAD_REQUEST',
+      `"${String(name)}" is not a valid admin user name: ${ACCOUNT_NAME_RULE}, at most 255 characters (no store prefix, no @tenant).`,
+    );
+  }
+  return name;
+}
+
 export class TenantService {
   constructor(
     private readonly db: Kysely<Schema>,
@@ -88,7 +103,7 @@ export class TenantService {
   async create(input: NewTenant): Promise<Tenant> {
     const domain = validateTenantDomain(input.domain);
     validatePassword(input.adminPassword);
-    const adminUsername = input.adminUsername ?? 'admin';
+    const adminUsername = validateAdminUsername(input.adminUsername ?? 'admin');
     if (await this.get(domain)) throw new TesseraError('CONFLICT', `Tenant ${domain} already exists.`);
     const password = await hashPassword(input.adminPassword);
     const now = Date.now();

@@ -12,6 +12,8 @@ export interface QualifiedName {
 
 const STORE_DOMAIN = /^[A-Z][A-Z0-9_-]{0,63}$/;
 const USERNAME = /^[A-Za-z0-9._-][A-Za-z0-9._+-]{0,254}$/;
+/** `isAccountName`'s rule, as refusals state it. */
+export const ACCOUNT_NAME_RULE = 'use letters, digits and . _ - + only';
 
 export function isStoreDomain(value: string): boolean {
   return STORE_DOMAIN.test(value);
@@ -41,7 +43,7 @@ export function parseQualifiedName(raw: string, defaultTenant = SUPER_TENANT_DOM
     tenantDomain = rest.slice(at + 1).toLowerCase();
     rest = rest.slice(0, at);
   }
-  if (!USERNAME.test(rest)) throw badName(raw, 'use letters, digits and . _ - + only');
+  if (!USERNAME.test(rest)) throw badName(raw, ACCOUNT_NAME_RULE);
   return { store, name: rest, tenantDomain };
 }
 

@@ -65,7 +65,7 @@ export class SqlUserStore implements UserStore {
       // A legacy hash fails in microseconds; spend argon2's time anyway so that timing tells nothing.
       return stored.algorithm === 'argon2id' ? undefined : this.reject(password);
     }
-    if (verification.needsRehash) await this.upgradeLegacyHash(row, password);
+    if (verification.needsRehash) await this.rehash(row, password);
     return this.toStoreUser(row);
   }
 
@@ -284,11 +284,12 @@ export class SqlUserStore implements UserStore {
   }
 
   /**
-   * Stores a legacy password again as argon2id. Only if the row still holds the hash just verified, so a
-   * password changed meanwhile is never overwritten; a read-only store is never written. A failure leaves
-   * the legacy hash for the next login and never fails this one.
+   * Stores a password that matched a legacy hash (or an argon2id hash of a form that was not NFC) again as
+   * argon2id of its NFC form. Only if the row still holds the hash just verified, so a password changed
+   * meanwhile is never overwritten; a read-only store is never written. A failure leaves the old hash for
+   * the next login and never fails this one.
    */
-  private async upgradeLegacyHash(row: UserRow, password: string): Promise<void> {
+  private async rehash(row: UserRow, password: string): Promise<void> {
     if (this.readOnly) return;
     try {
       const fresh = await hashPassword(password);

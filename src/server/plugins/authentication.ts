@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../../errors.js';
 import { ADMIN_ROLE } from '../../tenants/service.js';
 import { PRIMARY_DOMAIN } from '../../userstores/names.js';
-import { type Principal, parseBasicAuth } from '../auth.js';
+import type { Principal } from '../auth.js';
+import { parseBasicAuth } from '../basic-credentials.js';
 import type { ServerContext } from '../context.js';
 import type { LiveSession, SessionStore } from '../sessions.js';
 

@@ -4,6 +4,7 @@ import { contentTypeFor } from '../../deployment/content-types.js';
 import type { DeployedApp, Deployer, TenantDirectory } from '../../deployment/deployer.js';
 import { type RequestedPath, requestedPath, resolveStaticFile } from '../../deployment/static-files.js';
 import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../../home/layout.js';
+import { parseBasicAuth } from '../basic-credentials.js';
 
 /**
  * Checks a user name, as typed inside the tenant (`alice`, `SECONDARY/alice`), and a password against
@@ -93,8 +94,8 @@ function webappHandler({ deployer, tenants, authenticate }: WebappsOptions) {
 
     if (deployed.login) {
       const domain = mount.domain ?? (await tenants.domainOf(SUPER_TENANT_ID)) ?? SUPER_TENANT_DOMAIN;
-      const credentials = basicCredentials(request.headers.authorization);
-      const user = credentials && (await authenticate(domain, credentials.username, credentials.password));
+      const credentials = parseBasicAuth(request.headers.authorization);
+      const user = credentials && (await authenticate(domain, credentials.name, credentials.password));
       if (!user) {
         request.log.debug({ tenant: tenantId, app: deployed.name }, 'webapp login required');
         return reply
@@ -144,14 +145,4 @@ function appBase(mount: Mount, deployed: DeployedApp): string {
 
 function folderLocation(base: string, requested: RequestedPath): string {
   return `${base}/${requested.segments.map(encodeURIComponent).join('/')}/`;
-}
-
-/** `Authorization: Basic base64(user:password)`; the password may hold `:`, the user name may not. */
-function basicCredentials(header: string | undefined): { username: string; password: string } | undefined {
-  const match = header?.match(/^Basic\s+([A-Za-z0-9+/=]+)\s*$/i);
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }

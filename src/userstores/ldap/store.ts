@@ -15,6 +15,7 @@ import {
 import { TesseraError } from '../../errors.js';
 import { isAccountName } from '../names.js';
 import { checkPage } from '../page.js';
+import { passwordForms, verifyAgainstDummy } from '../passwords.js';
 import type { NewUser, Page, StoreUser, UserStore } from '../types.js';
 import { bindAsService, directoryUnavailable, isConnectionFailure, newClient } from './client.js';
 import { childDn, filterFor, firstValue, normalizeDn, valuesOf } from './entries.js';
@@ -65,27 +66,47 @@ export class LdapUserStore implements UserStore {
 
   async authenticate(username: string, password: string): Promise<StoreUser | undefined> {
     this.assertOpen();
+    const user = await this.bindAsUser(username, password);
+    // The directory refuses in a millisecond or two: spend argon2's time as well, so that a refusal from
+    // this store takes as long as one from a SQL store or for an unknown tenant or store.
+    if (user === undefined) await verifyAgainstDummy(password);
+    return user;
+  }
+
+  /**
+   * Binds as the user's DN with each form of the password (`passwordForms`: NFC, which Tessera writes,
+   * then the raw form, which an entry set elsewhere may hold). The directory owns the hash, so a match
+   * on the raw form is not written again.
+   */
+  private async bindAsUser(username: string, password: string): Promise<StoreUser | undefined> {
     // An empty password would be an unauthenticated bind, which directories accept for any DN.
     if (typeof password !== 'string' || password.length === 0) return undefined;
     if (typeof username !== 'string' || username.length === 0 || username.length > MAX_NAME_LENGTH)
       return undefined;
     const entry = await this.findUser(username);
+    const forms = passwordForms(password);
     if (entry === undefined) {
-      // Costs an unknown name a bind as well, so that answering faster does not tell it from a known
+      // Costs an unknown name the same binds, so that answering faster does not tell it from a known
       // name with a wrong password.
-      await this.bindAsNobody(password);
+      for (const form of forms) await this.bindAsNobody(form);
       return undefined;
     }
+    for (const form of forms) if (await this.binds(entry.dn, form)) return this.toStoreUser(entry);
+    return undefined;
+  }
+
+  /** Whether the directory accepts the password for the DN; a directory that cannot be reached throws. */
+  private async binds(dn: string, password: string): Promise<boolean> {
     const client = newClient(this.endpoint());
     try {
-      await client.bind(entry.dn, password);
+      await client.bind(dn, password);
+      return true;
     } catch (error) {
-      if (error instanceof InvalidCredentialsError) return undefined;
+      if (error instanceof InvalidCredentialsError) return false;
       throw this.failure(error);
     } finally {
       await client.unbind().catch(() => {});
     }
-    return this.toStoreUser(entry);
   }
 
   async getUser(username: string): Promise<StoreUser | undefined> {

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify';
+
+const API_PREFIX = '/api/v1';
+
+/**
+ * Headers every answer carries, errors, 404s and early refusals (sent from hooks) included:
+ * `X-Content-Type-Options: nosniff` everywhere, so that a browser never runs a file as a script or style
+ * it was not declared as (tenants' files share the console's origin); and `Cache-Control: no-store` on the
+ * admin API, whose answers hold session tokens and tenants' data that no browser or proxy cache may keep.
+ */
+export function registerSecurityHeaders(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    // The route's pattern when one matched (however the path was spelled: `%76` for `v`), else the path.
+    if (isApiPath(request.routeOptions.url ?? request.url)) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+}
+
+function isApiPath(url: string): boolean {
+  const pathname = url.split('?')[0] ?? '';
+  return pathname === API_PREFIX || pathname.startsWith(`${API_PREFIX}/`);
+}

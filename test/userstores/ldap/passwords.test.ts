@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readLdapSettings } from '../../../src/userstores/ldap/settings.js';
+import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
+import { hashPassword, verifyPassword } from '../../../src/userstores/passwords.js';
+import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+
+/** `café-naïve` precomposed (NFC) and decomposed (NFD, as macOS types it). */
+const NFC = 'caf\u00e9-na\u00efve';
+const NFD = NFC.normalize('NFD');
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+describe('LDAP store passwords against slapd', () => {
+  let slapd: Slapd;
+  let store: LdapUserStore;
+
+  beforeAll(async () => {
+    slapd = await startSlapd();
+    // Set outside Tessera with the raw NFD bytes, as another tool could.
+    await seed(
+      slapd,
+      [
+        { uid: 'dora', password: NFD },
+        { uid: 'alice', password: 'alice-ldap-pw' },
+      ],
+      {},
+    );
+    store = await LdapUserStore.open({
+      domain: 'DIRECTORY',
+      url: slapd.url,
+      settings: {
+        ...readLdapSettings({
+          bind_dn: ROOT_DN,
+          bind_password: ROOT_PASSWORD,
+          user_search_base: PEOPLE,
+          group_search_base: GROUPS,
+        }),
+        timeoutMs: 2_000,
+      },
+      readOnly: false,
+    });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await slapd?.dispose();
+  });
+
+  it('writes passwords from their NFC form, so that either form binds', async () => {
+    await store.addUser({ username: 'zoe', password: NFD });
+    expect((await store.authenticate('zoe', NFC))?.username).toBe('zoe');
+    expect((await store.authenticate('zoe', NFD))?.username).toBe('zoe');
+    expect(await store.setPassword('zoe', NFC)).toBe(true);
+    expect((await store.authenticate('zoe', NFD))?.username).toBe('zoe');
+    expect(await store.authenticate('zoe', 'cafe-naive')).toBeUndefined();
+  });
+
+  it('still binds with the raw form of a password the directory holds un-normalised', async () => {
+    expect((await store.authenticate('dora', NFD))?.username).toBe('dora');
+  });
+
+  it('spends an argon2 verification on a refusal, as the SQL stores do', async () => {
+    const stored = await hashPassword('some-password');
+    const argon: number[] = [];
+    const refusals: number[] = [];
+    for (let round = 0; round <= 15; round++) {
+      let started = performance.now();
+      await verifyPassword('wrong-password', stored);
+      const argonMs = performance.now() - started;
+      started = performance.now();
+      expect(await store.authenticate(round % 2 ? 'alice' : 'nobody', 'wrong-password')).toBeUndefined();
+      const refusalMs = performance.now() - started;
+      if (round > 0) {
+        argon.push(argonMs);
+        refusals.push(refusalMs);
+      }
+    }
+    expect(median(refusals)).toBeGreaterThanOrEqual(0.5 * median(argon));
+  });
+});
