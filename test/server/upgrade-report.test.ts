@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { redactJournal } from '../../src/server/routes/upgrade.js';
 import type { JournalData } from '../../src/upgrade/journal.js';
+import { redactJournal } from '../../src/upgrade/journal.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 let t: TestServer | undefined;
