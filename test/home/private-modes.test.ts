@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../src/db/connection.js';
@@ -8,29 +8,11 @@ import { startServer } from '../../src/server/server.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { buildZip } from '../deployment/helpers.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
+import { looseEntries, modeOf } from '../helpers/modes.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 const CLI = path.resolve('bin/tessera.js');
-
-/** `file`'s permission bits, e.g. 0o600. */
-export function modeOf(file: string): number {
-  return statSync(file).mode & 0o777;
-}
-
-/** Every file and folder under `root` (root included) that its group or others may read, with its mode. */
-export function looseEntries(root: string): string[] {
-  const loose: string[] = [];
-  const visit = (entry: string) => {
-    const stats = lstatSync(entry);
-    if (stats.isSymbolicLink()) return;
-    if ((stats.mode & 0o077) !== 0)
-      loose.push(`${path.relative(root, entry) || '.'} ${(stats.mode & 0o777).toString(8)}`);
-    if (stats.isDirectory()) for (const name of readdirSync(entry)) visit(path.join(entry, name));
-  };
-  visit(root);
-  return loose;
-}
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
