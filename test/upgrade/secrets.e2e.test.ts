@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,15 @@ describe('database passwords and an upgraded home', () => {
         expect(other.status).toBe(2);
         expect(other.stderr).toMatch(/--staging-db/);
         expect(other.stderr).not.toContain(SECRET);
+        // Production's URL is read again from the old home, which must still name the same database.
+        const config = path.join(oldHome, 'conf', 'tessera.toml');
+        const original = readFileSync(config, 'utf8');
+        writeFileSync(config, original.replace(production.url.split('/').pop() as string, 'moved_elsewhere'));
+        const moved = upgrade(['--resume']);
+        expect(moved.status).toBe(2);
+        expect(moved.stderr).toMatch(/moved_elsewhere/);
+        expect(moved.stderr).not.toContain(SECRET);
+        writeFileSync(config, original);
       }
       const resumed = upgrade(['--resume', '--check-login', `admin:${PASSWORD}`]);
       expect(resumed.status, resumed.stderr).toBe(0);
