@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import {
   buildFixture,
@@ -78,7 +79,7 @@ function printProgress(progress: LoadProgress): void {
 
 function renderSummary(summary: FixtureSummary): string {
   const accounts = summary.users + summary.admins;
-  return [
+  const lines = [
     `Tessera ${summary.release} fixture in ${summary.home}`,
     `  database:  ${summary.databaseUrl}`,
     `  stores:    ${summary.storesUrl} (${summary.partnerStores} PARTNERS stores, ${summary.partnerUsers} users)`,
@@ -86,5 +87,6 @@ function renderSummary(summary: FixtureSummary): string {
     `  users:     ${summary.users} regular + ${summary.admins} admins = ${accounts} accounts`,
     `  took:      ${(summary.durationMs / 1000).toFixed(1)} s`,
     '',
-  ].join('\n');
+  ];
+  return redactDatabaseUrl(lines.join('\n'));
 }

@@ -1,9 +1,12 @@
 import { Command, CommanderError } from 'commander';
+import { restrictUmask } from '../home/private-modes.js';
 import { PACKAGE_VERSION } from '../package-root.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
 
 /** Each command lives in its own module and is loaded only when it runs, so `tessera version` stays instant. */
 export async function main(argv: string[]): Promise<void> {
+  // Whatever a command creates in a home is the owner's alone (see src/home/private-modes.ts).
+  restrictUmask();
   const program = new Command('tessera')
     .description('Tessera: a multi-tenant application server with safe, staged, verifiable upgrades')
     .exitOverride()

@@ -1,3 +1,4 @@
+import { redactDatabaseUrl } from '../db/url.js';
 import { isTesseraError } from '../errors.js';
 
 /**
@@ -10,11 +11,11 @@ export async function runCommand(body: () => Promise<unknown>): Promise<void> {
     if (typeof code === 'number') process.exitCode = code;
   } catch (error) {
     if (isTesseraError(error)) {
-      process.stderr.write(`tessera: ${error.message}\n`);
-      if (error.hint) process.stderr.write(`  next: ${error.hint}\n`);
+      process.stderr.write(`tessera: ${redactDatabaseUrl(error.message)}\n`);
+      if (error.hint) process.stderr.write(`  next: ${redactDatabaseUrl(error.hint)}\n`);
       process.exitCode = error.exitCode;
     } else {
-      process.stderr.write(`tessera: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.stderr.write(`tessera: ${redactDatabaseUrl((error as Error)?.stack ?? String(error))}\n`);
       process.exitCode = 1;
     }
   }

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { TesseraError } from '../errors.js';
-import { Journal, journalPath } from '../upgrade/journal.js';
+import { Journal, journalPath, redactJournal } from '../upgrade/journal.js';
 import { createProgress } from '../upgrade/progress.js';
 import { renderReport } from '../upgrade/report.js';
 import { runUpgrade } from '../upgrade/runner.js';
@@ -101,7 +101,9 @@ export function upgradeCommand(): Command {
           });
         const journal = Journal.load(journalPath(flags.home));
         process.stdout.write(
-          flags.json ? `${JSON.stringify(journal.data, null, 2)}\n` : renderReport(journal.data),
+          flags.json
+            ? `${JSON.stringify(redactJournal(journal.data), null, 2)}\n`
+            : renderReport(journal.data),
         );
       }),
     );

@@ -65,9 +65,15 @@ export function sameServer(a: DatabaseTarget, b: DatabaseTarget): boolean {
   return a.kind === b.kind && a.host === b.host && a.port === b.port;
 }
 
-/** The URL with any password masked, for logs and messages. */
-export function redactDatabaseUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+/**
+ * The URL (or any text holding URLs, such as an error message) with every password masked, `user:password@`
+ * and a `password=` query parameter alike: the one redaction for everything that leaves memory (logs,
+ * messages, the upgrade journal and report).
+ */
+export function redactDatabaseUrl(text: string): string {
+  return text
+    .replace(/\/\/([^:@/\s]*):[^@/\s]*@/g, '//$1:***@')
+    .replace(/([?&](?:password|passwd|pwd)=)[^&#\s]*/gi, '$1***');
 }
 
 /** The same server, another database: how tests and the upgrade name a sibling database. */

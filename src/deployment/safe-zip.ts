@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
 import { ArchiveRefusedError } from './errors.js';
 
 /** Bounds on what one archive may expand to, so a zip bomb fills neither the disk nor the inode table. */
@@ -222,18 +223,18 @@ async function writeEntries(
   const summary: ExtractionSummary = { files: 0, directories: 0, bytes: 0 };
   for (const { entry, name, target, kind } of plan) {
     if (kind === 'directory') {
-      await mkdir(target, { recursive: true, mode: 0o755 });
+      await mkdir(target, { recursive: true, mode: PRIVATE_FOLDER_MODE });
       summary.directories++;
       continue;
     }
-    await mkdir(path.dirname(target), { recursive: true, mode: 0o755 });
+    await mkdir(path.dirname(target), { recursive: true, mode: PRIVATE_FOLDER_MODE });
     try {
       const source = await zipfile.openReadStreamPromise(entry);
       // 'wx': the plan has no duplicates, so an existing file means something raced us; never overwrite.
       await pipeline(
         source,
         byteBudget(summary, limits, name),
-        createWriteStream(target, { flags: 'wx', mode: 0o644 }),
+        createWriteStream(target, { flags: 'wx', mode: PRIVATE_FILE_MODE }),
       );
     } catch (error) {
       if (error instanceof ArchiveRefusedError || isFilesystemError(error)) throw error;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
 
 /*
  * Extracted apps are built in a scratch folder next to their final place and renamed into it, so a
@@ -10,7 +11,7 @@ import path from 'node:path';
 
 /** A new empty folder inside `parent` (created if needed) to extract into. */
 export async function createStagingFolder(parent: string, label: string): Promise<string> {
-  await mkdir(parent, { recursive: true });
+  await mkdir(parent, { recursive: true, mode: PRIVATE_FOLDER_MODE });
   return mkdtemp(path.join(parent, `.staging-${label}-`));
 }
 

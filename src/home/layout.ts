@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { PRIVATE_FOLDER_MODE } from './private-modes.js';
 
 export const SUPER_TENANT_ID = -1234;
 export const SUPER_TENANT_DOMAIN = 'carbon.super';
@@ -47,8 +48,8 @@ export function userstoresFolder(layout: HomeLayout, tenantId: number): string {
 }
 
 export function ensureTenantFolders(layout: HomeLayout, tenantId: number): void {
-  mkdirSync(webappsFolder(layout, tenantId), { recursive: true });
-  mkdirSync(userstoresFolder(layout, tenantId), { recursive: true });
+  mkdirSync(webappsFolder(layout, tenantId), { recursive: true, mode: PRIVATE_FOLDER_MODE });
+  mkdirSync(userstoresFolder(layout, tenantId), { recursive: true, mode: PRIVATE_FOLDER_MODE });
 }
 
 export function ensureHomeLayout(layout: HomeLayout): void {
@@ -60,7 +61,7 @@ export function ensureHomeLayout(layout: HomeLayout): void {
     layout.backups,
     layout.work,
   ]) {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_FOLDER_MODE });
   }
   ensureTenantFolders(layout, SUPER_TENANT_ID);
 }

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../config/schema.js';
+import { redactDatabaseUrl } from '../db/url.js';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
 
 /** Fields that may hold a secret, whatever object they arrive in; pino replaces them before writing. */
 export const REDACTED_PATHS = [
@@ -40,10 +42,11 @@ export function createLogger(options: LoggerOptions): ServerLogger {
   if (options.stdout ?? true)
     streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: process.stdout });
   if (options.logsFolder) {
-    mkdirSync(options.logsFolder, { recursive: true });
+    mkdirSync(options.logsFolder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
     // Opened synchronously: the file exists (or the start fails) before the first line is written.
     file = pino.destination({
       dest: path.join(options.logsFolder, 'tessera.log'),
+      mode: PRIVATE_FILE_MODE,
       sync: false,
       minLength: 0,
     });
@@ -56,6 +59,14 @@ export function createLogger(options: LoggerOptions): ServerLogger {
     {
       level: options.level,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // A message or an error may quote a database URL (a driver's or a store's error): never its password.
+      hooks: {
+        logMethod(args, method) {
+          const redacted = args.map((arg) => (typeof arg === 'string' ? redactDatabaseUrl(arg) : arg));
+          method.apply(this, redacted as Parameters<typeof method>);
+        },
+      },
+      serializers: { err: redactedError },
       base: { pid: process.pid },
     },
     pino.multistream(streams),
@@ -70,4 +81,11 @@ export function createLogger(options: LoggerOptions): ServerLogger {
         file.end();
       }),
   };
+}
+
+function redactedError(error: Error): pino.SerializedError {
+  const serialized = pino.stdSerializers.err(error);
+  serialized.message = redactDatabaseUrl(serialized.message);
+  if (serialized.stack) serialized.stack = redactDatabaseUrl(serialized.stack);
+  return serialized;
 }

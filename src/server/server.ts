@@ -11,6 +11,7 @@ import { openDatabase } from '../db/connection.js';
 import { Deployer } from '../deployment/deployer.js';
 import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
+import { PRIVATE_FILE_MODE, tightenHome } from '../home/private-modes.js';
 import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { TenantService } from '../tenants/service.js';
@@ -70,7 +71,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const layout = homeLayout(options.home);
   const firstStart = !existsSync(layout.configFile);
   ensureHomeLayout(layout);
-  if (firstStart) writeFileSync(layout.configFile, defaultConfigText(), { flag: 'wx' });
+  if (firstStart)
+    writeFileSync(layout.configFile, defaultConfigText(), { flag: 'wx', mode: PRIVATE_FILE_MODE });
+  // Also for homes laid out by an earlier release or under a looser umask (see private-modes.ts).
+  tightenHome(layout.root);
   const config = loadConfigFile(layout.configFile);
   const port = options.port ?? portFromEnvironment(process.env.PORT) ?? config.server.port;
   const { logger, close: closeLogger } = createLogger({

@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { create } from 'tar';
 import { loadConfigFile } from '../config/load.js';
 import { type Database, localDatabaseFiles, openDatabase } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
+import { PRIVATE_FILE_MODE } from '../home/private-modes.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
 import { verifyDump } from '../upgrade/data/dump-read.js';
@@ -97,6 +98,8 @@ export async function exportHome(options: ExportOptions): Promise<ExportSummary>
       const partial = path.join(work, 'export.tar.gz');
       const entries = [BUNDLE_MANIFEST, BUNDLE_DATABASE, ...(existsSync(homeFolder) ? [BUNDLE_HOME] : [])];
       await create({ gzip: true, file: partial, cwd: work, portable: true }, entries);
+      // The bundle holds the config (store URLs with passwords) and every password hash: the owner's alone.
+      await chmod(partial, PRIVATE_FILE_MODE);
       await rename(partial, out);
       return { file: out, bytes: (await stat(out)).size, manifest, durationMs: performance.now() - started };
     } finally {

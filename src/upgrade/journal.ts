@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
 import { STEP_NAMES, type StepDetails, type StepName, type UpgradePlan } from './types.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -29,7 +31,10 @@ export interface JournalData {
   createdAt: string;
   updatedAt: string;
   status: 'running' | 'failed' | 'completed';
-  /** The command's options, passwords left out. */
+  /**
+   * The command's options. On disk (and in every report) each database URL is kept without its password:
+   * a resumed run takes the staging URL from `--staging-db` again and production's from the old home.
+   */
   command: { fromHome: string; home: string; stagingUrl: string; to?: string };
   plan: UpgradePlan;
   steps: Record<StepName, StepRecord>;
@@ -39,6 +44,22 @@ export interface JournalData {
 
 export const JOURNAL_FOLDER = 'upgrade';
 export const JOURNAL_FILE = 'journal.json';
+
+/**
+ * The journal as it may leave memory: every string with database passwords masked, wherever a step put
+ * one (the command, the plan, the plan step's facts, error messages, events).
+ */
+export function redactJournal(data: JournalData): JournalData {
+  return JSON.parse(serializeRedacted(data)) as JournalData;
+}
+
+function serializeRedacted(data: JournalData): string {
+  return JSON.stringify(
+    data,
+    (_key, value: unknown) => (typeof value === 'string' ? redactDatabaseUrl(value) : value),
+    2,
+  );
+}
 
 export function journalPath(newHome: string): string {
   return path.join(path.resolve(newHome), JOURNAL_FOLDER, JOURNAL_FILE);
@@ -182,9 +203,11 @@ export class Journal {
   save(): void {
     this.data.updatedAt = new Date().toISOString();
     if (!this.file) return;
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    mkdirSync(path.dirname(this.file), { recursive: true, mode: PRIVATE_FOLDER_MODE });
     const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(this.data, null, 2)}\n`);
+    writeFileSync(temp, `${serializeRedacted(this.data)}\n`, { mode: PRIVATE_FILE_MODE });
+    // A temp file left by a killed run keeps its old mode (writeFileSync's mode applies to new files only).
+    chmodSync(temp, PRIVATE_FILE_MODE);
     renameSync(temp, this.file);
   }
 }

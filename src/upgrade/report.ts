@@ -13,9 +13,7 @@ export function renderReport(data: JournalData): string {
   lines.push(`  ${plan.kind}: ${plan.sourceRelease} -> ${plan.targetRelease} via ${plan.hops.join(' -> ')}`);
   lines.push(`  from home ${data.command.fromHome}`);
   lines.push(`  into home ${data.command.home}`);
-  lines.push(
-    `  production ${redactDatabaseUrl(plan.productionUrl)}  staging ${redactDatabaseUrl(plan.stagingUrl)}`,
-  );
+  lines.push(`  production ${plan.productionUrl}  staging ${plan.stagingUrl}`);
   lines.push(`  started ${data.createdAt}, last written ${data.updatedAt}`);
   lines.push('');
   lines.push('  step         status    duration   attempts');
@@ -56,7 +54,8 @@ export function renderReport(data: JournalData): string {
       `  outage: ${seconds(data.outage.durationMs)} (from ${data.outage.startedAt}, last node found stopped, to ${data.outage.endedAt}, new release answering)`,
     );
   }
-  return `${lines.join('\n')}\n`;
+  // Step errors and facts may quote a URL too, and a journal of an earlier release holds passwords.
+  return redactDatabaseUrl(`${lines.join('\n')}\n`);
 }
 
 function formatConfigEntry(entry: Record<string, unknown>): string {

@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
+import { summarizeConfigFile } from '../config/format.js';
 import { openDatabase } from '../db/connection.js';
+import { redactDatabaseUrl } from '../db/url.js';
 import { isTesseraError, TesseraError } from '../errors.js';
-import { homeLayout } from '../home/layout.js';
+import { type HomeLayout, homeLayout } from '../home/layout.js';
+import { tightenHome } from '../home/private-modes.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
 import { Journal, journalPath } from './journal.js';
@@ -9,7 +12,7 @@ import { buildPlan, openProduction } from './plan.js';
 import type { Progress } from './progress.js';
 import { UPGRADE_STEPS } from './steps/index.js';
 import { runPreflightChecks } from './steps/preflight.js';
-import type { CheckResult, StepName, UpgradeContext, UpgradeOptions } from './types.js';
+import type { CheckResult, StepName, UpgradeContext, UpgradeOptions, UpgradePlan } from './types.js';
 
 export interface UpgradeIo {
   progress: Progress;
@@ -75,7 +78,9 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
   const staging = () => connections.get('staging');
 
   try {
-    const plan = existing?.data.plan ?? (await buildPlan(options, oldLayout, await production()));
+    const plan = existing
+      ? planToResume(existing, options, oldLayout)
+      : await buildPlan(options, oldLayout, await production());
     const command = {
       fromHome: oldLayout.root,
       home: newLayout.root,
@@ -124,6 +129,8 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
       const previous = journal.step(name).attempts > 0 ? journal.step(name).details : undefined;
       await runStep(context, name, () => step.run(context, previous));
     }
+    // Copies keep their source's mode (an old home's 0644 store files): the new home is closed off whole.
+    tightenHome(newLayout.root);
     journal.complete();
     return { journal };
   } finally {
@@ -184,15 +191,38 @@ function assertSameCommand(journal: Journal, options: UpgradeOptions): void {
   const recorded = journal.data.command;
   const differs =
     recorded.fromHome !== homeLayout(options.fromHome).root ||
-    recorded.stagingUrl !== options.stagingUrl ||
+    !sameRedactedUrl(recorded.stagingUrl, options.stagingUrl) ||
     (options.to !== undefined && recorded.to !== options.to);
   if (differs) {
     throw new TesseraError(
       'BAD_USAGE',
       'The journal records another upgrade (a different --from-home, --staging-db or --to).',
       {
-        hint: `Resume with the same arguments: --from-home ${recorded.fromHome} --staging-db ${recorded.stagingUrl}${recorded.to ? ` --to ${recorded.to}` : ''}`,
+        hint: `Resume with the same arguments: --from-home ${recorded.fromHome} --staging-db ${redactDatabaseUrl(recorded.stagingUrl)}${recorded.to ? ` --to ${recorded.to}` : ''} (the journal keeps no password: give --staging-db with it, as the first run had it)`,
       },
     );
   }
+}
+
+/** The journal holds URLs without their passwords (written by an earlier release: maybe with them). */
+function sameRedactedUrl(recorded: string, given: string): boolean {
+  return redactDatabaseUrl(recorded) === redactDatabaseUrl(given);
+}
+
+/**
+ * The journal's plan with its database URLs whole again: staging's from `--staging-db` (checked by
+ * assertSameCommand) and production's from the old home's config, which must still name the database
+ * the run started on.
+ */
+function planToResume(journal: Journal, options: UpgradeOptions, oldLayout: HomeLayout): UpgradePlan {
+  const recorded = journal.data.plan;
+  const productionUrl = summarizeConfigFile(oldLayout.configFile).databaseUrl;
+  if (!sameRedactedUrl(recorded.productionUrl, productionUrl)) {
+    throw new TesseraError(
+      'BAD_USAGE',
+      `${oldLayout.configFile} now names the database ${redactDatabaseUrl(productionUrl)}, not ${redactDatabaseUrl(recorded.productionUrl)} that this upgrade started on.`,
+      { hint: "Put the old home's database.url back as it was, then resume." },
+    );
+  }
+  return { ...recorded, productionUrl, stagingUrl: options.stagingUrl };
 }

@@ -43,4 +43,17 @@ describe('database URLs', () => {
     }
     expect(redactDatabaseUrl('postgres://u:topsecret@h:5432/d')).toBe('postgres://u:***@h:5432/d');
   });
+
+  it('masks a password query parameter and every URL inside a longer text', () => {
+    expect(redactDatabaseUrl('postgres://u@h/d?sslmode=require&password=topsecret')).toBe(
+      'postgres://u@h/d?sslmode=require&password=***',
+    );
+    expect(redactDatabaseUrl('mysql://u@h/d?PASSWORD=topsecret#x')).toBe('mysql://u@h/d?PASSWORD=***#x');
+    expect(
+      redactDatabaseUrl('from postgres://a:one@h/p to mysql://b:two@h/s failed: connection refused'),
+    ).toBe('from postgres://a:***@h/p to mysql://b:***@h/s failed: connection refused');
+    expect(redactDatabaseUrl('sqlite:repository/database/tessera.db')).toBe(
+      'sqlite:repository/database/tessera.db',
+    );
+  });
 });

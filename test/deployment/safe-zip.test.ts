@@ -41,7 +41,7 @@ describe('extractZip', () => {
     const summary = await extractZip(zipFile(zip), destination);
     expect(summary).toMatchObject({ files: 3, bytes: 11 + 6 + 4 });
     expect(readFileSync(path.join(destination, 'a/b/c.txt'), 'utf8')).toBe('deep');
-    expect(statSync(path.join(destination, 'index.html')).mode & 0o7777).toBe(0o644);
+    expect(statSync(path.join(destination, 'index.html')).mode & 0o7777).toBe(0o600); // a home is its owner's alone (src/home/private-modes.ts)
   });
 
   it('reads the raw zips the other tests build', async () => {

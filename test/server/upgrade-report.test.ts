@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { redactJournal } from '../../src/server/routes/upgrade.js';
 import type { JournalData } from '../../src/upgrade/journal.js';
+import { redactJournal } from '../../src/upgrade/journal.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 let t: TestServer | undefined;
@@ -25,16 +25,30 @@ describe('GET /api/v1/upgrade/report', () => {
     expect((await t.call('GET', '/api/v1/upgrade/report')).status).toBe(401);
   });
 
-  it('takes database passwords out of the journal it answers with', () => {
+  it('takes database passwords out of the journal it answers with, wherever a step put them', () => {
+    const plan = {
+      productionUrl: 'postgres://u:secret@db:5432/prod',
+      stagingUrl: 'postgres://u@db:5432/staging?password=secret',
+    };
     const journal = {
       command: { fromHome: '/a', home: '/b', stagingUrl: 'postgres://u:secret@db:5432/staging' },
-      plan: {
-        productionUrl: 'postgres://u:secret@db:5432/prod',
-        stagingUrl: 'postgres://u:secret@db:5432/staging',
+      plan,
+      // The plan step records the plan among its facts; errors and events may quote a URL.
+      steps: {
+        plan: { status: 'done', details: { ...plan } },
+        stage: {
+          status: 'failed',
+          error: { code: 'DB_CONNECT_FAILED', message: 'cannot reach postgres://u:secret@db:5432/staging' },
+        },
       },
+      events: [{ step: 'stage', message: 'failed: cannot reach postgres://u:secret@db:5432/staging' }],
     } as unknown as JournalData;
     const text = JSON.stringify(redactJournal(journal));
     expect(text).not.toContain('secret');
-    expect(text).toContain('db:5432/prod');
+    expect(text).toContain('u:***@db:5432/prod');
+    expect(redactJournal(journal).steps.plan.details?.stagingUrl).toBe(
+      'postgres://u@db:5432/staging?password=***',
+    );
+    expect(journal.plan.productionUrl).toContain('secret'); // the journal in memory keeps what a run needs
   });
 });

@@ -1,25 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { redactDatabaseUrl } from '../../db/url.js';
-import { Journal, type JournalData, journalPath } from '../../upgrade/journal.js';
+import { Journal, journalPath, redactJournal } from '../../upgrade/journal.js';
 import { renderReport } from '../../upgrade/report.js';
 import { assertSuperAdmin } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { principalOf } from '../plugins/authentication.js';
 import { errorResponses } from './schemas.js';
-
-/** The journal with database passwords taken out of its URLs, as the text report shows them. */
-export function redactJournal(data: JournalData): JournalData {
-  return {
-    ...data,
-    command: { ...data.command, stagingUrl: redactDatabaseUrl(data.command.stagingUrl) },
-    plan: {
-      ...data.plan,
-      productionUrl: redactDatabaseUrl(data.plan.productionUrl),
-      stagingUrl: redactDatabaseUrl(data.plan.stagingUrl),
-    },
-  };
-}
 
 /** The journal of the upgrade that built this home (`<home>/upgrade/journal.json`), for the console. */
 export const upgradeRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
@@ -44,6 +30,7 @@ export const upgradeRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }
     },
     async (request) => {
       assertSuperAdmin(principalOf(request));
+      // Redacted again: a journal written by an earlier release still holds the passwords.
       const journal = redactJournal(Journal.load(journalPath(context.layout.root)).data);
       return { text: renderReport(journal), journal };
     },

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
@@ -12,6 +12,7 @@ import { extractZip } from '../../deployment/safe-zip.js';
 import { createStagingFolder, removeFolder } from '../../deployment/staging.js';
 import { TesseraError } from '../../errors.js';
 import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
+import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import type { Tenant } from '../../tenants/service.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses } from './schemas.js';
@@ -114,7 +115,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       // Dot-named files are not apps to the deployer, so it never sees the zip half written.
       const upload = path.join(webapps, `.upload-${name}-${randomBytes(4).toString('hex')}.zip`);
       const target = path.join(webapps, `${name}.zip`);
-      await writeFile(upload, body, { flag: 'wx' });
+      await writeFile(upload, body, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       let previous: string | undefined;
       try {
         await assertSafeZip(context, upload);
@@ -125,6 +126,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
           await mkdir(context.layout.backups, { recursive: true });
           previous = path.join(context.layout.backups, `replaced-${tenant.id}-${Date.now()}-${name}.zip`);
           await copyFile(target, previous, constants.COPYFILE_EXCL);
+          await chmod(previous, PRIVATE_FILE_MODE); // a copy keeps the mode of a zip dropped in by hand
         }
         await rename(upload, target);
       } finally {

@@ -5,6 +5,7 @@ import { lstat, readdir, readlink } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Header, list, Pack, ReadEntry } from 'tar';
+import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import { hashingPassThrough } from './hashing.js';
 import { verificationFailed } from './verification.js';
 
@@ -63,7 +64,10 @@ export async function createArchive(
   }
   pack.end();
   const hashing = hashingPassThrough();
-  await Promise.all([pipeline(pack, hashing.stream, createWriteStream(file)), ...feeds]);
+  await Promise.all([
+    pipeline(pack, hashing.stream, createWriteStream(file, { mode: PRIVATE_FILE_MODE })),
+    ...feeds,
+  ]);
   const written = hashing.result();
   return { file, bytes: written.fileBytes, sha256: written.fileSha256 };
 }

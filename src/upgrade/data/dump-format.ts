@@ -2,6 +2,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatabaseKind } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
+import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import type { TableInfo } from './tables.js';
 
 /**
@@ -43,7 +44,7 @@ export function tablesFolder(folder: string): string {
 
 export async function writeManifest(folder: string, manifest: DumpManifest): Promise<void> {
   const file = path.join(folder, DUMP_MANIFEST);
-  await writeFile(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(`${file}.tmp`, `${JSON.stringify(manifest, null, 2)}\n`, { mode: PRIVATE_FILE_MODE });
   await rename(`${file}.tmp`, file);
 }
 

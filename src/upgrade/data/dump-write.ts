@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Database } from '../../db/connection.js';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../../home/private-modes.js';
 import type { Progress } from '../progress.js';
 import { TableChecksum } from './checksum.js';
 import {
@@ -35,7 +36,7 @@ export async function writeDump(
   folder: string,
   options: WriteDumpOptions = {},
 ): Promise<DumpManifest> {
-  await mkdir(tablesFolder(folder), { recursive: true });
+  await mkdir(tablesFolder(folder), { recursive: true, mode: PRIVATE_FOLDER_MODE });
   const createdAt = (options.now?.() ?? new Date()).toISOString();
   const tables = await database.dialect.readConsistently(database.db, async (snapshot) => {
     const source: DataSource = { db: snapshot, dialect: database.dialect };
@@ -72,7 +73,7 @@ async function dumpTable(
     // Level 1: most of the size saving at a fraction of the default level's time (dumps run in the outage).
     createGzip({ level: 1 }),
     written.stream,
-    createWriteStream(path.join(folder, file)),
+    createWriteStream(path.join(folder, file), { mode: PRIVATE_FILE_MODE }),
   );
   const content = checksum.result();
   task?.done(`${content.rows.toLocaleString('en')} rows`);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 
 /** A hidden name beside `file` for a temporary copy; a crash may leave it, the next mirror removes it. */
 export function temporaryName(file: string): string {
@@ -11,7 +12,11 @@ export function temporaryName(file: string): string {
 }
 
 /** Writes a file whole or not at all: a temporary file renamed over the target. */
-export async function writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(
+  file: string,
+  content: string,
+  mode = PRIVATE_FILE_MODE,
+): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
   const temporary = temporaryName(file);
   try {

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { TesseraError } from '../../../errors.js';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../../../home/private-modes.js';
 import { insertInBatches } from '../../batch.js';
 import type { Dialect, DialectModule, IntrospectedForeignKey, IntrospectedTable } from '../../dialect.js';
 import type { DatabaseTarget } from '../../url.js';
@@ -64,8 +65,21 @@ async function introspectTable(db: Kysely<unknown>, name: string): Promise<Intro
   };
 }
 
+/**
+ * Creates a missing database file empty (a valid empty database) and owner-only before SQLite opens it:
+ * SQLite would make it 0644 under the usual umask, and gives its -wal and -shm the main file's mode.
+ */
+function createPrivately(file: string): void {
+  try {
+    closeSync(openSync(file, 'wx', PRIVATE_FILE_MODE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+}
+
 /** Copies the whole database behind `db` into `file` page by page, while `db` stays usable. */
 async function backup(db: Kysely<unknown>, file: string, onStep?: () => void): Promise<void> {
+  createPrivately(file);
   await handleOf(db, 'backup').backup(file, {
     progress: () => {
       onStep?.();
@@ -183,9 +197,10 @@ export const sqliteModule: DialectModule = {
 
   async connect(target: DatabaseTarget) {
     if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');
-    mkdirSync(path.dirname(target.file), { recursive: true });
+    mkdirSync(path.dirname(target.file), { recursive: true, mode: PRIVATE_FOLDER_MODE });
     let database: Database.Database;
     try {
+      createPrivately(target.file);
       database = new Database(target.file);
       database.pragma('journal_mode = WAL');
       database.pragma('busy_timeout = 5000');
