@@ -105,7 +105,8 @@ export async function measureFolderWithinQuota(
   others: TenantUsage,
 ): Promise<number> {
   const { maxBytes } = extractionLimits(quotas, others);
-  const bytes = await folderBytes(folder, maxBytes);
+  // Counted up to the larger bound, so the refusal can say whether the app alone is too big.
+  const bytes = await folderBytes(folder, quotas.maxAppBytes);
   if (bytes > maxBytes) throw sizeRefusal(quotas, tenant, app, others, bytes, 'measured');
   return bytes;
 }
@@ -115,7 +116,7 @@ function extractionLimits(quotas: DeploymentQuotas, others: TenantUsage): Extrac
   return { ...DEFAULT_EXTRACTION_LIMITS, maxBytes: Math.min(quotas.maxAppBytes, tenantRoom) };
 }
 
-/** Names the quota that bound: the app's own when it alone is too big, else the tenant's. */
+/** Names the quota broken: the app's own when it alone is too big, else the tenant's. */
 function sizeRefusal(
   quotas: DeploymentQuotas,
   tenant: string,
@@ -129,8 +130,8 @@ function sizeRefusal(
       ? `its zip declares ${bytes} bytes expanded`
       : counted === 'inflated'
         ? `it inflated past ${bytes} bytes while being extracted`
-        : `it holds more than ${bytes} bytes`;
-  if (quotas.maxAppBytes <= quotas.maxTenantBytes - others.bytes)
+        : `it holds at least ${bytes} bytes`;
+  if (bytes > quotas.maxAppBytes)
     return new QuotaExceededError(
       'deployment.max_app_mb',
       `App "${app}" refused: ${size}, and deployment.max_app_mb is ${mb(quotas.maxAppBytes)} ` +
