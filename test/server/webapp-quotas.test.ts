@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { folderBytes } from '../../src/deployment/quotas.js';
+import { buildZip } from '../deployment/helpers.js';
+import { lyingZipBomb, zipBomb } from '../deployment/zip-bombs.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+
+const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
+const KB = 1024;
+const MB = 1024 * KB;
+
+let t: TestServer | undefined;
+afterEach(async () => {
+  await t?.stop();
+  t = undefined;
+});
+
+/** A server whose `[deployment]` quotas are `quotas` (key = value lines), with tenants acme.com and globex.com. */
+async function serverWith(quotas: Record<string, number>): Promise<TestServer> {
+  const lines = Object.entries(quotas).map(([key, value]) => `${key} = ${value}`);
+  const server = await startTestServer('sqlite', (text) => {
+    let out = text;
+    for (const [key, value] of Object.entries(quotas))
+      out = out.replace(new RegExp(`^${key} = .*$`, 'm'), `${key} = ${value}`);
+    for (const line of lines) expect(out).toContain(`\n${line}\n`);
+    return out;
+  });
+  for (const domain of ['acme.com', 'globex.com']) {
+    const created = await server.call('POST', '/api/v1/tenants', {
+      as: SUPER,
+      body: { domain, adminPassword: 'tenant-admin-pw' },
+    });
+    expect(created.status).toBe(201);
+  }
+  return server;
+}
+
+async function upload(server: TestServer, tenant: string, name: string, zip: Buffer) {
+  const response = await fetch(`${server.server.url}/api/v1/tenants/${tenant}/webapps?name=${name}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(SUPER.join(':')).toString('base64')}`,
+      'content-type': 'application/zip',
+    },
+    body: zip,
+  });
+  return { status: response.status, body: (await response.json()) as { error?: string; message?: string } };
+}
+
+/** A zip whose app expands to about `bytes`. */
+const appOf = (bytes: number, marker = 'app') =>
+  buildZip({ 'index.html': marker, 'data.bin': Buffer.alloc(bytes) });
+
+async function tenantFolder(server: TestServer, domain: string): Promise<string> {
+  const id = (await server.call('GET', `/api/v1/tenants/${domain}`, { as: SUPER })).body.id;
+  return path.join(server.home, 'repository', 'tenants', String(id));
+}
+
+const page = async (server: TestServer, url: string) => {
+  const response = await fetch(`${server.server.url}${url}`);
+  return response.status === 200 ? await response.text() : response.status;
+};
+
+describe('webapp quotas through the API', () => {
+  it('refuses a zip bomb with 413, leaving nothing behind, and the previous version keeps serving', async () => {
+    t = await serverWith({ max_app_mb: 1 });
+    expect((await upload(t, 'acme.com', 'shop', await buildZip({ 'index.html': 'v1' }))).status).toBe(201);
+    const bomb = await zipBomb(100);
+    expect(bomb.length).toBeLessThan(150 * KB);
+    const refused = await upload(t, 'acme.com', 'shop', bomb);
+    expect(refused).toEqual({
+      status: 413,
+      body: {
+        error: 'QUOTA_EXCEEDED',
+        message:
+          'App "shop" refused: its zip declares 104857600 bytes expanded, and deployment.max_app_mb is 1 MB (1048576 bytes).',
+      },
+    });
+    const liar = await upload(t, 'acme.com', 'shop', await lyingZipBomb(100, 1000));
+    expect(liar.status).toBe(400);
+    expect(liar.body.message).toMatch(
+      /inflates to more than the 1000 bytes the archive's directory declares/,
+    );
+
+    expect(await page(t, '/t/acme.com/shop/')).toBe('v1');
+    const tenant = await tenantFolder(t, 'acme.com');
+    expect(readdirSync(path.join(tenant, 'webapps'))).toEqual(['shop.zip']);
+    expect(readdirSync(path.join(t.home, 'backups'))).toEqual([]);
+    // What was written for the check is gone, and was never more than the quota.
+    expect(await folderBytes(path.join(t.home, 'work', 'uploads'))).toBe(0);
+  });
+
+  it('refuses an upload larger than max_upload_mb before writing it', async () => {
+    t = await serverWith({ max_upload_mb: 1 });
+    const big = await buildZip({
+      'index.html': 'x',
+      'noise.bin': randomBytes(1200 * KB),
+    });
+    expect(big.length).toBeGreaterThan(MB);
+    const refused = await upload(t, 'acme.com', 'big', big);
+    expect(refused.status).toBe(413);
+    expect(refused.body).toEqual({
+      error: 'QUOTA_EXCEEDED',
+      message: `The upload is ${big.length} bytes, and deployment.max_upload_mb is 1 MB (1048576 bytes); copy larger apps into the webapps/ folder instead.`,
+    });
+    expect(readdirSync(path.join(await tenantFolder(t, 'acme.com'), 'webapps'))).toEqual([]);
+    // Under the limit goes through.
+    expect((await upload(t, 'acme.com', 'small', await appOf(10 * KB))).status).toBe(201);
+  });
+
+  it('refuses the N+1th app of a tenant, and leaves other tenants and the super tenant alone', async () => {
+    t = await serverWith({ max_apps_per_tenant: 2 });
+    expect((await upload(t, 'acme.com', 'a', await appOf(10))).status).toBe(201);
+    expect((await upload(t, 'acme.com', 'b', await appOf(10))).status).toBe(201);
+    const third = await upload(t, 'acme.com', 'c', await appOf(10));
+    expect(third).toEqual({
+      status: 413,
+      body: {
+        error: 'QUOTA_EXCEEDED',
+        message: 'App "c" refused: deployment.max_apps_per_tenant is 2 and acme.com already has 2 apps.',
+      },
+    });
+    expect(readdirSync(path.join(await tenantFolder(t, 'acme.com'), 'webapps')).sort()).toEqual([
+      'a.zip',
+      'b.zip',
+    ]);
+    // Replacing an app is no new app.
+    expect((await upload(t, 'acme.com', 'b', await appOf(10, 'b2'))).status).toBe(201);
+    expect(await page(t, '/t/acme.com/b/')).toBe('b2');
+
+    for (const tenant of ['globex.com', 'carbon.super'])
+      for (const name of ['a', 'b'])
+        expect((await upload(t, tenant, name, await appOf(10))).status).toBe(201);
+    expect(await page(t, '/a/')).toBe('app');
+  });
+
+  it("counts all of a tenant's apps, hand-dropped ones included, against max_tenant_mb", async () => {
+    t = await serverWith({ max_tenant_mb: 2, max_app_mb: 1 });
+    expect((await upload(t, 'acme.com', 'a', await appOf(900 * KB))).status).toBe(201);
+    expect((await upload(t, 'acme.com', 'b', await appOf(900 * KB))).status).toBe(201);
+    const third = await upload(t, 'acme.com', 'c', await appOf(400 * KB));
+    expect(third.status).toBe(413);
+    expect(third.body.error).toBe('QUOTA_EXCEEDED');
+    expect(third.body.message).toMatch(
+      /^App "c" refused: its zip declares \d+ bytes expanded, and deployment.max_tenant_mb is 2 MB \(2097152 bytes\) of which acme.com's other apps use 18432\d\d bytes\.$/,
+    );
+    // The same app fits in another tenant.
+    expect((await upload(t, 'globex.com', 'c', await appOf(400 * KB))).status).toBe(201);
+
+    // Dropped into webapps/ by hand past the quota: refused, listed with the reason, and logged.
+    const webapps = path.join(await tenantFolder(t, 'acme.com'), 'webapps');
+    const aside = path.join(t.home, 'dropped.zip');
+    writeFileSync(aside, await appOf(400 * KB, 'dropped'));
+    renameSync(aside, path.join(webapps, 'dropped.zip'));
+    await t.server.context.deployer.rescan();
+    const listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: SUPER });
+    expect(listed.body.webapps.map((app: { name: string }) => app.name)).toEqual(['a', 'b']);
+    expect(listed.body.refused).toEqual([
+      {
+        name: 'dropped',
+        entry: 'dropped.zip',
+        source: 'zip',
+        error: 'QUOTA_EXCEEDED',
+        message: expect.stringMatching(/deployment.max_tenant_mb is 2 MB/),
+      },
+    ]);
+    expect(await page(t, '/t/acme.com/dropped/')).toBe(404);
+    expect(
+      existsSync(
+        path.join(t.home, 'work', 'webapps', String(path.basename(path.dirname(webapps))), 'dropped'),
+      ),
+    ).toBe(false);
+    const logged = readFileSync(path.join(t.home, 'logs', 'tessera.log'), 'utf8');
+    expect(logged).toMatch(/"quota":"deployment.max_tenant_mb".*webapp \\"dropped\\" refused/);
+
+    // Undeploying one makes room for it.
+    expect((await t.call('DELETE', '/api/v1/tenants/acme.com/webapps/b', { as: SUPER })).status).toBe(204);
+    await t.server.context.deployer.rescan();
+    expect(await page(t, '/t/acme.com/dropped/')).toBe('dropped');
+  });
+
+  it('keeps only the retained archives in backups/ after repeated replacements and undeploys', async () => {
+    t = await serverWith({ backup_retention_count: 2 });
+    const archives = (app: string) =>
+      readdirSync(path.join(t?.home ?? '', 'backups')).filter((name) => name.endsWith(`-${app}.zip`));
+    for (let version = 1; version <= 5; version++) {
+      expect((await upload(t, 'acme.com', 'shop', await appOf(10, `v${version}`))).status).toBe(201);
+      expect((await upload(t, 'carbon.super', 'shop', await appOf(10, `v${version}`))).status).toBe(201);
+    }
+    expect(await page(t, '/t/acme.com/shop/')).toBe('v5');
+    const acmeId = path.basename(await tenantFolder(t, 'acme.com'));
+    const kept = archives('shop');
+    expect(kept.filter((name) => name.startsWith(`replaced-${acmeId}-`))).toHaveLength(2);
+    expect(kept.filter((name) => name.startsWith('replaced--1234-'))).toHaveLength(2);
+    expect(kept).toHaveLength(4);
+
+    for (let round = 1; round <= 3; round++) {
+      expect((await t.call('DELETE', '/api/v1/tenants/acme.com/webapps/shop', { as: SUPER })).status).toBe(
+        204,
+      );
+      expect((await upload(t, 'acme.com', 'shop', await appOf(10, `again${round}`))).status).toBe(201);
+    }
+    const after = archives('shop');
+    const acme = after.filter((name) => name.includes(`-${acmeId}-`));
+    expect(acme).toHaveLength(2);
+    // The newest two: the last undeploy's zip, and the one before it.
+    expect(acme.some((name) => name.startsWith(`undeployed-${acmeId}-`))).toBe(true);
+    expect(after.filter((name) => name.includes('--1234-'))).toHaveLength(2);
+  });
+});
