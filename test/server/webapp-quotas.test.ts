@@ -88,7 +88,7 @@ describe('webapp quotas through the API', () => {
     const tenant = await tenantFolder(t, 'acme.com');
     expect(readdirSync(path.join(tenant, 'webapps'))).toEqual(['shop.zip']);
     expect(readdirSync(path.join(t.home, 'backups'))).toEqual([]);
-    // What was written for the check is gone, and was never more than the quota.
+    // Nothing of the check's extraction is left (test/deployment/zip-bomb.test.ts counts what is written).
     expect(await folderBytes(path.join(t.home, 'work', 'uploads'))).toBe(0);
   });
 
@@ -105,6 +105,26 @@ describe('webapp quotas through the API', () => {
       error: 'QUOTA_EXCEEDED',
       message: `The upload is ${big.length} bytes, and deployment.max_upload_mb is 1 MB (1048576 bytes); copy larger apps into the webapps/ folder instead.`,
     });
+    // Sent chunked, with no length announced: counted as it arrives.
+    const chunked = await fetch(`${t.server.url}/api/v1/tenants/acme.com/webapps?name=big`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(SUPER.join(':')).toString('base64')}`,
+        'content-type': 'application/zip',
+      },
+      body: new ReadableStream({
+        start(controller) {
+          for (let offset = 0; offset < big.length; offset += 64 * KB)
+            controller.enqueue(big.subarray(offset, offset + 64 * KB));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { message: string }).message).toMatch(
+      /^The upload is more than 1048576 bytes, and deployment.max_upload_mb is 1 MB/,
+    );
     expect(readdirSync(path.join(await tenantFolder(t, 'acme.com'), 'webapps'))).toEqual([]);
     // Under the limit goes through.
     expect((await upload(t, 'acme.com', 'small', await appOf(10 * KB))).status).toBe(201);
