@@ -1,6 +1,6 @@
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { DeploymentConfig } from '../config/schema.js';
+import { DEPLOYMENT_DEFAULTS, type DeploymentConfig } from '../config/schema.js';
 import { TesseraError } from '../errors.js';
 import { ArchiveRefusedError } from './errors.js';
 import {
@@ -26,11 +26,18 @@ export interface DeploymentQuotas {
 
 const MIB = 1024 * 1024;
 
-export const DEFAULT_QUOTAS: Readonly<DeploymentQuotas> = Object.freeze({
-  maxAppsPerTenant: 100,
-  maxTenantBytes: 2048 * MIB,
-  maxAppBytes: DEFAULT_EXTRACTION_LIMITS.maxBytes,
-});
+/** The quotas `[deployment]` in tessera.toml sets, in bytes. */
+export function quotasFromConfig(config: Omit<DeploymentConfig, 'hotDeploy'>): DeploymentQuotas {
+  return {
+    maxAppsPerTenant: config.maxAppsPerTenant,
+    maxTenantBytes: config.maxTenantMb * MIB,
+    maxAppBytes: config.maxAppMb * MIB,
+  };
+}
+
+export const DEFAULT_QUOTAS: Readonly<DeploymentQuotas> = Object.freeze(
+  quotasFromConfig(DEPLOYMENT_DEFAULTS),
+);
 
 /** What a tenant's other apps take: everything deployed except the app about to be (re)deployed. */
 export interface TenantUsage {
@@ -165,13 +172,4 @@ export async function folderBytes(folder: string, bound = Number.POSITIVE_INFINI
     }
   }
   return total;
-}
-
-/** The quotas `[deployment]` in tessera.toml sets, in bytes. */
-export function quotasFromConfig(config: DeploymentConfig): DeploymentQuotas {
-  return {
-    maxAppsPerTenant: config.maxAppsPerTenant,
-    maxTenantBytes: config.maxTenantMb * MIB,
-    maxAppBytes: config.maxAppMb * MIB,
-  };
 }

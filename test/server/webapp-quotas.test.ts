@@ -93,17 +93,17 @@ describe('webapp quotas through the API', () => {
   });
 
   it('refuses an upload larger than max_upload_mb before writing it', async () => {
-    t = await serverWith({ max_upload_mb: 1 });
+    t = await serverWith({ max_upload_mb: 2 });
     const big = await buildZip({
       'index.html': 'x',
-      'noise.bin': randomBytes(1200 * KB),
+      'noise.bin': randomBytes(2200 * KB),
     });
-    expect(big.length).toBeGreaterThan(MB);
+    expect(big.length).toBeGreaterThan(2 * MB);
     const refused = await upload(t, 'acme.com', 'big', big);
     expect(refused.status).toBe(413);
     expect(refused.body).toEqual({
       error: 'QUOTA_EXCEEDED',
-      message: `The upload is ${big.length} bytes, and deployment.max_upload_mb is 1 MB (1048576 bytes); copy larger apps into the webapps/ folder instead.`,
+      message: `The upload is ${big.length} bytes, and deployment.max_upload_mb is 2 MB (2097152 bytes); copy larger apps into the webapps/ folder instead.`,
     });
     // Sent chunked, with no length announced: counted as it arrives.
     const chunked = await fetch(`${t.server.url}/api/v1/tenants/acme.com/webapps?name=big`, {
@@ -123,11 +123,13 @@ describe('webapp quotas through the API', () => {
     } as RequestInit);
     expect(chunked.status).toBe(413);
     expect(((await chunked.json()) as { message: string }).message).toMatch(
-      /^The upload is more than 1048576 bytes, and deployment.max_upload_mb is 1 MB/,
+      /^The upload is more than 2097152 bytes, and deployment.max_upload_mb is 2 MB/,
     );
     expect(readdirSync(path.join(await tenantFolder(t, 'acme.com'), 'webapps'))).toEqual([]);
-    // Under the limit goes through.
-    expect((await upload(t, 'acme.com', 'small', await appOf(10 * KB))).status).toBe(201);
+    // Under the limit goes through, also past Fastify's own 1 MiB default body limit.
+    const under = await buildZip({ 'index.html': 'x', 'noise.bin': randomBytes(1200 * KB) });
+    expect(under.length).toBeGreaterThan(MB);
+    expect((await upload(t, 'acme.com', 'small', under)).status).toBe(201);
   });
 
   it('refuses the N+1th app of a tenant, and leaves other tenants and the super tenant alone', async () => {
