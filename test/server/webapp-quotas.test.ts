@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { folderBytes } from '../../src/deployment/quotas.js';
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 /** A server whose `[deployment]` quotas are `quotas` (key = value lines), with tenants acme.com and globex.com. */
-async function serverWith(quotas: Record<string, number>): Promise<TestServer> {
+async function serverWith(quotas: Record<string, number | boolean>): Promise<TestServer> {
   const lines = Object.entries(quotas).map(([key, value]) => `${key} = ${value}`);
   const server = await startTestServer('sqlite', (text) => {
     let out = text;
@@ -156,6 +156,23 @@ describe('webapp quotas through the API', () => {
       for (const name of ['a', 'b'])
         expect((await upload(t, tenant, name, await appOf(10))).status).toBe(201);
     expect(await page(t, '/a/')).toBe('app');
+  });
+
+  it('refuses an upload the deployer finds over quota (an app dropped meanwhile) and keeps nothing', async () => {
+    // Without hot deploy the folder dropped below is seen only at the upload's own rescan, after the
+    // upload's quota check passed: the deployer's own check is what refuses.
+    t = await serverWith({ max_apps_per_tenant: 1, hot_deploy: false });
+    const webapps = path.join(await tenantFolder(t, 'acme.com'), 'webapps');
+    mkdirSync(path.join(webapps, 'a'));
+    writeFileSync(path.join(webapps, 'a', 'index.html'), 'a');
+    const refused = await upload(t, 'acme.com', 'b', await appOf(10));
+    expect(refused.status).toBe(413);
+    expect(refused.body.error).toBe('QUOTA_EXCEEDED');
+    expect(refused.body.message).toMatch(
+      /max_apps_per_tenant is 1 and tenant \d+ already has 1 apps\. Nothing was kept\.$/,
+    );
+    expect(readdirSync(webapps)).toEqual(['a']);
+    expect(await page(t, '/t/acme.com/a/')).toBe('a');
   });
 
   it("counts all of a tenant's apps, hand-dropped ones included, against max_tenant_mb", async () => {
