@@ -51,14 +51,23 @@ export type QuotaKey =
   | 'deployment.max_app_mb'
   | 'deployment.max_upload_mb';
 
+/** What to do about each quota, said at the end of every refusal (API answers carry no hint). */
+const NEXT_STEP: Record<QuotaKey, string> = {
+  'deployment.max_apps_per_tenant':
+    'Undeploy an app first, or raise deployment.max_apps_per_tenant in tessera.toml.',
+  'deployment.max_tenant_mb':
+    'Undeploy an app or make this one smaller, or raise deployment.max_tenant_mb in tessera.toml.',
+  'deployment.max_app_mb': 'Make the app smaller, or raise deployment.max_app_mb in tessera.toml.',
+  'deployment.max_upload_mb':
+    "Copy the zip into the tenant's webapps/ folder instead, or raise deployment.max_upload_mb in tessera.toml.",
+};
+
 /** A deployment refused because it would take a tenant past one of its quotas. */
 export class QuotaExceededError extends TesseraError {
   readonly quota: QuotaKey;
 
   constructor(quota: QuotaKey, message: string) {
-    super('QUOTA_EXCEEDED', message, {
-      hint: `Undeploy apps the tenant no longer needs, make the app smaller, or raise ${quota} in tessera.toml.`,
-    });
+    super('QUOTA_EXCEEDED', `${message} ${NEXT_STEP[quota]}`, { hint: NEXT_STEP[quota] });
     this.name = 'QuotaExceededError';
     this.quota = quota;
   }

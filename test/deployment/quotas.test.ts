@@ -64,7 +64,9 @@ describe('Deployer quotas', () => {
         entry: 'c.zip',
         source: 'zip',
         error: 'QUOTA_EXCEEDED',
-        message: 'App "c" refused: deployment.max_apps_per_tenant is 2 and tenant 7 already has 2 apps.',
+        message:
+          'App "c" refused: deployment.max_apps_per_tenant is 2 and tenant 7 already has 2 apps. ' +
+          'Undeploy an app first, or raise deployment.max_apps_per_tenant in tessera.toml.',
       },
     ]);
     const warnings = log.lines.filter((line) => line.level === 40 && line.app === 'c');

@@ -75,7 +75,8 @@ describe('webapp quotas through the API', () => {
       body: {
         error: 'QUOTA_EXCEEDED',
         message:
-          'App "shop" refused: its zip declares 104857600 bytes expanded, and deployment.max_app_mb is 1 MB (1048576 bytes).',
+          'App "shop" refused: its zip declares 104857600 bytes expanded, and deployment.max_app_mb is 1 MB (1048576 bytes). ' +
+          'Make the app smaller, or raise deployment.max_app_mb in tessera.toml.',
       },
     });
     const liar = await upload(t, 'acme.com', 'shop', await lyingZipBomb(100, 1000));
@@ -103,7 +104,7 @@ describe('webapp quotas through the API', () => {
     expect(refused.status).toBe(413);
     expect(refused.body).toEqual({
       error: 'QUOTA_EXCEEDED',
-      message: `The upload is ${big.length} bytes, and deployment.max_upload_mb is 2 MB (2097152 bytes); copy larger apps into the webapps/ folder instead.`,
+      message: `The upload is ${big.length} bytes, and deployment.max_upload_mb is 2 MB (2097152 bytes). Copy the zip into the tenant's webapps/ folder instead, or raise deployment.max_upload_mb in tessera.toml.`,
     });
     // Sent chunked, with no length announced: counted as it arrives.
     const chunked = await fetch(`${t.server.url}/api/v1/tenants/acme.com/webapps?name=big`, {
@@ -141,7 +142,9 @@ describe('webapp quotas through the API', () => {
       status: 413,
       body: {
         error: 'QUOTA_EXCEEDED',
-        message: 'App "c" refused: deployment.max_apps_per_tenant is 2 and acme.com already has 2 apps.',
+        message:
+          'App "c" refused: deployment.max_apps_per_tenant is 2 and acme.com already has 2 apps. ' +
+          'Undeploy an app first, or raise deployment.max_apps_per_tenant in tessera.toml.',
       },
     });
     expect(readdirSync(path.join(await tenantFolder(t, 'acme.com'), 'webapps')).sort()).toEqual([
@@ -169,7 +172,7 @@ describe('webapp quotas through the API', () => {
     expect(refused.status).toBe(413);
     expect(refused.body.error).toBe('QUOTA_EXCEEDED');
     expect(refused.body.message).toMatch(
-      /max_apps_per_tenant is 1 and tenant \d+ already has 1 apps\. Nothing was kept\.$/,
+      /max_apps_per_tenant is 1 and tenant \d+ already has 1 apps\. Undeploy an app first, .* Nothing was kept\.$/,
     );
     expect(readdirSync(webapps)).toEqual(['a']);
     expect(await page(t, '/t/acme.com/a/')).toBe('a');
@@ -183,7 +186,7 @@ describe('webapp quotas through the API', () => {
     expect(third.status).toBe(413);
     expect(third.body.error).toBe('QUOTA_EXCEEDED');
     expect(third.body.message).toMatch(
-      /^App "c" refused: its zip declares \d+ bytes expanded, and deployment.max_tenant_mb is 2 MB \(2097152 bytes\) of which acme.com's other apps use 18432\d\d bytes\.$/,
+      /^App "c" refused: its zip declares \d+ bytes expanded, and deployment.max_tenant_mb is 2 MB \(2097152 bytes\) of which acme.com's other apps use 18432\d\d bytes\. Undeploy an app or make this one smaller, or raise deployment.max_tenant_mb in tessera.toml\.$/,
     );
     // The same app fits in another tenant.
     expect((await upload(t, 'globex.com', 'c', await appOf(400 * KB))).status).toBe(201);

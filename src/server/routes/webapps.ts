@@ -255,8 +255,7 @@ async function readUpload(
   const tooLarge = (size: string) =>
     new QuotaExceededError(
       'deployment.max_upload_mb',
-      `The upload is ${size}, and deployment.max_upload_mb is ${maxMb} MB (${limit} bytes); ` +
-        'copy larger apps into the webapps/ folder instead.',
+      `The upload is ${size}, and deployment.max_upload_mb is ${maxMb} MB (${limit} bytes).`,
     );
   if (contentLength !== undefined && Number(contentLength) > limit)
     throw tooLarge(`${Number(contentLength)} bytes`);
