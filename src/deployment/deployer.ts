@@ -64,6 +64,8 @@ export interface DeployerOptions {
   zipSettleMs?: number;
   /** Per-tenant bounds on apps (`[deployment]` in tessera.toml); defaults where not given. */
   quotas?: Partial<DeploymentQuotas>;
+  /** The tenant's domain, for refusals a tenant admin reads; `tenant <id>` when not given or not found. */
+  tenantDomain?: (tenantId: number) => Promise<string | undefined>;
 }
 
 const DEFAULT_RESCAN_INTERVAL_MS = 2_000;
@@ -122,6 +124,7 @@ export class Deployer {
   private readonly debounceMs: number;
   private readonly zipSettleMs: number;
   readonly quotas: Readonly<DeploymentQuotas>;
+  private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
   private readonly tenants = new Map<number, TenantState>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -134,6 +137,7 @@ export class Deployer {
     this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.zipSettleMs = options.zipSettleMs ?? DEFAULT_ZIP_SETTLE_MS;
     this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
+    this.tenantDomain = options.tenantDomain;
   }
 
   /** Deploys every tenant's apps, then (with hot deploy) starts watching. */
@@ -337,11 +341,12 @@ export class Deployer {
     const log = { tenant: state.tenantId, app: source.name, source: source.entry };
     const others = othersUsage(state, source.name);
     try {
-      assertRoomForApp(this.quotas, tenantLabel(state.tenantId), source.name, others);
+      const tenant = await this.tenantLabel(state.tenantId);
+      assertRoomForApp(this.quotas, tenant, source.name, others);
       const deployment =
         source.kind === 'zip'
-          ? await this.deployZip(state, source, others)
-          : await this.deployFolder(state, source, others);
+          ? await this.deployZip(state, source, tenant, others)
+          : await this.deployFolder(state, source, tenant, others);
       state.deployments.set(source.name, deployment);
       state.refusals.delete(source.entry);
       this.logger.info({ ...log, login: deployment.app.login, root: deployment.app.root }, 'webapp deployed');
@@ -353,7 +358,12 @@ export class Deployer {
     }
   }
 
-  private async deployZip(state: TenantState, source: AppSource, others: TenantUsage): Promise<Deployment> {
+  private async deployZip(
+    state: TenantState,
+    source: AppSource,
+    tenant: string,
+    others: TenantUsage,
+  ): Promise<Deployment> {
     const target = path.join(state.extracted, source.name);
     const staged = await createStagingFolder(state.extracted, source.name);
     let login: boolean;
@@ -361,14 +371,7 @@ export class Deployer {
     try {
       // Bounded by the app's quota and what is left of the tenant's, so even a zip dropped in by hand is
       // never extracted past them.
-      const summary = await extractWithinQuota(
-        source.path,
-        staged,
-        this.quotas,
-        tenantLabel(state.tenantId),
-        source.name,
-        others,
-      );
+      const summary = await extractWithinQuota(source.path, staged, this.quotas, tenant, source.name, others);
       bytes = summary.bytes;
       login = (await readAppConfig(staged)).login;
       await replaceFolder(staged, target);
@@ -396,12 +399,12 @@ export class Deployer {
   private async deployFolder(
     state: TenantState,
     source: AppSource,
+    tenant: string,
     others: TenantUsage,
   ): Promise<Deployment> {
     const root = await realpath(source.path);
     const { login } = await readAppConfig(root);
-    const label = tenantLabel(state.tenantId);
-    const bytes = await measureFolderWithinQuota(root, this.quotas, label, source.name, others);
+    const bytes = await measureFolderWithinQuota(root, this.quotas, tenant, source.name, others);
     return {
       app: {
         name: source.name,
@@ -416,6 +419,17 @@ export class Deployer {
       entry: source.entry,
       fingerprint: source.fingerprint,
     };
+  }
+
+  /** How refusals name the tenant: its domain when known. */
+  private async tenantLabel(tenantId: number): Promise<string> {
+    try {
+      const domain = await this.tenantDomain?.(tenantId);
+      if (domain) return domain;
+    } catch {
+      // Only a label: a refusal is not worth failing over an unreachable database.
+    }
+    return tenantId === SUPER_TENANT_ID ? 'the super tenant' : `tenant ${tenantId}`;
   }
 
   private async undeploy(state: TenantState, name: string, reason: string): Promise<void> {
@@ -473,10 +487,6 @@ function othersUsage(state: TenantState, except: string | undefined): TenantUsag
     bytes += deployment.app.bytes;
   }
   return { apps, bytes };
-}
-
-function tenantLabel(tenantId: number): string {
-  return tenantId === SUPER_TENANT_ID ? 'the super tenant' : `tenant ${tenantId}`;
 }
 
 function refusedApp(source: AppSource, error: string, message: string): RefusedApp {

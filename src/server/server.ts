@@ -130,6 +130,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       hotDeploy: config.deployment.hotDeploy,
       quotas: quotasFromConfig(config.deployment),
+      tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
     });
     closers.push(() => deployer.close());
     // Run on the node that made the change, and on every other node when it learns of it (idempotent).
