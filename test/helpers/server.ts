@@ -34,18 +34,18 @@ export function writeConfig(home: string, databaseUrl: string, extra = ''): void
 
 /**
  * A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known;
- * `configure` may rewrite its tessera.toml first.
+ * `configure` may rewrite its tessera.toml (and lay files into the home) first.
  */
 export async function startTestServer(
   kind: DatabaseKind,
-  configure: (text: string) => string = (text) => text,
+  configure: (text: string, home: string) => string = (text) => text,
 ): Promise<TestServer> {
   const scratch = await scratchDatabase(kind, 'server');
   const home = path.join(scratch.home, 'home');
   const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
   writeConfig(home, url);
   const configFile = path.join(home, 'conf', 'tessera.toml');
-  writeFileSync(configFile, configure(readFileSync(configFile, 'utf8')));
+  writeFileSync(configFile, configure(readFileSync(configFile, 'utf8'), home));
   const server = await startServer({
     home,
     port: 0,

@@ -18,9 +18,13 @@ afterEach(async () => {
 });
 
 /** A server whose `[deployment]` quotas are `quotas` (key = value lines), with tenants acme.com and globex.com. */
-async function serverWith(quotas: Record<string, number | boolean>): Promise<TestServer> {
+async function serverWith(
+  quotas: Record<string, number | boolean>,
+  prepareHome: (home: string) => void = () => {},
+): Promise<TestServer> {
   const lines = Object.entries(quotas).map(([key, value]) => `${key} = ${value}`);
-  const server = await startTestServer('sqlite', (text) => {
+  const server = await startTestServer('sqlite', (text, home) => {
+    prepareHome(home);
     let out = text;
     for (const [key, value] of Object.entries(quotas))
       out = out.replace(new RegExp(`^${key} = .*$`, 'm'), `${key} = ${value}`);
@@ -252,5 +256,28 @@ describe('webapp quotas through the API', () => {
     // The newest two: the last undeploy's zip, and the one before it.
     expect(acme.some((name) => name.startsWith(`undeployed-${acmeId}-`))).toBe(true);
     expect(after.filter((name) => name.includes('--1234-'))).toHaveLength(2);
+  });
+
+  it('applies the retention at start to what earlier runs left in backups/', async () => {
+    const now = Date.now();
+    const day = 24 * 60 * 60 * 1000;
+    const left = [
+      `replaced-7-${now - 40 * day}-old.zip`,
+      ...[1, 2, 3, 4].map((i) => `replaced-7-${now - i * 1000}-shop.zip`),
+      `undeployed--1234-${now - day}-docs.zip`,
+      'deleted-tenant-9-1700000000000',
+    ];
+    t = await serverWith({ backup_retention_count: 2, backup_retention_days: 30 }, (home) => {
+      mkdirSync(path.join(home, 'backups'), { recursive: true });
+      for (const name of left) writeFileSync(path.join(home, 'backups', name), name);
+    });
+    expect(readdirSync(path.join(t.home, 'backups')).sort()).toEqual(
+      [
+        `replaced-7-${now - 1000}-shop.zip`,
+        `replaced-7-${now - 2000}-shop.zip`,
+        `undeployed--1234-${now - day}-docs.zip`,
+        'deleted-tenant-9-1700000000000',
+      ].sort(),
+    );
   });
 });
