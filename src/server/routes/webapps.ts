@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -68,7 +67,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
   const maxUploadMb = context.config.deployment.maxUploadMb;
   app.addContentTypeParser(
     ['application/zip', 'application/octet-stream'],
-    (request: FastifyRequest, payload: IncomingMessage) =>
+    (request: FastifyRequest, payload: FastifyRequest['raw']) =>
       readUpload(payload, request.headers['content-length'], maxUploadMb),
   );
 
