@@ -8,6 +8,8 @@ import {
   CONFIG_FORMAT,
   DEFAULT_DATABASE_URL,
   DEFAULT_PORT,
+  DEPLOYMENT_DEFAULTS,
+  type DeploymentConfig,
   LOG_LEVELS,
   type LogLevel,
   type TesseraConfig,
@@ -41,7 +43,15 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   logging: ['level'],
   cluster: ['heartbeat_seconds'],
   cache: ['redis'],
-  deployment: ['hot_deploy'],
+  deployment: [
+    'hot_deploy',
+    'max_apps_per_tenant',
+    'max_tenant_mb',
+    'max_app_mb',
+    'max_upload_mb',
+    'backup_retention_count',
+    'backup_retention_days',
+  ],
   registry: ['mounts'],
 };
 const MOUNT_KEYS = ['path', 'url'];
@@ -118,7 +128,7 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
       heartbeatSeconds: read.integer(section('cluster'), ['cluster', 'heartbeat_seconds'], 10, 1, 3_600),
     },
     cache: { redis: read.optionalString(section('cache'), ['cache', 'redis']) },
-    deployment: { hotDeploy: read.boolean(section('deployment'), ['deployment', 'hot_deploy'], true) },
+    deployment: readDeployment(section('deployment'), read, problems),
     ...(raw.registry === undefined
       ? {}
       : { registry: { mounts: readMounts(section('registry'), source, problems) } }),
@@ -128,6 +138,34 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
       hint: `Fix ${file} (README.md, "Configuration", lists every key).`,
     });
   }
+  return config;
+}
+
+/** `[deployment]`: quotas are whole numbers; one app may not be allowed more than its whole tenant. */
+function readDeployment(table: Table, read: ReturnType<typeof reader>, problems: Problems): DeploymentConfig {
+  const key = (name: string) => ['deployment', name];
+  const d = DEPLOYMENT_DEFAULTS;
+  // Upper bounds: 16 TiB for sizes; an upload is held in memory while it is checked, so 1 GiB at most.
+  const config: DeploymentConfig = {
+    hotDeploy: read.boolean(table, key('hot_deploy'), true),
+    maxAppsPerTenant: read.integer(table, key('max_apps_per_tenant'), d.maxAppsPerTenant, 1, 100_000),
+    maxTenantMb: read.integer(table, key('max_tenant_mb'), d.maxTenantMb, 1, 16_777_216),
+    maxAppMb: read.integer(table, key('max_app_mb'), d.maxAppMb, 1, 16_777_216),
+    maxUploadMb: read.integer(table, key('max_upload_mb'), d.maxUploadMb, 1, 1_024),
+    backupRetentionCount: read.integer(
+      table,
+      key('backup_retention_count'),
+      d.backupRetentionCount,
+      1,
+      10_000,
+    ),
+    backupRetentionDays: read.integer(table, key('backup_retention_days'), d.backupRetentionDays, 0, 36_500),
+  };
+  if (config.maxAppMb > config.maxTenantMb)
+    problems.add(
+      key('max_app_mb'),
+      `(${config.maxAppMb}) must not exceed deployment.max_tenant_mb (${config.maxTenantMb})`,
+    );
   return config;
 }
 

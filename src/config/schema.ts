@@ -7,10 +7,35 @@ export interface TesseraConfig {
   logging: { level: LogLevel };
   cluster: { heartbeatSeconds: number };
   cache: { redis: string | undefined };
-  deployment: { hotDeploy: boolean };
+  deployment: DeploymentConfig;
   /** Present when the file has a `[registry]` section (or `[[registry.mounts]]`). */
   registry?: { mounts: { path: string; url: string }[] };
 }
+
+/** `[deployment]`: hot deploy, and the per-tenant quotas on apps and on the archives kept in backups/. */
+export interface DeploymentConfig {
+  hotDeploy: boolean;
+  maxAppsPerTenant: number;
+  /** The expanded size of all of one tenant's apps together. */
+  maxTenantMb: number;
+  /** The expanded size of one app. */
+  maxAppMb: number;
+  /** The body of one upload through the API (the zip as sent). */
+  maxUploadMb: number;
+  /** Replaced and undeployed archives kept per app in backups/, newest first. */
+  backupRetentionCount: number;
+  /** Replaced and undeployed archives older than this are removed; 0 keeps them whatever their age. */
+  backupRetentionDays: number;
+}
+
+export const DEPLOYMENT_DEFAULTS: Readonly<Omit<DeploymentConfig, 'hotDeploy'>> = Object.freeze({
+  maxAppsPerTenant: 100,
+  maxTenantMb: 2048,
+  maxAppMb: 512,
+  maxUploadMb: 64,
+  backupRetentionCount: 5,
+  backupRetentionDays: 30,
+});
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -48,6 +73,14 @@ heartbeat_seconds = 10
 
 [deployment]
 hot_deploy = true
+# Per tenant (the super tenant too): apps, their expanded size (MB) all together and each, one upload.
+max_apps_per_tenant = 100
+max_tenant_mb = 2048
+max_app_mb = 512
+max_upload_mb = 64
+# Replaced and undeployed archives in backups/: the newest N per app, none older than N days (0: any age).
+backup_retention_count = 5
+backup_retention_days = 30
 
 # Registry subtrees kept in another database; one [[registry.mounts]] table per mount:
 # [[registry.mounts]]

@@ -1,12 +1,21 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { type HomeLayout, webappsFolder } from '../home/layout.js';
+import { TesseraError } from '../errors.js';
+import { type HomeLayout, SUPER_TENANT_ID, webappsFolder } from '../home/layout.js';
 import { readAppConfig } from './app-config.js';
 import { appNameProblem } from './app-name.js';
 import { AppConfigError, ArchiveRefusedError } from './errors.js';
 import { FolderWatcher } from './folder-watcher.js';
-import { DEFAULT_EXTRACTION_LIMITS, type ExtractionLimits, extractZip } from './safe-zip.js';
+import {
+  assertRoomForApp,
+  DEFAULT_QUOTAS,
+  type DeploymentQuotas,
+  extractWithinQuota,
+  measureFolderWithinQuota,
+  QuotaExceededError,
+  type TenantUsage,
+} from './quotas.js';
 import { createStagingFolder, removeFolder, replaceFolder } from './staging.js';
 import { type AppSource, type AppSourceKind, scanWebapps } from './webapps-scan.js';
 
@@ -28,6 +37,18 @@ export interface DeployedApp {
   /** Every request needs HTTP Basic credentials valid in the app's tenant (`tessera-app.toml`). */
   readonly login: boolean;
   readonly deployedAt: Date;
+  /** Its expanded size when deployed (a folder app's files may change later), counted in the tenant's quota. */
+  readonly bytes: number;
+}
+
+/** A `webapps/` entry the deployer would not deploy, and why (shown in the API's app list). */
+export interface RefusedApp {
+  readonly name: string;
+  readonly entry: string;
+  readonly source: AppSourceKind;
+  /** The error code a client would get for it (`QUOTA_EXCEEDED`, `UNSAFE_ARCHIVE`, ...). */
+  readonly error: string;
+  readonly message: string;
 }
 
 export interface DeployerOptions {
@@ -41,7 +62,10 @@ export interface DeployerOptions {
   debounceMs?: number;
   /** How long a zip's size and modification time must hold still before it counts as fully written. */
   zipSettleMs?: number;
-  limits?: Partial<ExtractionLimits>;
+  /** Per-tenant bounds on apps (`[deployment]` in tessera.toml); defaults where not given. */
+  quotas?: Partial<DeploymentQuotas>;
+  /** The tenant's domain, for refusals a tenant admin reads; `tenant <id>` when not given or not found. */
+  tenantDomain?: (tenantId: number) => Promise<string | undefined>;
 }
 
 const DEFAULT_RESCAN_INTERVAL_MS = 2_000;
@@ -62,6 +86,12 @@ interface Deployment {
   fingerprint: string;
 }
 
+/** The last refusal of a `webapps/` entry; `key` says which state of the entry (and tenant) it was for. */
+interface Refusal {
+  key: string;
+  app: RefusedApp;
+}
+
 interface TenantState {
   tenantId: number;
   webapps: string;
@@ -72,7 +102,7 @@ interface TenantState {
    * The last refusal logged per `webapps/` entry, with the fingerprint it applied to: the same refusal
    * is not logged (nor the same broken zip retried) on every rescan, only when the entry changes.
    */
-  refusals: Map<string, string>;
+  refusals: Map<string, Refusal>;
   /** Zips seen but not yet still for long enough: fingerprint and when it was first seen. */
   settling: Map<string, { fingerprint: string; since: number }>;
   watcher: FolderWatcher | undefined;
@@ -93,7 +123,8 @@ export class Deployer {
   private readonly rescanIntervalMs: number;
   private readonly debounceMs: number;
   private readonly zipSettleMs: number;
-  private readonly limits: ExtractionLimits;
+  readonly quotas: Readonly<DeploymentQuotas>;
+  private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
   private readonly tenants = new Map<number, TenantState>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -105,7 +136,8 @@ export class Deployer {
     this.rescanIntervalMs = options.rescanIntervalMs ?? DEFAULT_RESCAN_INTERVAL_MS;
     this.debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
     this.zipSettleMs = options.zipSettleMs ?? DEFAULT_ZIP_SETTLE_MS;
-    this.limits = { ...DEFAULT_EXTRACTION_LIMITS, ...options.limits };
+    this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
+    this.tenantDomain = options.tenantDomain;
   }
 
   /** Deploys every tenant's apps, then (with hot deploy) starts watching. */
@@ -180,6 +212,19 @@ export class Deployer {
     return [...deployments.values()].map((d) => d.app).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** The entries of the tenant's `webapps/` that are not deployed, each with the reason. */
+  refused(tenantId: number): RefusedApp[] {
+    const refusals = this.tenants.get(tenantId)?.refusals;
+    if (!refusals) return [];
+    return [...refusals.values()].map((r) => r.app).sort((a, b) => a.entry.localeCompare(b.entry));
+  }
+
+  /** What the tenant's deployed apps take, leaving out `except` (the app about to be replaced). */
+  usage(tenantId: number, except?: string): TenantUsage {
+    const state = this.tenants.get(tenantId);
+    return state ? othersUsage(state, except) : { apps: 0, bytes: 0 };
+  }
+
   /** Brings every tenant in step with its `webapps/` folder now, taking zips as completely written. */
   async rescan(): Promise<void> {
     await this.rescanAll('immediate');
@@ -233,7 +278,10 @@ export class Deployer {
     let stillSettling = false;
     for (const source of wanted.values()) {
       if (state.deployments.get(source.name)?.fingerprint === source.fingerprint) continue;
-      if (state.refusals.get(source.entry) === failedKey(source)) continue;
+      const refusedAs = state.refusals.get(source.entry)?.key;
+      if (refusedAs === failedKey(source)) continue;
+      // A quota refusal stands until the tenant's other apps change (one undeployed makes room).
+      if (refusedAs === quotaKey(source, othersUsage(state, source.name))) continue;
       if (source.kind === 'zip' && mode === 'settled' && !this.hasSettled(state, source)) {
         stillSettling = true;
         continue;
@@ -291,9 +339,14 @@ export class Deployer {
 
   private async deploy(state: TenantState, source: AppSource): Promise<void> {
     const log = { tenant: state.tenantId, app: source.name, source: source.entry };
+    const others = othersUsage(state, source.name);
     try {
+      const tenant = await this.tenantLabel(state.tenantId);
+      assertRoomForApp(this.quotas, tenant, source.name, others);
       const deployment =
-        source.kind === 'zip' ? await this.deployZip(state, source) : await deployFolder(state, source);
+        source.kind === 'zip'
+          ? await this.deployZip(state, source, tenant, others)
+          : await this.deployFolder(state, source, tenant, others);
       state.deployments.set(source.name, deployment);
       state.refusals.delete(source.entry);
       this.logger.info({ ...log, login: deployment.app.login, root: deployment.app.root }, 'webapp deployed');
@@ -301,16 +354,25 @@ export class Deployer {
       // The app mirrors its source: a version that cannot be deployed takes the previous one down too.
       if (state.deployments.has(source.name))
         await this.undeploy(state, source.name, 'its new version was refused');
-      this.logFailure(state, source, error);
+      this.logFailure(state, source, error, others);
     }
   }
 
-  private async deployZip(state: TenantState, source: AppSource): Promise<Deployment> {
+  private async deployZip(
+    state: TenantState,
+    source: AppSource,
+    tenant: string,
+    others: TenantUsage,
+  ): Promise<Deployment> {
     const target = path.join(state.extracted, source.name);
     const staged = await createStagingFolder(state.extracted, source.name);
     let login: boolean;
+    let bytes: number;
     try {
-      const summary = await extractZip(source.path, staged, this.limits);
+      // Bounded by the app's quota and what is left of the tenant's, so even a zip dropped in by hand is
+      // never extracted past them.
+      const summary = await extractWithinQuota(source.path, staged, this.quotas, tenant, source.name, others);
+      bytes = summary.bytes;
       login = (await readAppConfig(staged)).login;
       await replaceFolder(staged, target);
       this.logger.debug({ tenant: state.tenantId, app: source.name, ...summary }, 'webapp archive extracted');
@@ -327,10 +389,47 @@ export class Deployer {
         sourcePath: source.path,
         login,
         deployedAt: new Date(),
+        bytes,
       },
       entry: source.entry,
       fingerprint: source.fingerprint,
     };
+  }
+
+  private async deployFolder(
+    state: TenantState,
+    source: AppSource,
+    tenant: string,
+    others: TenantUsage,
+  ): Promise<Deployment> {
+    const root = await realpath(source.path);
+    const { login } = await readAppConfig(root);
+    const bytes = await measureFolderWithinQuota(root, this.quotas, tenant, source.name, others);
+    return {
+      app: {
+        name: source.name,
+        tenantId: state.tenantId,
+        source: 'folder',
+        root,
+        sourcePath: source.path,
+        login,
+        deployedAt: new Date(),
+        bytes,
+      },
+      entry: source.entry,
+      fingerprint: source.fingerprint,
+    };
+  }
+
+  /** How refusals name the tenant: its domain when known. */
+  private async tenantLabel(tenantId: number): Promise<string> {
+    try {
+      const domain = await this.tenantDomain?.(tenantId);
+      if (domain) return domain;
+    } catch {
+      // Only a label: a refusal is not worth failing over an unreachable database.
+    }
+    return tenantId === SUPER_TENANT_ID ? 'the super tenant' : `tenant ${tenantId}`;
   }
 
   private async undeploy(state: TenantState, name: string, reason: string): Promise<void> {
@@ -344,12 +443,21 @@ export class Deployer {
     );
   }
 
-  private logFailure(state: TenantState, source: AppSource, error: unknown): void {
-    const key = failedKey(source);
-    if (state.refusals.get(source.entry) === key) return;
-    state.refusals.set(source.entry, key);
+  private logFailure(state: TenantState, source: AppSource, error: unknown, others: TenantUsage): void {
+    const key = error instanceof QuotaExceededError ? quotaKey(source, others) : failedKey(source);
+    if (state.refusals.get(source.entry)?.key === key) return;
+    state.refusals.set(source.entry, {
+      key,
+      app: refusedApp(
+        source,
+        error instanceof TesseraError ? error.code : 'INTERNAL',
+        error instanceof TesseraError ? error.message : 'it could not be deployed; see the server log',
+      ),
+    });
     const log = { tenant: state.tenantId, app: source.name, source: source.entry };
-    if (error instanceof ArchiveRefusedError) {
+    if (error instanceof QuotaExceededError) {
+      this.logger.warn({ ...log, quota: error.quota }, `webapp "${source.name}" refused: ${error.message}`);
+    } else if (error instanceof ArchiveRefusedError) {
       this.logger.warn(
         { ...log, entry: error.entry, refusal: error.refusal },
         `webapp "${source.name}" refused: ${source.entry}: ${error.message}`,
@@ -363,30 +471,33 @@ export class Deployer {
 
   private refuseOnce(state: TenantState, source: AppSource, reason: string, message: string): void {
     const key = `${reason}|${source.fingerprint}`;
-    if (state.refusals.get(source.entry) === key) return;
-    state.refusals.set(source.entry, key);
+    if (state.refusals.get(source.entry)?.key === key) return;
+    const code = reason === 'name' ? 'BAD_REQUEST' : 'CONFLICT';
+    state.refusals.set(source.entry, { key, app: refusedApp(source, code, message) });
     this.logger.warn({ tenant: state.tenantId, app: source.name, source: source.entry }, message);
   }
 }
 
-async function deployFolder(state: TenantState, source: AppSource): Promise<Deployment> {
-  const root = await realpath(source.path);
-  const { login } = await readAppConfig(root);
-  return {
-    app: {
-      name: source.name,
-      tenantId: state.tenantId,
-      source: 'folder',
-      root,
-      sourcePath: source.path,
-      login,
-      deployedAt: new Date(),
-    },
-    entry: source.entry,
-    fingerprint: source.fingerprint,
-  };
+function othersUsage(state: TenantState, except: string | undefined): TenantUsage {
+  let apps = 0;
+  let bytes = 0;
+  for (const [name, deployment] of state.deployments) {
+    if (name === except) continue;
+    apps++;
+    bytes += deployment.app.bytes;
+  }
+  return { apps, bytes };
+}
+
+function refusedApp(source: AppSource, error: string, message: string): RefusedApp {
+  return { name: source.name, entry: source.entry, source: source.kind, error, message };
 }
 
 function failedKey(source: AppSource): string {
   return `failed|${source.fingerprint}`;
+}
+
+/** A quota refusal holds for this version of the entry and this use of the tenant's other apps. */
+function quotaKey(source: AppSource, others: TenantUsage): string {
+  return `quota|${source.fingerprint}|${others.apps}|${others.bytes}`;
 }

@@ -11,8 +11,18 @@ export class ArchiveRefusedError extends TesseraError {
   readonly refusal: ArchiveRefusal;
   /** The offending entry's name as stored in the zip, when one entry is to blame. */
   readonly entry: string | undefined;
+  /**
+   * For `too-large` on size: the bytes counted when refused, and whether the zip's directory declared them
+   * or they were inflated (the directory understated them), so a quota refusal can say which.
+   */
+  readonly bytes: number | undefined;
+  readonly counted: 'declared' | 'inflated' | undefined;
 
-  constructor(refusal: ArchiveRefusal, message: string, options: { entry?: string; cause?: unknown } = {}) {
+  constructor(
+    refusal: ArchiveRefusal,
+    message: string,
+    options: { entry?: string; cause?: unknown; bytes?: number; counted?: 'declared' | 'inflated' } = {},
+  ) {
     super('UNSAFE_ARCHIVE', message, {
       cause: options.cause,
       hint: 'Fix or rebuild the archive and drop it into webapps/ again; nothing was extracted.',
@@ -20,6 +30,8 @@ export class ArchiveRefusedError extends TesseraError {
     this.name = 'ArchiveRefusedError';
     this.refusal = refusal;
     this.entry = options.entry;
+    this.bytes = options.bytes;
+    this.counted = options.counted;
   }
 }
 

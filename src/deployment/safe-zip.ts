@@ -96,6 +96,7 @@ async function planExtraction(
   const files = new Set<string>();
   const directories = new Set<string>();
   let declaredBytes = 0;
+  let firstOver: string | undefined;
   try {
     for await (const entry of zipfile.eachEntry()) {
       const name = entryName(entry);
@@ -113,13 +114,8 @@ async function planExtraction(
         );
       }
       declaredBytes += entry.uncompressedSize;
-      if (declaredBytes > limits.maxBytes) {
-        throw new ArchiveRefusedError(
-          'too-large',
-          `the archive expands to more than the limit of ${limits.maxBytes} bytes (at entry "${name}")`,
-          { entry: name },
-        );
-      }
+      // Read on to the end: the refusal then says how big the whole archive claims to be.
+      if (declaredBytes > limits.maxBytes) firstOver ??= name;
       checkNoClash(name, segments, kind, files, directories);
       const target = path.join(destination, ...segments);
       assertInside(destination, target, name);
@@ -130,6 +126,14 @@ async function planExtraction(
     throw new ArchiveRefusedError('malformed', `the archive's directory is damaged: ${messageOf(error)}`, {
       cause: error,
     });
+  }
+  if (firstOver !== undefined) {
+    throw new ArchiveRefusedError(
+      'too-large',
+      `the archive expands to ${declaredBytes} bytes, more than the limit of ${limits.maxBytes} bytes ` +
+        `(at entry "${firstOver}")`,
+      { entry: firstOver, bytes: declaredBytes, counted: 'declared' },
+    );
   }
   return plan;
 }
@@ -238,6 +242,14 @@ async function writeEntries(
       );
     } catch (error) {
       if (error instanceof ArchiveRefusedError || isFilesystemError(error)) throw error;
+      if (/too many bytes/.test(messageOf(error))) {
+        // yauzl's own check: the entry inflates past the size the zip's directory declared for it.
+        throw new ArchiveRefusedError(
+          'malformed',
+          `entry "${name}" inflates to more than the ${entry.uncompressedSize} bytes the archive's directory declares`,
+          { entry: name, cause: error },
+        );
+      }
       throw new ArchiveRefusedError('malformed', `entry "${name}" cannot be read: ${messageOf(error)}`, {
         entry: name,
         cause: error,
@@ -260,6 +272,8 @@ function byteBudget(summary: ExtractionSummary, limits: ExtractionLimits, name: 
         callback(
           new ArchiveRefusedError('too-large', `the archive expands to more than ${limits.maxBytes} bytes`, {
             entry: name,
+            bytes: summary.bytes,
+            counted: 'inflated',
           }),
         );
         return;

@@ -8,7 +8,9 @@ import { NodeRegistry } from '../cluster/registry.js';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
+import { applyBackupRetention } from '../deployment/backup-retention.js';
 import { Deployer } from '../deployment/deployer.js';
+import { quotasFromConfig } from '../deployment/quotas.js';
 import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
 import { PRIVATE_FILE_MODE, tightenHome } from '../home/private-modes.js';
@@ -127,7 +129,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         logger.debug({ tenantId: message.tenantId, reason: String(error) }, 'store rescan on message failed');
       });
     });
-    const deployer = new Deployer({ layout, logger, hotDeploy: config.deployment.hotDeploy });
+    const deployer = new Deployer({
+      layout,
+      logger,
+      hotDeploy: config.deployment.hotDeploy,
+      quotas: quotasFromConfig(config.deployment),
+      tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
+    });
     closers.push(() => deployer.close());
     // Run on the node that made the change, and on every other node when it learns of it (idempotent).
     const serveTenant = async (tenantId: number) => {
@@ -170,6 +178,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     for (const id of tenantIds) ensureTenantFolders(layout, id);
     await stores.start(tenantIds);
     await deployer.start(tenantIds);
+    // Uploads and undeploys prune backups/; this applies the age limit to what earlier runs left.
+    await applyBackupRetention(layout.backups, config.deployment, logger);
     follower = new TenantFollower({
       list: async () => (await tenants.list()).map(tenantKey),
       added: serveTenant,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { DEPLOYMENT_DEFAULTS } from '../../src/config/schema.js';
 import {
   CONFIG_HOPS,
   type ConfigChange,
@@ -164,7 +165,7 @@ hot_deploy = true
       logging: { level: 'info' },
       cluster: { heartbeatSeconds: 10 },
       cache: { redis: undefined },
-      deployment: { hotDeploy: true },
+      deployment: { hotDeploy: true, ...DEPLOYMENT_DEFAULTS },
     });
   });
 

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultConfigText } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
@@ -32,12 +32,20 @@ export function writeConfig(home: string, databaseUrl: string, extra = ''): void
   writeFileSync(path.join(home, 'conf', 'tessera.toml'), `${text}${extra}`);
 }
 
-/** A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known. */
-export async function startTestServer(kind: DatabaseKind): Promise<TestServer> {
+/**
+ * A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known;
+ * `configure` may rewrite its tessera.toml (and lay files into the home) first.
+ */
+export async function startTestServer(
+  kind: DatabaseKind,
+  configure: (text: string, home: string) => string = (text) => text,
+): Promise<TestServer> {
   const scratch = await scratchDatabase(kind, 'server');
   const home = path.join(scratch.home, 'home');
   const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
   writeConfig(home, url);
+  const configFile = path.join(home, 'conf', 'tessera.toml');
+  writeFileSync(configFile, configure(readFileSync(configFile, 'utf8'), home));
   const server = await startServer({
     home,
     port: 0,

@@ -3,12 +3,19 @@ import { constants, existsSync } from 'node:fs';
 import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { readAppConfig } from '../../deployment/app-config.js';
 import { appNameProblem } from '../../deployment/app-name.js';
+import { applyBackupRetention } from '../../deployment/backup-retention.js';
 import type { DeployedApp } from '../../deployment/deployer.js';
 import { AppConfigError } from '../../deployment/errors.js';
-import { extractZip } from '../../deployment/safe-zip.js';
+import {
+  assertRoomForApp,
+  extractWithinQuota,
+  QuotaExceededError,
+  type TenantUsage,
+} from '../../deployment/quotas.js';
 import { createStagingFolder, removeFolder } from '../../deployment/staging.js';
 import { TesseraError } from '../../errors.js';
 import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
@@ -18,8 +25,7 @@ import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses } from './schemas.js';
 import { managedTenant } from './scope.js';
 
-/** The largest zip the API accepts; bigger apps are copied into `webapps/` by the operator. */
-export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
+const MIB = 1024 * 1024;
 
 const AppBody = Type.Object({
   name: Type.String(),
@@ -29,6 +35,14 @@ const AppBody = Type.Object({
   }),
   url: Type.String({ description: 'Where the app is served, from the server root' }),
   deployedAt: Type.String({ format: 'date-time' }),
+});
+
+const RefusedBody = Type.Object({
+  name: Type.String(),
+  entry: Type.String({ description: "The file or folder in the tenant's webapps/" }),
+  source: Type.Union([Type.Literal('zip'), Type.Literal('folder')]),
+  error: Type.String({ description: 'The error code, e.g. QUOTA_EXCEEDED or UNSAFE_ARCHIVE' }),
+  message: Type.String({ description: 'Why it is not deployed' }),
 });
 
 const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLength: 1, maxLength: 100 }) });
@@ -51,10 +65,11 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
   app,
   { context },
 ) => {
+  const maxUploadMb = context.config.deployment.maxUploadMb;
   app.addContentTypeParser(
     ['application/zip', 'application/octet-stream'],
-    { parseAs: 'buffer', bodyLimit: MAX_UPLOAD_BYTES },
-    (_request, body, done) => done(null, body),
+    (request: FastifyRequest, payload: FastifyRequest['raw']) =>
+      readUpload(payload, request.headers['content-length'], maxUploadMb),
   );
 
   app.get(
@@ -64,12 +79,24 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         tags: ['webapps'],
         summary: "List the tenant's deployed web applications",
         params: DomainParams,
-        response: { 200: Type.Object({ webapps: Type.Array(AppBody) }), ...errorResponses },
+        response: {
+          200: Type.Object({
+            webapps: Type.Array(AppBody),
+            refused: Type.Array(RefusedBody, {
+              description:
+                "Entries of the tenant's webapps/ that are not deployed (a quota, an unsafe zip, ...)",
+            }),
+          }),
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
       const { tenant } = await managedTenant(context, request, request.params.domain);
-      return { webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed)) };
+      return {
+        webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed)),
+        refused: context.deployer.refused(tenant.id),
+      };
     },
   );
 
@@ -110,6 +137,9 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       const webapps = webappsFolder(context.layout, tenant.id);
       if (existsSync(path.join(webapps, name)))
         throw new TesseraError('CONFLICT', `App "${name}" is deployed from a folder; remove it first.`);
+      // The tenant's other apps: what this one may add to (a replaced version no longer counts).
+      const others = context.deployer.usage(tenant.id, name);
+      assertRoomForApp(context.deployer.quotas, tenant.domain, name, others);
 
       await mkdir(webapps, { recursive: true });
       // Dot-named files are not apps to the deployer, so it never sees the zip half written.
@@ -118,7 +148,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       await writeFile(upload, body, { flag: 'wx', mode: PRIVATE_FILE_MODE });
       let previous: string | undefined;
       try {
-        await assertSafeZip(context, upload);
+        await assertSafeZip(context, upload, tenant.domain, name, others);
         // A copy of the zip being replaced goes to backups/ first: the new one may still fail to deploy
         // (the deployer takes the old version down when its replacement is refused), and then the old
         // one is put back. Copied rather than moved so that the app has a zip in webapps/ throughout.
@@ -135,15 +165,23 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       await context.deployer.rescan();
       const deployed = context.deployer.app(tenant.id, name);
       if (!deployed) {
+        // The deployer checks the quotas again: another upload to the tenant may have taken the room.
+        const refusal = context.deployer.refused(tenant.id).find((r) => r.entry === `${name}.zip`);
         await rm(target, { force: true });
         if (previous) await rename(previous, target);
         await context.deployer.rescan();
+        if (refusal?.error === 'QUOTA_EXCEEDED')
+          throw new TesseraError(
+            'QUOTA_EXCEEDED',
+            `${refusal.message} ${previous ? 'The previous version was put back.' : 'Nothing was kept.'}`,
+          );
         throw new TesseraError(
           'INTERNAL',
           `App "${name}" was written but not deployed; see the server log. ` +
             (previous ? 'The previous version was put back.' : 'Nothing was kept.'),
         );
       }
+      await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
       await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
       return reply.status(201).send(appView(tenant, deployed));
     },
@@ -175,17 +213,27 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       );
       await rename(deployed.sourcePath, kept);
       await context.deployer.rescan();
+      await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
       await context.audit.record(tenant.id, principal, 'webapp.undeploy', deployed.name);
       return reply.status(204).send(null);
     },
   );
 };
 
-/** Refuses an archive the deployer would refuse, before it goes anywhere near `webapps/`. */
-async function assertSafeZip(context: ServerContext, zip: string): Promise<void> {
+/**
+ * Refuses an archive the deployer would refuse, before it goes anywhere near `webapps/`: unsafe, or
+ * larger than the app's quota or what is left of the tenant's (never extracted past them).
+ */
+async function assertSafeZip(
+  context: ServerContext,
+  zip: string,
+  tenant: string,
+  app: string,
+  others: TenantUsage,
+): Promise<void> {
   const scratch = await createStagingFolder(path.join(context.layout.work, 'uploads'), 'check');
   try {
-    await extractZip(zip, scratch);
+    await extractWithinQuota(zip, scratch, context.deployer.quotas, tenant, app, others);
     await readAppConfig(scratch);
   } catch (error) {
     if (error instanceof AppConfigError) throw new TesseraError('BAD_REQUEST', error.message);
@@ -193,4 +241,32 @@ async function assertSafeZip(context: ServerContext, zip: string): Promise<void>
   } finally {
     await removeFolder(scratch);
   }
+}
+
+/**
+ * The upload body, held in memory up to `deployment.max_upload_mb`: refused as soon as its announced
+ * length or the bytes received pass it, so an oversized upload is never written anywhere.
+ */
+async function readUpload(
+  payload: NodeJS.ReadableStream,
+  contentLength: string | undefined,
+  maxMb: number,
+): Promise<Buffer> {
+  const limit = maxMb * MIB;
+  const tooLarge = (size: string) =>
+    new QuotaExceededError(
+      'deployment.max_upload_mb',
+      `The upload is ${size}, and deployment.max_upload_mb is ${maxMb} MB (${limit} bytes).`,
+    );
+  if (contentLength !== undefined && Number(contentLength) > limit)
+    throw tooLarge(`${Number(contentLength)} bytes`);
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of payload) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += bytes.length;
+    if (received > limit) throw tooLarge(`more than ${limit} bytes`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
 }
