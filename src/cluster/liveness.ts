@@ -84,12 +84,11 @@ export async function findLiveNodes(question: LivenessQuestion): Promise<Livenes
   const locksWitnessed = compareVersions(release, HOME_LOCK_SINCE) >= 0;
   if (locksWitnessed) witnesses.push(`node locks in ${layout.root}`);
 
-  const since = now() - windowMs;
-  const heartbeats = await recentHeartbeats(database.db, since);
+  const heartbeats = await nodeRows(database.db);
   if (heartbeats !== undefined) witnesses.push('cluster_nodes heartbeats');
   const checkedAt = now();
 
-  const nodes = mergeNodes(locks, heartbeats ?? [], checkedAt);
+  const nodes = mergeNodes(locks, heartbeats ?? [], checkedAt, checkedAt - windowMs);
   const state: LivenessState =
     nodes.length > 0 || sessions.length > 0
       ? 'live'
@@ -99,8 +98,16 @@ export async function findLiveNodes(question: LivenessQuestion): Promise<Livenes
   return { state, nodes, sessions, witnesses, windowMs, checkedAt };
 }
 
-/** Nodes holding a lock, then nodes only a heartbeat shows; nodes whose lock was found free are left out. */
-function mergeNodes(locks: NodeLockProbe[], heartbeats: HeartbeatRow[], now: number): LiveNode[] {
+/**
+ * Nodes holding a lock, whatever their heartbeat's age (a hung node misses beats but may wake up and write),
+ * then nodes only a heartbeat after `since` shows; a row whose node's lock was found free is a dead node's.
+ */
+function mergeNodes(
+  locks: NodeLockProbe[],
+  heartbeats: HeartbeatRow[],
+  now: number,
+  since: number,
+): LiveNode[] {
   const dead = new Set(locks.filter((l) => !l.held).map((l) => l.identity?.nodeId));
   const rows = new Map(heartbeats.map((row) => [row.node_id, row]));
   const nodes: LiveNode[] = [];
@@ -119,7 +126,7 @@ function mergeNodes(locks: NodeLockProbe[], heartbeats: HeartbeatRow[], now: num
     });
   }
   for (const row of rows.values()) {
-    if (dead.has(row.node_id)) continue;
+    if (dead.has(row.node_id) || Number(row.last_heartbeat) <= since) continue;
     nodes.push({
       nodeId: row.node_id,
       host: row.host,
@@ -142,14 +149,13 @@ async function otherSessions(database: Database<unknown>): Promise<LiveSession[]
   return database.db.connection().execute((connection) => database.dialect.liveSessions(connection));
 }
 
-/** Rows whose last heartbeat is after `since`; undefined when the schema has no `cluster_nodes` table. */
-async function recentHeartbeats(db: Kysely<unknown>, since: number): Promise<HeartbeatRow[] | undefined> {
+/** Every node row (gone ones are pruned); undefined when the schema has no `cluster_nodes` table. */
+async function nodeRows(db: Kysely<unknown>): Promise<HeartbeatRow[] | undefined> {
   const tables = await db.introspection.getTables();
   if (!tables.some((t) => t.name === 'cluster_nodes')) return undefined;
   return (db as Kysely<{ cluster_nodes: ClusterNodesTable }>)
     .selectFrom('cluster_nodes')
     .select(['node_id', 'host', 'port', 'release_version', 'last_heartbeat'])
-    .where('last_heartbeat', '>', since)
     .orderBy('node_id')
     .execute();
 }
