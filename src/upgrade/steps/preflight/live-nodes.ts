@@ -44,7 +44,7 @@ export async function checkNoLiveNode(context: UpgradeContext): Promise<LiveNode
     };
   }
   if (liveness.state === 'unknown') {
-    const message = `unknown: release ${release} nodes hold no lock in their home and keep no heartbeat, and ${production.label} keeps no list of its connections, so nothing can show whether a node of ${release} still runs on it.`;
+    const message = `Cannot tell whether a node runs: release ${release} nodes hold no lock in their home and keep no heartbeat, and ${production.label} keeps no list of its connections, so nothing can show one of ${release} still running on it.`;
     return {
       result: context.options.yes
         ? {
