@@ -78,7 +78,8 @@ async function guarded(name: string, check: () => Promise<CheckResult>): Promise
 export function preflightRefusal(results: readonly CheckResult[]): TesseraError {
   const failed = results.filter((r) => !r.ok);
   const lines = failed.map(
-    (r) => `  - ${r.name}: ${r.unknown ? 'unknown: ' : ''}${r.message}${r.hint ? `\n    what to do: ${r.hint}` : ''}`,
+    (r) =>
+      `  - ${r.name}: ${r.unknown ? 'unknown: ' : ''}${r.message}${r.hint ? `\n    what to do: ${r.hint}` : ''}`,
   );
   return new TesseraError(
     'PREFLIGHT_FAILED',
