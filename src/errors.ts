@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'READ_ONLY_STORE'
   | 'STORE_UNAVAILABLE'
   | 'PORT_IN_USE'
+  | 'NODE_RUNNING'
   | 'UNSAFE_ARCHIVE'
   | 'QUOTA_EXCEEDED'
   | 'VERIFY_FAILED'
@@ -50,6 +51,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   READ_ONLY_STORE: 409,
   STORE_UNAVAILABLE: 503,
   PORT_IN_USE: 500,
+  NODE_RUNNING: 409,
   UNSAFE_ARCHIVE: 400,
   QUOTA_EXCEEDED: 413,
   VERIFY_FAILED: 500,
@@ -71,6 +73,7 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'SCHEMA_RETIRED',
   'RELEASE_UNKNOWN',
   'PORT_IN_USE',
+  'NODE_RUNNING',
   'PREFLIGHT_FAILED',
 ]);
 

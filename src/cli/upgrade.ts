@@ -75,7 +75,7 @@ export function upgradeCommand(): Command {
           const out: string[] = ['Dry run: nothing was changed.', '', 'Preflight:'];
           for (const check of outcome.dryRun.preflight) {
             out.push(
-              `  ${check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`,
+              `  ${check.unknown ? 'unknown' : check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`,
             );
           }
           for (const step of outcome.dryRun.steps) {

@@ -4,13 +4,16 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { ClusterNodesTable, Schema } from '../db/schema.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
-import { MISSED_HEARTBEATS } from '../upgrade/steps/preflight/live-nodes.js';
+import { MISSED_HEARTBEATS } from './liveness.js';
 
 /**
  * A node that missed this many heartbeats in a row is gone: the same rule the upgrade's `no-live-node`
  * preflight applies, so `tessera cluster status` and the upgrade never disagree on whether a node is live.
  */
 export const GONE_AFTER_PERIODS = MISSED_HEARTBEATS;
+
+/** The table of running nodes: its rows describe processes of one installation, never data to carry. */
+export const CLUSTER_NODES_TABLE = 'cluster_nodes';
 
 /** Rows of nodes silent for this many periods are removed when a node starts (crashed nodes leave theirs). */
 export const PRUNE_AFTER_PERIODS = 100;

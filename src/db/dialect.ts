@@ -118,6 +118,11 @@ export interface Dialect {
   databaseSize(db: Kysely<unknown>): Promise<number>;
   /** Other clients connected to the same database right now. */
   liveSessions(db: Kysely<unknown>): Promise<LiveSession[]>;
+  /**
+   * Where the engine lists its connected clients (for messages), when it keeps such a list; undefined when it
+   * keeps none (SQLite), so that `liveSessions` can never show a running node there.
+   */
+  readonly sessionWitness?: string;
   /** Inserts many rows fast, in batches, with the engine's bulk path; ids are kept as given. */
   bulkInsert(
     db: Kysely<unknown>,

@@ -13,6 +13,7 @@ import { Deployer } from '../deployment/deployer.js';
 import { quotasFromConfig } from '../deployment/quotas.js';
 import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
+import { NodeLock } from '../home/node-lock.js';
 import { PRIVATE_FILE_MODE, tightenHome } from '../home/private-modes.js';
 import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
@@ -85,8 +86,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     stdout: options.stdoutLogs ?? true,
   });
 
-  const database = await openDatabase(config.database.url, layout.root);
-  const closers: (() => Promise<void>)[] = [() => database.close()];
+  // Held from before the database is opened until after the node's row is gone, so that export, import
+  // and the upgrade see this node for as long as it can touch the home or the database.
+  const lock = NodeLock.acquire(layout);
+  const database = await openDatabase(config.database.url, layout.root).catch(async (error: unknown) => {
+    lock.release();
+    await closeLogger();
+    throw error;
+  });
+  const closers: (() => Promise<void>)[] = [async () => lock.release(), () => database.close()];
   const closeAll = async () => {
     for (const close of closers.reverse())
       await close().catch((error) => logger.error({ err: error }, 'close failed'));
@@ -235,6 +243,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       port: boundPort,
       prune: options.pruneGoneNodes ?? true,
     });
+    lock.identify({ nodeId: node.nodeId, host: node.host, port: node.port });
     await node.start();
     closers.push(() => node.stop());
     logger.info({ port: boundPort, database: database.label, home: layout.root }, 'Tessera started');

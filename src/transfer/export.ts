@@ -21,6 +21,8 @@ import {
   type ExportManifest,
   writeBundleManifest,
 } from './bundle.js';
+import { refuseLiveHome } from './live-home.js';
+import { rowsStayBehind } from './node-rows.js';
 import { storeDatabaseFiles } from './store-databases.js';
 
 export interface ExportOptions {
@@ -40,8 +42,9 @@ export interface ExportSummary {
 /**
  * `tessera export` (DESIGN 4): the home's database as a verified logical dump, its `conf/`,
  * `repository/deployment/` and `repository/tenants/`, and the SQLite databases of its JDBC user stores
- * inside the home, in one `.tar.gz` for `tessera import` into another home at the same release. The
- * database is read from one snapshot, so a running server may stay up.
+ * inside the home, in one `.tar.gz` for `tessera import` into another home at the same release. Refused
+ * while a node runs on the home or its database; the database is read from one snapshot all the same. The
+ * rows of `cluster_nodes` stay behind: they describe this installation's processes, not its data.
  */
 export async function exportHome(options: ExportOptions): Promise<ExportSummary> {
   const started = performance.now();
@@ -64,10 +67,15 @@ export async function exportHome(options: ExportOptions): Promise<ExportSummary>
   const database = await openDatabase<unknown>(config.database.url, layout.root);
   try {
     const schemaLevel = await exportableLevel(database);
+    await refuseLiveHome('export', database, layout, config);
     const work = await mkdtemp(path.join(path.dirname(out), '.tessera-export-'));
     try {
       const dumpFolder = path.join(work, BUNDLE_DATABASE);
-      const dump = await writeDump(database, dumpFolder, { progress: options.progress, now: options.now });
+      const dump = await writeDump(database, dumpFolder, {
+        progress: options.progress,
+        now: options.now,
+        withoutRows: rowsStayBehind,
+      });
       // Read back before it leaves: an export that cannot be imported is worse than none.
       await verifyDump(dumpFolder, { progress: options.progress });
 

@@ -21,6 +21,8 @@ import {
   readBundleManifest,
 } from './bundle.js';
 import { assertOnlyFirstStartRows } from './first-start.js';
+import { refuseLiveHome } from './live-home.js';
+import { rowsStayBehind } from './node-rows.js';
 import { replaceAllRows } from './replace-rows.js';
 
 export interface ImportOptions {
@@ -65,7 +67,7 @@ export async function importHome(options: ImportOptions): Promise<ImportSummary>
   }
   const database = await openDatabase<unknown>(config.database.url, layout.root);
   try {
-    await refuseLiveSessions(database);
+    await refuseLiveHome('import', database, layout, config);
     await mkdir(layout.work, { recursive: true });
     const work = await mkdtemp(path.join(layout.work, '.tessera-import-'));
     try {
@@ -83,7 +85,11 @@ export async function importHome(options: ImportOptions): Promise<ImportSummary>
       else if (state.status !== 'empty') assertStartable(state, database.label);
 
       if (state.status === 'empty') await migrateTo(database, CURRENT_RELEASE);
-      const tables = await replaceAllRows(database, dumpFolder, options.progress);
+      // Node rows of an older export (or of the home's own dead nodes) are not carried: no ghost nodes.
+      const tables = await replaceAllRows(database, dumpFolder, {
+        progress: options.progress,
+        leaveEmpty: rowsStayBehind,
+      });
       const restored = await restoreFolders(layout, exportedHome, manifest);
       return { file, manifest, tables, ...restored, durationMs: performance.now() - started };
     } finally {
@@ -114,17 +120,6 @@ function assertImportable(manifest: ExportManifest, database: Database<unknown>,
       {
         hint: `Point the home's database.url at a ${manifest.kind} database, or export from a ${database.kind} home.`,
       },
-    );
-  }
-}
-
-async function refuseLiveSessions(database: Database<unknown>): Promise<void> {
-  const sessions = await database.dialect.liveSessions(database.db);
-  if (sessions.length > 0) {
-    throw new TesseraError(
-      'BAD_USAGE',
-      `Database ${database.label} has ${sessions.length} other connection(s) (${sessions.map((s) => s.client).join(', ')}).`,
-      { hint: 'Stop the server of this home (and any other client of its database), then import.' },
     );
   }
 }

@@ -1,5 +1,6 @@
 import type { Database } from '../db/connection.js';
-import { readManifest } from '../upgrade/data/dump-format.js';
+import { TableChecksum } from '../upgrade/data/checksum.js';
+import { type DumpManifest, type DumpTable, readManifest } from '../upgrade/data/dump-format.js';
 import { differencesFromDatabase, restoreDump } from '../upgrade/data/dump-read.js';
 import { type Row, streamRows } from '../upgrade/data/rows.js';
 import { emptyTable, listTables, syncIdentities, type TableInfo } from '../upgrade/data/tables.js';
@@ -7,28 +8,43 @@ import { verificationFailed } from '../upgrade/data/verification.js';
 import type { Progress } from '../upgrade/progress.js';
 
 /**
- * Replaces every row of `database` (the schema history included) with the dump's, then checks each table's
- * count and checksum against the dump. When anything fails, the rows that were there before are put back:
- * a first start's handful, small enough to hold in memory (the caller made sure of that).
+ * Replaces every row of `database` (the schema history included) with the dump's, but for the tables
+ * `leaveEmpty` names, which end empty whatever the dump holds; then checks each table's count and checksum
+ * against the dump. When anything fails, the rows that were there before are put back: a first start's
+ * handful, small enough to hold in memory (the caller made sure of that).
  */
 export async function replaceAllRows(
   database: Database<unknown>,
   dumpFolder: string,
-  progress?: Progress,
+  options: { progress?: Progress; leaveEmpty?: (table: DumpTable) => boolean } = {},
 ): Promise<Record<string, number>> {
+  const { progress } = options;
+  const leaveEmpty = options.leaveEmpty ?? (() => false);
   const tables = await listTables(database);
   const before = await readAllRows(database, tables);
   await emptyAll(database, tables);
   try {
-    const loaded = await restoreDump(dumpFolder, database, { progress });
-    const problems = await differencesFromDatabase(await readManifest(dumpFolder), database, progress);
+    const loaded = await restoreDump(dumpFolder, database, { progress, include: (t) => !leaveEmpty(t) });
+    const expected = emptied(await readManifest(dumpFolder), leaveEmpty);
+    const problems = await differencesFromDatabase(expected, database, progress);
     if (problems.length > 0)
       throw verificationFailed(`The rows imported into ${database.label} do not match the export`, problems);
+    for (const table of expected.tables) loaded[table.name] ??= 0;
     return loaded;
   } catch (error) {
     await putBack(database, tables, before);
     throw error;
   }
+}
+
+/** The manifest as the database should match it: the tables left empty with no rows. */
+function emptied(manifest: DumpManifest, leaveEmpty: (table: DumpTable) => boolean): DumpManifest {
+  return {
+    ...manifest,
+    tables: manifest.tables.map((table) =>
+      leaveEmpty(table) ? { ...table, ...new TableChecksum(table.columns).result() } : table,
+    ),
+  };
 }
 
 async function readAllRows(

@@ -78,6 +78,8 @@ export interface CheckResult {
   message: string;
   /** What to do when not ok. */
   hint?: string;
+  /** The check could not tell either way (passed only when the operator gave --yes); printed as `unknown`. */
+  unknown?: boolean;
 }
 
 /** Facts a step records in the journal: counts, checksums, paths, timings. JSON only. */

@@ -191,7 +191,10 @@ describe('the upgrade preflight and a running node', () => {
       (await runPreflight(s.context)).results.find((r) => r.name === 'no-live-node');
     const refused = await liveCheck();
     expect(refused?.ok).toBe(false);
-    expect(refused?.message).toContain(`:${server.port} (release ${CURRENT_RELEASE}, last heartbeat`);
+    // In this process: its home lock names this pid.
+    expect(refused?.message).toContain(
+      `:${server.port} (pid ${process.pid}, release ${CURRENT_RELEASE}, last heartbeat`,
+    );
 
     closed = true;
     await server.close();

@@ -17,13 +17,15 @@ import {
   writeManifest,
 } from './dump-format.js';
 import { hashingPassThrough } from './hashing.js';
-import { streamRows } from './rows.js';
+import { type Row, streamRows } from './rows.js';
 import { countRows, type DataSource, listTables, type TableInfo } from './tables.js';
 import { encodeRow } from './typed-json.js';
 
 export interface WriteDumpOptions {
   progress?: Progress;
   now?: () => Date;
+  /** Tables dumped with their columns but none of their rows (an export leaves node rows behind). */
+  withoutRows?: (table: TableInfo) => boolean;
 }
 
 /**
@@ -42,7 +44,9 @@ export async function writeDump(
     const source: DataSource = { db: snapshot, dialect: database.dialect };
     const dumped: DumpTable[] = [];
     for (const [index, table] of (await listTables(source)).entries()) {
-      dumped.push(await dumpTable(source, table, folder, tableFileName(index, table.name), options.progress));
+      const file = tableFileName(index, table.name);
+      const rowsOf = options.withoutRows?.(table) ? noRows : streamRows;
+      dumped.push(await dumpTable(source, table, folder, file, rowsOf, options.progress));
     }
     return dumped;
   });
@@ -56,12 +60,16 @@ async function dumpTable(
   table: TableInfo,
   folder: string,
   file: string,
+  rowsOf: typeof streamRows,
   progress: Progress | undefined,
 ): Promise<DumpTable> {
-  const task = progress?.task(`dump ${table.name}`, await countRows(source, table.name));
+  const task = progress?.task(
+    `dump ${table.name}`,
+    rowsOf === noRows ? 0 : await countRows(source, table.name),
+  );
   const checksum = new TableChecksum(table.columns);
   async function* lines(): AsyncGenerator<Buffer> {
-    for await (const batch of streamRows(source, table)) {
+    for await (const batch of rowsOf(source, table)) {
       checksum.addBatch(batch);
       task?.advance(batch.length);
       yield Buffer.from(`${batch.map(encodeRow).join('\n')}\n`);
@@ -79,3 +87,6 @@ async function dumpTable(
   task?.done(`${content.rows.toLocaleString('en')} rows`);
   return { ...table, rows: content.rows, checksum: content.checksum, file, ...written.result() };
 }
+
+/** The rows of a table dumped without them: none. */
+async function* noRows(_source: DataSource, _table: TableInfo): AsyncGenerator<Row[]> {}

@@ -28,7 +28,8 @@ export interface PreflightOutcome {
 
 /**
  * Runs every check of DESIGN 3 step 2, in order, each to its end even when an earlier one failed, so that the
- * operator sees every problem at once. Reads only: nothing is created, written or locked anywhere.
+ * operator sees every problem at once. Reads only: nothing is created or written anywhere, and the only lock
+ * taken is a node lock of the old home found free, given back at once (src/home/node-lock.ts).
  */
 export async function runPreflight(
   context: UpgradeContext,
@@ -77,7 +78,8 @@ async function guarded(name: string, check: () => Promise<CheckResult>): Promise
 export function preflightRefusal(results: readonly CheckResult[]): TesseraError {
   const failed = results.filter((r) => !r.ok);
   const lines = failed.map(
-    (r) => `  - ${r.name}: ${r.message}${r.hint ? `\n    what to do: ${r.hint}` : ''}`,
+    (r) =>
+      `  - ${r.name}: ${r.unknown ? 'unknown: ' : ''}${r.message}${r.hint ? `\n    what to do: ${r.hint}` : ''}`,
   );
   return new TesseraError(
     'PREFLIGHT_FAILED',
@@ -94,7 +96,7 @@ export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_
       return [
         'Check that production and staging are the same type of database.',
         'Check that staging exists and is empty (and is not production).',
-        'Check, from production itself, that no server node is connected (sessions and node heartbeats).',
+        "Check, from production and the old home, that no server node is connected (sessions, the nodes' home locks, heartbeats).",
         'Check that the release matrix has a path from the source to a newer target.',
         'Check that the new home has disk for the backup (2 x the database + the old home).',
         "Check that the new home is absent, empty, or holds this upgrade's journal.",
@@ -103,7 +105,8 @@ export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_
     async run(context): Promise<StepDetails> {
       const { results, noLiveNodeAt } = await runPreflight(context, environment);
       if (results.some((r) => !r.ok)) throw preflightRefusal(results);
-      for (const result of results) context.progress.line(`  ok ${result.name}: ${result.message}`);
+      for (const result of results)
+        context.progress.line(`  ${result.unknown ? 'unknown' : 'ok'} ${result.name}: ${result.message}`);
       return { checks: results, noLiveNodeAt };
     },
   };

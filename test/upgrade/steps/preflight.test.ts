@@ -88,8 +88,14 @@ describe.each(DATABASE_KINDS)('preflight on %s', (kind) => {
     expect(result(checks, 'disk-space').message).toMatch(/needs .* free/);
     await check();
     if (kind === 'sqlite') {
-      expect(result(checks, 'no-live-node').message).toContain('heartbeats are the only witness');
+      // Nothing can show a 1.0.0 node on SQLite: `unknown`, let through only because the scenario says --yes.
+      expect(result(checks, 'no-live-node')).toMatchObject({ ok: true, unknown: true });
+      expect(result(checks, 'no-live-node').message).toMatch(
+        /^Cannot tell whether a node runs: .*Going on: --yes was given\.$/,
+      );
       expect(existsSync(path.join(s.newHome, 'repository/database/tessera.db'))).toBe(false);
+    } else {
+      expect(result(checks, 'no-live-node').unknown).toBeUndefined();
     }
   });
 
@@ -225,6 +231,28 @@ describe.each(SERVER_KINDS)('preflight on %s server', (kind) => {
       await close();
     }
     expect((await runPreflight(s.context)).results.every((r) => r.ok)).toBe(true);
+    await check();
+  });
+});
+
+describe('preflight on a SQLite production nothing can show a node of', () => {
+  it('answers unknown and refuses without --yes', async () => {
+    const s = await start('sqlite');
+    const check = await untouched(s);
+    const step = createPreflightStep();
+    const withoutYes = { ...s.context, options: { ...s.context.options, yes: false } };
+    const error = await step.run(withoutYes, undefined).then(
+      () => undefined,
+      (e: unknown) => e as TesseraError,
+    );
+    expect(error?.code).toBe('PREFLIGHT_FAILED');
+    expect(error?.exitCode).toBe(2);
+    expect(error?.message).toContain(
+      '- no-live-node: unknown: Cannot tell whether a node runs: release 1.0.0 nodes hold no lock',
+    );
+    expect(error?.message).toContain('then run the same command with --yes');
+    const { results } = await runPreflight(withoutYes);
+    expect(results.filter((r) => !r.ok).map((r) => [r.name, r.unknown])).toEqual([['no-live-node', true]]);
     await check();
   });
 });

@@ -223,6 +223,8 @@ const dialect: Dialect = {
     return Number(result.rows[0]?.bytes ?? 0);
   },
 
+  sessionWitness: 'the process list',
+
   async liveSessions(db) {
     const result = await sql<{ id: number; user: string; host: string }>`
       select id as id, user as user, host as host from information_schema.processlist

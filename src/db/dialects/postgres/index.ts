@@ -195,6 +195,8 @@ const dialect: Dialect = {
     return Number(result.rows[0]?.bytes ?? 0);
   },
 
+  sessionWitness: 'pg_stat_activity',
+
   async liveSessions(db) {
     const result = await sql<{
       pid: number;

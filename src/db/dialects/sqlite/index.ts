@@ -109,7 +109,7 @@ const dialect: Dialect = {
   },
 
   async liveSessions() {
-    // SQLite keeps no record of its readers; the cluster heartbeats are the only witness.
+    // SQLite keeps no record of its readers (no sessionWitness): running nodes are found by their home locks.
     return [];
   },
 
