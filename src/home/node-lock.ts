@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import {
+  closeSync,
   existsSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -13,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { HomeLayout } from './layout.js';
+import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from './private-modes.js';
 
 /**
  * Every running node holds a lock in its home, so that another process (`tessera export`, `import`, the
@@ -75,10 +78,12 @@ export class NodeLock {
   /** Takes a new lock in the home, clearing the files of locks whose holders died. */
   static acquire(layout: HomeLayout): NodeLock {
     const folder = nodeLocksFolder(layout);
-    mkdirSync(folder, { recursive: true });
+    // Owner-only like the rest of the home (home/private-modes.ts): the identity names the node's pid and port.
+    mkdirSync(folder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
     removeStaleLocks(folder);
     const base = path.join(folder, `${process.pid}-${randomBytes(4).toString('hex')}`);
     const starting = `${base}${STARTING_SUFFIX}`;
+    closeSync(openSync(starting, 'a', PRIVATE_FILE_MODE));
     const handle = new Database(starting, { timeout: 0 });
     try {
       handle.exec('BEGIN EXCLUSIVE');
@@ -117,7 +122,7 @@ export class NodeLock {
   private writeIdentity(): void {
     // Written whole then renamed: a reader never sees half an identity.
     const target = identityFile(this.file);
-    writeFileSync(`${target}.tmp`, `${JSON.stringify(this.identity)}\n`);
+    writeFileSync(`${target}.tmp`, `${JSON.stringify(this.identity)}\n`, { mode: PRIVATE_FILE_MODE });
     renameSync(`${target}.tmp`, target);
   }
 }
