@@ -8,6 +8,7 @@ import { NodeRegistry } from '../cluster/registry.js';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
+import type { DatabaseTarget } from '../db/url.js';
 import { Deployer } from '../deployment/deployer.js';
 import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
@@ -43,6 +44,12 @@ export interface StartOptions {
    * home is the new home of an upgrade still underway (the smoke test compares row counts).
    */
   pruneGoneNodes?: boolean;
+  /**
+   * Secondary JDBC store databases this server may read but must never write, whatever the store files
+   * say: opened read-only by the engine, their stores refuse writes and re-hash no legacy password. An
+   * upgrade's smoke test passes the store databases the old home still uses.
+   */
+  readOnlyStoreDatabases?: readonly DatabaseTarget[];
 }
 
 export interface RunningServer {
@@ -114,6 +121,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       hotLoad: config.deployment.hotDeploy,
       sharing: cluster.sharing,
+      readOnlyDatabases: options.readOnlyStoreDatabases,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
