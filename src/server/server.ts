@@ -14,7 +14,9 @@ import { TesseraError } from '../errors.js';
 import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
 import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
+import { CURRENT_RELEASE } from '../releases/matrix.js';
 import { TenantService } from '../tenants/service.js';
+import { recordFirstServing } from '../upgrade/first-serving.js';
 import { UserStoreManager } from '../userstores/manager.js';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit.js';
@@ -230,6 +232,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     await node.start();
     closers.push(() => node.stop());
+    // Listening and registered: this node serves. On the new home of an upgrade, the first node to get
+    // here after promote ends the upgrade's outage, and records so itself.
+    const firstServing = recordFirstServing(layout.root, database.target, {
+      nodeId: node.nodeId,
+      release: CURRENT_RELEASE,
+      servingAt: Date.now(),
+    });
+    if (firstServing)
+      logger.info(firstServing, 'first node of the new release serving after the upgrade: the outage ended');
     logger.info({ port: boundPort, database: database.label, home: layout.root }, 'Tessera started');
     return {
       app,

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
+import { startServer } from '../../src/server/server.js';
 import { readManifest } from '../../src/upgrade/data/dump-format.js';
 import { restoreDump } from '../../src/upgrade/data/dump-read.js';
+import { FIRST_SERVING_FILE, type FirstServing } from '../../src/upgrade/first-serving.js';
 import { journalPath } from '../../src/upgrade/journal.js';
 import { ensureJdbcStoreSchema } from '../../src/userstores/sql-schema.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
@@ -139,6 +141,18 @@ async function productionRows(w: World): Promise<{ main: TableRows; stores: Tabl
   };
 }
 
+function report(w: World, json: boolean) {
+  const result = spawnSync(
+    process.execPath,
+    [CLI, 'upgrade', 'report', '--home', w.newHome, ...(json ? ['--json'] : [])],
+    { encoding: 'utf8' },
+  );
+  expect(result.status, result.stderr).toBe(0);
+  return json ? JSON.parse(result.stdout) : result.stdout;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 function readJournal(w: World) {
   return JSON.parse(readFileSync(journalPath(w.newHome), 'utf8'));
 }
@@ -213,5 +227,61 @@ describe.each(DATABASE_KINDS)('an upgrade whose store database both homes share,
     } finally {
       await scratch.drop();
     }
+  });
+
+  // Runs after the resumed upgrade above has promoted.
+  it("ends the outage when the first node of the new release serves, not at promote's own probe", async () => {
+    const readyAt = readJournal(w).steps.promote.details.readyAt as number;
+    const open = report(w, true).outage;
+    expect(open).toMatchObject({ open: true, endedAt: new Date(readyAt).toISOString() });
+    expect(open.endedBy).toBe('open: ends when the first node of the new release serves');
+    expect(open.durationMs).toBe(open.measuredAtPromote.durationMs);
+    expect(report(w, false)).toMatch(
+      /outage: [\d.]+ (ms|s) so far .*promote's readiness probe\); open: ends when the first node of the new release serves/,
+    );
+
+    await sleep(1_500);
+    const startedAt = Date.now();
+    const node = await startServer({ home: w.newHome, port: 0, host: '127.0.0.1', stdoutLogs: false });
+    const firstFile = path.join(w.newHome, 'upgrade', FIRST_SERVING_FILE);
+    let first: FirstServing;
+    try {
+      first = JSON.parse(readFileSync(firstFile, 'utf8'));
+      expect(first.servingAt).toBeGreaterThanOrEqual(startedAt);
+      expect(first.servingAt).toBeGreaterThan(readyAt + 1_500);
+      const nodes = await sql<{ node_id: string; started_at: number }>`
+        select node_id, started_at from cluster_nodes where node_id = ${first.nodeId}`.execute(
+        node.context.database.db,
+      );
+      expect(nodes.rows).toHaveLength(1);
+
+      const api = await fetch(`${node.url}/api/v1/upgrade/report`, {
+        headers: { authorization: `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}` },
+      });
+      expect(api.status).toBe(200);
+      const body = (await api.json()) as { text: string; journal: { outage: Record<string, unknown> } };
+      expect(body.journal.outage).toMatchObject({
+        open: false,
+        endedAt: new Date(first.servingAt).toISOString(),
+      });
+      expect(body.text).toContain(`to ${new Date(first.servingAt).toISOString()}, node ${first.nodeId}`);
+    } finally {
+      await node.close();
+    }
+
+    const ended = report(w, true).outage;
+    expect(ended).toMatchObject({
+      open: false,
+      endedAt: new Date(first.servingAt).toISOString(),
+      durationMs: first.servingAt - Date.parse(ended.startedAt),
+      firstServing: first,
+    });
+    expect(ended.durationMs).toBeGreaterThan(ended.measuredAtPromote.durationMs + 1_500);
+    expect(report(w, false)).toContain(`to ${new Date(first.servingAt).toISOString()}, node ${first.nodeId}`);
+
+    // A later node does not move the end of the outage.
+    const second = await startServer({ home: w.newHome, port: 0, host: '127.0.0.1', stdoutLogs: false });
+    await second.close();
+    expect(JSON.parse(readFileSync(firstFile, 'utf8'))).toEqual(first);
   });
 });

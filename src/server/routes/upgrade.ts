@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { redactDatabaseUrl } from '../../db/url.js';
-import { Journal, type JournalData, journalPath } from '../../upgrade/journal.js';
+import { loadReportJournal } from '../../upgrade/first-serving.js';
+import type { JournalData } from '../../upgrade/journal.js';
 import { renderReport } from '../../upgrade/report.js';
 import { assertSuperAdmin } from '../auth.js';
 import type { ServerContext } from '../context.js';
@@ -9,7 +10,7 @@ import { principalOf } from '../plugins/authentication.js';
 import { errorResponses } from './schemas.js';
 
 /** The journal with database passwords taken out of its URLs, as the text report shows them. */
-export function redactJournal(data: JournalData): JournalData {
+export function redactJournal<T extends Pick<JournalData, 'command' | 'plan'>>(data: T): T {
   return {
     ...data,
     command: { ...data.command, stagingUrl: redactDatabaseUrl(data.command.stagingUrl) },
@@ -44,7 +45,8 @@ export const upgradeRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }
     },
     async (request) => {
       assertSuperAdmin(principalOf(request));
-      const journal = redactJournal(Journal.load(journalPath(context.layout.root)).data);
+      // The outage as it stands now: open until a node of the new release served, then ended by it.
+      const journal = redactJournal(loadReportJournal(context.layout.root));
       return { text: renderReport(journal), journal };
     },
   );
