@@ -160,10 +160,14 @@ function readJournal(w: World) {
 describe.each(DATABASE_KINDS)('an upgrade whose store database both homes share, on %s', (kind) => {
   let w: World;
   let before: { main: TableRows; stores: TableRows };
+  let dryRun: string;
 
   beforeAll(async () => {
     w = await world(kind);
     before = await productionRows(w);
+    const preview = upgrade(w, ['--dry-run']);
+    expect(preview.status, preview.stderr).toBe(0);
+    dryRun = preview.stdout;
     // Stopped right before promote, the one step allowed to change production.
     const stopped = upgrade(w, [], { TESSERA_UPGRADE_CRASH_AT: 'before:promote' });
     expect(stopped.signal, stopped.stderr).toBe('SIGKILL');
@@ -173,6 +177,11 @@ describe.each(DATABASE_KINDS)('an upgrade whose store database both homes share,
     for (const cleanup of w.cleanups) await cleanup().catch(() => {});
     await w.staging?.drop();
     await w.production.drop();
+  });
+
+  it('says in the dry run that the shared store database is opened read-only and dumped', () => {
+    expect(dryRun).toMatch(/open store database .* read-only \(the old home still uses it; used by PARTNERS/);
+    expect(dryRun).toMatch(/dump store database .*store-databases/);
   });
 
   it('leaves every production database row by row as it was until promote, the legacy hash included', async () => {
