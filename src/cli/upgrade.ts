@@ -1,7 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { TesseraError } from '../errors.js';
-import { Journal, journalPath, redactJournal } from '../upgrade/journal.js';
+import { loadReportJournal, readFirstServing, withServedOutage } from '../upgrade/first-serving.js';
+import { redactJournal } from '../upgrade/journal.js';
 import { createProgress } from '../upgrade/progress.js';
 import { renderReport } from '../upgrade/report.js';
 import { runUpgrade } from '../upgrade/runner.js';
@@ -84,7 +85,11 @@ export function upgradeCommand(): Command {
           process.stdout.write(`${out.join('\n')}\n`);
           return outcome.dryRun.preflight.every((check) => check.ok) ? 0 : 2;
         }
-        process.stdout.write(renderReport(outcome.journal.data));
+        process.stdout.write(
+          renderReport(
+            withServedOutage(outcome.journal.data, readFirstServing(outcome.journal.data.command.home)),
+          ),
+        );
         return 0;
       }),
     );
@@ -99,12 +104,10 @@ export function upgradeCommand(): Command {
           throw new TesseraError('BAD_USAGE', 'tessera upgrade report needs --home.', {
             hint: 'tessera upgrade report --home NEW',
           });
-        const journal = Journal.load(journalPath(flags.home));
-        process.stdout.write(
-          flags.json
-            ? `${JSON.stringify(redactJournal(journal.data), null, 2)}\n`
-            : renderReport(journal.data),
-        );
+        // The outage as it stands now: open until a node of the new release served, then ended by it.
+        // Redacted again: a journal written by an earlier release still holds the passwords.
+        const journal = redactJournal(loadReportJournal(flags.home));
+        process.stdout.write(flags.json ? `${JSON.stringify(journal, null, 2)}\n` : renderReport(journal));
       }),
     );
   return command;

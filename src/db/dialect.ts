@@ -187,9 +187,19 @@ export interface Dialect {
   backupToFile?(db: Kysely<unknown>, file: string): Promise<void>;
 }
 
+/** How a connection is opened. */
+export interface ConnectOptions {
+  /**
+   * The engine itself refuses every write on the connection (a SQLite file is opened read-only and never
+   * created), so that a database another system still uses cannot be changed by mistake, whatever the
+   * code above tries.
+   */
+  readOnly?: boolean;
+}
+
 export interface DialectModule {
   readonly dialect: Dialect;
-  connect(target: DatabaseTarget): Promise<Kysely<unknown>>;
+  connect(target: DatabaseTarget, options?: ConnectOptions): Promise<Kysely<unknown>>;
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;

@@ -8,6 +8,7 @@ import { NodeRegistry } from '../cluster/registry.js';
 import { loadConfigFile } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
+import type { DatabaseTarget } from '../db/url.js';
 import { applyBackupRetention } from '../deployment/backup-retention.js';
 import { Deployer } from '../deployment/deployer.js';
 import { quotasFromConfig } from '../deployment/quotas.js';
@@ -17,7 +18,9 @@ import { NodeLock } from '../home/node-lock.js';
 import { PRIVATE_FILE_MODE, tightenHome } from '../home/private-modes.js';
 import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
+import { CURRENT_RELEASE } from '../releases/matrix.js';
 import { TenantService } from '../tenants/service.js';
+import { recordFirstServing } from '../upgrade/first-serving.js';
 import { UserStoreManager } from '../userstores/manager.js';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit.js';
@@ -47,6 +50,12 @@ export interface StartOptions {
    * home is the new home of an upgrade still underway (the smoke test compares row counts).
    */
   pruneGoneNodes?: boolean;
+  /**
+   * Secondary JDBC store databases this server may read but must never write, whatever the store files
+   * say: opened read-only by the engine, their stores refuse writes and re-hash no legacy password. An
+   * upgrade's smoke test passes the store databases the old home still uses.
+   */
+  readOnlyStoreDatabases?: readonly DatabaseTarget[];
 }
 
 export interface RunningServer {
@@ -128,6 +137,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       hotLoad: config.deployment.hotDeploy,
       sharing: cluster.sharing,
+      readOnlyDatabases: options.readOnlyStoreDatabases,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
@@ -246,6 +256,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     lock.identify({ nodeId: node.nodeId, host: node.host, port: node.port });
     await node.start();
     closers.push(() => node.stop());
+    // Listening and registered: this node serves. On the new home of an upgrade, the first node to get
+    // here after promote ends the upgrade's outage, and records so itself.
+    const firstServing = recordFirstServing(layout.root, database.target, {
+      nodeId: node.nodeId,
+      release: CURRENT_RELEASE,
+      servingAt: Date.now(),
+    });
+    if (firstServing)
+      logger.info(firstServing, 'first node of the new release serving after the upgrade: the outage ended');
     logger.info({ port: boundPort, database: database.label, home: layout.root }, 'Tessera started');
     return {
       app,

@@ -49,11 +49,11 @@ export const JOURNAL_FILE = 'journal.json';
  * The journal as it may leave memory: every string with database passwords masked, wherever a step put
  * one (the command, the plan, the plan step's facts, error messages, events).
  */
-export function redactJournal(data: JournalData): JournalData {
-  return JSON.parse(serializeRedacted(data)) as JournalData;
+export function redactJournal<T extends Pick<JournalData, 'command' | 'plan'>>(data: T): T {
+  return JSON.parse(serializeRedacted(data)) as T;
 }
 
-function serializeRedacted(data: JournalData): string {
+function serializeRedacted(data: object): string {
   return JSON.stringify(
     data,
     (_key, value: unknown) => (typeof value === 'string' ? redactDatabaseUrl(value) : value),

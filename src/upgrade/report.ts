@@ -1,12 +1,12 @@
 import { redactDatabaseUrl } from '../db/url.js';
-import type { JournalData } from './journal.js';
+import type { JournalWithOutage } from './first-serving.js';
 import { STEP_NAMES } from './types.js';
 
 const seconds = (ms: number | undefined) =>
   ms === undefined ? '-' : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 
 /** The upgrade journal as an operator reads it: the steps, their timings and facts, and the outage. */
-export function renderReport(data: JournalData): string {
+export function renderReport(data: JournalWithOutage): string {
   const lines: string[] = [];
   const { plan } = data;
   lines.push(`Upgrade ${data.id} — ${data.status}`);
@@ -48,10 +48,16 @@ export function renderReport(data: JournalData): string {
     lines.push('', '  configuration carried over:');
     for (const entry of report) lines.push(`    ${formatConfigEntry(entry)}`);
   }
-  if (data.outage) {
+  const { outage } = data;
+  if (outage?.open) {
     lines.push(
       '',
-      `  outage: ${seconds(data.outage.durationMs)} (from ${data.outage.startedAt}, last node found stopped, to ${data.outage.endedAt}, new release answering)`,
+      `  outage: ${seconds(outage.durationMs)} so far (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, promote's readiness probe); ${outage.endedBy}`,
+    );
+  } else if (outage) {
+    lines.push(
+      '',
+      `  outage: ${seconds(outage.durationMs)} (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, ${outage.endedBy}; promote's own probe answered after ${seconds(outage.measuredAtPromote.durationMs)})`,
     );
   }
   // Step errors and facts may quote a URL too, and a journal of an earlier release holds passwords.

@@ -2,11 +2,13 @@ import { type Database, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
-import { serverDatabaseRefusal } from './store-database.js';
+import { sameDatabaseFollowingLinks, serverDatabaseRefusal } from './store-database.js';
 
 /** One holder's use of a shared connection; `release` is idempotent. */
 export interface ConnectionLease {
   readonly database: Database<StoreSchema>;
+  /** Opened read-only (one of the databases this server must not change): the store must refuse writes. */
+  readonly readOnly: boolean;
   release(): Promise<void>;
 }
 
@@ -33,6 +35,11 @@ export class StoreConnections {
     private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
     /** The server's own database: a secondary store there would share the PRIMARY store's tables. */
     private readonly serverDatabase?: DatabaseTarget,
+    /**
+     * Databases this server may read but never write (an upgrade's smoke test and the stores the old home
+     * still uses): opened read-only by the engine, and their store tables never created.
+     */
+    private readonly readOnlyDatabases: readonly DatabaseTarget[] = [],
   ) {}
 
   /** Throws DB_URL_INVALID for a bad URL and DB_CONNECT_FAILED when the database cannot be opened. */
@@ -40,10 +47,11 @@ export class StoreConnections {
     const target = parseDatabaseUrl(url, this.home);
     const refusal = serverDatabaseRefusal(url, target, this.serverDatabase);
     if (refusal !== undefined) throw refusal;
+    const readOnly = this.readOnlyDatabases.some((database) => sameDatabaseFollowingLinks(target, database));
     const key = connectionKey(target);
     let entry = this.shared.get(key);
     if (entry === undefined) {
-      const created: Shared = { opening: this.open(url), holders: 0, closed: false };
+      const created: Shared = { opening: this.open(url, readOnly), holders: 0, closed: false };
       this.shared.set(key, created);
       // A failed open is forgotten at once, so that the next acquire tries again.
       created.opening.catch(() => {
@@ -63,6 +71,7 @@ export class StoreConnections {
     let released = false;
     return {
       database,
+      readOnly,
       release: async () => {
         if (released) return;
         released = true;
@@ -97,8 +106,8 @@ export class StoreConnections {
     await database?.close().catch(() => {});
   }
 
-  private async open(url: string): Promise<Database<StoreSchema>> {
-    const opening = openWithSchema(url, this.home);
+  private async open(url: string, readOnly: boolean): Promise<Database<StoreSchema>> {
+    const opening = readOnly ? openReadOnly(url, this.home) : openWithSchema(url, this.home);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -112,6 +121,15 @@ export class StoreConnections {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** No tables are created in a database opened read-only: a store whose tables are missing fails on use. */
+async function openReadOnly(url: string, home: string): Promise<Database<StoreSchema>> {
+  try {
+    return await openDatabase<StoreSchema>(url, home, { readOnly: true });
+  } catch (error) {
+    throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
   }
 }
 

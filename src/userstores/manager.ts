@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { UserStoreSharing } from '../cache/cluster-cache.js';
 import type { Database } from '../db/connection.js';
+import type { DatabaseTarget } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { type HomeLayout, userstoresFolder } from '../home/layout.js';
 import { StoreConnections } from './connections.js';
@@ -34,6 +35,8 @@ export interface UserStoreManagerOptions {
   connectTimeoutMs?: number;
   /** The cluster's cache around each store and the store definitions every node shares (none: this node's folder only). */
   sharing?: UserStoreSharing;
+  /** JDBC store databases opened read-only, whatever the store files say (see `StartOptions`). */
+  readOnlyDatabases?: readonly DatabaseTarget[];
 }
 
 /** A secondary store to create, as the API takes it. */
@@ -108,6 +111,7 @@ export class UserStoreManager {
       this.layout.root,
       options.connectTimeoutMs,
       options.database.target,
+      options.readOnlyDatabases,
     );
   }
 

@@ -21,7 +21,7 @@ export function serverDatabaseRefusal(
 }
 
 /** `sameDatabase`, with SQLite files compared by real path: a link to the server's file is that file. */
-function sameDatabaseFollowingLinks(a: DatabaseTarget, b: DatabaseTarget): boolean {
+export function sameDatabaseFollowingLinks(a: DatabaseTarget, b: DatabaseTarget): boolean {
   if (sameDatabase(a, b)) return true;
   if (a.kind !== 'sqlite' || b.kind !== 'sqlite') return false;
   try {

@@ -71,19 +71,26 @@ export async function loadStoreFile(
   if (definition.type === 'ldap') return loadLdapStore(context, domain, file, text, definition, warn);
   try {
     const lease = await context.connections.acquire(definition.url);
+    // A database the server must not write makes the store read-only whatever its file says: writes are
+    // refused with READ_ONLY_STORE, and a legacy hash is verified but not re-hashed.
+    const readOnly = definition.readOnly || lease.readOnly;
     const store = new SqlUserStore({
       db: lease.database.db,
       tenantId,
       domain,
       kind: 'jdbc',
-      readOnly: definition.readOnly,
+      readOnly,
       onClose: () => lease.release(),
     });
-    logger.info(
-      { tenantId, store: domain, url: description.url, readOnly: definition.readOnly },
-      'user store loaded',
-    );
-    return { domain, file, text, description: { ...description, status: 'up' }, store, retryable: false };
+    logger.info({ tenantId, store: domain, url: description.url, readOnly }, 'user store loaded');
+    return {
+      domain,
+      file,
+      text,
+      description: { ...description, readOnly, status: 'up' },
+      store,
+      retryable: false,
+    };
   } catch (error) {
     // The database layer's messages name host, port and database, never the password.
     const reason = error instanceof Error ? error.message : String(error);

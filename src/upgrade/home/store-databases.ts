@@ -26,9 +26,18 @@ export interface StoreLeftInPlace {
   reason: string;
 }
 
+/** A JDBC store database both homes reach (a server database, an absolute `sqlite:` path). */
+export interface SharedStoreUse {
+  store: string;
+  /** The URL as the store file writes it, password included: never journaled nor shown. */
+  url: string;
+}
+
 export interface StoreDatabases {
   files: StoreDatabaseFile[];
   leftInPlace: StoreLeftInPlace[];
+  /** The JDBC databases among `leftInPlace`: the old home still uses them, so the upgrade must not write them. */
+  shared: SharedStoreUse[];
   /**
    * Stores whose relative `sqlite:` path leaves the old home: the new home would resolve the same URL to
    * another file, so the upgrade cannot carry them as they are.
@@ -53,6 +62,7 @@ export async function findStoreDatabases(
 ): Promise<StoreDatabases> {
   const files = new Map<string, StoreDatabaseFile>();
   const leftInPlace: StoreLeftInPlace[] = [];
+  const shared: SharedStoreUse[] = [];
   const outsideHome: StoreLeftInPlace[] = [];
   const folders = [oldLayout.deployment, ...tenants.map((t) => t.source)];
   for (const folder of folders) {
@@ -75,6 +85,7 @@ export async function findStoreDatabases(
         continue;
       }
       if (type !== 'jdbc' || !url.startsWith('sqlite:')) {
+        if (type === 'jdbc') shared.push({ store, url });
         leftInPlace.push({
           store,
           url: redactDatabaseUrl(url),
@@ -84,6 +95,7 @@ export async function findStoreDatabases(
       }
       const located = locateInHome(oldLayout, url);
       if (located === 'absolute') {
+        shared.push({ store, url });
         leftInPlace.push({ store, url, reason: 'an absolute path: the new home uses the same file' });
         continue;
       }
@@ -109,7 +121,7 @@ export async function findStoreDatabases(
       files.set(located.relative, entry);
     }
   }
-  return { files: [...files.values()], leftInPlace, outsideHome };
+  return { files: [...files.values()], leftInPlace, shared, outsideHome };
 }
 
 /** Refuses stores the new home would resolve to another database (see `StoreDatabases.outsideHome`). */

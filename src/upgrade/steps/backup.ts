@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type Database, localDatabaseFiles } from '../../db/connection.js';
+import { type Database, localDatabaseFiles, openDatabase } from '../../db/connection.js';
 import { redactDatabaseUrl } from '../../db/url.js';
 import { crashPoint } from '../crash.js';
 import { type ArchiveSelection, createArchive, verifyArchive } from '../data/archive.js';
@@ -9,10 +9,13 @@ import { DUMP_MANIFEST } from '../data/dump-format.js';
 import { verifyDump } from '../data/dump-read.js';
 import { writeDump } from '../data/dump-write.js';
 import { formatBytes } from '../format.js';
+import { type SharedStoreDatabase, sharedStoreDatabases } from '../home/old-home-databases.js';
 import type { Step, StepDetails, UpgradeContext } from '../types.js';
 
 /** Inside the backup folder: the logical dump of production and the archive of the old home. */
 export const BACKUP_DATABASE_FOLDER = 'database';
+/** Inside the backup folder: one dump per store database the old home shares with the new one. */
+export const BACKUP_STORES_FOLDER = 'store-databases';
 export const OLD_HOME_ARCHIVE = 'old-home.tar.gz';
 
 /** Where this upgrade's backup goes: `<new home>/backups/upgrade-<journal id>/`. */
@@ -33,7 +36,11 @@ export const backupStep: Step = {
     return [
       `dump production (${context.plan.kind}, ${redactDatabaseUrl(context.plan.productionUrl)}) table by table into ${path.join(folder, BACKUP_DATABASE_FOLDER)}: gzip'd JSON lines and a SHA-256 content checksum per table`,
       `archive the old home ${context.oldLayout.root} into ${path.join(folder, OLD_HOME_ARCHIVE)} (a database file inside it is archived as a consistent copy made with the engine's backup API)`,
-      'read both back: every table decompressed and checksummed against the checksum taken of its rows as they were read from production; every archive entry compared with the old home',
+      ...(await sharedStoreDatabases(context)).map(
+        (store, index) =>
+          `dump store database ${store.label} (used by ${store.usedBy.join(', ')}; the new home keeps using it, so it is not copied) the same way into ${storeDumpFolder(folder, index, store)}`,
+      ),
+      'read all back: every table decompressed and checksummed against the checksum taken of its rows as they were read from its database; every archive entry compared with the old home',
     ];
   },
 
@@ -50,6 +57,7 @@ export const backupStep: Step = {
     const manifest = await writeDump(production, dumpFolder, { progress: context.progress });
     const dumpMs = performance.now() - dumpStarted;
     crashPoint('backup:dump');
+    const storeDumps = await dumpStoreDatabases(context, folder);
 
     const archiveFile = path.join(folder, OLD_HOME_ARCHIVE);
     const work = await mkdtemp(path.join(folder, '.work-'));
@@ -64,13 +72,14 @@ export const backupStep: Step = {
       // Read back against the manifest, whose checksums were taken of the rows as they came from production:
       // reading production a second time would only repeat the same reads, inside the outage.
       await verifyDump(dumpFolder, { progress: context.progress });
+      for (const store of storeDumps) await verifyDump(store.folder, { progress: context.progress });
       const listing = await verifyArchive(archiveFile, context.oldLayout.root, selection);
       const verifyMs = performance.now() - verifyStarted;
 
       const dumpBytes = manifest.tables.reduce((sum, t) => sum + t.fileBytes, 0);
       const rows = manifest.tables.reduce((sum, t) => sum + t.rows, 0);
       context.progress.line(
-        `Backup verified: database dump ${dumpFolder} (${manifest.tables.length} tables, ${rows.toLocaleString('en')} rows, ${formatBytes(dumpBytes)}); old home archive ${archiveFile} (${listing.files} files, ${formatBytes(archive.bytes)}).`,
+        `Backup verified: database dump ${dumpFolder} (${manifest.tables.length} tables, ${rows.toLocaleString('en')} rows, ${formatBytes(dumpBytes)}); ${storeDumps.length} store database dumps; old home archive ${archiveFile} (${listing.files} files, ${formatBytes(archive.bytes)}).`,
       );
       const details: StepDetails = {
         folder,
@@ -85,6 +94,7 @@ export const backupStep: Step = {
           ),
           durationMs: Math.round(dumpMs),
         },
+        storeDatabases: storeDumps.map((store) => ({ ...store, verification: 'verified' })),
         oldHome: {
           root: context.oldLayout.root,
           archive: archiveFile,
@@ -104,6 +114,51 @@ export const backupStep: Step = {
     }
   },
 };
+
+/** Where a shared store database's dump goes: numbered (two servers may hold databases of one name). */
+function storeDumpFolder(backup: string, index: number, store: SharedStoreDatabase): string {
+  const target = store.target;
+  const name = target.kind === 'sqlite' ? path.basename(target.file) : target.database;
+  return path.join(backup, BACKUP_STORES_FOLDER, `${index + 1}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+}
+
+/**
+ * Dumps every store database the old home shares with the new one, as production is dumped. The upgrade
+ * does not copy these (the new home keeps using them, as the old one did), so this dump is what an
+ * operator restores them from. Each is opened read-only: the backup cannot change it.
+ */
+interface StoreDump extends StepDetails {
+  folder: string;
+}
+
+async function dumpStoreDatabases(context: UpgradeContext, folder: string): Promise<StoreDump[]> {
+  const dumps: StoreDump[] = [];
+  for (const [index, store] of (await sharedStoreDatabases(context)).entries()) {
+    const dumpFolder = storeDumpFolder(folder, index, store);
+    const started = performance.now();
+    const database = await openDatabase<unknown>(store.url, context.oldLayout.root, { readOnly: true });
+    try {
+      const manifest = await writeDump(database, dumpFolder, { progress: context.progress });
+      dumps.push({
+        database: store.label,
+        usedBy: store.usedBy,
+        folder: dumpFolder,
+        manifest: path.join(dumpFolder, DUMP_MANIFEST),
+        kind: manifest.kind,
+        rows: manifest.tables.reduce((sum, t) => sum + t.rows, 0),
+        bytes: manifest.tables.reduce((sum, t) => sum + t.fileBytes, 0),
+        tables: Object.fromEntries(
+          manifest.tables.map((t) => [t.name, { rows: t.rows, checksum: t.checksum, bytes: t.fileBytes }]),
+        ),
+        durationMs: Math.round(performance.now() - started),
+      });
+    } finally {
+      await database.close();
+    }
+    crashPoint('backup:store-dump');
+  }
+  return dumps;
+}
 
 /**
  * What the old home's archive leaves out or replaces. A production database file inside the old home is

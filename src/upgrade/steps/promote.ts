@@ -148,7 +148,7 @@ function recordOutage(
   const outage = context.journal.data.outage;
   if (outage) {
     context.progress.line(
-      `Outage: ${(outage.durationMs / 1000).toFixed(2)} s (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, new release answering).`,
+      `Outage: ${(outage.durationMs / 1000).toFixed(2)} s so far (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, this step's readiness probe); open: it ends when the first node of the new release serves (tessera start --home ${context.newLayout.root}), and tessera upgrade report then gives the figure.`,
     );
   }
   return outage;
@@ -160,7 +160,7 @@ function promotedText(context: UpgradeContext, readyAt: number, outageMs: number
     `Tessera upgrade ${journal.data.id}: promoted ${plan.sourceRelease} -> ${plan.targetRelease}.`,
     `This home runs on ${redactDatabaseUrl(plan.stagingUrl)}.`,
     `The old production database ${redactDatabaseUrl(plan.productionUrl)} is retired: no Tessera node starts on it again.`,
-    `The new release answered at ${new Date(readyAt).toISOString()}${outageMs === undefined ? '' : `; outage ${outageMs} ms`}.`,
+    `The new release answered promote's probe at ${new Date(readyAt).toISOString()}${outageMs === undefined ? '' : `; outage ${outageMs} ms so far, until the first node serves`}.`,
     `Details: tessera upgrade report --home ${context.newLayout.root}`,
     '',
   ].join('\n');

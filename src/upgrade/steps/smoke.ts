@@ -4,6 +4,7 @@ import { isTesseraError, TesseraError } from '../../errors.js';
 import { type RunningServer, startServer } from '../../server/server.js';
 import { readTenantIdMark, restoreTenantIdMark } from '../../tenants/id-mark.js';
 import { assertNewHomeOnStaging } from '../home/new-config.js';
+import { databasesOfOldHome, sharedStoreDatabases } from '../home/old-home-databases.js';
 import { insertSmokeAdmin, removeSmokeAdmin } from '../smoke/admin.js';
 import { CheckLog } from '../smoke/check-log.js';
 import {
@@ -40,8 +41,13 @@ export const smokeStep: Step = {
   async describe(context) {
     const names = smokeNames(context.journal.data.id, context.newLayout);
     const logins = context.options.checkLogins.map((l) => l.username);
+    const shared = await sharedStoreDatabases(context);
     return [
       `start Tessera ${context.plan.targetRelease} on ${context.newLayout.root} (port chosen by the system), on the upgraded database`,
+      ...shared.map(
+        (database) =>
+          `open store database ${database.label} read-only (the old home still uses it; used by ${database.usedBy.join(', ')}): its stores refuse writes and re-hash no legacy password`,
+      ),
       `add a temporary super tenant admin ${names.admin} to the upgraded database`,
       ...names.tenants.map(
         (t) =>
@@ -145,6 +151,7 @@ async function exerciseNewRelease(
   let logins: LoginResult[] = [];
   let server: RunningServer | undefined;
   try {
+    const oldHomeDatabases = await databasesOfOldHome(context);
     server = await log.check('start the new release', () =>
       startServer({
         home: context.newLayout.root,
@@ -154,6 +161,10 @@ async function exerciseNewRelease(
         logLevel: 'warn',
         // Staging holds production's node rows as they were; the row-count comparison needs them kept.
         pruneGoneNodes: false,
+        // Production stays as it was until promote, and that includes the store databases the old home
+        // shares with the new one: a --check-login of a store user with a legacy hash would otherwise
+        // re-hash it there, and a store whose tables are missing would get them created.
+        readOnlyStoreDatabases: oldHomeDatabases,
       }),
     );
     context.progress.line(`Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url}`);

@@ -3,6 +3,7 @@ import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
 import type {
+  ConnectOptions,
   CopiedTable,
   Dialect,
   DialectModule,
@@ -315,8 +316,16 @@ const dialect: Dialect = {
 export const mysqlModule: DialectModule = {
   dialect,
 
-  async connect(target) {
+  async connect(target, options: ConnectOptions = {}) {
     const pool = createPool({ ...serverConfig(target, true), connectionLimit: 10 });
+    if (options.readOnly) {
+      // Queued ahead of anything else on each new connection: every later transaction of the session,
+      // autocommitted statements included, refuses writes ("Cannot execute statement in a READ ONLY
+      // transaction").
+      pool.on('connection', (connection) => {
+        connection.query('SET SESSION TRANSACTION READ ONLY');
+      });
+    }
     try {
       const probe = await pool.promise().getConnection();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe

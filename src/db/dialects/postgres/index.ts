@@ -4,7 +4,13 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { TesseraError } from '../../../errors.js';
-import type { CloneResult, Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
+import type {
+  CloneResult,
+  ConnectOptions,
+  Dialect,
+  DialectModule,
+  IntrospectedTable,
+} from '../../dialect.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
@@ -420,8 +426,15 @@ async function cloneRefusal(
 export const postgresModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = new pg.Pool({ ...serverConfig(target), max: 10, types });
+  async connect(target, options: ConnectOptions = {}) {
+    const pool = new pg.Pool({
+      ...serverConfig(target),
+      max: 10,
+      types,
+      // Set by the server at connection start, for every transaction of the session: a write is refused
+      // with "cannot execute ... in a read-only transaction".
+      ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+    });
     try {
       const client = await pool.connect();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe

@@ -6,7 +6,13 @@ import { Kysely, SqliteDialect, sql } from 'kysely';
 import { TesseraError } from '../../../errors.js';
 import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../../../home/private-modes.js';
 import { insertInBatches } from '../../batch.js';
-import type { Dialect, DialectModule, IntrospectedForeignKey, IntrospectedTable } from '../../dialect.js';
+import type {
+  ConnectOptions,
+  Dialect,
+  DialectModule,
+  IntrospectedForeignKey,
+  IntrospectedTable,
+} from '../../dialect.js';
 import type { DatabaseTarget } from '../../url.js';
 
 // SQLite allows 32,766 bound parameters per statement since 3.32.
@@ -195,14 +201,19 @@ async function hashPages(file: string): Promise<string> {
 export const sqliteModule: DialectModule = {
   dialect,
 
-  async connect(target: DatabaseTarget) {
+  async connect(target: DatabaseTarget, options: ConnectOptions = {}) {
     if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');
-    mkdirSync(path.dirname(target.file), { recursive: true, mode: PRIVATE_FOLDER_MODE });
     let database: Database.Database;
     try {
-      createPrivately(target.file);
-      database = new Database(target.file);
-      database.pragma('journal_mode = WAL');
+      if (options.readOnly) {
+        // Nothing created, nothing converted: the file is read as it is, WAL or not.
+        database = new Database(target.file, { readonly: true, fileMustExist: true });
+      } else {
+        mkdirSync(path.dirname(target.file), { recursive: true, mode: PRIVATE_FOLDER_MODE });
+        createPrivately(target.file);
+        database = new Database(target.file);
+        database.pragma('journal_mode = WAL');
+      }
       database.pragma('busy_timeout = 5000');
       database.pragma('foreign_keys = ON');
     } catch (error) {
