@@ -182,9 +182,21 @@ export interface Dialect {
   backupToFile?(db: Kysely<unknown>, file: string): Promise<void>;
 }
 
+/** How a database is opened. */
+export interface ConnectOptions {
+  /**
+   * The most connections the pool of a server engine holds at once (`database.pool_size`). SQLite has no
+   * pool: one better-sqlite3 handle serves every query of the process.
+   */
+  poolSize?: number;
+}
+
+/** The pool size when the caller names none (the `database.pool_size` default). */
+export const DEFAULT_POOL_SIZE = 10;
+
 export interface DialectModule {
   readonly dialect: Dialect;
-  connect(target: DatabaseTarget): Promise<Kysely<unknown>>;
+  connect(target: DatabaseTarget, options?: ConnectOptions): Promise<Kysely<unknown>>;
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;

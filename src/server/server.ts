@@ -79,7 +79,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     stdout: options.stdoutLogs ?? true,
   });
 
-  const database = await openDatabase(config.database.url, layout.root);
+  const database = await openDatabase(config.database.url, layout.root, {
+    poolSize: config.database.poolSize,
+  });
   const closers: (() => Promise<void>)[] = [() => database.close()];
   const closeAll = async () => {
     for (const close of closers.reverse())

@@ -2,12 +2,13 @@ import { Kysely, MysqlDialect, type RawBuilder, sql } from 'kysely';
 import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
-import type {
-  CopiedTable,
-  Dialect,
-  DialectModule,
-  IntrospectedForeignKey,
-  IntrospectedTable,
+import {
+  type CopiedTable,
+  DEFAULT_POOL_SIZE,
+  type Dialect,
+  type DialectModule,
+  type IntrospectedForeignKey,
+  type IntrospectedTable,
 } from '../../dialect.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 
@@ -313,8 +314,11 @@ const dialect: Dialect = {
 export const mysqlModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = createPool({ ...serverConfig(target, true), connectionLimit: 10 });
+  async connect(target, options = {}) {
+    const pool = createPool({
+      ...serverConfig(target, true),
+      connectionLimit: options.poolSize ?? DEFAULT_POOL_SIZE,
+    });
     try {
       const probe = await pool.promise().getConnection();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe

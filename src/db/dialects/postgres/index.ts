@@ -4,7 +4,13 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { TesseraError } from '../../../errors.js';
-import type { CloneResult, Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
+import {
+  type CloneResult,
+  DEFAULT_POOL_SIZE,
+  type Dialect,
+  type DialectModule,
+  type IntrospectedTable,
+} from '../../dialect.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
@@ -418,8 +424,8 @@ async function cloneRefusal(
 export const postgresModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = new pg.Pool({ ...serverConfig(target), max: 10, types });
+  async connect(target, options = {}) {
+    const pool = new pg.Pool({ ...serverConfig(target), max: options.poolSize ?? DEFAULT_POOL_SIZE, types });
     try {
       const client = await pool.connect();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe
