@@ -1,9 +1,14 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { restrictUmask } from '../home/private-modes.js';
 import { PACKAGE_VERSION } from '../package-root.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
+import { COMMANDS, type CommandEntry, listedCommand, listedTerm } from './commands.js';
 
-/** Each command lives in its own module and is loaded only when it runs, so `tessera version` stays instant. */
+/**
+ * Each command lives in its own module and is loaded only when it runs: the modules behind them (the
+ * server, the database drivers, the upgrade) take over a second to load, which `tessera version` and
+ * `tessera --help` have no use for.
+ */
 export async function main(argv: string[]): Promise<void> {
   // Whatever a command creates in a home is the owner's alone (see src/home/private-modes.ts).
   restrictUmask();
@@ -12,7 +17,11 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     // `upgrade --home` and `upgrade report --home` each own their --home.
     .enablePositionalOptions()
-    .showHelpAfterError('(run tessera --help for usage)');
+    .showHelpAfterError('(run tessera --help for usage)')
+    // A command only listed has no options of its own to show: its entry says how the real one reads.
+    .configureHelp({
+      subcommandTerm: (command) => listedTerm(command) ?? new Help().subcommandTerm(command),
+    });
 
   program
     .command('version')
@@ -21,16 +30,11 @@ export async function main(argv: string[]): Promise<void> {
       process.stdout.write(`tessera ${PACKAGE_VERSION} (schema level ${CURRENT_RELEASE})\n`);
     });
 
-  const commands = await Promise.all([
-    import('./start.js').then((m) => m.startCommand()),
-    import('./status.js').then((m) => m.statusCommand()),
-    import('./cluster.js').then((m) => m.clusterCommand()),
-    import('./fixture.js').then((m) => m.fixtureCommand()),
-    import('./upgrade.js').then((m) => m.upgradeCommand()),
-    import('./export.js').then((m) => m.exportCommand()),
-    import('./import.js').then((m) => m.importCommand()),
-  ]);
-  for (const command of commands) program.addCommand(command.copyInheritedSettings(program));
+  const wanted = commandToLoad(argv.slice(2));
+  for (const entry of COMMANDS) {
+    const command = entry === wanted ? await entry.load() : listedCommand(entry);
+    program.addCommand(command.copyInheritedSettings(program));
+  }
 
   try {
     await program.parseAsync(argv);
@@ -42,4 +46,11 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw error;
   }
+}
+
+/** The command the arguments run (`tessera help X` shows X's help, so X is loaded), if any. */
+function commandToLoad(args: string[]): CommandEntry | undefined {
+  const [first, second] = args;
+  const name = first === 'help' ? second : first;
+  return COMMANDS.find((entry) => entry.name === name);
 }

@@ -187,7 +187,7 @@ export interface Dialect {
   backupToFile?(db: Kysely<unknown>, file: string): Promise<void>;
 }
 
-/** How a connection is opened. */
+/** How a database is opened. */
 export interface ConnectOptions {
   /**
    * The engine itself refuses every write on the connection (a SQLite file is opened read-only and never
@@ -195,7 +195,15 @@ export interface ConnectOptions {
    * code above tries.
    */
   readOnly?: boolean;
+  /**
+   * The most connections the pool of a server engine holds at once (`database.pool_size`). SQLite has no
+   * pool: one better-sqlite3 handle serves every query of the process.
+   */
+  poolSize?: number;
 }
+
+/** The pool size when the caller names none (the `database.pool_size` default). */
+export const DEFAULT_POOL_SIZE = 10;
 
 export interface DialectModule {
   readonly dialect: Dialect;

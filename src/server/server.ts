@@ -98,7 +98,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Held from before the database is opened until after the node's row is gone, so that export, import
   // and the upgrade see this node for as long as it can touch the home or the database.
   const lock = NodeLock.acquire(layout);
-  const database = await openDatabase(config.database.url, layout.root).catch(async (error: unknown) => {
+  const database = await openDatabase(config.database.url, layout.root, {
+    poolSize: config.database.poolSize,
+  }).catch(async (error: unknown) => {
     lock.release();
     await closeLogger();
     throw error;

@@ -3,8 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
-import type { DatabaseKind } from '../../src/db/url.js';
+import { type Database, dropDatabase, localDatabaseFiles, openDatabase } from '../../src/db/connection.js';
+import { type DatabaseKind, parseDatabaseUrl } from '../../src/db/url.js';
 import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { inspectSchema } from '../../src/releases/guard.js';
 import { migrateTo } from '../../src/releases/migrator.js';
@@ -16,6 +16,13 @@ import { addEdgeRows, LARGE_TEXT, LARGEST_ID, SMALLEST_ID } from './data/edge-ro
 const NEAR_LARGEST_ID = LARGEST_ID - 1_000;
 
 const CLI = path.resolve('bin/tessera.js');
+/** The longest one `tessera upgrade` child may run. */
+const UPGRADE_TIMEOUT_MS = 180_000;
+/**
+ * A kill-and-resume test runs up to three upgrades: its own timeout must cover them, or a slow machine
+ * reports a timeout while the test goes on running against a scenario its afterEach is removing.
+ */
+const THREE_UPGRADES_MS = 3 * UPGRADE_TIMEOUT_MS + 60_000;
 const PASSWORD = 'fixture-pw';
 // Timings differ between two runs of the same scripts; everything else must be equal.
 const IGNORE: Ignore = { tessera_schema_history: ['started_at', 'finished_at', 'duration_ms'] };
@@ -118,11 +125,14 @@ function upgrade(s: Scenario, extra: string[] = [], env: Record<string, string> 
       `admin:${PASSWORD}`,
       ...extra,
     ],
-    { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 },
+    { encoding: 'utf8', env: { ...process.env, ...env }, timeout: UPGRADE_TIMEOUT_MS },
   );
 }
 
 async function openStaging(s: Scenario): Promise<Database<unknown>> {
+  // Opening a SQLite file creates it: a staging file that is missing must read as missing, not as empty.
+  const [file] = localDatabaseFiles(parseDatabaseUrl(s.stagingUrl, s.newHome));
+  if (file !== undefined) expect(existsSync(file), `staging file ${file}`).toBe(true);
   return openDatabase<unknown>(s.stagingUrl, s.newHome);
 }
 
@@ -267,6 +277,7 @@ describe('dry run and resume', () => {
       expect(resumed.status, resumed.stderr).toBe(0);
       await expectUpgraded(s);
     },
+    THREE_UPGRADES_MS,
   );
 });
 

@@ -2,13 +2,14 @@ import { Kysely, MysqlDialect, type RawBuilder, sql } from 'kysely';
 import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
-import type {
-  ConnectOptions,
-  CopiedTable,
-  Dialect,
-  DialectModule,
-  IntrospectedForeignKey,
-  IntrospectedTable,
+import {
+  type ConnectOptions,
+  type CopiedTable,
+  DEFAULT_POOL_SIZE,
+  type Dialect,
+  type DialectModule,
+  type IntrospectedForeignKey,
+  type IntrospectedTable,
 } from '../../dialect.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 
@@ -317,7 +318,10 @@ export const mysqlModule: DialectModule = {
   dialect,
 
   async connect(target, options: ConnectOptions = {}) {
-    const pool = createPool({ ...serverConfig(target, true), connectionLimit: 10 });
+    const pool = createPool({
+      ...serverConfig(target, true),
+      connectionLimit: options.poolSize ?? DEFAULT_POOL_SIZE,
+    });
     if (options.readOnly) {
       // Queued ahead of anything else on each new connection: every later transaction of the session,
       // autocommitted statements included, refuses writes ("Cannot execute statement in a READ ONLY

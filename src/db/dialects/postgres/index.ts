@@ -4,12 +4,13 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { TesseraError } from '../../../errors.js';
-import type {
-  CloneResult,
-  ConnectOptions,
-  Dialect,
-  DialectModule,
-  IntrospectedTable,
+import {
+  type CloneResult,
+  type ConnectOptions,
+  DEFAULT_POOL_SIZE,
+  type Dialect,
+  type DialectModule,
+  type IntrospectedTable,
 } from '../../dialect.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
@@ -429,7 +430,7 @@ export const postgresModule: DialectModule = {
   async connect(target, options: ConnectOptions = {}) {
     const pool = new pg.Pool({
       ...serverConfig(target),
-      max: 10,
+      max: options.poolSize ?? DEFAULT_POOL_SIZE,
       types,
       // Set by the server at connection start, for every transaction of the session: a write is refused
       // with "cannot execute ... in a read-only transaction".

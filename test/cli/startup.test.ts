@@ -1,0 +1,68 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { COMMANDS, listedCommand } from '../../src/cli/commands.js';
+
+// The compiled CLI, as `tessera` runs it (npm test builds first).
+const MAIN = pathToFileURL(path.resolve('dist/cli/main.js')).href;
+
+/** Packages that take most of a full load; CommonJS, so they show in the require cache once loaded. */
+const HEAVY = ['fastify', 'pg', 'mysql2', 'better-sqlite3', 'ioredis'];
+
+/** Runs the CLI with `args` in a fresh node and answers its output and the heavy packages it loaded. */
+function runAndListHeavy(args: string[]): { status: number | null; stdout: string; heavy: string[] } {
+  const script = `
+    import { createRequire } from 'node:module';
+    const stdoutWrite = process.stdout.write.bind(process.stdout);
+    const { main } = await import(${JSON.stringify(MAIN)});
+    await main(['node', 'tessera', ...${JSON.stringify(args)}]);
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    const heavy = ${JSON.stringify(HEAVY)}.filter((name) => loaded.some((file) => file.includes('/node_modules/' + name + '/')));
+    stdoutWrite('\\nHEAVY ' + JSON.stringify(heavy) + '\\n');
+  `;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  const marker = result.stdout.lastIndexOf('\nHEAVY ');
+  expect(marker, result.stderr).toBeGreaterThanOrEqual(0);
+  return {
+    status: result.status,
+    stdout: result.stdout.slice(0, marker),
+    heavy: JSON.parse(result.stdout.slice(marker + '\nHEAVY '.length)) as string[],
+  };
+}
+
+describe('the CLI loads a command’s modules only when that command runs', () => {
+  it('tessera version prints the release without loading the server, the drivers or the cache', () => {
+    const run = runAndListHeavy(['version']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^tessera \d+\.\d+\.\d+ \(schema level \d+\.\d+\.\d+\)\n$/);
+    expect(run.heavy).toEqual([]);
+  });
+
+  it('tessera --help lists every command without loading any of them', () => {
+    const run = runAndListHeavy(['--help']);
+    expect(run.status).toBe(0);
+    for (const entry of COMMANDS) expect(run.stdout).toContain(`  ${entry.term} `);
+    expect(run.heavy).toEqual([]);
+  });
+
+  it('a command that runs is loaded, with what it needs (the check above does see loaded packages)', () => {
+    const run = runAndListHeavy(['status', '--help']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('--home <dir>');
+    expect(run.heavy).toEqual(expect.arrayContaining(['better-sqlite3', 'pg', 'mysql2']));
+  });
+
+  for (const entry of COMMANDS) {
+    it(`${entry.name}: the listed name, description and help term are the loaded command's`, async () => {
+      const loaded = await entry.load();
+      const program = new Command('tessera').addCommand(loaded);
+      const help = program.createHelp();
+      expect(loaded.name()).toBe(entry.name);
+      expect(loaded.description()).toBe(entry.description);
+      expect(help.subcommandTerm(loaded)).toBe(entry.term);
+      expect(listedCommand(entry).description()).toBe(entry.description);
+    });
+  }
+});
