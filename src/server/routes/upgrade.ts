@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Journal, journalPath, redactJournal } from '../../upgrade/journal.js';
@@ -18,8 +19,11 @@ export const upgradeRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }
       schema: {
         tags: ['upgrade'],
         summary: 'The last upgrade into this home: its journal and the text `tessera upgrade report` prints',
-        description: 'Super tenant admin only; 404 when this home was not made by `tessera upgrade`.',
+        description:
+          'Super tenant admin only; 204 (no body) when no upgrade has run into this home: a home without an ' +
+          'upgrade is a normal state, not a missing resource, so the console asks without an error.',
         response: {
+          204: Type.Null({ description: 'No upgrade has run into this home' }),
           200: Type.Object({
             text: Type.String(),
             journal: Type.Unknown({ description: 'The journal: plan, steps with timings and facts, outage' }),
@@ -28,10 +32,12 @@ export const upgradeRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       assertSuperAdmin(principalOf(request));
+      const file = journalPath(context.layout.root);
+      if (!existsSync(file)) return reply.status(204).send(null);
       // Redacted again: a journal written by an earlier release still holds the passwords.
-      const journal = redactJournal(Journal.load(journalPath(context.layout.root)).data);
+      const journal = redactJournal(Journal.load(file).data);
       return { text: renderReport(journal), journal };
     },
   );
