@@ -113,9 +113,11 @@ function ConfigReportRow({ entry }: { entry: unknown }) {
       <td className="mono">{row.before}</td>
       <td className="mono">{row.after}</td>
       <td>
-        {row.warning && <strong>Warning: </strong>}
-        {row.why}
-        {row.hop && <div className="muted">{hopLabel(row.hop)}</div>}
+        <div className="why">
+          {row.warning && <strong>Warning: </strong>}
+          {row.why}
+          {row.hop && <div className="muted">{hopLabel(row.hop)}</div>}
+        </div>
       </td>
     </tr>
   );
