@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import type { JournalData } from '../../src/upgrade/journal.js';
@@ -515,16 +515,48 @@ describe('the management console', () => {
             .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className) : '') + ': ' + (el.textContent ?? '').slice(0, 40));
         })()`);
 
-      const titles = [
-        'Tenants',
-        'User stores',
-        'Users and roles',
-        'Web applications',
-        'Registry',
-        'Cluster',
-        'Upgrade',
+      // Each page, and what shows that its answers from the API are in: their content is what could
+      // overflow (and the cluster page polls, so the network is never idle for long).
+      const pages: { title: string; content: () => Locator }[] = [
+        {
+          title: 'Tenants',
+          content: () => section('Tenants').getByRole('cell', { name: TENANT, exact: true }),
+        },
+        {
+          title: 'User stores',
+          content: () =>
+            section(`User stores of ${TENANT}`).getByRole('cell', { name: 'SUPPLIERS', exact: true }),
+        },
+        {
+          title: 'Users and roles',
+          content: () =>
+            section('Roles')
+              .getByRole('listitem')
+              .filter({ hasText: /^buyers$/ }),
+        },
+        {
+          title: 'Web applications',
+          content: () => section('Not deployed').getByRole('cell', { name: 'sneaky.zip' }),
+        },
+        {
+          title: 'Registry',
+          content: () => section(`Registry of ${TENANT}`).getByRole('button', { name: 'config' }),
+        },
+        {
+          title: 'Cluster',
+          content: () =>
+            section('Nodes')
+              .getByRole('row')
+              .filter({ hasText: `:${server.port}` }),
+        },
+        {
+          title: 'Upgrade',
+          content: () =>
+            section('Configuration report').getByRole('rowheader', { name: 'format', exact: true }),
+        },
       ];
-      for (const title of titles) {
+      const titles = pages.map((p) => p.title);
+      for (const { title, content } of pages) {
         // The links sit behind the menu button, so the header stays one short row.
         expect(await nav.getByRole('link').first().isVisible()).toBe(false);
         expect((await page.locator('header').boundingBox())?.height).toBeLessThan(70);
@@ -537,9 +569,8 @@ describe('the management console', () => {
         await links.filter({ hasText: new RegExp(`^${title}$`) }).click();
         await page.getByRole('heading', { name: title, level: 1 }).waitFor();
         expect(await menu.getAttribute('aria-expanded')).toBe('false');
-        // Pages fill in from the API; their content is what could overflow.
-        await page.waitForLoadState('networkidle');
-        if (title === 'Upgrade') await section('Configuration report').waitFor();
+        // Pages fill in from the API; their content is what could overflow, so wait for it.
+        await content().waitFor();
 
         await inView(await page.getByRole('button', { name: 'Log out' }).boundingBox());
         await inView(await menu.boundingBox());
