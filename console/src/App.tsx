@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { logout, onSessionExpired } from './api';
 import { LoginDialog } from './components/LoginDialog';
 import { LoginForm } from './components/LoginForm';
@@ -90,15 +90,31 @@ function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) 
   const [tenant, setTenant] = useState(user.tenant);
   const current = pages.find((p) => p.id === page) ?? pages[0];
   const tenantPage = current && !current.superOnly;
+  const [menuOpen, setMenuOpen] = useState(false);
+  const navId = useId();
   return (
     <div className="shell">
       <header>
         <span className="brand">Tessera</span>
-        <nav aria-label="Pages">
+        {/* Shown on narrow screens only (styles.css), where the page links would wrap into a tall block. */}
+        <button
+          type="button"
+          className="menu-button"
+          aria-expanded={menuOpen}
+          aria-controls={navId}
+          onClick={() => setMenuOpen((open) => !open)}
+        >
+          Menu<span className="sr-only"> of pages</span>
+        </button>
+        <nav aria-label="Pages" id={navId} className={menuOpen ? 'open' : undefined}>
           <ul>
             {pages.map((p) => (
               <li key={p.id}>
-                <a href={`#/${p.id}`} aria-current={p.id === current?.id ? 'page' : undefined}>
+                <a
+                  href={`#/${p.id}`}
+                  aria-current={p.id === current?.id ? 'page' : undefined}
+                  onClick={() => setMenuOpen(false)}
+                >
                   {p.title}
                 </a>
               </li>
@@ -106,7 +122,9 @@ function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) 
           </ul>
         </nav>
         <span className="who">
-          {user.name}{' '}
+          <span className="who-name" title={user.name}>
+            {user.name}
+          </span>{' '}
           <button type="button" className="link" onClick={onLogout}>
             Log out
           </button>
@@ -130,6 +148,8 @@ function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) 
               setTenant(domain);
               go('users');
             }}
+            // The other pages must not go on acting on a tenant that is gone.
+            onTenantDeleted={(domain) => setTenant((current) => (current === domain ? user.tenant : current))}
           />
         )}
       </main>
@@ -141,14 +161,16 @@ function PageBody({
   page,
   tenant,
   onManage,
+  onTenantDeleted,
 }: {
   page: PageId;
   tenant: string;
   onManage: (domain: string) => void;
+  onTenantDeleted: (domain: string) => void;
 }) {
   switch (page) {
     case 'tenants':
-      return <TenantsPage onManage={onManage} />;
+      return <TenantsPage onManage={onManage} onDeleted={onTenantDeleted} />;
     case 'userstores':
       return <UserStoresPage key={tenant} tenant={tenant} />;
     case 'users':

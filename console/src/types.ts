@@ -71,6 +71,15 @@ export interface WebApp {
   deployedAt: string;
 }
 
+/** An entry of a tenant's webapps/ folder that is not deployed, and why (GET .../webapps, `refused`). */
+export interface RefusedApp {
+  name: string;
+  entry: string;
+  source: 'zip' | 'folder';
+  error: string;
+  message: string;
+}
+
 export interface RegistryResource {
   path: string;
   version: number;

@@ -1,10 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import type { JournalData } from '../../src/upgrade/journal.js';
-import { buildZip } from '../deployment/helpers.js';
+import { buildZip, eventually, rawZip } from '../deployment/helpers.js';
+import { ADMIN_PASSWORD, startTestServer } from '../helpers/server.js';
 import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, startSlapd } from '../userstores/ldap/slapd.js';
 import { launchBrowser, screenshot } from './browser.js';
 import { upgradedHome } from './upgraded-home.js';
@@ -108,6 +109,9 @@ describe('the management console', () => {
     await logIn('admin', PASSWORD);
     await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
     expect(await page.getByText('admin@carbon.super').isVisible()).toBe(true);
+    // The page says "Tenants" once, as its title; the list is still a region of that name.
+    expect(await page.getByRole('heading', { name: 'Tenants', exact: true }).count()).toBe(1);
+    expect(await section('Tenants').getByRole('table').count()).toBe(1);
   });
 
   it('creates a tenant, refusing a bad domain first, and deactivates and reactivates it', async () => {
@@ -134,6 +138,61 @@ describe('the management console', () => {
     await row.getByText(/^active$/).waitFor();
     expect((await api('GET', `/tenants/${TENANT}`)).body.active).toBe(true);
     await screenshot(page, '03-tenants');
+  });
+
+  it('deletes a tenant after a confirmation naming it and backups/, and shows a refusal', async () => {
+    const doomed = 'doomed.example';
+    const created = await api('POST', '/tenants', { domain: doomed, adminPassword: 'doomed-admin-pw' });
+    expect(created.status).toBe(201);
+    await page.getByRole('link', { name: 'Cluster' }).click();
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    const list = section('Tenants');
+    const row = list.getByRole('row').filter({ hasText: doomed });
+    await row.waitFor();
+
+    // Cancelling the confirmation changes nothing.
+    let asked = '';
+    page.once('dialog', (dialog) => {
+      asked = dialog.message();
+      void dialog.dismiss();
+    });
+    await row.getByRole('button', { name: `Delete ${doomed}` }).click();
+    await expect.poll(() => asked).toContain(doomed);
+    expect(asked).toContain('backups/');
+    expect(asked).toContain(`repository/tenants/${created.body.id}/`);
+    expect((await api('GET', `/tenants/${doomed}`)).status).toBe(200);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: `Delete ${doomed}` }).click();
+    await list.getByText(`Tenant ${doomed} deleted; its folder is in backups/.`).waitFor();
+    await expect.poll(() => row.count()).toBe(0);
+    expect((await api('GET', `/tenants/${doomed}`)).status).toBe(404);
+    const backups = readdirSync(path.join(home.home, 'backups'));
+    expect(backups.filter((name) => name.startsWith(`deleted-tenant-${created.body.id}-`))).toHaveLength(1);
+    // The super tenant has no Delete button: the API refuses to delete it.
+    expect(
+      await list
+        .getByRole('row')
+        .filter({ hasText: 'carbon.super' })
+        .getByRole('button', { name: /^Delete/ })
+        .count(),
+    ).toBe(0);
+
+    // Deleted meanwhile by someone else: the console shows the API's refusal and drops the row.
+    const gone = 'gone.example';
+    expect((await api('POST', '/tenants', { domain: gone, adminPassword: 'gone-admin-pw' })).status).toBe(
+      201,
+    );
+    await page.getByRole('link', { name: 'Cluster' }).click();
+    await page.getByRole('link', { name: 'Tenants' }).click();
+    const goneRow = list.getByRole('row').filter({ hasText: gone });
+    await goneRow.waitFor();
+    expect((await api('DELETE', `/tenants/${gone}`)).status).toBe(204);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await goneRow.getByRole('button', { name: `Delete ${gone}` }).click();
+    await expect.poll(() => list.getByRole('alert').textContent()).toContain('(NOT_FOUND)');
+    await expect.poll(() => goneRow.count()).toBe(0);
+    await screenshot(page, '03b-tenant-deleted');
   });
 
   it('adds a JDBC user store to the tenant after testing its connection', async () => {
@@ -277,7 +336,22 @@ describe('the management console', () => {
   });
 
   it('uploads a web application and opens it', async () => {
+    // A zip dropped by hand whose entry escapes the app folder is refused by the deployer, not deployed.
+    const tenantId = (await api('GET', `/tenants/${TENANT}`)).body.id as number;
+    const webapps = path.join(home.home, 'repository', 'tenants', String(tenantId), 'webapps');
+    expect(existsSync(webapps)).toBe(true);
+    writeFileSync(path.join(webapps, 'sneaky.zip'), rawZip([{ name: '../escape.txt', content: 'x' }]));
+    await eventually(async () => (await api('GET', `/tenants/${TENANT}/webapps`)).body.refused.length > 0);
+    const [refusal] = (await api('GET', `/tenants/${TENANT}/webapps`)).body.refused;
+    expect(refusal).toMatchObject({ name: 'sneaky', entry: 'sneaky.zip', error: 'UNSAFE_ARCHIVE' });
+
     await page.getByRole('link', { name: 'Web applications' }).click();
+    const refusedRow = section('Not deployed').getByRole('row').filter({ hasText: 'sneaky.zip' });
+    await refusedRow.waitFor();
+    expect(await refusedRow.getByRole('cell').nth(0).textContent()).toBe('sneaky');
+    expect(await refusedRow.getByRole('cell').nth(2).textContent()).toContain('UNSAFE_ARCHIVE');
+    expect(await refusedRow.getByRole('cell').nth(2).textContent()).toContain(refusal.message);
+
     const form = section('Upload an app');
     await form.getByRole('button', { name: 'Upload and deploy' }).click();
     expect(await form.getByText('Choose a .zip file.').isVisible()).toBe(true);
@@ -359,14 +433,167 @@ describe('the management console', () => {
     expect(await users.getByRole('cell').nth(1).textContent()).toBe(String(tables.users?.rows));
     expect(await users.getByRole('cell').nth(2).textContent()).toBe(tables.users?.checksum);
 
-    const report = journal.steps.configure.details?.report as unknown[];
-    expect(await section('Configuration report').getByRole('row').count()).toBe(1 + report.length);
+    // The configuration report is a table of keys (key, before, after, why), one row per journal entry.
+    const report = journal.steps.configure.details?.report as Record<string, string>[];
+    const config = section('Configuration report');
+    expect(await config.getByRole('columnheader').allTextContents()).toEqual([
+      'Key',
+      'Before',
+      'After',
+      'Why',
+    ]);
+    expect(await config.getByRole('row').count()).toBe(1 + report.length);
+    const configRow = (key: string, text?: string) =>
+      config
+        .getByRole('row')
+        .filter({ has: page.getByRole('rowheader', { name: key, exact: true }) })
+        .filter(text ? { hasText: text } : {});
+    const cellsOf = async (key: string, text?: string) => {
+      const row = configRow(key, text);
+      expect(await row.count()).toBe(1);
+      return row.getByRole('cell').allTextContents();
+    };
+    // The 1.1.0 fixture's config (src/fixtures/release-1.1.0.ts) through the 1.1 -> 2.0 rules.
+    const renamed = await cellsOf('server.hostname → server.host');
+    expect(renamed.slice(0, 2)).toEqual(['"localhost"', '"localhost"']);
+    expect(renamed[2]).toContain('renamed to server.host');
+    expect(renamed[2]).toContain('format 1.1 → 2.0');
+    const hash = await cellsOf('user_store.password_hash → security.password_hash');
+    expect(hash.slice(0, 2)).toEqual(['"SHA-256"', '"argon2id"']);
+    expect(hash[2]).toContain('re-hashed at the next login');
+    const pool = await cellsOf('database.pool_size');
+    expect(pool.slice(0, 2)).toEqual(['—', '10']);
+    expect(pool[2]).toContain('new in 2.0');
+    expect((await cellsOf('server.port')).slice(0, 3)).toEqual([
+      '9763',
+      '9763',
+      'carried unchangedformat 1.1 → 2.0',
+    ]);
+    const staging = report.find((entry) => entry.hop === 'staging');
+    const switched = await cellsOf('database.url', 'switch to the upgraded database');
+    expect(switched.slice(0, 2)).toEqual([staging?.before, staging?.value]);
+    expect(switched[2]).toContain('now the upgraded (staging) database');
+    // No raw `hop=... from=...` text is left.
+    expect(await config.textContent()).not.toMatch(/\bhop=|\bfrom=/);
     const outage = journal.outage?.durationMs ?? 0;
     const shown = await page.locator('.outage-figure').textContent();
     expect(shown).toBe(
       outage < 1000 ? `${outage} ms` : `${(outage / 1000).toFixed(outage < 10_000 ? 2 : 1)} s`,
     );
     await screenshot(page, '13-upgrade');
+  });
+
+  it('fits a 420 px wide screen: a compact menu, Log out in view, nothing wider than the page', async () => {
+    const width = 420;
+    await page.setViewportSize({ width, height: 800 });
+    try {
+      const nav = page.getByRole('navigation', { name: 'Pages' });
+      const menu = page.getByRole('button', { name: 'Menu of pages' });
+      const inView = async (box: { x: number; y: number; width: number; height: number } | null) => {
+        expect(box).not.toBeNull();
+        if (!box) return;
+        expect(box.x).toBeGreaterThanOrEqual(0);
+        expect(box.x + box.width).toBeLessThanOrEqual(width);
+        expect(box.width).toBeGreaterThan(0);
+      };
+      // Every element whose right edge passes the screen, unless a box that scrolls sideways (a table's) holds it.
+      const overflowing = () =>
+        page.evaluate<string[]>(`(() => {
+          const limit = document.documentElement.clientWidth + 0.5;
+          const clipped = (el) => {
+            for (let up = el.parentElement; up; up = up.parentElement) {
+              const style = getComputedStyle(up);
+              if (style.overflowX !== 'visible' && up.getBoundingClientRect().right <= limit) return true;
+            }
+            return false;
+          };
+          return [...document.body.querySelectorAll('*')]
+            .filter((el) => {
+              const box = el.getBoundingClientRect();
+              return box.width > 0 && box.right > limit && !clipped(el);
+            })
+            .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className) : '') + ': ' + (el.textContent ?? '').slice(0, 40));
+        })()`);
+
+      // Each page, and what shows that its answers from the API are in: their content is what could
+      // overflow (and the cluster page polls, so the network is never idle for long).
+      const pages: { title: string; content: () => Locator }[] = [
+        {
+          title: 'Tenants',
+          content: () => section('Tenants').getByRole('cell', { name: TENANT, exact: true }),
+        },
+        {
+          title: 'User stores',
+          content: () =>
+            section(`User stores of ${TENANT}`).getByRole('cell', { name: 'SUPPLIERS', exact: true }),
+        },
+        {
+          title: 'Users and roles',
+          content: () =>
+            section('Roles')
+              .getByRole('listitem')
+              .filter({ hasText: /^buyers$/ }),
+        },
+        {
+          title: 'Web applications',
+          content: () => section('Not deployed').getByRole('cell', { name: 'sneaky.zip' }),
+        },
+        {
+          title: 'Registry',
+          content: () => section(`Registry of ${TENANT}`).getByRole('button', { name: 'config' }),
+        },
+        {
+          title: 'Cluster',
+          content: () =>
+            section('Nodes')
+              .getByRole('row')
+              .filter({ hasText: `:${server.port}` }),
+        },
+        {
+          title: 'Upgrade',
+          content: () =>
+            section('Configuration report').getByRole('rowheader', { name: 'format', exact: true }),
+        },
+      ];
+      const titles = pages.map((p) => p.title);
+      for (const { title, content } of pages) {
+        // The links sit behind the menu button, so the header stays one short row.
+        expect(await nav.getByRole('link').first().isVisible()).toBe(false);
+        expect((await page.locator('header').boundingBox())?.height).toBeLessThan(70);
+        await menu.click();
+        expect(await menu.getAttribute('aria-expanded')).toBe('true');
+        const links = nav.getByRole('link');
+        expect(await links.allTextContents()).toEqual(titles);
+        for (const link of await links.all()) await inView(await link.boundingBox());
+        if (title === 'Tenants') await screenshot(page, '15a-narrow-420-menu-open');
+        await links.filter({ hasText: new RegExp(`^${title}$`) }).click();
+        await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+        expect(await menu.getAttribute('aria-expanded')).toBe('false');
+        // Pages fill in from the API; their content is what could overflow, so wait for it.
+        await content().waitFor();
+
+        await inView(await page.getByRole('button', { name: 'Log out' }).boundingBox());
+        await inView(await menu.boundingBox());
+        expect(await overflowing(), `overflowing on ${title}`).toEqual([]);
+        expect(
+          await page.evaluate<number>('document.documentElement.scrollWidth'),
+          `page width on ${title}`,
+        ).toBeLessThanOrEqual(width);
+        if (title === 'Tenants') {
+          // The actions column is reachable: its table scrolls inside its box instead of the page.
+          const actions = section('Tenants')
+            .getByRole('row')
+            .filter({ hasText: TENANT })
+            .locator('td.actions');
+          await actions.scrollIntoViewIfNeeded();
+          await inView(await actions.getByRole('button', { name: `Manage ${TENANT}` }).boundingBox());
+          await screenshot(page, '15-narrow-420');
+        }
+        if (title === 'Upgrade') await screenshot(page, '15b-narrow-420-upgrade');
+      }
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
   });
 
   it('shows a tenant admin only its own tenant', async () => {
@@ -408,6 +635,38 @@ describe('the management console', () => {
     await page.reload();
     await page.getByRole('button', { name: 'Log in', exact: true }).waitFor();
     expect(await page.getByRole('heading', { name: 'Tessera console' }).isVisible()).toBe(true);
+  });
+
+  it('says no upgrade has run, with the command, on a home no upgrade made, and logs no console error', async () => {
+    const fresh = await startTestServer('sqlite');
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    other.on('console', (message) => {
+      if (message.type() === 'error') errors.push(`${message.text()} (${message.location().url})`);
+    });
+    other.on('pageerror', (error) => errors.push(String(error)));
+    const failed: string[] = [];
+    other.on('response', (response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    });
+    try {
+      other.setDefaultTimeout(5_000);
+      await other.goto(`${fresh.server.url}/console/#/upgrade`);
+      await other.getByLabel('User name').fill('admin');
+      await other.getByLabel('Password').fill(ADMIN_PASSWORD);
+      await other.getByRole('button', { name: 'Log in', exact: true }).click();
+      await other.getByRole('heading', { name: 'Upgrade', level: 1 }).waitFor();
+      const none = other.getByRole('region', { name: 'No upgrade has run on this home' });
+      await none.waitFor();
+      expect(await none.textContent()).toContain('tessera upgrade --from-home OLD_HOME --home NEW_HOME');
+      await other.waitForLoadState('networkidle');
+      await screenshot(other, '16-upgrade-none');
+      expect(failed).toEqual([]);
+      expect(errors).toEqual([]);
+    } finally {
+      await other.close();
+      await fresh.stop();
+    }
   });
 
   it('runs whole under its Content-Security-Policy, which also forbids framing it', async () => {

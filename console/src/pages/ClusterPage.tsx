@@ -25,36 +25,38 @@ export function ClusterPage() {
         </p>
       )}
       <Notice error={status.error} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Node</th>
-            <th scope="col">Address</th>
-            <th scope="col">Release</th>
-            <th scope="col">Started</th>
-            <th scope="col">Last heartbeat</th>
-            <th scope="col">State</th>
-          </tr>
-        </thead>
-        <tbody>
-          {status.data?.nodes.map((node) => (
-            <tr key={node.nodeId}>
-              <td className="mono">{node.nodeId}</td>
-              <td>
-                {node.host}:{node.port}
-              </td>
-              <td>{node.release}</td>
-              <td>{new Date(node.startedAt).toLocaleString()}</td>
-              <td>
-                {new Date(node.lastHeartbeat).toLocaleTimeString()} ({node.secondsSinceHeartbeat} s ago)
-              </td>
-              <td>
-                <span className={node.state === 'live' ? 'badge ok' : 'badge bad'}>{node.state}</span>
-              </td>
+      <div className="table-box">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Node</th>
+              <th scope="col">Address</th>
+              <th scope="col">Release</th>
+              <th scope="col">Started</th>
+              <th scope="col">Last heartbeat</th>
+              <th scope="col">State</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {status.data?.nodes.map((node) => (
+              <tr key={node.nodeId}>
+                <td className="mono">{node.nodeId}</td>
+                <td>
+                  {node.host}:{node.port}
+                </td>
+                <td>{node.release}</td>
+                <td>{new Date(node.startedAt).toLocaleString()}</td>
+                <td>
+                  {new Date(node.lastHeartbeat).toLocaleTimeString()} ({node.secondsSinceHeartbeat} s ago)
+                </td>
+                <td>
+                  <span className={node.state === 'live' ? 'badge ok' : 'badge bad'}>{node.state}</span>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -6,13 +6,21 @@ import type { Tenant } from '../types';
 import { useLoad } from '../useLoad';
 import { type Errors, passwordProblem, tenantDomainProblem, valid } from '../validation';
 
-/** Every tenant, a form to add one, and (de)activation. Super tenant admin only. */
-export function TenantsPage({ onManage }: { onManage: (domain: string) => void }) {
+/** Every tenant, a form to add one, (de)activation and deletion. Super tenant admin only. */
+export function TenantsPage({
+  onManage,
+  onDeleted,
+}: {
+  onManage: (domain: string) => void;
+  onDeleted: (domain: string) => void;
+}) {
   const tenants = useLoad(() => api<{ tenants: Tenant[] }>('GET', '/tenants'), []);
   const [failure, setFailure] = useState<unknown>();
+  const [deleted, setDeleted] = useState<string>();
 
   async function setActive(tenant: Tenant, active: boolean) {
     setFailure(undefined);
+    setDeleted(undefined);
     try {
       await api('PATCH', `/tenants/${seg(tenant.domain)}`, { body: { active } });
       tenants.reload();
@@ -21,49 +29,75 @@ export function TenantsPage({ onManage }: { onManage: (domain: string) => void }
     }
   }
 
+  async function remove(tenant: Tenant) {
+    const question =
+      `Delete the tenant ${tenant.domain}? Its users can no longer log in and its apps stop being served. ` +
+      `Its folder (repository/tenants/${tenant.id}/: apps and user store files) is moved to backups/, not erased.`;
+    if (!window.confirm(question)) return;
+    setFailure(undefined);
+    setDeleted(undefined);
+    try {
+      await api('DELETE', `/tenants/${seg(tenant.domain)}`);
+      setDeleted(`Tenant ${tenant.domain} deleted; its folder is in backups/.`);
+      onDeleted(tenant.domain);
+    } catch (error) {
+      setFailure(error);
+    } finally {
+      // Also after a failure: another admin may have deleted it already.
+      tenants.reload();
+    }
+  }
+
   return (
     <>
-      <section aria-labelledby="tenants-list">
-        <h2 id="tenants-list">Tenants</h2>
-        <Notice error={tenants.error ?? failure} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Domain</th>
-              <th scope="col">Id</th>
-              <th scope="col">Admin</th>
-              <th scope="col">State</th>
-              <th scope="col">Created</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {tenants.data?.tenants.map((tenant) => (
-              <tr key={tenant.id}>
-                <td>{tenant.domain}</td>
-                <td>{tenant.id}</td>
-                <td>{tenant.adminUsername}</td>
-                <td>
-                  <span className={tenant.active ? 'badge ok' : 'badge off'}>
-                    {tenant.active ? 'active' : 'inactive'}
-                  </span>
-                </td>
-                <td>{new Date(tenant.createdAt).toLocaleString()}</td>
-                <td className="actions">
-                  <button type="button" onClick={() => onManage(tenant.domain)}>
-                    Manage<span className="sr-only"> {tenant.domain}</span>
-                  </button>
-                  {tenant.id > 0 && (
-                    <button type="button" onClick={() => setActive(tenant, !tenant.active)}>
-                      {tenant.active ? 'Deactivate' : 'Activate'}
-                      <span className="sr-only"> {tenant.domain}</span>
-                    </button>
-                  )}
-                </td>
+      {/* No heading of its own: the page's title already says "Tenants". */}
+      <section aria-label="Tenants">
+        <Notice error={tenants.error ?? failure} success={deleted} />
+        <div className="table-box">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Domain</th>
+                <th scope="col">Id</th>
+                <th scope="col">Admin</th>
+                <th scope="col">State</th>
+                <th scope="col">Created</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {tenants.data?.tenants.map((tenant) => (
+                <tr key={tenant.id}>
+                  <td>{tenant.domain}</td>
+                  <td>{tenant.id}</td>
+                  <td>{tenant.adminUsername}</td>
+                  <td>
+                    <span className={tenant.active ? 'badge ok' : 'badge off'}>
+                      {tenant.active ? 'active' : 'inactive'}
+                    </span>
+                  </td>
+                  <td>{new Date(tenant.createdAt).toLocaleString()}</td>
+                  <td className="actions">
+                    <button type="button" onClick={() => onManage(tenant.domain)}>
+                      Manage<span className="sr-only"> {tenant.domain}</span>
+                    </button>
+                    {tenant.id > 0 && (
+                      <button type="button" onClick={() => setActive(tenant, !tenant.active)}>
+                        {tenant.active ? 'Deactivate' : 'Activate'}
+                        <span className="sr-only"> {tenant.domain}</span>
+                      </button>
+                    )}
+                    {tenant.id > 0 && (
+                      <button type="button" className="danger" onClick={() => remove(tenant)}>
+                        Delete<span className="sr-only"> {tenant.domain}</span>
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <CreateTenant onCreated={tenants.reload} />
     </>

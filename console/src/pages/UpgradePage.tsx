@@ -1,30 +1,22 @@
-import { ApiError, api } from '../api';
+import { api } from '../api';
+import { ConfigReport } from '../components/ConfigReport';
 import { Notice } from '../components/Notice';
 import { formatDuration, Timeline } from '../components/Timeline';
 import type { UpgradeReport } from '../types';
 import { useLoad } from '../useLoad';
 
-type ConfigEntry = { kind: string } & Record<string, unknown>;
 type TableFacts = Record<string, { rows?: number; checksum?: string }>;
 
 /** The journal of the upgrade that made this home: steps on a time line, copies, checksums, config, outage. */
 export function UpgradePage() {
-  const report = useLoad(async () => {
-    try {
-      return await api<UpgradeReport>('GET', '/upgrade/report');
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 404) return null;
-      throw error;
-    }
-  }, []);
+  // 204 (no body) when no upgrade has run here: asked that way, the browser logs no failed request.
+  const report = useLoad(
+    async () => (await api<UpgradeReport | undefined>('GET', '/upgrade/report')) ?? null,
+    [],
+  );
   if (report.error) return <Notice error={report.error} />;
   if (report.data === undefined) return <p className="loading">Loading…</p>;
-  if (report.data === null)
-    return (
-      <p>
-        No upgrade has been recorded into this home: it was not made by <code>tessera upgrade</code>.
-      </p>
-    );
+  if (report.data === null) return <NoUpgrade />;
 
   const { journal, text } = report.data;
   // The journal lists its steps in the order they run (the server's step list), so the page keeps no copy.
@@ -33,7 +25,7 @@ export function UpgradePage() {
   const tables = details('stage').tables as TableFacts | undefined;
   const newTables = (details('checkpoints').newTables as string[] | undefined) ?? [];
   const newColumns = (details('checkpoints').newColumns as string[] | undefined) ?? [];
-  const config = (details('configure').report as ConfigEntry[] | undefined) ?? [];
+  const config = (details('configure').report as unknown[] | undefined) ?? [];
 
   return (
     <>
@@ -60,55 +52,59 @@ export function UpgradePage() {
       <section aria-labelledby="upgrade-timeline">
         <h2 id="upgrade-timeline">Steps</h2>
         <Timeline steps={steps} outage={journal.outage} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Step</th>
-              <th scope="col">Status</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Attempts</th>
-            </tr>
-          </thead>
-          <tbody>
-            {steps.map(({ name, step }) => (
-              <tr key={name}>
-                <td>{name}</td>
-                <td>
-                  {step.status}
-                  {step.error && (
-                    <div className="muted">
-                      {step.error.code}: {step.error.message}
-                    </div>
-                  )}
-                </td>
-                <td className="num">{formatDuration(step.durationMs)}</td>
-                <td className="num">{step.attempts}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </section>
-      {tables && (
-        <section aria-labelledby="upgrade-rows">
-          <h2 id="upgrade-rows">Rows copied to staging</h2>
+        <div className="table-box">
           <table>
             <thead>
               <tr>
-                <th scope="col">Table</th>
-                <th scope="col">Rows</th>
-                <th scope="col">Checksum</th>
+                <th scope="col">Step</th>
+                <th scope="col">Status</th>
+                <th scope="col">Duration</th>
+                <th scope="col">Attempts</th>
               </tr>
             </thead>
             <tbody>
-              {Object.entries(tables).map(([name, facts]) => (
+              {steps.map(({ name, step }) => (
                 <tr key={name}>
                   <td>{name}</td>
-                  <td className="num">{facts.rows ?? '?'}</td>
-                  <td className="mono">{facts.checksum ?? ''}</td>
+                  <td>
+                    {step.status}
+                    {step.error && (
+                      <div className="muted">
+                        {step.error.code}: {step.error.message}
+                      </div>
+                    )}
+                  </td>
+                  <td className="num">{formatDuration(step.durationMs)}</td>
+                  <td className="num">{step.attempts}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+        </div>
+      </section>
+      {tables && (
+        <section aria-labelledby="upgrade-rows">
+          <h2 id="upgrade-rows">Rows copied to staging</h2>
+          <div className="table-box">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Table</th>
+                  <th scope="col">Rows</th>
+                  <th scope="col">Checksum</th>
+                </tr>
+              </thead>
+              <tbody>
+                {Object.entries(tables).map(([name, facts]) => (
+                  <tr key={name}>
+                    <td>{name}</td>
+                    <td className="num">{facts.rows ?? '?'}</td>
+                    <td className="mono">{facts.checksum ?? ''}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         </section>
       )}
       {(newTables.length > 0 || newColumns.length > 0) && (
@@ -126,30 +122,7 @@ export function UpgradePage() {
       )}
       <section aria-labelledby="upgrade-config">
         <h2 id="upgrade-config">Configuration report</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Change</th>
-              <th scope="col">Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {config.map((entry, index) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: entries have no identity of their own
-              <tr key={index}>
-                <td>{entry.kind}</td>
-                <td className="mono">
-                  {Object.entries(entry)
-                    .filter(([key]) => key !== 'kind')
-                    .map(
-                      ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
-                    )
-                    .join('  ')}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ConfigReport entries={config} />
       </section>
       <details>
         <summary>
@@ -158,5 +131,24 @@ export function UpgradePage() {
         <pre className="content">{text}</pre>
       </details>
     </>
+  );
+}
+
+function NoUpgrade() {
+  return (
+    <section aria-labelledby="upgrade-none">
+      <h2 id="upgrade-none">No upgrade has run on this home</h2>
+      <p>
+        This page shows the journal of the <code>tessera upgrade</code> that made a home. To upgrade an older
+        release, stop its nodes and run, on this machine:
+      </p>
+      <pre className="content">
+        tessera upgrade --from-home OLD_HOME --home NEW_HOME --staging-db DATABASE_URL --dry-run
+      </pre>
+      <p>
+        Without <code>--dry-run</code> it runs; then start the server on <code>NEW_HOME</code> and its report
+        shows here (<code>tessera upgrade report --home NEW_HOME</code> prints it too).
+      </p>
+    </section>
   );
 }

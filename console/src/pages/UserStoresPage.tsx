@@ -27,42 +27,44 @@ export function UserStoresPage({ tenant }: { tenant: string }) {
       <section aria-labelledby="stores-list">
         <h2 id="stores-list">User stores of {tenant}</h2>
         <Notice error={stores.error ?? failure} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Domain</th>
-              <th scope="col">Type</th>
-              <th scope="col">Database or directory</th>
-              <th scope="col">Access</th>
-              <th scope="col">Status</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {stores.data?.userstores.map((store) => (
-              <tr key={store.domain}>
-                <td>
-                  {store.domain}
-                  {store.description && <div className="muted">{store.description}</div>}
-                </td>
-                <td>{store.type}</td>
-                <td className="mono">{store.url ?? 'server database'}</td>
-                <td>{store.readOnly ? 'read-only' : 'read-write'}</td>
-                <td>
-                  <span className={store.status === 'up' ? 'badge ok' : 'badge bad'}>{store.status}</span>
-                  {store.error && <div className="muted">{store.error}</div>}
-                </td>
-                <td>
-                  {store.type !== 'primary' && (
-                    <button type="button" onClick={() => remove(store)}>
-                      Remove<span className="sr-only"> {store.domain}</span>
-                    </button>
-                  )}
-                </td>
+        <div className="table-box">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Domain</th>
+                <th scope="col">Type</th>
+                <th scope="col">Database or directory</th>
+                <th scope="col">Access</th>
+                <th scope="col">Status</th>
+                <th scope="col">Actions</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {stores.data?.userstores.map((store) => (
+                <tr key={store.domain}>
+                  <td>
+                    {store.domain}
+                    {store.description && <div className="muted">{store.description}</div>}
+                  </td>
+                  <td>{store.type}</td>
+                  <td className="mono">{store.url ?? 'server database'}</td>
+                  <td>{store.readOnly ? 'read-only' : 'read-write'}</td>
+                  <td>
+                    <span className={store.status === 'up' ? 'badge ok' : 'badge bad'}>{store.status}</span>
+                    {store.error && <div className="muted">{store.error}</div>}
+                  </td>
+                  <td>
+                    {store.type !== 'primary' && (
+                      <button type="button" onClick={() => remove(store)}>
+                        Remove<span className="sr-only"> {store.domain}</span>
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       </section>
       <AddStore base={base} onAdded={stores.reload} />
     </>

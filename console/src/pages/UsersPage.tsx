@@ -61,38 +61,40 @@ export function UsersPage({ tenant }: { tenant: string }) {
           <button type="submit">Search</button>
         </form>
         <Notice error={users.error} />
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Store</th>
-              <th scope="col">Roles</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {shown.map((user) => (
-              <tr key={user.username}>
-                <td>
-                  {user.username}
-                  {user.system && <span className="badge">system</span>}
-                </td>
-                <td>{user.store}</td>
-                <td>{user.roles.join(', ') || '—'}</td>
-                <td>
-                  <button type="button" onClick={() => setEditing(user)}>
-                    Edit<span className="sr-only"> {user.username}</span>
-                  </button>
-                </td>
-              </tr>
-            ))}
-            {users.data && shown.length === 0 && (
+        <div className="table-box">
+          <table>
+            <thead>
               <tr>
-                <td colSpan={4}>No users match.</td>
+                <th scope="col">User</th>
+                <th scope="col">Store</th>
+                <th scope="col">Roles</th>
+                <th scope="col">Actions</th>
               </tr>
-            )}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {shown.map((user) => (
+                <tr key={user.username}>
+                  <td>
+                    {user.username}
+                    {user.system && <span className="badge">system</span>}
+                  </td>
+                  <td>{user.store}</td>
+                  <td>{user.roles.join(', ') || '—'}</td>
+                  <td>
+                    <button type="button" onClick={() => setEditing(user)}>
+                      Edit<span className="sr-only"> {user.username}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+              {users.data && shown.length === 0 && (
+                <tr>
+                  <td colSpan={4}>No users match.</td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
         <nav className="pager" aria-label="Pages of users">
           <button
             type="button"

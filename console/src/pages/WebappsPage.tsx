@@ -2,14 +2,15 @@ import { type FormEvent, useId, useState } from 'react';
 import { api, seg } from '../api';
 import { Field } from '../components/Field';
 import { Notice } from '../components/Notice';
-import type { WebApp } from '../types';
+import type { RefusedApp, WebApp } from '../types';
 import { useLoad } from '../useLoad';
 import { appNameProblem } from '../validation';
 
 /** The tenant's deployed apps: open, undeploy, or upload a zip. */
 export function WebappsPage({ tenant }: { tenant: string }) {
   const base = `/tenants/${seg(tenant)}/webapps`;
-  const apps = useLoad(() => api<{ webapps: WebApp[] }>('GET', base), [base]);
+  const apps = useLoad(() => api<{ webapps: WebApp[]; refused?: RefusedApp[] }>('GET', base), [base]);
+  const refused = apps.data?.refused ?? [];
   const [failure, setFailure] = useState<unknown>();
 
   async function undeploy(app: WebApp) {
@@ -28,45 +29,83 @@ export function WebappsPage({ tenant }: { tenant: string }) {
       <section aria-labelledby="apps-list">
         <h2 id="apps-list">Web applications of {tenant}</h2>
         <Notice error={apps.error ?? failure} />
+        <div className="table-box">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">App</th>
+                <th scope="col">From</th>
+                <th scope="col">Login</th>
+                <th scope="col">Deployed</th>
+                <th scope="col">Actions</th>
+              </tr>
+            </thead>
+            <tbody>
+              {apps.data?.webapps.map((app) => (
+                <tr key={app.name}>
+                  <td>
+                    <a href={app.url} target="_blank" rel="noreferrer">
+                      {app.name}
+                    </a>{' '}
+                    <span className="muted mono">{app.url}</span>
+                  </td>
+                  <td>{app.source}</td>
+                  <td>{app.login ? 'required' : 'no'}</td>
+                  <td>{new Date(app.deployedAt).toLocaleString()}</td>
+                  <td>
+                    <button type="button" onClick={() => undeploy(app)}>
+                      Undeploy<span className="sr-only"> {app.name}</span>
+                    </button>
+                  </td>
+                </tr>
+              ))}
+              {apps.data?.webapps.length === 0 && (
+                <tr>
+                  <td colSpan={5}>No apps deployed.</td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      {refused.length > 0 && <RefusedApps tenant={tenant} refused={refused} />}
+      <UploadApp base={base} onUploaded={apps.reload} />
+    </>
+  );
+}
+
+/** What is in the tenant's webapps/ folder but not deployed: each entry with the server's reason. */
+function RefusedApps({ tenant, refused }: { tenant: string; refused: RefusedApp[] }) {
+  return (
+    <section aria-labelledby="apps-refused">
+      <h2 id="apps-refused">Not deployed</h2>
+      <p className="muted">
+        These entries of the webapps/ folder of {tenant} were refused. Fix or remove them there (or upload a
+        corrected zip under the same name); one refused for a quota is deployed by itself once there is room.
+      </p>
+      <div className="table-box">
         <table>
           <thead>
             <tr>
               <th scope="col">App</th>
-              <th scope="col">From</th>
-              <th scope="col">Login</th>
-              <th scope="col">Deployed</th>
-              <th scope="col">Actions</th>
+              <th scope="col">Entry</th>
+              <th scope="col">Reason</th>
             </tr>
           </thead>
           <tbody>
-            {apps.data?.webapps.map((app) => (
-              <tr key={app.name}>
+            {refused.map((app) => (
+              <tr key={app.entry}>
+                <td>{app.name}</td>
+                <td className="mono">{app.entry}</td>
                 <td>
-                  <a href={app.url} target="_blank" rel="noreferrer">
-                    {app.name}
-                  </a>{' '}
-                  <span className="muted mono">{app.url}</span>
-                </td>
-                <td>{app.source}</td>
-                <td>{app.login ? 'required' : 'no'}</td>
-                <td>{new Date(app.deployedAt).toLocaleString()}</td>
-                <td>
-                  <button type="button" onClick={() => undeploy(app)}>
-                    Undeploy<span className="sr-only"> {app.name}</span>
-                  </button>
+                  <span className="badge bad">{app.error}</span> {app.message}
                 </td>
               </tr>
             ))}
-            {apps.data?.webapps.length === 0 && (
-              <tr>
-                <td colSpan={5}>No apps deployed.</td>
-              </tr>
-            )}
           </tbody>
         </table>
-      </section>
-      <UploadApp base={base} onUploaded={apps.reload} />
-    </>
+      </div>
+    </section>
   );
 }
 
