@@ -138,6 +138,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       hotLoad: config.deployment.hotDeploy,
       sharing: cluster.sharing,
+      tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.

@@ -4,8 +4,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { UserStoreSharing } from '../cache/cluster-cache.js';
 import type { Database } from '../db/connection.js';
-import { TesseraError } from '../errors.js';
-import { type HomeLayout, userstoresFolder } from '../home/layout.js';
+import { isTesseraError, TesseraError } from '../errors.js';
+import { type HomeLayout, SUPER_TENANT_DOMAIN, SUPER_TENANT_ID, userstoresFolder } from '../home/layout.js';
 import { StoreConnections } from './connections.js';
 import { type FolderWatch, watchFolder } from './folder-watch.js';
 import type { LdapSettings } from './ldap/settings.js';
@@ -34,6 +34,8 @@ export interface UserStoreManagerOptions {
   connectTimeoutMs?: number;
   /** The cluster's cache around each store and the store definitions every node shares (none: this node's folder only). */
   sharing?: UserStoreSharing;
+  /** A tenant's domain, for refusals to name it (a tenant admin never sees numeric ids). */
+  tenantDomain?: (tenantId: number) => Promise<string | undefined>;
 }
 
 /** A secondary store to create, as the API takes it. */
@@ -92,6 +94,7 @@ export class UserStoreManager {
   private readonly debounceMs: number;
   private readonly connections: StoreConnections;
   private readonly sharing: UserStoreSharing | undefined;
+  private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
   private readonly tenants = new Map<number, TenantStores>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -104,6 +107,7 @@ export class UserStoreManager {
     this.rescanIntervalMs = options.rescanIntervalMs ?? 5_000;
     this.debounceMs = options.debounceMs ?? 150;
     this.sharing = options.sharing;
+    this.tenantDomain = options.tenantDomain;
     this.connections = new StoreConnections(
       this.layout.root,
       options.connectTimeoutMs,
@@ -203,15 +207,21 @@ export class UserStoreManager {
     const { domain } = definition;
     return this.enqueue(tenant, async () => {
       const file = path.join(tenant.folder, storeFileName(domain));
-      if (tenant.secondaries.has(domain) || existsSync(file)) {
-        throw new TesseraError('CONFLICT', `Tenant ${tenantId} already has a user store ${domain}.`);
-      }
+      const taken = async () =>
+        new TesseraError(
+          'CONFLICT',
+          `${await this.tenantName(tenantId)} already has a user store ${domain}.`,
+        );
+      if (tenant.secondaries.has(domain) || existsSync(file)) throw await taken();
       // Held until the store itself holds the connection, so that it is opened once.
       const probe = definition.type === 'ldap' ? undefined : await this.connections.acquire(definition.url);
       if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
       try {
         await registerStoreDomain(this.database.db, tenantId, domain);
-        await this.sharing?.created(tenantId, definition);
+        // Another node created it first: the same refusal as for one this node knows.
+        await this.sharing?.created(tenantId, definition).catch(async (error: unknown) => {
+          throw isTesseraError(error, 'CONFLICT') ? await taken() : error;
+        });
         await writeStoreFile(tenant.folder, definition);
         await this.syncFile(tenant, domain, file, 'none');
       } finally {
@@ -235,7 +245,7 @@ export class UserStoreManager {
       const loaded = tenant.secondaries.get(name);
       const file = loaded?.file ?? path.join(tenant.folder, storeFileName(name));
       if (loaded === undefined && !existsSync(file)) {
-        throw new TesseraError('NOT_FOUND', `Tenant ${tenantId} has no user store ${name}.`);
+        throw new TesseraError('NOT_FOUND', `${await this.tenantName(tenantId)} has no user store ${name}.`);
       }
       await this.sharing?.removed(tenantId, name);
       await rm(file, { force: true });
@@ -272,8 +282,15 @@ export class UserStoreManager {
   private requireTenant(tenantId: number): TenantStores {
     const tenant = this.tenants.get(tenantId);
     if (tenant === undefined)
-      throw new TesseraError('NOT_FOUND', `Tenant ${tenantId} has no user stores loaded.`);
+      throw new TesseraError('NOT_FOUND', "This tenant's user stores are not loaded on this node.");
     return tenant;
+  }
+
+  /** `Tenant acme.com`: how refusals name a tenant, by its domain (the id only if that cannot be read). */
+  private async tenantName(tenantId: number): Promise<string> {
+    if (tenantId === SUPER_TENANT_ID) return `Tenant ${SUPER_TENANT_DOMAIN}`;
+    const domain = await this.tenantDomain?.(tenantId).catch(() => undefined);
+    return domain === undefined ? `Tenant ${tenantId}` : `Tenant ${domain}`;
   }
 
   private sortedSecondaries(tenant: TenantStores): LoadedStore[] {
