@@ -1,5 +1,5 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { PACKAGE_VERSION } from '../package-root.js';
 import type { ServerContext } from './context.js';
 import { requireAdminAuth } from './plugins/authentication.js';
@@ -29,7 +29,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     // A stopping server must not wait on clients that keep a connection open (kept-alive, or a body never read).
     forceCloseConnections: true,
     // One line per request instead of two, at a level that says how it went: plugins/request-log.ts.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
 
