@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'BAD_REQUEST'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BAD_USAGE'
   | 'CONFIG_INVALID'
   | 'DB_URL_INVALID'
@@ -33,6 +34,7 @@ export type ErrorCode =
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   BAD_USAGE: 400,
   CONFIG_INVALID: 500,
   DB_URL_INVALID: 400,

@@ -58,7 +58,8 @@ export class SharedStoreDefinitions {
     const text = renderStoreFile(definition);
     const inserted = await this.insertVersion(tenantId, definition.domain, text, true);
     if (!inserted)
-      throw new TesseraError('CONFLICT', `Tenant ${tenantId} already has a user store ${definition.domain}.`);
+      // The manager words the refusal with the tenant's domain; an id is never shown to a tenant admin.
+      throw new TesseraError('CONFLICT', `This tenant already has a user store ${definition.domain}.`);
     this.agreedOf(tenantId).set(definition.domain, text);
     await this.announce(tenantId, definition.domain);
   }

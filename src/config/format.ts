@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'smol-toml';
+import { existsSync, readFileSync } from 'node:fs';
+import { parse, TomlError } from 'smol-toml';
 import { TesseraError } from '../errors.js';
+import { tomlSyntaxRefusal } from './toml-syntax.js';
 
 /** The config formats releases wrote: 1.0 had no `format` key and called the URL `database.dsn`. */
 export type ConfigFormat = '1.0' | '1.1' | '2.0';
@@ -12,19 +13,28 @@ export interface ConfigSummary {
 
 /** Reads just enough of a config of any known release to find its database (for status and upgrade plans). */
 export function summarizeConfigFile(file: string): ConfigSummary {
+  if (!existsSync(file)) {
+    // Most often a mistyped --home (or TESSERA_HOME), or a command run from another folder.
+    throw new TesseraError('CONFIG_INVALID', `No Tessera home here: ${file} does not exist.`, {
+      hint: 'Name the home folder that holds conf/tessera.toml (--home, or --from-home for an upgrade; else TESSERA_HOME); tessera start --home DIR lays out a new home.',
+    });
+  }
   let raw: Record<string, unknown>;
   try {
     raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
   } catch (error) {
+    if (error instanceof TomlError) throw tomlSyntaxRefusal(file, error);
     throw new TesseraError(
       'CONFIG_INVALID',
       `Cannot read ${file}: ${(error as Error).message.split('\n')[0]}`,
-      { cause: error },
+      { cause: error, hint: `Make ${file} readable by the account running tessera.` },
     );
   }
   const format = raw.format === undefined ? '1.0' : raw.format;
   if (format !== '1.0' && format !== '1.1' && format !== '2.0') {
-    throw new TesseraError('CONFIG_INVALID', `${file}: unknown config format "${String(format)}".`);
+    throw new TesseraError('CONFIG_INVALID', `${file}: unknown config format "${String(format)}".`, {
+      hint: 'Fix the format key (1.0, 1.1 or 2.0), or run the newer Tessera release that wrote this config.',
+    });
   }
   const database = (raw.database ?? {}) as Record<string, unknown>;
   const url = format === '1.0' ? database.dsn : database.url;

@@ -14,6 +14,7 @@ import {
   type LogLevel,
   type TesseraConfig,
 } from './schema.js';
+import { tomlSyntaxRefusal } from './toml-syntax.js';
 
 type Table = Record<string, unknown>;
 
@@ -71,12 +72,7 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
   try {
     raw = parse(source) as Table;
   } catch (error) {
-    if (error instanceof TomlError) {
-      throw new TesseraError(
-        'CONFIG_INVALID',
-        `${file}:${error.line}:${error.column}: ${error.message.split('\n')[0]}`,
-      );
-    }
+    if (error instanceof TomlError) throw tomlSyntaxRefusal(file, error);
     throw error;
   }
   const problems = new Problems(file, source);

@@ -1,10 +1,11 @@
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { PACKAGE_VERSION } from '../package-root.js';
 import type { ServerContext } from './context.js';
 import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
 import { authenticateRoutes } from './routes/authenticate.js';
@@ -27,10 +28,13 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     bodyLimit: 8 * 1024 * 1024,
     // A stopping server must not wait on clients that keep a connection open (kept-alive, or a body never read).
     forceCloseConnections: true,
+    // One line per request instead of two, at a level that says how it went: plugins/request-log.ts.
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
   });
 
   registerErrorHandling(app);
+  registerRequestLog(app);
   registerSecurityHeaders(app);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import type { LogLevel } from '../config/schema.js';
 import { redactDatabaseUrl } from '../db/url.js';
 import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
+import { terminalLogStream } from './log-format.js';
 
 /** Fields that may hold a secret, whatever object they arrive in; pino replaces them before writing. */
 export const REDACTED_PATHS = [
@@ -28,6 +29,11 @@ export interface LoggerOptions {
   logsFolder?: string;
   /** Also write to stdout (the server's default; tests turn it off). */
   stdout?: boolean;
+  /**
+   * Where the stdout lines go (process.stdout; tests give their own). A terminal (`isTTY`) gets readable
+   * lines (log-format.ts); anything else, a pipe to a collector say, gets the JSON lines the file gets.
+   */
+  out?: { write(text: string): unknown; isTTY?: boolean };
 }
 
 export interface ServerLogger {
@@ -40,7 +46,10 @@ export function createLogger(options: LoggerOptions): ServerLogger {
   const streams: pino.StreamEntry[] = [];
   let file: ReturnType<typeof pino.destination> | undefined;
   if (options.stdout ?? true)
-    streams.push({ level: options.level === 'silent' ? 'fatal' : options.level, stream: process.stdout });
+    streams.push({
+      level: options.level === 'silent' ? 'fatal' : options.level,
+      stream: stdoutStream(options),
+    });
   if (options.logsFolder) {
     mkdirSync(options.logsFolder, { recursive: true, mode: PRIVATE_FOLDER_MODE });
     // Opened synchronously: the file exists (or the start fails) before the first line is written.
@@ -81,6 +90,13 @@ export function createLogger(options: LoggerOptions): ServerLogger {
         file.end();
       }),
   };
+}
+
+function stdoutStream(options: LoggerOptions): { write(chunk: string): unknown } {
+  const out = options.out ?? process.stdout;
+  if (out.isTTY !== true) return out;
+  // https://no-color.org: any non-empty value turns colours off.
+  return terminalLogStream(out, { colors: !process.env.NO_COLOR });
 }
 
 function redactedError(error: Error): pino.SerializedError {

@@ -5,7 +5,7 @@ import { openClusterCache } from '../cache/cluster-cache.js';
 import { tenantScope } from '../cache/shared-cache.js';
 import { TenantFollower, type TenantKey } from '../cache/tenant-follower.js';
 import { NodeRegistry } from '../cluster/registry.js';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigFile, parseConfig } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
@@ -29,6 +29,7 @@ import { bootstrapDatabase } from './bootstrap.js';
 import type { ServerContext } from './context.js';
 import { createLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
+import { assertPortAvailable, type PortSource, portInUse } from './port-check.js';
 
 /** How often a node reads the tenant list, in case it missed another node's message about a change. */
 const TENANT_FOLLOW_MS = 5_000;
@@ -82,13 +83,22 @@ export function portFromEnvironment(value: string | undefined): number | undefin
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const layout = homeLayout(options.home);
   const firstStart = !existsSync(layout.configFile);
+  // The config is read and the port checked before anything is written, opened or deployed: a start refused
+  // for either leaves the home as it was (a first start's config is the default one it is about to write).
+  const config = firstStart
+    ? parseConfig(defaultConfigText(), layout.configFile)
+    : loadConfigFile(layout.configFile);
+  const environmentPort = portFromEnvironment(process.env.PORT);
+  const port = options.port ?? environmentPort ?? config.server.port;
+  const portSource: PortSource =
+    options.port !== undefined ? 'option' : environmentPort !== undefined ? 'PORT' : 'server.port';
+  const host = options.host ?? config.server.host;
+  await assertPortAvailable(port, host, portSource);
   ensureHomeLayout(layout);
   if (firstStart)
     writeFileSync(layout.configFile, defaultConfigText(), { flag: 'wx', mode: PRIVATE_FILE_MODE });
   // Also for homes laid out by an earlier release or under a looser umask (see private-modes.ts).
   tightenHome(layout.root);
-  const config = loadConfigFile(layout.configFile);
-  const port = options.port ?? portFromEnvironment(process.env.PORT) ?? config.server.port;
   const { logger, close: closeLogger } = createLogger({
     level: options.logLevel ?? config.logging.level,
     logsFolder: layout.logs,
@@ -140,6 +150,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       hotLoad: config.deployment.hotDeploy,
       sharing: cluster.sharing,
       readOnlyDatabases: options.readOnlyStoreDatabases,
+      tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
@@ -237,13 +248,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const app = await buildApp(context);
     closers.push(() => app.close());
     try {
-      await app.listen({ port, host: options.host ?? config.server.host });
+      await app.listen({ port, host });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-        throw new TesseraError('PORT_IN_USE', `Port ${port} is already in use.`, {
-          hint: 'Stop whatever listens there, or set PORT (or server.port in conf/tessera.toml) to a free port.',
-        });
-      }
+      // Taken since the check at the start.
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port, portSource);
       throw error;
     }
     const address = app.server.address();

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import type { UserStoreSharing } from '../cache/cluster-cache.js';
 import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
-import { TesseraError } from '../errors.js';
-import { type HomeLayout, userstoresFolder } from '../home/layout.js';
+import { isTesseraError, TesseraError } from '../errors.js';
+import { type HomeLayout, SUPER_TENANT_DOMAIN, SUPER_TENANT_ID, userstoresFolder } from '../home/layout.js';
 import { StoreConnections } from './connections.js';
 import { type FolderWatch, watchFolder } from './folder-watch.js';
 import type { LdapSettings } from './ldap/settings.js';
@@ -37,6 +37,8 @@ export interface UserStoreManagerOptions {
   sharing?: UserStoreSharing;
   /** JDBC store databases opened read-only, whatever the store files say (see `StartOptions`). */
   readOnlyDatabases?: readonly DatabaseTarget[];
+  /** A tenant's domain, for refusals to name it (a tenant admin never sees numeric ids). */
+  tenantDomain?: (tenantId: number) => Promise<string | undefined>;
 }
 
 /** A secondary store to create, as the API takes it. */
@@ -95,6 +97,7 @@ export class UserStoreManager {
   private readonly debounceMs: number;
   private readonly connections: StoreConnections;
   private readonly sharing: UserStoreSharing | undefined;
+  private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
   private readonly tenants = new Map<number, TenantStores>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -107,6 +110,7 @@ export class UserStoreManager {
     this.rescanIntervalMs = options.rescanIntervalMs ?? 5_000;
     this.debounceMs = options.debounceMs ?? 150;
     this.sharing = options.sharing;
+    this.tenantDomain = options.tenantDomain;
     this.connections = new StoreConnections(
       this.layout.root,
       options.connectTimeoutMs,
@@ -207,15 +211,21 @@ export class UserStoreManager {
     const { domain } = definition;
     return this.enqueue(tenant, async () => {
       const file = path.join(tenant.folder, storeFileName(domain));
-      if (tenant.secondaries.has(domain) || existsSync(file)) {
-        throw new TesseraError('CONFLICT', `Tenant ${tenantId} already has a user store ${domain}.`);
-      }
+      const taken = async () =>
+        new TesseraError(
+          'CONFLICT',
+          `${await this.tenantName(tenantId)} already has a user store ${domain}.`,
+        );
+      if (tenant.secondaries.has(domain) || existsSync(file)) throw await taken();
       // Held until the store itself holds the connection, so that it is opened once.
       const probe = definition.type === 'ldap' ? undefined : await this.connections.acquire(definition.url);
       if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
       try {
         await registerStoreDomain(this.database.db, tenantId, domain);
-        await this.sharing?.created(tenantId, definition);
+        // Another node created it first: the same refusal as for one this node knows.
+        await this.sharing?.created(tenantId, definition).catch(async (error: unknown) => {
+          throw isTesseraError(error, 'CONFLICT') ? await taken() : error;
+        });
         await writeStoreFile(tenant.folder, definition);
         await this.syncFile(tenant, domain, file, 'none');
       } finally {
@@ -239,7 +249,7 @@ export class UserStoreManager {
       const loaded = tenant.secondaries.get(name);
       const file = loaded?.file ?? path.join(tenant.folder, storeFileName(name));
       if (loaded === undefined && !existsSync(file)) {
-        throw new TesseraError('NOT_FOUND', `Tenant ${tenantId} has no user store ${name}.`);
+        throw new TesseraError('NOT_FOUND', `${await this.tenantName(tenantId)} has no user store ${name}.`);
       }
       await this.sharing?.removed(tenantId, name);
       await rm(file, { force: true });
@@ -276,8 +286,15 @@ export class UserStoreManager {
   private requireTenant(tenantId: number): TenantStores {
     const tenant = this.tenants.get(tenantId);
     if (tenant === undefined)
-      throw new TesseraError('NOT_FOUND', `Tenant ${tenantId} has no user stores loaded.`);
+      throw new TesseraError('NOT_FOUND', "This tenant's user stores are not loaded on this node.");
     return tenant;
+  }
+
+  /** `Tenant acme.com`: how refusals name a tenant, by its domain (the id only if that cannot be read). */
+  private async tenantName(tenantId: number): Promise<string> {
+    if (tenantId === SUPER_TENANT_ID) return `Tenant ${SUPER_TENANT_DOMAIN}`;
+    const domain = await this.tenantDomain?.(tenantId).catch(() => undefined);
+    return domain === undefined ? `Tenant ${tenantId}` : `Tenant ${domain}`;
   }
 
   private sortedSecondaries(tenant: TenantStores): LoadedStore[] {

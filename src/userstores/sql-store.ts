@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../db/schema.js';
 import { TesseraError } from '../errors.js';
-import { isAccountName, PRIMARY_DOMAIN } from './names.js';
+import { displayName, isAccountName, PRIMARY_DOMAIN } from './names.js';
 import { checkPage, startsWith } from './page.js';
 import { hashPassword, type StoredPassword, verifyAgainstDummy, verifyPassword } from './passwords.js';
 import type { StoreSchema } from './sql-schema.js';
@@ -102,7 +102,7 @@ export class SqlUserStore implements UserStore {
     const attributes = Object.entries(user.attributes ?? {});
     for (const [name, value] of attributes) checkAttribute(name, value);
     // Refuse cheaply before spending argon2's time; the transaction below checks again authoritatively.
-    if (await this.findUser(this.db, username)) throw conflict('user', username);
+    if (await this.findUser(this.db, username)) throw conflict('user', this.domain, username);
     await this.roleIds(this.db, roles);
     const password = await hashPassword(user.password);
 
@@ -223,7 +223,7 @@ export class SqlUserStore implements UserStore {
     const members = [...new Set(users)];
     await this.failAsConflictIfTaken('role', roleName, () =>
       this.db.transaction().execute(async (trx) => {
-        if (await this.findRole(trx, roleName)) throw conflict('role', roleName);
+        if (await this.findRole(trx, roleName)) throw conflict('role', this.domain, roleName);
         const userIds = await this.userIds(trx, members);
         await trx
           .insertInto('roles')
@@ -431,7 +431,7 @@ export class SqlUserStore implements UserStore {
     } catch (error) {
       if (error instanceof TesseraError) throw error;
       const taken = what === 'user' ? await this.findUser(this.db, name) : await this.findRole(this.db, name);
-      if (taken !== undefined) throw conflict(what, name);
+      if (taken !== undefined) throw conflict(what, this.domain, name);
       throw error;
     }
   }
@@ -483,6 +483,7 @@ function checkAttribute(name: string, value: unknown): void {
   if (typeof value !== 'string') throw new TesseraError('BAD_REQUEST', `Attribute ${name} must be a string.`);
 }
 
-function conflict(what: 'user' | 'role', name: string): TesseraError {
-  return new TesseraError('CONFLICT', `A ${what} named ${name} already exists.`);
+/** Names the account as the API takes it (`STAFF/dave`), the way the caller typed it. */
+function conflict(what: 'user' | 'role', store: string, name: string): TesseraError {
+  return new TesseraError('CONFLICT', `A ${what} named ${displayName(store, name)} already exists.`);
 }

@@ -1,21 +1,32 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { isTesseraError } from '../../errors.js';
+import { noteOutcome } from './request-log.js';
 
-/** Every error answers `{ error: CODE, message }`; internal details stay in the log. */
+/**
+ * Every error answers `{ error: CODE, message }`; internal details stay in the log. Nothing is logged here:
+ * the request's one log line (request-log.ts) carries the code, and for a 5xx the error with its stack.
+ */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isTesseraError(error)) {
-      if (error.httpStatus >= 500) request.log.error({ err: error }, error.message);
+      noteOutcome(
+        request,
+        error.httpStatus >= 500 ? { code: error.code, error } : { code: error.code, message: error.message },
+      );
       if (error.code === 'UNAUTHENTICATED') reply.header('WWW-Authenticate', 'Basic realm="tessera"');
       return reply.status(error.httpStatus).send({ error: error.code, message: error.message });
     }
-    if (error.validation) {
-      return reply.status(400).send({ error: 'BAD_REQUEST', message: error.message });
+    if (error.statusCode === 415) {
+      const message = unsupportedMediaType(request);
+      noteOutcome(request, { code: 'UNSUPPORTED_MEDIA_TYPE', message });
+      return reply.status(415).send({ error: 'UNSUPPORTED_MEDIA_TYPE', message });
     }
-    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-      return reply.status(error.statusCode).send({ error: 'BAD_REQUEST', message: error.message });
+    const status = error.validation ? 400 : (error.statusCode ?? 500);
+    if (status >= 400 && status < 500) {
+      noteOutcome(request, { code: 'BAD_REQUEST', message: error.message });
+      return reply.status(status).send({ error: 'BAD_REQUEST', message: error.message });
     }
-    request.log.error({ err: error }, 'request failed');
+    noteOutcome(request, { code: 'INTERNAL', error });
     return reply.status(500).send({ error: 'INTERNAL', message: 'Internal server error.' });
   });
   app.setNotFoundHandler((request, reply) => {
@@ -23,4 +34,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
       .status(404)
       .send({ error: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?')[0]}.` });
   });
+}
+
+/** Names what was sent and what the route takes: JSON, unless its schema declares other body types. */
+function unsupportedMediaType(request: FastifyRequest): string {
+  const body = request.routeOptions.schema?.body as { content?: Record<string, unknown> } | undefined;
+  const accepted = body?.content ? Object.keys(body.content) : ['application/json'];
+  const expected = accepted.join(' or ');
+  const sent = request.headers['content-type'];
+  const what = sent ? `a body of type ${sent.split(';')[0]}` : 'a body without a Content-Type';
+  return `${request.method} ${request.url.split('?')[0]} takes ${expected}, not ${what}: send the body with Content-Type: ${accepted[0]}.`;
 }

@@ -50,4 +50,5 @@ export const errorResponses = {
   403: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
+  415: ErrorBody,
 };

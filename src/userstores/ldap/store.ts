@@ -13,7 +13,7 @@ import {
   ResultCodeError,
 } from 'ldapts';
 import { TesseraError } from '../../errors.js';
-import { isAccountName } from '../names.js';
+import { displayName, isAccountName } from '../names.js';
 import { checkPage } from '../page.js';
 import { passwordForms, verifyAgainstDummy } from '../passwords.js';
 import type { NewUser, Page, StoreUser, UserStore } from '../types.js';
@@ -137,7 +137,7 @@ export class LdapUserStore implements UserStore {
       throw new TesseraError('BAD_REQUEST', `User ${username} needs a non-empty password.`);
     const roles = [...new Set(user.roles ?? [])].sort();
     const attributes = this.ldapAttributesOf(user.attributes ?? {});
-    if (await this.findUser(username)) throw conflict('user', username);
+    if (await this.findUser(username)) throw conflict('user', this.domain, username);
     const groups = await this.groupsByName(roles);
     const { userSearchBase, userObjectClass, userNameAttribute } = this.settings;
     const entry: Record<string, string | string[]> = {
@@ -152,7 +152,7 @@ export class LdapUserStore implements UserStore {
       try {
         await client.add(dn, entry);
       } catch (error) {
-        if (error instanceof AlreadyExistsError) throw conflict('user', username);
+        if (error instanceof AlreadyExistsError) throw conflict('user', this.domain, username);
         throw error;
       }
       for (const group of groups) await this.addMember(client, group, dn);
@@ -238,7 +238,7 @@ export class LdapUserStore implements UserStore {
   async addRole(name: string, users: readonly string[] = []): Promise<void> {
     this.assertWritable();
     const roleName = checkAccountName(name, 'role');
-    if (await this.findGroup(roleName)) throw conflict('role', roleName);
+    if (await this.findGroup(roleName)) throw conflict('role', this.domain, roleName);
     const members = await this.userDns([...new Set(users)]);
     const { groupSearchBase, groupObjectClass, groupNameAttribute, memberAttribute } = this.settings;
     await this.withService(async (client) => {
@@ -249,7 +249,7 @@ export class LdapUserStore implements UserStore {
           [memberAttribute]: members.length > 0 ? members : NO_MEMBER,
         });
       } catch (error) {
-        if (error instanceof AlreadyExistsError) throw conflict('role', roleName);
+        if (error instanceof AlreadyExistsError) throw conflict('role', this.domain, roleName);
         throw error;
       }
     });
@@ -593,6 +593,7 @@ function checkAccountName(name: string, what: 'user' | 'role'): string {
   return name;
 }
 
-function conflict(what: 'user' | 'role', name: string): TesseraError {
-  return new TesseraError('CONFLICT', `A ${what} named ${name} already exists.`);
+/** Names the account as the API takes it (`STAFF/dave`), the way the caller typed it. */
+function conflict(what: 'user' | 'role', store: string, name: string): TesseraError {
+  return new TesseraError('CONFLICT', `A ${what} named ${displayName(store, name)} already exists.`);
 }
