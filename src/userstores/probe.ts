@@ -4,6 +4,7 @@ import { openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
+import { UNREACHABLE_MESSAGE } from './reach-errors.js';
 import { assertSqliteInside, serverDatabaseRefusal } from './store-database.js';
 import type { StoreDefinition } from './store-file.js';
 
@@ -30,7 +31,7 @@ export interface ProbeOptions {
 }
 
 /** What a tenant admin is told of any failure to reach the database or directory. */
-export const GENERIC_PROBE_ERROR = 'Cannot connect to the database/directory.';
+export const GENERIC_PROBE_ERROR = UNREACHABLE_MESSAGE;
 
 /** The tables a JDBC store uses, with the columns Tessera reads from each. */
 const STORE_TABLES: Record<string, readonly string[]> = {

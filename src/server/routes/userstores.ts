@@ -4,7 +4,7 @@ import { parseDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import { tenantFolder } from '../../home/layout.js';
 import type { Tenant } from '../../tenants/service.js';
-import { GENERIC_PROBE_ERROR, probeStoreDefinition } from '../../userstores/probe.js';
+import { probeStoreDefinition } from '../../userstores/probe.js';
 import { assertSqliteInside, serverDatabaseRefusal } from '../../userstores/store-database.js';
 import { validateStoreDefinition } from '../../userstores/store-file.js';
 import type { Principal } from '../auth.js';
@@ -63,19 +63,6 @@ function sqliteFolderFor(context: ServerContext, principal: Principal, tenant: T
   return principal.isSuperAdmin ? undefined : tenantFolder(context.layout, tenant.id);
 }
 
-/**
- * A failure to reach the store's database or directory as a tenant admin sees it: the code stays, the
- * driver's reason (connection refused at host:port, timeout, authentication) goes, as with the probe, so
- * that adding a store cannot be used to map the server's network.
- */
-function withoutConnectionDetails(error: unknown): unknown {
-  if (!(error instanceof TesseraError)) return error;
-  if (error.code !== 'DB_CONNECT_FAILED' && error.code !== 'STORE_UNAVAILABLE') return error;
-  return new TesseraError(error.code, GENERIC_PROBE_ERROR, {
-    hint: "Check the URL and credentials; the super tenant's admin can test the store for the reason.",
-  });
-}
-
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
   app,
   { context },
@@ -101,11 +88,8 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         if (ownDatabase !== undefined) throw ownDatabase;
         assertSqliteInside(request.body.url, target, folder);
       }
-      const store = await context.stores
-        .createStore(tenant.id, definitionOf(request.body))
-        .catch((error: unknown) => {
-          throw principal.isSuperAdmin ? error : withoutConnectionDetails(error);
-        });
+      // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts).
+      const store = await context.stores.createStore(tenant.id, definitionOf(request.body));
       await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
         type: store.type,
       });
@@ -156,8 +140,8 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       },
     },
     async (request) => {
-      const { tenant } = await managedTenant(context, request, request.params.domain);
-      return { userstores: context.stores.describe(tenant.id) };
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      return { userstores: context.stores.describe(tenant.id, { detailed: principal.isSuperAdmin }) };
     },
   );
 
