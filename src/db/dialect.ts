@@ -116,6 +116,12 @@ export interface Dialect {
   introspect(db: Kysely<unknown>): Promise<IntrospectedTable[]>;
   /** Bytes the database occupies on its server (or the file's size), for disk-space checks. */
   databaseSize(db: Kysely<unknown>): Promise<number>;
+  /**
+   * What names this database whatever URL reached it (`localhost`, `127.1`, `[::1]` or a DNS alias): the
+   * server's own identifier and the database's name, as the server reports them. Two connections get equal
+   * strings exactly when they reach the same database.
+   */
+  databaseIdentity(db: Kysely<unknown>): Promise<string>;
   /** Other clients connected to the same database right now. */
   liveSessions(db: Kysely<unknown>): Promise<LiveSession[]>;
   /** Inserts many rows fast, in batches, with the engine's bulk path; ids are kept as given. */

@@ -2,7 +2,7 @@ import { type Database, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
-import { serverDatabaseRefusal } from './store-database.js';
+import { serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
 
 /** One holder's use of a shared connection; `release` is idempotent. */
 export interface ConnectionLease {
@@ -33,6 +33,8 @@ export class StoreConnections {
     private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
     /** The server's own database: a secondary store there would share the PRIMARY store's tables. */
     private readonly serverDatabase?: DatabaseTarget,
+    /** Its identity, to know it again under another host name or address once a store's database answers. */
+    private readonly serverIdentity?: () => Promise<string>,
   ) {}
 
   /** Throws DB_URL_INVALID for a bad URL and DB_CONNECT_FAILED when the database cannot be opened. */
@@ -98,7 +100,7 @@ export class StoreConnections {
   }
 
   private async open(url: string): Promise<Database<StoreSchema>> {
-    const opening = openWithSchema(url, this.home);
+    const opening = openWithSchema(url, this.home, this.serverIdentity);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -115,12 +117,28 @@ export class StoreConnections {
   }
 }
 
-async function openWithSchema(url: string, home: string): Promise<Database<StoreSchema>> {
+async function openWithSchema(
+  url: string,
+  home: string,
+  serverIdentity: (() => Promise<string>) | undefined,
+): Promise<Database<StoreSchema>> {
   let database: Database<StoreSchema>;
   try {
     database = await openDatabase<StoreSchema>(url, home);
   } catch (error) {
     throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
+  }
+  // Before any table is created: the server's own database, or one holding someone else's tables, is left as it is.
+  let refusal: TesseraError | undefined;
+  try {
+    refusal = await storeDatabaseRefusal(url, database, await serverIdentity?.());
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw connectFailed(url, `cannot tell which database this is: ${errorMessage(error)}`, error);
+  }
+  if (refusal !== undefined) {
+    await database.close().catch(() => {});
+    throw refusal;
   }
   try {
     // The schema builder needs no table types; Kysely's types are invariant in them, hence the cast.

@@ -13,6 +13,7 @@ import { verifyLdapDirectory } from './ldap/verify.js';
 import { PRIMARY_DOMAIN } from './names.js';
 import { UNREACHABLE_MESSAGE } from './reach-errors.js';
 import { primaryStore, type SqlUserStore } from './sql-store.js';
+import { databaseIdentityOf } from './store-database.js';
 import { registerStoreDomain } from './store-domains.js';
 import { listStoreFiles, storeFileName, validateStoreDefinition, writeStoreFile } from './store-file.js';
 import { type LoadedStore, loadStoreFile } from './store-loader.js';
@@ -109,6 +110,7 @@ export class UserStoreManager {
       this.layout.root,
       options.connectTimeoutMs,
       options.database.target,
+      () => databaseIdentityOf(options.database),
     );
   }
 

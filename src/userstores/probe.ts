@@ -3,10 +3,12 @@ import SqliteDatabase from 'better-sqlite3';
 import { openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
+import { assertHostAllowed } from './allowed-hosts.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
 import { UNREACHABLE_MESSAGE } from './reach-errors.js';
-import { assertSqliteInside, serverDatabaseRefusal } from './store-database.js';
+import { assertSqliteInside, serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
 import type { StoreDefinition } from './store-file.js';
+import { storeTablesProblem } from './store-tables.js';
 
 export type ProbeResult = { ok: true } | { ok: false; error: string };
 
@@ -15,6 +17,11 @@ export interface ProbeOptions {
   home: string;
   /** The server's own database, which a secondary store may not use. */
   serverDatabase?: DatabaseTarget;
+  /**
+   * The server database's identity (`Dialect.databaseIdentity`), asked only when a store's database on a
+   * server was reached: the same database under another host name or address is refused as well.
+   */
+  serverIdentity?: () => Promise<string>;
   /** How long opening a JDBC store's database may take (default 10 s). */
   timeoutMs?: number;
   /**
@@ -22,6 +29,11 @@ export interface ProbeOptions {
    * assertSqliteInside. Unset for the super tenant's admin, who may name any file.
    */
   sqliteFolder?: string;
+  /**
+   * A tenant admin's probe: a JDBC store's database server must be one of these hosts, see
+   * assertHostAllowed. Unset for the super tenant's admin, who may name any.
+   */
+  allowedHosts?: readonly string[];
   /**
    * Whether a failure to connect is explained (driver message, host and port, refused bind, missing base):
    * for the super tenant's admin only. Otherwise the probe would tell a tenant admin which hosts and ports
@@ -32,14 +44,6 @@ export interface ProbeOptions {
 
 /** What a tenant admin is told of any failure to reach the database or directory. */
 export const GENERIC_PROBE_ERROR = UNREACHABLE_MESSAGE;
-
-/** The tables a JDBC store uses, with the columns Tessera reads from each. */
-const STORE_TABLES: Record<string, readonly string[]> = {
-  users: ['id', 'tenant_id', 'username', 'password_hash', 'password_salt', 'password_algorithm', 'is_system'],
-  roles: ['id', 'tenant_id', 'name', 'is_system'],
-  user_roles: ['user_id', 'role_id'],
-  user_attributes: ['user_id', 'name', 'value'],
-};
 
 /**
  * Tries a store definition without saving or changing anything: a JDBC store's database opens and its
@@ -88,13 +92,21 @@ async function jdbcProblem(url: string, options: ProbeOptions): Promise<string |
     }
     return sqliteProblem(target.file);
   }
+  if (options.allowedHosts !== undefined) {
+    try {
+      await assertHostAllowed(url, target, options.allowedHosts);
+    } catch (error) {
+      throw asRefusal(error);
+    }
+  }
   const database = await withTimeout(
     openDatabase<unknown>(url, options.home),
     options.timeoutMs ?? 10_000,
     `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${options.timeoutMs ?? 10_000} ms`,
   );
   try {
-    return storeTablesProblem(await database.db.introspection.getTables());
+    const serverIdentity = await options.serverIdentity?.();
+    return (await storeDatabaseRefusal(url, database, serverIdentity))?.message;
   } finally {
     await database.close().catch(() => {});
   }
@@ -111,7 +123,12 @@ function sqliteProblem(file: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const database = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
   try {
-    const names = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+    // SQLite's own tables (sqlite_sequence, sqlite_stat1) are part of any file, not someone else's data.
+    const names = database
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+      )
+      .all() as {
       name: string;
     }[];
     const tables = names.map(({ name }) => ({
@@ -122,28 +139,6 @@ function sqliteProblem(file: string): string | undefined {
   } finally {
     database.close();
   }
-}
-
-interface TableColumns {
-  name: string;
-  columns: readonly { name: string }[];
-}
-
-function storeTablesProblem(tables: readonly TableColumns[]): string | undefined {
-  const byName = new Map(tables.map((t) => [t.name.toLowerCase(), t]));
-  const present = Object.keys(STORE_TABLES).filter((name) => byName.has(name));
-  if (present.length === 0) return undefined;
-  const missing = Object.keys(STORE_TABLES).filter((name) => !byName.has(name));
-  if (missing.length > 0) {
-    return `The database has the store table${present.length > 1 ? 's' : ''} ${present.join(', ')} but not ${missing.join(', ')}; it does not look like a Tessera user store.`;
-  }
-  for (const [name, columns] of Object.entries(STORE_TABLES)) {
-    const have = new Set(byName.get(name)?.columns.map((c) => c.name.toLowerCase()));
-    const lacking = columns.filter((c) => !have.has(c));
-    if (lacking.length > 0)
-      return `The table ${name} lacks the column${lacking.length > 1 ? 's' : ''} ${lacking.join(', ')}.`;
-  }
-  return undefined;
 }
 
 async function withTimeout<T extends { close(): Promise<void> }>(

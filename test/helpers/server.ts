@@ -33,11 +33,11 @@ export function writeConfig(home: string, databaseUrl: string, extra = ''): void
 }
 
 /** A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known. */
-export async function startTestServer(kind: DatabaseKind): Promise<TestServer> {
+export async function startTestServer(kind: DatabaseKind, extraConfig = ''): Promise<TestServer> {
   const scratch = await scratchDatabase(kind, 'server');
   const home = path.join(scratch.home, 'home');
   const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
-  writeConfig(home, url);
+  writeConfig(home, url, extraConfig);
   const server = await startServer({
     home,
     port: 0,

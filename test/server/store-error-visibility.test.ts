@@ -81,6 +81,18 @@ describe("a store's driver error reaches the super admin only", () => {
     }
   });
 
+  it('refuses a tenant admin every database server while the operator lists none (the default)', async () => {
+    const body = {
+      domain: 'MINE',
+      type: 'jdbc',
+      url: `postgres://postgres@127.0.0.1:${port}/x`,
+      readOnly: false,
+    };
+    const refused = await t.call('POST', '/api/v1/tenants/acme.com/userstores', { as: ACME, body });
+    expect(refused.status).toBe(403);
+    expect(refused.body.message).toContain('userstores.allowed_hosts');
+  });
+
   it('every users and roles route naming a dead store answers the code without the reason to the tenant admin', async () => {
     for (const store of DEAD) {
       const routes: [string, string, unknown?][] = [

@@ -4,8 +4,13 @@ import { parseDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import { tenantFolder } from '../../home/layout.js';
 import type { Tenant } from '../../tenants/service.js';
+import { assertHostAllowed } from '../../userstores/allowed-hosts.js';
 import { probeStoreDefinition } from '../../userstores/probe.js';
-import { assertSqliteInside, serverDatabaseRefusal } from '../../userstores/store-database.js';
+import {
+  assertSqliteInside,
+  databaseIdentityOf,
+  serverDatabaseRefusal,
+} from '../../userstores/store-database.js';
 import { validateStoreDefinition } from '../../userstores/store-file.js';
 import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
@@ -63,6 +68,11 @@ function sqliteFolderFor(context: ServerContext, principal: Principal, tenant: T
   return principal.isSuperAdmin ? undefined : tenantFolder(context.layout, tenant.id);
 }
 
+/** The database hosts a tenant admin may point a JDBC store at (`userstores.allowed_hosts`, none by default). */
+function allowedHostsFor(context: ServerContext): readonly string[] {
+  return context.config.userstores?.allowedHosts ?? [];
+}
+
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
   app,
   { context },
@@ -87,6 +97,7 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         const ownDatabase = serverDatabaseRefusal(request.body.url, target, context.database.target);
         if (ownDatabase !== undefined) throw ownDatabase;
         assertSqliteInside(request.body.url, target, folder);
+        await assertHostAllowed(request.body.url, target, allowedHostsFor(context));
       }
       // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts).
       const store = await context.stores.createStore(tenant.id, definitionOf(request.body));
@@ -124,7 +135,9 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       return probeStoreDefinition(definition, {
         home: context.layout.root,
         serverDatabase: context.database.target,
+        serverIdentity: () => databaseIdentityOf(context.database),
         sqliteFolder: sqliteFolderFor(context, principal, tenant),
+        allowedHosts: principal.isSuperAdmin ? undefined : allowedHostsFor(context),
         detailedErrors: principal.isSuperAdmin,
       });
     },

@@ -223,6 +223,18 @@ const dialect: Dialect = {
     return Number(result.rows[0]?.bytes ?? 0);
   },
 
+  async databaseIdentity(db) {
+    // MySQL's @@server_uuid has no MariaDB equivalent readable by every user; the machine's name, the port
+    // and the data directory tell one server from another on both.
+    const result = await sql<{ host: string; port: number | string; datadir: string; database: string }>`
+      select @@hostname as host, @@port as port, @@datadir as datadir, database() as \`database\``.execute(
+      db,
+    );
+    const row = result.rows[0];
+    if (!row) throw new Error('the server variables query returned no row');
+    return `mysql:${row.host}:${row.port}:${row.datadir}:${row.database}`;
+  },
+
   async liveSessions(db) {
     const result = await sql<{ id: number; user: string; host: string }>`
       select id as id, user as user, host as host from information_schema.processlist

@@ -195,6 +195,17 @@ const dialect: Dialect = {
     return Number(result.rows[0]?.bytes ?? 0);
   },
 
+  async databaseIdentity(db) {
+    // The system identifier is chosen by initdb and kept for the cluster's life (a physical replica shares it,
+    // and holds the same data); any role may read it.
+    const result = await sql<{ system: string; database: string }>`
+      select system_identifier::text as system, current_database() as database
+      from pg_control_system()`.execute(db);
+    const row = result.rows[0];
+    if (!row) throw new Error('pg_control_system() returned no row');
+    return `postgres:${row.system}:${row.database}`;
+  },
+
   async liveSessions(db) {
     const result = await sql<{
       pid: number;
