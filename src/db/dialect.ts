@@ -188,9 +188,18 @@ export interface Dialect {
   backupToFile?(db: Kysely<unknown>, file: string): Promise<void>;
 }
 
+export interface ConnectOptions {
+  /**
+   * How long establishing a connection may take, the server's greeting included; past it the socket is
+   * destroyed, not left open (a port that accepts and never answers would otherwise hold it for good).
+   * Unset: the driver's own default.
+   */
+  connectTimeoutMs?: number;
+}
+
 export interface DialectModule {
   readonly dialect: Dialect;
-  connect(target: DatabaseTarget): Promise<Kysely<unknown>>;
+  connect(target: DatabaseTarget, options?: ConnectOptions): Promise<Kysely<unknown>>;
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;

@@ -1,3 +1,4 @@
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
 import { type Database, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
@@ -16,8 +17,11 @@ interface Shared {
   closed: boolean;
 }
 
-/** How long opening a store's database may take before the store is reported down. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long closing the connections may take at shutdown: a pool stuck on a server that stopped answering
+ * must not keep a stopping server from stopping (its sockets are abandoned, and go with the process).
+ */
+const CLOSE_DEADLINE_MS = 3_000;
 
 /**
  * The JDBC stores' databases, one connection (pool) per database however many stores of however many
@@ -30,7 +34,7 @@ export class StoreConnections {
   constructor(
     /** The home, which relative SQLite paths resolve against. */
     private readonly home: string,
-    private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+    private readonly connectTimeoutMs = DEFAULT_STORE_CONNECT_TIMEOUT_MS,
     /** The server's own database: a secondary store there would share the PRIMARY store's tables. */
     private readonly serverDatabase?: DatabaseTarget,
     /** Its identity, to know it again under another host name or address once a store's database answers. */
@@ -78,11 +82,22 @@ export class StoreConnections {
     return this.shared.size;
   }
 
-  /** Closes every connection, whoever still holds it (the manager's shutdown). */
-  async closeAll(): Promise<void> {
+  /**
+   * Closes every connection, whoever still holds it (the manager's shutdown), waiting `deadlineMs` at most:
+   * one still opening is closed when it opens (or its driver destroys it at its connect timeout).
+   */
+  async closeAll(deadlineMs = CLOSE_DEADLINE_MS): Promise<void> {
     const entries = [...this.shared.values()];
     this.shared.clear();
-    await Promise.all(entries.map((e) => this.closeOnce(e)));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    try {
+      await Promise.race([Promise.all(entries.map((e) => this.closeOnce(e))), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async release(key: string, entry: Shared): Promise<void> {
@@ -100,7 +115,7 @@ export class StoreConnections {
   }
 
   private async open(url: string): Promise<Database<StoreSchema>> {
-    const opening = openWithSchema(url, this.home, this.serverIdentity);
+    const opening = openWithSchema(url, this.home, this.connectTimeoutMs, this.serverIdentity);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -120,11 +135,13 @@ export class StoreConnections {
 async function openWithSchema(
   url: string,
   home: string,
+  connectTimeoutMs: number,
   serverIdentity: (() => Promise<string>) | undefined,
 ): Promise<Database<StoreSchema>> {
   let database: Database<StoreSchema>;
   try {
-    database = await openDatabase<StoreSchema>(url, home);
+    // The driver destroys the socket at the timeout, rather than leaving it to a server that never answers.
+    database = await openDatabase<StoreSchema>(url, home, { connectTimeoutMs });
   } catch (error) {
     throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
   }

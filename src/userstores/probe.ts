@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
@@ -22,7 +23,10 @@ export interface ProbeOptions {
    * server was reached: the same database under another host name or address is refused as well.
    */
   serverIdentity?: () => Promise<string>;
-  /** How long opening a JDBC store's database may take (default 10 s). */
+  /**
+   * How long reaching the database or directory may take (default 10 s, `userstores.connect_timeout_ms`):
+   * past it the connection is destroyed and the probe answers that it failed.
+   */
   timeoutMs?: number;
   /**
    * A tenant admin's probe: SQLite files must be inside this folder (the tenant's own), see
@@ -55,16 +59,50 @@ export async function probeStoreDefinition(
   definition: StoreDefinition,
   options: ProbeOptions,
 ): Promise<ProbeResult> {
+  const startedAt = Date.now();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_CONNECT_TIMEOUT_MS;
   let problem: string | undefined;
   try {
-    if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
-    else problem = await jdbcProblem(definition.url, options);
+    if (definition.type === 'ldap') await ldapProblem(definition, timeoutMs);
+    else problem = await jdbcProblem(definition.url, options, timeoutMs);
   } catch (error) {
     if (error instanceof ProbeRefusal || options.detailedErrors === true)
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    // A refused port answers at once, a silent one after the timeout: a tenant admin's failure always
+    // answers at the timeout, so that the time taken does not tell which ports are open.
+    await sleep(startedAt + timeoutMs - Date.now());
     return { ok: false, error: GENERIC_PROBE_ERROR };
   }
   return problem === undefined ? { ok: true } : { ok: false, error: problem };
+}
+
+/** The directory binds and has both search bases, each step within the probe's timeout at most. */
+async function ldapProblem(definition: StoreDefinition, timeoutMs: number): Promise<void> {
+  const settings = definition.ldap;
+  const bounded = settings && { ...settings, timeoutMs: Math.min(settings.timeoutMs, timeoutMs) };
+  // The client destroys its socket when a step times out; the race bounds the steps together.
+  await withDeadline(
+    verifyLdapDirectory(definition.url, bounded),
+    timeoutMs,
+    `The LDAP server ${redactDatabaseUrl(definition.url)} did not answer within ${timeoutMs} ms`,
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** `work`, or a rejection with `message` once `ms` have passed. */
+async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A refusal of the definition itself (not a failure to connect): its message is shown to every caller. */
@@ -75,7 +113,11 @@ function asRefusal(error: unknown): unknown {
   return error instanceof TesseraError ? new ProbeRefusal(error.message) : error;
 }
 
-async function jdbcProblem(url: string, options: ProbeOptions): Promise<string | undefined> {
+async function jdbcProblem(
+  url: string,
+  options: ProbeOptions,
+  timeoutMs: number,
+): Promise<string | undefined> {
   let target: DatabaseTarget;
   try {
     target = parseDatabaseUrl(url, options.home);
@@ -99,10 +141,11 @@ async function jdbcProblem(url: string, options: ProbeOptions): Promise<string |
       throw asRefusal(error);
     }
   }
+  // The driver destroys its socket at the timeout; the race is there for whatever comes after connecting.
   const database = await withTimeout(
-    openDatabase<unknown>(url, options.home),
-    options.timeoutMs ?? 10_000,
-    `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${options.timeoutMs ?? 10_000} ms`,
+    openDatabase<unknown>(url, options.home, { connectTimeoutMs: timeoutMs }),
+    timeoutMs,
+    `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${timeoutMs} ms`,
   );
   try {
     const serverIdentity = await options.serverIdentity?.();

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../../config/schema.js';
 import { parseDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import { tenantFolder } from '../../home/layout.js';
 import type { Tenant } from '../../tenants/service.js';
 import { assertHostAllowed } from '../../userstores/allowed-hosts.js';
 import { probeStoreDefinition } from '../../userstores/probe.js';
+import { isReachFailure } from '../../userstores/reach-errors.js';
 import {
   assertSqliteInside,
   databaseIdentityOf,
@@ -73,6 +75,15 @@ function allowedHostsFor(context: ServerContext): readonly string[] {
   return context.config.userstores?.allowedHosts ?? [];
 }
 
+function storeConnectTimeoutMs(context: ServerContext): number {
+  return context.config.userstores?.connectTimeoutMs ?? DEFAULT_STORE_CONNECT_TIMEOUT_MS;
+}
+
+function sleepUntil(time: number): Promise<void> {
+  const ms = time - Date.now();
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
   app,
   { context },
@@ -99,8 +110,16 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         assertSqliteInside(request.body.url, target, folder);
         await assertHostAllowed(request.body.url, target, allowedHostsFor(context));
       }
-      // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts).
-      const store = await context.stores.createStore(tenant.id, definitionOf(request.body));
+      // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts),
+      // and answers a tenant admin after the connect timeout whatever the port did, as the probe does.
+      const startedAt = Date.now();
+      const store = await context.stores
+        .createStore(tenant.id, definitionOf(request.body))
+        .catch(async (error: unknown) => {
+          if (!principal.isSuperAdmin && isReachFailure(error))
+            await sleepUntil(startedAt + storeConnectTimeoutMs(context));
+          throw error;
+        });
       await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
         type: store.type,
       });
@@ -138,6 +157,7 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         serverIdentity: () => databaseIdentityOf(context.database),
         sqliteFolder: sqliteFolderFor(context, principal, tenant),
         allowedHosts: principal.isSuperAdmin ? undefined : allowedHostsFor(context),
+        timeoutMs: storeConnectTimeoutMs(context),
         detailedErrors: principal.isSuperAdmin,
       });
     },

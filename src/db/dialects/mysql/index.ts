@@ -325,8 +325,13 @@ const dialect: Dialect = {
 export const mysqlModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = createPool({ ...serverConfig(target, true), connectionLimit: 10 });
+  async connect(target, options = {}) {
+    const pool = createPool({
+      ...serverConfig(target, true),
+      connectionLimit: 10,
+      // mysql2 destroys the socket when its connect timeout (10 s by default) expires before the handshake.
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
+    });
     try {
       const probe = await pool.promise().getConnection();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe

@@ -429,8 +429,16 @@ async function cloneRefusal(
 export const postgresModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = new pg.Pool({ ...serverConfig(target), max: 10, types });
+  async connect(target, options = {}) {
+    const pool = new pg.Pool({
+      ...serverConfig(target),
+      max: 10,
+      types,
+      // pg waits for ever by default; with a timeout it destroys the socket when it expires.
+      ...(options.connectTimeoutMs === undefined
+        ? {}
+        : { connectionTimeoutMillis: options.connectTimeoutMs }),
+    });
     try {
       const client = await pool.connect();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe
