@@ -101,7 +101,9 @@ export async function loadStoreFile(
     // The definition's own refusals (a bad URL, the server's own database, a database that is not a store)
     // say what to fix; anything else is the driver's reason.
     const refusal = error instanceof TesseraError && DEFINITION_REFUSALS.has(error.code);
-    return { ...failed(domain, file, text, description, reason, true), reachFailure: !refusal };
+    // A refusal is not tried again until the file changes: telling the server's own database under another
+    // name takes a connection, which every node's rescan would open every few seconds.
+    return { ...failed(domain, file, text, description, reason, !refusal), reachFailure: !refusal };
   }
 }
 
