@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect, DialectModule } from './dialect.js';
+import type { ConnectOptions, Dialect, DialectModule } from './dialect.js';
 import { mysqlModule } from './dialects/mysql/index.js';
 import { postgresModule } from './dialects/postgres/index.js';
 import { sqliteModule } from './dialects/sqlite/index.js';
@@ -28,10 +28,14 @@ export function dialectModule(kind: DatabaseKind): DialectModule {
 }
 
 /** Opens `url` (relative SQLite paths resolve against `home`). */
-export async function openDatabase<S = Schema>(url: string, home: string): Promise<Database<S>> {
+export async function openDatabase<S = Schema>(
+  url: string,
+  home: string,
+  options?: ConnectOptions,
+): Promise<Database<S>> {
   const target = parseDatabaseUrl(url, home);
   const module = MODULES[target.kind];
-  const db = (await module.connect(target)) as Kysely<S>;
+  const db = (await module.connect(target, options)) as Kysely<S>;
   return {
     db,
     dialect: module.dialect,

@@ -116,6 +116,12 @@ export interface Dialect {
   introspect(db: Kysely<unknown>): Promise<IntrospectedTable[]>;
   /** Bytes the database occupies on its server (or the file's size), for disk-space checks. */
   databaseSize(db: Kysely<unknown>): Promise<number>;
+  /**
+   * What names this database whatever URL reached it (`localhost`, `127.1`, `[::1]` or a DNS alias): the
+   * server's own identifier and the database's name, as the server reports them. Two connections get equal
+   * strings exactly when they reach the same database.
+   */
+  databaseIdentity(db: Kysely<unknown>): Promise<string>;
   /** Other clients connected to the same database right now. */
   liveSessions(db: Kysely<unknown>): Promise<LiveSession[]>;
   /**
@@ -187,9 +193,18 @@ export interface Dialect {
   backupToFile?(db: Kysely<unknown>, file: string): Promise<void>;
 }
 
+export interface ConnectOptions {
+  /**
+   * How long establishing a connection may take, the server's greeting included; past it the socket is
+   * destroyed, not left open (a port that accepts and never answers would otherwise hold it for good).
+   * Unset: the driver's own default.
+   */
+  connectTimeoutMs?: number;
+}
+
 export interface DialectModule {
   readonly dialect: Dialect;
-  connect(target: DatabaseTarget): Promise<Kysely<unknown>>;
+  connect(target: DatabaseTarget, options?: ConnectOptions): Promise<Kysely<unknown>>;
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;

@@ -128,6 +128,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       hotLoad: config.deployment.hotDeploy,
       sharing: cluster.sharing,
+      connectTimeoutMs: config.userstores?.connectTimeoutMs,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.

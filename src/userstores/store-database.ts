@@ -1,11 +1,15 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/connection.js';
 import { type DatabaseTarget, redactDatabaseUrl, sameDatabase } from '../db/url.js';
 import { TesseraError } from '../errors.js';
+import { storeTablesProblem } from './store-tables.js';
 
 /**
  * The refusal for a secondary store on the server's own database (it would share the PRIMARY store's
- * tables), or undefined when the store's database is another one.
+ * tables), or undefined when the store's URL names another one. URLs only: the same database under
+ * another host name is caught once connected, by `storeDatabaseRefusal`.
  */
 export function serverDatabaseRefusal(
   url: string,
@@ -13,11 +17,52 @@ export function serverDatabaseRefusal(
   serverDatabase: DatabaseTarget | undefined,
 ): TesseraError | undefined {
   if (serverDatabase === undefined || !sameDatabaseFollowingLinks(target, serverDatabase)) return undefined;
+  return ownDatabaseRefusal(url);
+}
+
+function ownDatabaseRefusal(url: string): TesseraError {
   return new TesseraError(
     'BAD_REQUEST',
     `${redactDatabaseUrl(url)} is the server's own database; a secondary user store needs a database of its own.`,
     { hint: 'Create a separate database (or SQLite file) for the store and point its url there.' },
   );
+}
+
+/** An open database of any schema: the checks here read only the engine's catalog. */
+type AnyDatabase = Pick<Database<unknown>, 'dialect'> & { db: Pick<Kysely<unknown>, 'introspection'> };
+
+const identities = new WeakMap<object, Promise<string>>();
+
+/** The database's identity (`Dialect.databaseIdentity`), asked once per open database. */
+export function databaseIdentityOf(database: AnyDatabase): Promise<string> {
+  let known = identities.get(database);
+  if (known === undefined) {
+    // Any schema's Kysely runs the dialect's raw SQL; its table types are invariant, hence the cast.
+    known = database.dialect.databaseIdentity(database.db as Kysely<unknown>);
+    // A failed question (a dropped connection) is asked again next time.
+    known.catch(() => identities.delete(database));
+    identities.set(database, known);
+  }
+  return known;
+}
+
+/**
+ * Why an opened database may not hold a secondary store, or undefined when it may: it is the server's own
+ * database whatever host name, address or port spelling reached it (compared by the server's own
+ * identifier and the database's name), or it holds tables that are not a store's.
+ */
+export async function storeDatabaseRefusal(
+  url: string,
+  database: AnyDatabase,
+  serverIdentity: string | undefined,
+): Promise<TesseraError | undefined> {
+  if (serverIdentity !== undefined && (await databaseIdentityOf(database)) === serverIdentity)
+    return ownDatabaseRefusal(url);
+  const problem = storeTablesProblem(await database.db.introspection.getTables());
+  if (problem === undefined) return undefined;
+  return new TesseraError('BAD_REQUEST', `${redactDatabaseUrl(url)}: ${problem}`, {
+    hint: 'Create an empty database for the store and point its url there.',
+  });
 }
 
 /** `sameDatabase`, with SQLite files compared by real path: a link to the server's file is that file. */

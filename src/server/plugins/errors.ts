@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isTesseraError } from '../../errors.js';
+import { withoutReachDetails } from '../../userstores/reach-errors.js';
 
 /** Every error answers `{ error: CODE, message }`; internal details stay in the log. */
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -7,7 +8,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (isTesseraError(error)) {
       if (error.httpStatus >= 500) request.log.error({ err: error }, error.message);
       if (error.code === 'UNAUTHENTICATED') reply.header('WWW-Authenticate', 'Basic realm="tessera"');
-      return reply.status(error.httpStatus).send({ error: error.code, message: error.message });
+      // Whatever route carried it, a store's driver reason (host, port, refusal) is the super admin's only.
+      const shown = request.principal?.isSuperAdmin === true ? error : withoutReachDetails(error);
+      return reply.status(error.httpStatus).send({ error: error.code, message: shown.message });
     }
     if (error.validation) {
       return reply.status(400).send({ error: 'BAD_REQUEST', message: error.message });

@@ -1,11 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../../config/schema.js';
 import { parseDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import { tenantFolder } from '../../home/layout.js';
 import type { Tenant } from '../../tenants/service.js';
-import { GENERIC_PROBE_ERROR, probeStoreDefinition } from '../../userstores/probe.js';
-import { assertSqliteInside, serverDatabaseRefusal } from '../../userstores/store-database.js';
+import { assertHostAllowed } from '../../userstores/allowed-hosts.js';
+import { probeStoreDefinition } from '../../userstores/probe.js';
+import { isReachFailure } from '../../userstores/reach-errors.js';
+import {
+  assertSqliteInside,
+  databaseIdentityOf,
+  serverDatabaseRefusal,
+} from '../../userstores/store-database.js';
 import { validateStoreDefinition } from '../../userstores/store-file.js';
 import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
@@ -63,17 +70,18 @@ function sqliteFolderFor(context: ServerContext, principal: Principal, tenant: T
   return principal.isSuperAdmin ? undefined : tenantFolder(context.layout, tenant.id);
 }
 
-/**
- * A failure to reach the store's database or directory as a tenant admin sees it: the code stays, the
- * driver's reason (connection refused at host:port, timeout, authentication) goes, as with the probe, so
- * that adding a store cannot be used to map the server's network.
- */
-function withoutConnectionDetails(error: unknown): unknown {
-  if (!(error instanceof TesseraError)) return error;
-  if (error.code !== 'DB_CONNECT_FAILED' && error.code !== 'STORE_UNAVAILABLE') return error;
-  return new TesseraError(error.code, GENERIC_PROBE_ERROR, {
-    hint: "Check the URL and credentials; the super tenant's admin can test the store for the reason.",
-  });
+/** The database hosts a tenant admin may point a JDBC store at (`userstores.allowed_hosts`, none by default). */
+function allowedHostsFor(context: ServerContext): readonly string[] {
+  return context.config.userstores?.allowedHosts ?? [];
+}
+
+function storeConnectTimeoutMs(context: ServerContext): number {
+  return context.config.userstores?.connectTimeoutMs ?? DEFAULT_STORE_CONNECT_TIMEOUT_MS;
+}
+
+function sleepUntil(time: number): Promise<void> {
+  const ms = time - Date.now();
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
@@ -100,11 +108,17 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         const ownDatabase = serverDatabaseRefusal(request.body.url, target, context.database.target);
         if (ownDatabase !== undefined) throw ownDatabase;
         assertSqliteInside(request.body.url, target, folder);
+        await assertHostAllowed(request.body.url, target, allowedHostsFor(context));
       }
+      // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts),
+      // and answers a tenant admin after the connect timeout whatever the port did, as the probe does.
+      const startedAt = Date.now();
       const store = await context.stores
         .createStore(tenant.id, definitionOf(request.body))
-        .catch((error: unknown) => {
-          throw principal.isSuperAdmin ? error : withoutConnectionDetails(error);
+        .catch(async (error: unknown) => {
+          if (!principal.isSuperAdmin && isReachFailure(error))
+            await sleepUntil(startedAt + storeConnectTimeoutMs(context));
+          throw error;
         });
       await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
         type: store.type,
@@ -140,7 +154,10 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       return probeStoreDefinition(definition, {
         home: context.layout.root,
         serverDatabase: context.database.target,
+        serverIdentity: () => databaseIdentityOf(context.database),
         sqliteFolder: sqliteFolderFor(context, principal, tenant),
+        allowedHosts: principal.isSuperAdmin ? undefined : allowedHostsFor(context),
+        timeoutMs: storeConnectTimeoutMs(context),
         detailedErrors: principal.isSuperAdmin,
       });
     },
@@ -156,8 +173,8 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       },
     },
     async (request) => {
-      const { tenant } = await managedTenant(context, request, request.params.domain);
-      return { userstores: context.stores.describe(tenant.id) };
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      return { userstores: context.stores.describe(tenant.id, { detailed: principal.isSuperAdmin }) };
     },
   );
 

@@ -225,6 +225,18 @@ const dialect: Dialect = {
 
   sessionWitness: 'the process list',
 
+  async databaseIdentity(db) {
+    // MySQL's @@server_uuid has no MariaDB equivalent readable by every user; the machine's name, the port
+    // and the data directory tell one server from another on both.
+    const result = await sql<{ host: string; port: number | string; datadir: string; database: string }>`
+      select @@hostname as host, @@port as port, @@datadir as datadir, database() as \`database\``.execute(
+      db,
+    );
+    const row = result.rows[0];
+    if (!row) throw new Error('the server variables query returned no row');
+    return `mysql:${row.host}:${row.port}:${row.datadir}:${row.database}`;
+  },
+
   async liveSessions(db) {
     const result = await sql<{ id: number; user: string; host: string }>`
       select id as id, user as user, host as host from information_schema.processlist
@@ -315,8 +327,13 @@ const dialect: Dialect = {
 export const mysqlModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = createPool({ ...serverConfig(target, true), connectionLimit: 10 });
+  async connect(target, options = {}) {
+    const pool = createPool({
+      ...serverConfig(target, true),
+      connectionLimit: 10,
+      // mysql2 destroys the socket when its connect timeout (10 s by default) expires before the handshake.
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
+    });
     try {
       const probe = await pool.promise().getConnection();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe

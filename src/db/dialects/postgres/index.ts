@@ -197,6 +197,17 @@ const dialect: Dialect = {
 
   sessionWitness: 'pg_stat_activity',
 
+  async databaseIdentity(db) {
+    // The system identifier is chosen by initdb and kept for the cluster's life (a physical replica shares it,
+    // and holds the same data); any role may read it.
+    const result = await sql<{ system: string; database: string }>`
+      select system_identifier::text as system, current_database() as database
+      from pg_control_system()`.execute(db);
+    const row = result.rows[0];
+    if (!row) throw new Error('pg_control_system() returned no row');
+    return `postgres:${row.system}:${row.database}`;
+  },
+
   async liveSessions(db) {
     const result = await sql<{
       pid: number;
@@ -420,8 +431,16 @@ async function cloneRefusal(
 export const postgresModule: DialectModule = {
   dialect,
 
-  async connect(target) {
-    const pool = new pg.Pool({ ...serverConfig(target), max: 10, types });
+  async connect(target, options = {}) {
+    const pool = new pg.Pool({
+      ...serverConfig(target),
+      max: 10,
+      types,
+      // pg waits for ever by default; with a timeout it destroys the socket when it expires.
+      ...(options.connectTimeoutMs === undefined
+        ? {}
+        : { connectionTimeoutMillis: options.connectTimeoutMs }),
+    });
     try {
       const client = await pool.connect();
       // Not returned to the pool: Kysely ends the pool only once it has run a query, so an idle probe
