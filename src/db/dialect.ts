@@ -202,12 +202,39 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
 }
 
+export interface RoleDatabaseOptions extends ConnectOptions {
+  /** Only tell whether the role may create the database; create nothing. */
+  dryRun?: boolean;
+}
+
+/** What `createDatabaseAsRole` did (or, in a dry run, would do). */
+export type RoleDatabaseCreation =
+  | { created: true }
+  | {
+      created: false;
+      /** Why the role may not, e.g. `role shop may not create databases`. */
+      reason: string;
+      /** The shell command an administrator runs to create the database for the role. */
+      command: string;
+    };
+
 export interface DialectModule {
   readonly dialect: Dialect;
   connect(target: DatabaseTarget, options?: ConnectOptions): Promise<Kysely<unknown>>;
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;
+  /**
+   * Whether `connect` failed because the database `target` names does not exist (server engines). MariaDB
+   * and MySQL answer a role that may not use a database of that name the same way, whether it exists or not.
+   */
+  isMissingDatabase?(error: unknown): boolean;
+  /**
+   * Creates the missing database of `target` with `target`'s own credentials, for that role to use (one
+   * another client created meanwhile counts as created), or, with `dryRun`, only tells whether the role
+   * may. A role that may not gets the shell command an administrator runs to create it for that role.
+   */
+  createDatabaseAsRole?(target: DatabaseTarget, options?: RoleDatabaseOptions): Promise<RoleDatabaseCreation>;
   /**
    * Replaces the (empty) database `target` by a copy of `source` made by the server itself, when both are on
    * one server and the engine can (PostgreSQL's template copy). Needs every connection to both closed,

@@ -24,11 +24,15 @@ export async function assertHostAllowed(
   if (addresses.length > 0 && addresses.every((address) => allowed.has(address))) return;
   throw new TesseraError(
     'FORBIDDEN',
-    `A tenant's user store may use only the database hosts the operator allows (userstores.allowed_hosts); ${redactDatabaseUrl(url)} is not on one of them.`,
-    {
-      hint: "Ask the super tenant's admin to add the store, or to list the host in userstores.allowed_hosts.",
-    },
+    // The API answers with the message alone: it says who can fix it, and where.
+    `A tenant's user store may use only the database hosts the operator allows; ${redactDatabaseUrl(url)} is not on one of them. To allow it, the operator must add "${hostEntry(target.host)}" to userstores.allowed_hosts in conf/tessera.toml (or the super tenant's admin add the store).`,
+    { hint: `Add "${hostEntry(target.host)}" to userstores.allowed_hosts in conf/tessera.toml.` },
   );
+}
+
+/** A host as an entry of `userstores.allowed_hosts` spells it (an IPv6 address in brackets). */
+function hostEntry(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
 }
 
 function parseHostEntry(entry: string): { host: string; port: number | undefined } {

@@ -1,9 +1,10 @@
 import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
-import { type Database, openDatabase } from '../db/connection.js';
+import type { Database } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
 import { serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
+import { openCreatingDatabase } from './store-database-creation.js';
 
 /** One holder's use of a shared connection; `release` is idempotent. */
 export interface ConnectionLease {
@@ -141,7 +142,8 @@ async function openWithSchema(
   let database: Database<StoreSchema>;
   try {
     // The driver destroys the socket at the timeout, rather than leaving it to a server that never answers.
-    database = await openDatabase<StoreSchema>(url, home, { connectTimeoutMs });
+    // A database that does not exist yet is created when the URL's role may (store-database-creation.ts).
+    database = await openCreatingDatabase<StoreSchema>(url, home, { connectTimeoutMs });
   } catch (error) {
     throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
   }

@@ -1,13 +1,14 @@
 import { existsSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
 import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
-import { openDatabase } from '../db/connection.js';
+import { type Database, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { assertHostAllowed } from './allowed-hosts.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
 import { UNREACHABLE_MESSAGE } from './reach-errors.js';
 import { assertSqliteInside, serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
+import { missingDatabaseOutcome } from './store-database-creation.js';
 import type { StoreDefinition } from './store-file.js';
 import { storeTablesProblem } from './store-tables.js';
 
@@ -142,11 +143,21 @@ async function jdbcProblem(
     }
   }
   // The driver destroys its socket at the timeout; the race is there for whatever comes after connecting.
-  const database = await withTimeout(
-    openDatabase<unknown>(url, options.home, { connectTimeoutMs: timeoutMs }),
-    timeoutMs,
-    `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${timeoutMs} ms`,
-  );
+  let database: Database<unknown>;
+  try {
+    database = await withTimeout(
+      openDatabase<unknown>(url, options.home, { connectTimeoutMs: timeoutMs }),
+      timeoutMs,
+      `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${timeoutMs} ms`,
+    );
+  } catch (error) {
+    // A database that does not exist yet is fine when adding the store would create it, as a missing
+    // SQLite file is; it is not created here.
+    const missing = await missingDatabaseOutcome(url, options.home, error, { connectTimeoutMs: timeoutMs });
+    if (missing === undefined) throw error;
+    if (!missing.created) throw asRefusal(missing.refusal);
+    return undefined;
+  }
   try {
     const serverIdentity = await options.serverIdentity?.();
     return (await storeDatabaseRefusal(url, database, serverIdentity))?.message;

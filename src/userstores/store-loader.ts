@@ -103,7 +103,13 @@ export async function loadStoreFile(
     const refusal = error instanceof TesseraError && DEFINITION_REFUSALS.has(error.code);
     // A refusal is not tried again until the file changes: telling the server's own database under another
     // name takes a connection, which every node's rescan would open every few seconds.
-    return { ...failed(domain, file, text, description, reason, !refusal), reachFailure: !refusal };
+    // A database the role may not create is retried (an administrator may create it meanwhile), and its
+    // message (the command to create it) is everyone's to read.
+    const missing = error instanceof TesseraError && error.code === 'DATABASE_MISSING';
+    return {
+      ...failed(domain, file, text, description, reason, !refusal),
+      reachFailure: !refusal && !missing,
+    };
   }
 }
 

@@ -16,7 +16,7 @@ import {
 import { validateStoreDefinition } from '../../userstores/store-file.js';
 import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
-import { DomainParams, errorResponses, StoreBody } from './schemas.js';
+import { DomainParams, ErrorBody, errorResponses, StoreBody } from './schemas.js';
 import { managedTenant } from './scope.js';
 
 const LdapName = Type.String({ minLength: 1, maxLength: 128 });
@@ -96,7 +96,8 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         summary: "Add a secondary user store; writes its file under the tenant's userstores/ folder",
         params: DomainParams,
         body: NewStoreBody,
-        response: { 201: StoreBody, ...errorResponses },
+        // 412 DATABASE_MISSING: the store's database does not exist and its role may not create it.
+        response: { 201: StoreBody, ...errorResponses, 412: ErrorBody },
       },
     },
     async (request, reply) => {

@@ -1,5 +1,6 @@
 import { Kysely, MysqlDialect, type RawBuilder, sql } from 'kysely';
 import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
 import type {
@@ -8,7 +9,9 @@ import type {
   DialectModule,
   IntrospectedForeignKey,
   IntrospectedTable,
+  RoleDatabaseCreation,
 } from '../../dialect.js';
+import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 
 type ServerTarget = Exclude<DatabaseTarget, { kind: 'sqlite' }>;
@@ -48,6 +51,77 @@ function connectFailed(target: DatabaseTarget, error: unknown): TesseraError {
       cause: error,
     },
   );
+}
+
+// Error numbers: no such database; access denied to a database (whether it exists or not); a global
+// privilege missing.
+const ER_BAD_DB_ERROR = 1049;
+const ER_DBACCESS_DENIED_ERROR = 1044;
+const ER_SPECIFIC_ACCESS_DENIED_ERROR = 1227;
+
+/** How every database Tessera creates is made, so that names compare byte for byte as on the other engines. */
+const DATABASE_OPTIONS = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';
+
+/** The error and the errors it wraps (a TesseraError keeps the driver's error as its cause). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
+  return chain;
+}
+
+function errnoOf(error: unknown): unknown {
+  return (error as { errno?: unknown }).errno;
+}
+
+/**
+ * Whether the connected account may create `database`: CREATE granted globally or on a database pattern
+ * that matches the name. Privileges that come through a MariaDB role are not seen here, so a dry run may
+ * say no where creating would succeed.
+ */
+async function mayCreate(
+  connection: Connection,
+  database: string,
+  [user, host]: [string, string],
+): Promise<boolean> {
+  // information_schema spells an account `'user'@'host'`.
+  const grantee = `'${user}'@'${host}'`;
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `select 1 from information_schema.user_privileges
+     where privilege_type = 'CREATE' and grantee = ?
+     union all
+     select 1 from information_schema.schema_privileges
+     where privilege_type = 'CREATE' and grantee = ? and ? like table_schema`,
+    [grantee, grantee, database],
+  );
+  return rows.length > 0;
+}
+
+/** The connected account's user and host parts (`CURRENT_USER()`, the account the server matched). */
+async function accountOf(connection: Connection): Promise<[string, string]> {
+  const [rows] = await connection.query<RowDataPacket[]>('select current_user() as account');
+  const account = String(rows[0]?.account ?? '');
+  const at = account.lastIndexOf('@');
+  return at < 0 ? [account, '%'] : [account.slice(0, at), account.slice(at + 1)];
+}
+
+/** An account without the CREATE privilege: an administrator creates the database and grants it to the account. */
+function createRefusal(target: ServerTarget, [user, host]: [string, string]): RoleDatabaseCreation {
+  const database = quoteIdentifier(target.database);
+  return {
+    created: false,
+    reason: `${user}@${host} may not create it (or it exists and ${user}@${host} may not use it)`,
+    command: shellCommand([
+      'mariadb',
+      '-h',
+      target.host,
+      '-P',
+      String(target.port),
+      '-u',
+      'root',
+      '-e',
+      `CREATE DATABASE IF NOT EXISTS ${database} ${DATABASE_OPTIONS}; GRANT ALL ON ${database}.* TO ${quoteIdentifier(user)}@${quoteIdentifier(host)}`,
+    ]),
+  };
 }
 
 async function adminQuery(target: DatabaseTarget, statement: string): Promise<void> {
@@ -353,14 +427,50 @@ export const mysqlModule: DialectModule = {
 
   async createDatabase(target) {
     if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
-    await adminQuery(
-      target,
-      `CREATE DATABASE ${quoteIdentifier(target.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
-    );
+    await adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} ${DATABASE_OPTIONS}`);
   },
 
   async dropDatabase(target) {
     if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
     await adminQuery(target, `DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)}`);
+  },
+
+  isMissingDatabase(error) {
+    return causes(error).some((e) =>
+      [ER_BAD_DB_ERROR, ER_DBACCESS_DENIED_ERROR].includes(errnoOf(e) as number),
+    );
+  },
+
+  async createDatabaseAsRole(target, options = {}) {
+    if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
+    // Connected without a database, as the store's own account: never with the server's credentials.
+    const connection = createConnection({
+      ...serverConfig(target, false),
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
+    }).promise();
+    try {
+      const account = await accountOf(connection).catch((error: unknown) => {
+        throw connectFailed(target, error);
+      });
+      if (options.dryRun) {
+        return (await mayCreate(connection, target.database, account))
+          ? { created: true }
+          : createRefusal(target, account);
+      }
+      try {
+        // IF NOT EXISTS: another node adding the same store may have created it first.
+        await connection.query(
+          `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(target.database)} ${DATABASE_OPTIONS}`,
+        );
+      } catch (error) {
+        const errno = errnoOf(error);
+        if (errno === ER_DBACCESS_DENIED_ERROR || errno === ER_SPECIFIC_ACCESS_DENIED_ERROR)
+          return createRefusal(target, account);
+        throw error;
+      }
+      return { created: true };
+    } finally {
+      await connection.end().catch(() => {});
+    }
   },
 };

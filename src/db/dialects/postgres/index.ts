@@ -4,7 +4,14 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { TesseraError } from '../../../errors.js';
-import type { CloneResult, Dialect, DialectModule, IntrospectedTable } from '../../dialect.js';
+import type {
+  CloneResult,
+  Dialect,
+  DialectModule,
+  IntrospectedTable,
+  RoleDatabaseCreation,
+} from '../../dialect.js';
+import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
@@ -50,8 +57,12 @@ function quoteIdentifier(name: string): string {
 async function withAdminClient(
   target: DatabaseTarget,
   run: (client: pg.Client) => Promise<void>,
+  connectTimeoutMs?: number,
 ): Promise<void> {
-  const client = new pg.Client(serverConfig(target, 'postgres'));
+  const client = new pg.Client({
+    ...serverConfig(target, 'postgres'),
+    ...(connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: connectTimeoutMs }),
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -62,6 +73,43 @@ async function withAdminClient(
   } finally {
     await client.end();
   }
+}
+
+// SQLSTATEs: a database that does not exist, one that already does, a privilege the role lacks.
+const INVALID_CATALOG_NAME = '3D000';
+const DUPLICATE_DATABASE = '42P04';
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+/** The error and the errors it wraps (a TesseraError keeps the driver's error as its cause). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
+  return chain;
+}
+
+function serverTarget(target: DatabaseTarget): ServerTarget {
+  if (target.kind !== 'postgres') throw new Error('postgres dialect given another target');
+  return target;
+}
+
+/** A role without CREATEDB: a superuser creates the database, owned by the role so that it can create the store's tables. */
+function createdbRefusal(target: ServerTarget): RoleDatabaseCreation {
+  return {
+    created: false,
+    reason: `role ${target.user} may not create databases`,
+    command: shellCommand([
+      'createdb',
+      '-h',
+      target.host,
+      '-p',
+      String(target.port),
+      '-U',
+      'postgres',
+      '-O',
+      target.user,
+      target.database,
+    ]),
+  };
 }
 
 function connectFailed(target: DatabaseTarget, error: unknown): TesseraError {
@@ -469,6 +517,39 @@ export const postgresModule: DialectModule = {
     await withAdminClient(target, async (client) => {
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`);
     });
+  },
+
+  isMissingDatabase(error) {
+    return causes(error).some((e) => (e as { code?: unknown }).code === INVALID_CATALOG_NAME);
+  },
+
+  async createDatabaseAsRole(target, options = {}) {
+    const server = serverTarget(target);
+    let outcome: RoleDatabaseCreation = { created: true };
+    // Connected to the maintenance database as the store's own role: never with the server's credentials.
+    await withAdminClient(
+      server,
+      async (client) => {
+        if (options.dryRun) {
+          const role = await client.query<{ allowed: boolean }>(
+            'select rolsuper or rolcreatedb as allowed from pg_roles where rolname = current_user',
+          );
+          if (role.rows[0]?.allowed !== true) outcome = createdbRefusal(server);
+          return;
+        }
+        try {
+          await client.query(`CREATE DATABASE ${quoteIdentifier(server.database)}`);
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          // Another node adding the same store created it first: it is there, which is what was wanted.
+          if (code === DUPLICATE_DATABASE) return;
+          if (code === INSUFFICIENT_PRIVILEGE) outcome = createdbRefusal(server);
+          else throw error;
+        }
+      },
+      options.connectTimeoutMs,
+    );
+    return outcome;
   },
 
   async cloneDatabase(source, target) {
