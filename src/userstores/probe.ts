@@ -11,6 +11,7 @@ import { assertSqliteInside, serverDatabaseRefusal, storeDatabaseRefusal } from 
 import { missingDatabaseOutcome } from './store-database-creation.js';
 import type { StoreDefinition } from './store-file.js';
 import { storeTablesProblem } from './store-tables.js';
+import { homeRelativeSqliteUrl } from './tenant-sqlite-path.js';
 
 export type ProbeResult = { ok: true } | { ok: false; error: string };
 
@@ -31,7 +32,8 @@ export interface ProbeOptions {
   timeoutMs?: number;
   /**
    * A tenant admin's probe: SQLite files must be inside this folder (the tenant's own), see
-   * assertSqliteInside. Unset for the super tenant's admin, who may name any file.
+   * assertSqliteInside, and relative paths are relative to it (tenant-sqlite-path.ts). Unset for the super
+   * tenant's admin, who may name any file, relative to the home.
    */
   sqliteFolder?: string;
   /**
@@ -121,7 +123,12 @@ async function jdbcProblem(
 ): Promise<string | undefined> {
   let target: DatabaseTarget;
   try {
-    target = parseDatabaseUrl(url, options.home);
+    // A tenant admin's relative SQLite path is relative to the tenant's folder; messages quote it as given.
+    const opened =
+      options.sqliteFolder === undefined
+        ? url
+        : homeRelativeSqliteUrl(url, options.sqliteFolder, options.home);
+    target = parseDatabaseUrl(opened, options.home);
   } catch (error) {
     throw asRefusal(error);
   }
@@ -129,7 +136,8 @@ async function jdbcProblem(
   if (ownDatabase !== undefined) return ownDatabase.message;
   if (target.kind === 'sqlite') {
     try {
-      if (options.sqliteFolder !== undefined) assertSqliteInside(url, target, options.sqliteFolder);
+      if (options.sqliteFolder !== undefined)
+        assertSqliteInside(url, target, options.sqliteFolder, options.home);
     } catch (error) {
       throw asRefusal(error);
     }

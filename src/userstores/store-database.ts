@@ -5,6 +5,7 @@ import type { Database } from '../db/connection.js';
 import { type DatabaseTarget, redactDatabaseUrl, sameDatabase } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { storeTablesProblem } from './store-tables.js';
+import { homeRelativeFolder } from './tenant-sqlite-path.js';
 
 /**
  * The refusal for a secondary store on the server's own database (it would share the PRIMARY store's
@@ -83,7 +84,7 @@ function sameDatabaseFollowingLinks(a: DatabaseTarget, b: DatabaseTarget): boole
  * whether or not the file exists, so that it cannot be used to learn which files the server has.
  * Other kinds of database are left alone.
  */
-export function assertSqliteInside(url: string, target: DatabaseTarget, folder: string): void {
+export function assertSqliteInside(url: string, target: DatabaseTarget, folder: string, home: string): void {
   if (target.kind !== 'sqlite') return;
   let relative: string;
   try {
@@ -98,10 +99,13 @@ export function assertSqliteInside(url: string, target: DatabaseTarget, folder: 
     !relative.startsWith(`..${path.sep}`) &&
     !path.isAbsolute(relative);
   if (inside) return;
+  // The folder is named both ways a tenant admin may write a path (tenant-sqlite-path.ts), never by
+  // its absolute path on the server.
+  const homeForm = homeRelativeFolder(folder, home);
   throw new TesseraError(
     'FORBIDDEN',
-    `A tenant's SQLite user store must be a file inside the tenant's own folder; ${redactDatabaseUrl(url)} is not.`,
-    { hint: `Use a path under ${folder}, or ask the super tenant's admin to add the store.` },
+    `A tenant's SQLite user store must be a file inside the tenant's own folder; ${redactDatabaseUrl(url)} is not. Name the file relative to that folder (sqlite:partners.db, sqlite:stores/partners.db), which is ${homeForm}/ in the home (sqlite:${homeForm}/partners.db).`,
+    { hint: "Use a path inside the tenant's folder, or ask the super tenant's admin to add the store." },
   );
 }
 

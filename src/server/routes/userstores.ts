@@ -14,6 +14,7 @@ import {
   serverDatabaseRefusal,
 } from '../../userstores/store-database.js';
 import { validateStoreDefinition } from '../../userstores/store-file.js';
+import { homeRelativeSqliteUrl } from '../../userstores/tenant-sqlite-path.js';
 import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, ErrorBody, errorResponses, StoreBody } from './schemas.js';
@@ -62,9 +63,9 @@ function definitionOf(body: Static<typeof NewStoreBody>) {
 }
 
 /**
- * The folder a caller's SQLite store files must be in: the tenant's own for a tenant admin, anywhere
- * (undefined) for the super tenant's admin. Otherwise a tenant admin could open, probe or write the
- * server's files or another tenant's.
+ * The folder a caller's SQLite store files must be in, and their relative paths are relative to: the
+ * tenant's own for a tenant admin, anywhere (undefined: relative to the home) for the super tenant's admin.
+ * Otherwise a tenant admin could open, probe or write the server's files or another tenant's.
  */
 function sqliteFolderFor(context: ServerContext, principal: Principal, tenant: Tenant): string | undefined {
   return principal.isSuperAdmin ? undefined : tenantFolder(context.layout, tenant.id);
@@ -103,19 +104,23 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const folder = sqliteFolderFor(context, principal, tenant);
+      const home = context.layout.root;
+      let url = request.body.url;
       if (folder !== undefined && request.body.type === 'jdbc') {
-        const target = parseDatabaseUrl(request.body.url, context.layout.root);
+        // Written into the store file in the home-relative form, which files keep whoever wrote them.
+        url = homeRelativeSqliteUrl(request.body.url, folder, home);
+        const target = parseDatabaseUrl(url, home);
         // The server's own database keeps its own, clearer refusal.
         const ownDatabase = serverDatabaseRefusal(request.body.url, target, context.database.target);
         if (ownDatabase !== undefined) throw ownDatabase;
-        assertSqliteInside(request.body.url, target, folder);
+        assertSqliteInside(request.body.url, target, folder, home);
         await assertHostAllowed(request.body.url, target, allowedHostsFor(context));
       }
       // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts),
       // and answers a tenant admin after the connect timeout whatever the port did, as the probe does.
       const startedAt = Date.now();
       const store = await context.stores
-        .createStore(tenant.id, definitionOf(request.body))
+        .createStore(tenant.id, { ...definitionOf(request.body), url })
         .catch(async (error: unknown) => {
           if (!principal.isSuperAdmin && isReachFailure(error))
             await sleepUntil(startedAt + storeConnectTimeoutMs(context));
