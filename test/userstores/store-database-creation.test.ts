@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,36 @@ for (const kind of SERVER_KINDS) {
       expect(created.status).toBe(201);
       expect(created.body.status).toBe('up');
       await expectStoreServesUsers('LIMITED', 'carol');
+    });
+
+    it('a hand-written store file on a database its role may not create shows everyone the command, and loads once it exists', async () => {
+      const role = uniqueName('role');
+      roles.push(role);
+      await asAdmin(LIMITED_ROLES[kind].create(role));
+      const name = newDatabase('by_hand');
+      const url = LIMITED_ROLES[kind].url(t.scratch.url, role, name);
+      const target = parseDatabaseUrl(url, t.home);
+      if (target.kind === 'sqlite') throw new Error('a server URL was expected');
+      const command = LIMITED_ROLES[kind].command(target.host, target.port, role, name);
+      writeFileSync(
+        path.join(storesFolder, 'BYHAND.toml'),
+        `domain = "BYHAND"\ntype = "jdbc"\nurl = "${url}"\n`,
+      );
+      const tenantId = Number(path.basename(path.dirname(storesFolder)));
+      await t.server.context.stores.rescan(tenantId);
+      for (const as of [ACME, SUPER]) {
+        const listed = await t.call('GET', CREATE, { as });
+        const store = listed.body.userstores.find((s: { domain: string }) => s.domain === 'BYHAND');
+        expect(store.status).toBe('error');
+        expect(store.error).toContain(`: ${command}`);
+      }
+
+      execFileSync('sh', ['-c', command], { stdio: 'pipe' });
+      // The periodic rescan tries such a store again; this is the same, now.
+      await t.server.context.stores.rescan(tenantId, { dueOnly: true });
+      const listed = await t.call('GET', CREATE, { as: ACME });
+      expect(listed.body.userstores.find((s: { domain: string }) => s.domain === 'BYHAND').status).toBe('up');
+      await expectStoreServesUsers('BYHAND', 'erin');
     });
 
     it('tells a tenant admin refused a host that the operator must add it to userstores.allowed_hosts in conf/tessera.toml', async () => {
