@@ -11,6 +11,7 @@ import type {
   IntrospectedTable,
   RoleDatabaseCreation,
 } from '../../dialect.js';
+import { errorCauses } from '../../error-causes.js';
 import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 
@@ -61,13 +62,6 @@ const ER_SPECIFIC_ACCESS_DENIED_ERROR = 1227;
 
 /** How every database Tessera creates is made, so that names compare byte for byte as on the other engines. */
 const DATABASE_OPTIONS = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';
-
-/** The error and the errors it wraps (a TesseraError keeps the driver's error as its cause). */
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
-  return chain;
-}
 
 function errnoOf(error: unknown): unknown {
   return (error as { errno?: unknown }).errno;
@@ -436,7 +430,7 @@ export const mysqlModule: DialectModule = {
   },
 
   isMissingDatabase(error) {
-    return causes(error).some((e) =>
+    return errorCauses(error).some((e) =>
       [ER_BAD_DB_ERROR, ER_DBACCESS_DENIED_ERROR].includes(errnoOf(e) as number),
     );
   },

@@ -11,6 +11,7 @@ import type {
   IntrospectedTable,
   RoleDatabaseCreation,
 } from '../../dialect.js';
+import { errorCauses } from '../../error-causes.js';
 import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
@@ -79,13 +80,6 @@ async function withAdminClient(
 const INVALID_CATALOG_NAME = '3D000';
 const DUPLICATE_DATABASE = '42P04';
 const INSUFFICIENT_PRIVILEGE = '42501';
-
-/** The error and the errors it wraps (a TesseraError keeps the driver's error as its cause). */
-function causes(error: unknown): unknown[] {
-  const chain: unknown[] = [];
-  for (let e = error; e instanceof Error && chain.length < 5; e = e.cause) chain.push(e);
-  return chain;
-}
 
 function serverTarget(target: DatabaseTarget): ServerTarget {
   if (target.kind !== 'postgres') throw new Error('postgres dialect given another target');
@@ -520,7 +514,7 @@ export const postgresModule: DialectModule = {
   },
 
   isMissingDatabase(error) {
-    return causes(error).some((e) => (e as { code?: unknown }).code === INVALID_CATALOG_NAME);
+    return errorCauses(error).some((e) => (e as { code?: unknown }).code === INVALID_CATALOG_NAME);
   },
 
   async createDatabaseAsRole(target, options = {}) {
