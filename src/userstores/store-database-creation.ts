@@ -84,7 +84,7 @@ function databaseMissing(
   // The command is in the message itself: the API answers with the message only.
   return new TesseraError(
     'DATABASE_MISSING',
-    `The user store database ${where} (${redactDatabaseUrl(url)}) does not exist and ${creation.reason}. Have the database's administrator create it, then add the store again: ${creation.command}`,
+    `The user store database ${where} (${redactDatabaseUrl(url)}) does not exist and ${creation.reason}. Have the database's administrator create it for that role, then try again: ${creation.command}`,
     { hint: `Create the database: ${creation.command}` },
   );
 }
