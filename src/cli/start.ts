@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import { startServer } from '../server/server.js';
 import { resolveHome, runCommand } from './run.js';
 
+/** How long a stopped server's process may take to exit on its own before it is ended. */
+const EXIT_GRACE_MS = 1_000;
+
 export function startCommand(): Command {
   return new Command('start')
     .description('run the server (home from --home, else TESSERA_HOME, else ./tessera-home)')
@@ -27,6 +30,9 @@ export function startCommand(): Command {
           process.on('SIGINT', stop);
           process.on('SIGTERM', stop);
         });
+        // Everything is closed; a socket a driver still holds (a store server that accepted and never
+        // answered) must not keep the stopped process alive. Unref'd: a clean exit does not wait for it.
+        setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
       }),
     );
 }

@@ -8,6 +8,7 @@ import {
   CONFIG_FORMAT,
   DEFAULT_DATABASE_URL,
   DEFAULT_PORT,
+  DEFAULT_STORE_CONNECT_TIMEOUT_MS,
   DEPLOYMENT_DEFAULTS,
   type DeploymentConfig,
   LOG_LEVELS,
@@ -54,6 +55,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
     'backup_retention_days',
   ],
   registry: ['mounts'],
+  userstores: ['allowed_hosts', 'connect_timeout_ms'],
 };
 const MOUNT_KEYS = ['path', 'url'];
 
@@ -128,6 +130,20 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
     ...(raw.registry === undefined
       ? {}
       : { registry: { mounts: readMounts(section('registry'), source, problems) } }),
+    ...(raw.userstores === undefined
+      ? {}
+      : {
+          userstores: {
+            allowedHosts: readHostList(section('userstores'), ['userstores', 'allowed_hosts'], problems),
+            connectTimeoutMs: read.integer(
+              section('userstores'),
+              ['userstores', 'connect_timeout_ms'],
+              DEFAULT_STORE_CONNECT_TIMEOUT_MS,
+              100,
+              120_000,
+            ),
+          },
+        }),
   };
   if (problems.messages.length > 0) {
     throw new TesseraError('CONFIG_INVALID', `Invalid configuration:\n  ${problems.messages.join('\n  ')}`, {
@@ -163,6 +179,21 @@ function readDeployment(table: Table, read: ReturnType<typeof reader>, problems:
       `(${config.maxAppMb}) must not exceed deployment.max_tenant_mb (${config.maxTenantMb})`,
     );
   return config;
+}
+
+/** `userstores.allowed_hosts`: database hosts, each `host` or `host:port` (an IPv6 address in brackets). */
+function readHostList(table: Table, keyPath: string[], problems: Problems): string[] {
+  const value = table[keyPath.at(-1) as string];
+  if (value === undefined) return [];
+  const hosts = Array.isArray(value) ? value : [];
+  const valid = hosts.every(
+    (h) => typeof h === 'string' && /^(\[[0-9a-fA-F:.]+\]|[^\s:/@[\]]+)(:\d{1,5})?$/.test(h),
+  );
+  if (!Array.isArray(value) || !valid) {
+    problems.add(keyPath, 'must be an array of host names or addresses, each optionally with :port');
+    return [];
+  }
+  return hosts as string[];
 }
 
 /** `[[registry.mounts]]`: each entry exactly `path` (a registry path) and `url` (a database URL), paths unique. */

@@ -10,6 +10,8 @@ export interface TesseraConfig {
   deployment: DeploymentConfig;
   /** Present when the file has a `[registry]` section (or `[[registry.mounts]]`). */
   registry?: { mounts: { path: string; url: string }[] };
+  /** Present when the file has a `[userstores]` section; see `allowedStoreHosts` and `storeConnectTimeoutMs`. */
+  userstores?: { allowedHosts: string[]; connectTimeoutMs: number };
 }
 
 /** `[deployment]`: hot deploy, and the per-tenant quotas on apps and on the archives kept in backups/. */
@@ -36,6 +38,9 @@ export const DEPLOYMENT_DEFAULTS: Readonly<Omit<DeploymentConfig, 'hotDeploy'>> 
   backupRetentionCount: 5,
   backupRetentionDays: 30,
 });
+
+/** How long opening a user store's database (or probing it) may take: `userstores.connect_timeout_ms`. */
+export const DEFAULT_STORE_CONNECT_TIMEOUT_MS = 10_000;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -116,6 +116,12 @@ export interface Dialect {
   introspect(db: Kysely<unknown>): Promise<IntrospectedTable[]>;
   /** Bytes the database occupies on its server (or the file's size), for disk-space checks. */
   databaseSize(db: Kysely<unknown>): Promise<number>;
+  /**
+   * What names this database whatever URL reached it (`localhost`, `127.1`, `[::1]` or a DNS alias): the
+   * server's own identifier and the database's name, as the server reports them. Two connections get equal
+   * strings exactly when they reach the same database.
+   */
+  databaseIdentity(db: Kysely<unknown>): Promise<string>;
   /** Other clients connected to the same database right now. */
   liveSessions(db: Kysely<unknown>): Promise<LiveSession[]>;
   /**
@@ -200,10 +206,31 @@ export interface ConnectOptions {
    * pool: one better-sqlite3 handle serves every query of the process.
    */
   poolSize?: number;
+  /**
+   * How long establishing a connection may take, the server's greeting included; past it the socket is
+   * destroyed, not left open (a port that accepts and never answers would otherwise hold it for good).
+   * Unset: the driver's own default.
+   */
+  connectTimeoutMs?: number;
 }
 
 /** The pool size when the caller names none (the `database.pool_size` default). */
 export const DEFAULT_POOL_SIZE = 10;
+export interface RoleDatabaseOptions extends ConnectOptions {
+  /** Only tell whether the role may create the database; create nothing. */
+  dryRun?: boolean;
+}
+
+/** What `createDatabaseAsRole` did (or, in a dry run, would do). */
+export type RoleDatabaseCreation =
+  | { created: true }
+  | {
+      created: false;
+      /** Why the role may not, e.g. `role shop may not create databases`. */
+      reason: string;
+      /** The shell command an administrator runs to create the database for the role. */
+      command: string;
+    };
 
 export interface DialectModule {
   readonly dialect: Dialect;
@@ -211,6 +238,17 @@ export interface DialectModule {
   /** Creates an empty database on the server of `target` (server engines only; SQLite creates on open). */
   createDatabase(target: DatabaseTarget): Promise<void>;
   dropDatabase(target: DatabaseTarget): Promise<void>;
+  /**
+   * Whether `connect` failed because the database `target` names does not exist (server engines). MariaDB
+   * and MySQL answer a role that may not use a database of that name the same way, whether it exists or not.
+   */
+  isMissingDatabase?(error: unknown): boolean;
+  /**
+   * Creates the missing database of `target` with `target`'s own credentials, for that role to use (one
+   * another client created meanwhile counts as created), or, with `dryRun`, only tells whether the role
+   * may. A role that may not gets the shell command an administrator runs to create it for that role.
+   */
+  createDatabaseAsRole?(target: DatabaseTarget, options?: RoleDatabaseOptions): Promise<RoleDatabaseCreation>;
   /**
    * Replaces the (empty) database `target` by a copy of `source` made by the server itself, when both are on
    * one server and the engine can (PostgreSQL's template copy). Needs every connection to both closed,

@@ -44,7 +44,8 @@ export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {
   if (database.length === 0 || database.includes('/')) throw invalid(url, 'it names no database');
   return {
     kind,
-    host: parsed.hostname || '127.0.0.1',
+    // An IPv6 address comes bracketed (`[::1]`), which drivers would look up as a host name.
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
     port: parsed.port ? Number(parsed.port) : DEFAULT_PORTS[kind],
     user: decodeURIComponent(parsed.username) || (kind === 'postgres' ? 'postgres' : 'root'),
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,

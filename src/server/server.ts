@@ -151,6 +151,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       sharing: cluster.sharing,
       readOnlyDatabases: options.readOnlyStoreDatabases,
       tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
+      connectTimeoutMs: config.userstores?.connectTimeoutMs,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.

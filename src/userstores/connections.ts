@@ -1,8 +1,10 @@
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
 import { type Database, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { ensureJdbcStoreSchema, type StoreSchema } from './sql-schema.js';
-import { sameDatabaseFollowingLinks, serverDatabaseRefusal } from './store-database.js';
+import { sameDatabaseFollowingLinks, serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
+import { openCreatingDatabase } from './store-database-creation.js';
 
 /** One holder's use of a shared connection; `release` is idempotent. */
 export interface ConnectionLease {
@@ -18,8 +20,11 @@ interface Shared {
   closed: boolean;
 }
 
-/** How long opening a store's database may take before the store is reported down. */
-const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * How long closing the connections may take at shutdown: a pool stuck on a server that stopped answering
+ * must not keep a stopping server from stopping (its sockets are abandoned, and go with the process).
+ */
+const CLOSE_DEADLINE_MS = 3_000;
 
 /**
  * The JDBC stores' databases, one connection (pool) per database however many stores of however many
@@ -32,7 +37,7 @@ export class StoreConnections {
   constructor(
     /** The home, which relative SQLite paths resolve against. */
     private readonly home: string,
-    private readonly connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS,
+    private readonly connectTimeoutMs = DEFAULT_STORE_CONNECT_TIMEOUT_MS,
     /** The server's own database: a secondary store there would share the PRIMARY store's tables. */
     private readonly serverDatabase?: DatabaseTarget,
     /**
@@ -40,6 +45,8 @@ export class StoreConnections {
      * still uses): opened read-only by the engine, and their store tables never created.
      */
     private readonly readOnlyDatabases: readonly DatabaseTarget[] = [],
+    /** Its identity, to know it again under another host name or address once a store's database answers. */
+    private readonly serverIdentity?: () => Promise<string>,
   ) {}
 
   /** Throws DB_URL_INVALID for a bad URL and DB_CONNECT_FAILED when the database cannot be opened. */
@@ -85,11 +92,22 @@ export class StoreConnections {
     return this.shared.size;
   }
 
-  /** Closes every connection, whoever still holds it (the manager's shutdown). */
-  async closeAll(): Promise<void> {
+  /**
+   * Closes every connection, whoever still holds it (the manager's shutdown), waiting `deadlineMs` at most:
+   * one still opening is closed when it opens (or its driver destroys it at its connect timeout).
+   */
+  async closeAll(deadlineMs = CLOSE_DEADLINE_MS): Promise<void> {
     const entries = [...this.shared.values()];
     this.shared.clear();
-    await Promise.all(entries.map((e) => this.closeOnce(e)));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deadlineMs);
+    });
+    try {
+      await Promise.race([Promise.all(entries.map((e) => this.closeOnce(e))), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async release(key: string, entry: Shared): Promise<void> {
@@ -107,7 +125,9 @@ export class StoreConnections {
   }
 
   private async open(url: string, readOnly: boolean): Promise<Database<StoreSchema>> {
-    const opening = readOnly ? openReadOnly(url, this.home) : openWithSchema(url, this.home);
+    const opening = readOnly
+      ? openReadOnly(url, this.home, this.connectTimeoutMs)
+      : openWithSchema(url, this.home, this.connectTimeoutMs, this.serverIdentity);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -125,20 +145,43 @@ export class StoreConnections {
 }
 
 /** No tables are created in a database opened read-only: a store whose tables are missing fails on use. */
-async function openReadOnly(url: string, home: string): Promise<Database<StoreSchema>> {
+async function openReadOnly(
+  url: string,
+  home: string,
+  connectTimeoutMs: number,
+): Promise<Database<StoreSchema>> {
   try {
-    return await openDatabase<StoreSchema>(url, home, { readOnly: true });
+    return await openDatabase<StoreSchema>(url, home, { readOnly: true, connectTimeoutMs });
   } catch (error) {
     throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
   }
 }
 
-async function openWithSchema(url: string, home: string): Promise<Database<StoreSchema>> {
+async function openWithSchema(
+  url: string,
+  home: string,
+  connectTimeoutMs: number,
+  serverIdentity: (() => Promise<string>) | undefined,
+): Promise<Database<StoreSchema>> {
   let database: Database<StoreSchema>;
   try {
-    database = await openDatabase<StoreSchema>(url, home);
+    // The driver destroys the socket at the timeout, rather than leaving it to a server that never answers.
+    // A database that does not exist yet is created when the URL's role may (store-database-creation.ts).
+    database = await openCreatingDatabase<StoreSchema>(url, home, { connectTimeoutMs });
   } catch (error) {
     throw error instanceof TesseraError ? error : connectFailed(url, errorMessage(error), error);
+  }
+  // Before any table is created: the server's own database, or one holding someone else's tables, is left as it is.
+  let refusal: TesseraError | undefined;
+  try {
+    refusal = await storeDatabaseRefusal(url, database, await serverIdentity?.());
+  } catch (error) {
+    await database.close().catch(() => {});
+    throw connectFailed(url, `cannot tell which database this is: ${errorMessage(error)}`, error);
+  }
+  if (refusal !== undefined) {
+    await database.close().catch(() => {});
+    throw refusal;
   }
   try {
     // The schema builder needs no table types; Kysely's types are invariant in them, hence the cast.

@@ -12,7 +12,9 @@ import { type FolderWatch, watchFolder } from './folder-watch.js';
 import type { LdapSettings } from './ldap/settings.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
 import { PRIMARY_DOMAIN } from './names.js';
+import { UNREACHABLE_MESSAGE } from './reach-errors.js';
 import { primaryStore, type SqlUserStore } from './sql-store.js';
+import { databaseIdentityOf } from './store-database.js';
 import { registerStoreDomain } from './store-domains.js';
 import { listStoreFiles, storeFileName, validateStoreDefinition, writeStoreFile } from './store-file.js';
 import { type LoadedStore, loadStoreFile } from './store-loader.js';
@@ -116,6 +118,7 @@ export class UserStoreManager {
       options.connectTimeoutMs,
       options.database.target,
       options.readOnlyDatabases,
+      () => databaseIdentityOf(options.database),
     );
   }
 
@@ -184,13 +187,22 @@ export class UserStoreManager {
     return this.sharing ? this.sharing.decorate(tenantId, store) : store;
   }
 
-  /** Every store of the tenant, up or not, in the order of `stores`. */
-  describe(tenantId: number): StoreDescription[] {
+  /**
+   * Every store of the tenant, up or not, in the order of `stores`. Without `detailed` (anyone but the
+   * super tenant's admin), a store that could not reach its database or directory says so without the
+   * driver's reason; a broken file or a refused definition still says what to fix.
+   */
+  describe(tenantId: number, options: { detailed?: boolean } = {}): StoreDescription[] {
     const tenant = this.tenants.get(tenantId);
     if (tenant === undefined) return [];
+    const detailed = options.detailed ?? true;
     return [
       { ...PRIMARY_DESCRIPTION },
-      ...this.sortedSecondaries(tenant).map((loaded) => ({ ...loaded.description })),
+      ...this.sortedSecondaries(tenant).map((loaded) =>
+        loaded.reachFailure === true && !detailed
+          ? { ...loaded.description, error: UNREACHABLE_MESSAGE }
+          : { ...loaded.description },
+      ),
     ];
   }
 

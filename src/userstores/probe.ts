@@ -1,11 +1,17 @@
 import { existsSync } from 'node:fs';
 import SqliteDatabase from 'better-sqlite3';
-import { openDatabase } from '../db/connection.js';
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
+import { type Database, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
+import { assertHostAllowed } from './allowed-hosts.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
-import { assertSqliteInside, serverDatabaseRefusal } from './store-database.js';
+import { UNREACHABLE_MESSAGE } from './reach-errors.js';
+import { assertSqliteInside, serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
+import { missingDatabaseOutcome } from './store-database-creation.js';
 import type { StoreDefinition } from './store-file.js';
+import { storeTablesProblem } from './store-tables.js';
+import { homeRelativeSqliteUrl } from './tenant-sqlite-path.js';
 
 export type ProbeResult = { ok: true } | { ok: false; error: string };
 
@@ -14,13 +20,27 @@ export interface ProbeOptions {
   home: string;
   /** The server's own database, which a secondary store may not use. */
   serverDatabase?: DatabaseTarget;
-  /** How long opening a JDBC store's database may take (default 10 s). */
+  /**
+   * The server database's identity (`Dialect.databaseIdentity`), asked only when a store's database on a
+   * server was reached: the same database under another host name or address is refused as well.
+   */
+  serverIdentity?: () => Promise<string>;
+  /**
+   * How long reaching the database or directory may take (default 10 s, `userstores.connect_timeout_ms`):
+   * past it the connection is destroyed and the probe answers that it failed.
+   */
   timeoutMs?: number;
   /**
    * A tenant admin's probe: SQLite files must be inside this folder (the tenant's own), see
-   * assertSqliteInside. Unset for the super tenant's admin, who may name any file.
+   * assertSqliteInside, and relative paths are relative to it (tenant-sqlite-path.ts). Unset for the super
+   * tenant's admin, who may name any file, relative to the home.
    */
   sqliteFolder?: string;
+  /**
+   * A tenant admin's probe: a JDBC store's database server must be one of these hosts, see
+   * assertHostAllowed. Unset for the super tenant's admin, who may name any.
+   */
+  allowedHosts?: readonly string[];
   /**
    * Whether a failure to connect is explained (driver message, host and port, refused bind, missing base):
    * for the super tenant's admin only. Otherwise the probe would tell a tenant admin which hosts and ports
@@ -30,15 +50,7 @@ export interface ProbeOptions {
 }
 
 /** What a tenant admin is told of any failure to reach the database or directory. */
-export const GENERIC_PROBE_ERROR = 'Cannot connect to the database/directory.';
-
-/** The tables a JDBC store uses, with the columns Tessera reads from each. */
-const STORE_TABLES: Record<string, readonly string[]> = {
-  users: ['id', 'tenant_id', 'username', 'password_hash', 'password_salt', 'password_algorithm', 'is_system'],
-  roles: ['id', 'tenant_id', 'name', 'is_system'],
-  user_roles: ['user_id', 'role_id'],
-  user_attributes: ['user_id', 'name', 'value'],
-};
+export const GENERIC_PROBE_ERROR = UNREACHABLE_MESSAGE;
 
 /**
  * Tries a store definition without saving or changing anything: a JDBC store's database opens and its
@@ -50,16 +62,50 @@ export async function probeStoreDefinition(
   definition: StoreDefinition,
   options: ProbeOptions,
 ): Promise<ProbeResult> {
+  const startedAt = Date.now();
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STORE_CONNECT_TIMEOUT_MS;
   let problem: string | undefined;
   try {
-    if (definition.type === 'ldap') await verifyLdapDirectory(definition.url, definition.ldap);
-    else problem = await jdbcProblem(definition.url, options);
+    if (definition.type === 'ldap') await ldapProblem(definition, timeoutMs);
+    else problem = await jdbcProblem(definition.url, options, timeoutMs);
   } catch (error) {
     if (error instanceof ProbeRefusal || options.detailedErrors === true)
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
+    // A refused port answers at once, a silent one after the timeout: a tenant admin's failure always
+    // answers at the timeout, so that the time taken does not tell which ports are open.
+    await sleep(startedAt + timeoutMs - Date.now());
     return { ok: false, error: GENERIC_PROBE_ERROR };
   }
   return problem === undefined ? { ok: true } : { ok: false, error: problem };
+}
+
+/** The directory binds and has both search bases, each step within the probe's timeout at most. */
+async function ldapProblem(definition: StoreDefinition, timeoutMs: number): Promise<void> {
+  const settings = definition.ldap;
+  const bounded = settings && { ...settings, timeoutMs: Math.min(settings.timeoutMs, timeoutMs) };
+  // The client destroys its socket when a step times out; the race bounds the steps together.
+  await withDeadline(
+    verifyLdapDirectory(definition.url, bounded),
+    timeoutMs,
+    `The LDAP server ${redactDatabaseUrl(definition.url)} did not answer within ${timeoutMs} ms`,
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
+}
+
+/** `work`, or a rejection with `message` once `ms` have passed. */
+async function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A refusal of the definition itself (not a failure to connect): its message is shown to every caller. */
@@ -70,10 +116,19 @@ function asRefusal(error: unknown): unknown {
   return error instanceof TesseraError ? new ProbeRefusal(error.message) : error;
 }
 
-async function jdbcProblem(url: string, options: ProbeOptions): Promise<string | undefined> {
+async function jdbcProblem(
+  url: string,
+  options: ProbeOptions,
+  timeoutMs: number,
+): Promise<string | undefined> {
   let target: DatabaseTarget;
   try {
-    target = parseDatabaseUrl(url, options.home);
+    // A tenant admin's relative SQLite path is relative to the tenant's folder; messages quote it as given.
+    const opened =
+      options.sqliteFolder === undefined
+        ? url
+        : homeRelativeSqliteUrl(url, options.sqliteFolder, options.home);
+    target = parseDatabaseUrl(opened, options.home);
   } catch (error) {
     throw asRefusal(error);
   }
@@ -81,19 +136,39 @@ async function jdbcProblem(url: string, options: ProbeOptions): Promise<string |
   if (ownDatabase !== undefined) return ownDatabase.message;
   if (target.kind === 'sqlite') {
     try {
-      if (options.sqliteFolder !== undefined) assertSqliteInside(url, target, options.sqliteFolder);
+      if (options.sqliteFolder !== undefined)
+        assertSqliteInside(url, target, options.sqliteFolder, options.home);
     } catch (error) {
       throw asRefusal(error);
     }
     return sqliteProblem(target.file);
   }
-  const database = await withTimeout(
-    openDatabase<unknown>(url, options.home),
-    options.timeoutMs ?? 10_000,
-    `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${options.timeoutMs ?? 10_000} ms`,
-  );
+  if (options.allowedHosts !== undefined) {
+    try {
+      await assertHostAllowed(url, target, options.allowedHosts);
+    } catch (error) {
+      throw asRefusal(error);
+    }
+  }
+  // The driver destroys its socket at the timeout; the race is there for whatever comes after connecting.
+  let database: Database<unknown>;
   try {
-    return storeTablesProblem(await database.db.introspection.getTables());
+    database = await withTimeout(
+      openDatabase<unknown>(url, options.home, { connectTimeoutMs: timeoutMs }),
+      timeoutMs,
+      `Cannot open the user store database ${redactDatabaseUrl(url)}: no answer within ${timeoutMs} ms`,
+    );
+  } catch (error) {
+    // A database that does not exist yet is fine when adding the store would create it, as a missing
+    // SQLite file is; it is not created here.
+    const missing = await missingDatabaseOutcome(url, options.home, error, { connectTimeoutMs: timeoutMs });
+    if (missing === undefined) throw error;
+    if (!missing.created) throw asRefusal(missing.refusal);
+    return undefined;
+  }
+  try {
+    const serverIdentity = await options.serverIdentity?.();
+    return (await storeDatabaseRefusal(url, database, serverIdentity))?.message;
   } finally {
     await database.close().catch(() => {});
   }
@@ -110,7 +185,12 @@ function sqliteProblem(file: string): string | undefined {
   if (!existsSync(file)) return undefined;
   const database = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
   try {
-    const names = database.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+    // SQLite's own tables (sqlite_sequence, sqlite_stat1) are part of any file, not someone else's data.
+    const names = database
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+      )
+      .all() as {
       name: string;
     }[];
     const tables = names.map(({ name }) => ({
@@ -121,28 +201,6 @@ function sqliteProblem(file: string): string | undefined {
   } finally {
     database.close();
   }
-}
-
-interface TableColumns {
-  name: string;
-  columns: readonly { name: string }[];
-}
-
-function storeTablesProblem(tables: readonly TableColumns[]): string | undefined {
-  const byName = new Map(tables.map((t) => [t.name.toLowerCase(), t]));
-  const present = Object.keys(STORE_TABLES).filter((name) => byName.has(name));
-  if (present.length === 0) return undefined;
-  const missing = Object.keys(STORE_TABLES).filter((name) => !byName.has(name));
-  if (missing.length > 0) {
-    return `The database has the store table${present.length > 1 ? 's' : ''} ${present.join(', ')} but not ${missing.join(', ')}; it does not look like a Tessera user store.`;
-  }
-  for (const [name, columns] of Object.entries(STORE_TABLES)) {
-    const have = new Set(byName.get(name)?.columns.map((c) => c.name.toLowerCase()));
-    const lacking = columns.filter((c) => !have.has(c));
-    if (lacking.length > 0)
-      return `The table ${name} lacks the column${lacking.length > 1 ? 's' : ''} ${lacking.join(', ')}.`;
-  }
-  return undefined;
 }
 
 async function withTimeout<T extends { close(): Promise<void> }>(

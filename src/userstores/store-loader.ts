@@ -19,6 +19,12 @@ export interface LoadedStore {
   /** Its database could not be opened: worth another try later, unlike a broken file. */
   retryable: boolean;
   /**
+   * The error is what the database or directory answered (host and port refused, timeout, a refused bind):
+   * for the super tenant's admin only, as with the probe (`describeFor`), so that a tenant admin cannot
+   * map the server's network through a store's status.
+   */
+  reachFailure?: boolean;
+  /**
    * When set, the periodic rescan leaves the store alone until then (Date.now() ms): an LDAP directory
    * that is down is tried again with exponential backoff rather than every few seconds by every node.
    */
@@ -99,9 +105,22 @@ export async function loadStoreFile(
       reason,
       'user store database is not available',
     );
-    return failed(domain, file, text, description, reason, true);
+    // The definition's own refusals (a bad URL, the server's own database, a database that is not a store)
+    // say what to fix; anything else is the driver's reason.
+    const refusal = error instanceof TesseraError && DEFINITION_REFUSALS.has(error.code);
+    // A refusal is not tried again until the file changes: telling the server's own database under another
+    // name takes a connection, which every node's rescan would open every few seconds.
+    // A database the role may not create is retried (an administrator may create it meanwhile), and its
+    // message (the command to create it) is everyone's to read.
+    const missing = error instanceof TesseraError && error.code === 'DATABASE_MISSING';
+    return {
+      ...failed(domain, file, text, description, reason, !refusal),
+      reachFailure: !refusal && !missing,
+    };
   }
 }
+
+const DEFINITION_REFUSALS: ReadonlySet<string> = new Set(['BAD_REQUEST', 'DB_URL_INVALID', 'FORBIDDEN']);
 
 type Warn = (fields: Record<string, unknown>, reason: string, message: string) => void;
 
@@ -145,7 +164,8 @@ async function loadLdapStore(
         ? 'user store directory is not available'
         : 'user store directory refused the definition; change the file to try again',
     );
-    const loaded = failed(domain, file, text, description, reason, retryable);
+    // Every failure here is the directory's answer (unreachable, a refused bind, a missing base).
+    const loaded = { ...failed(domain, file, text, description, reason, retryable), reachFailure: true };
     if (!retryable) return loaded;
     const failures = (context.previousFailures ?? 0) + 1;
     return { ...loaded, failures, retryAt: Date.now() + ldapRetryDelayMs(failures) };

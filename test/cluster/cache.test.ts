@@ -37,7 +37,8 @@ async function startCluster(redisUrl: string, count: number): Promise<ClusterNod
   cluster = nodes;
   prefixes.push(clusterKeyPrefix(redactDatabaseUrl(nodes.scratch.url)));
   const homes = Array.from({ length: count }, (_, i) =>
-    nodes.homeFor(i + 1, { 'cache.redis': `"${redisUrl}"` }),
+    // The tenant admin adds a store on the test PostgreSQL server, which the operator must allow.
+    nodes.homeFor(i + 1, { 'cache.redis': `"${redisUrl}"`, 'userstores.allowed_hosts': '["127.0.0.1"]' }),
   );
   const first = await nodes.start(homes[0] as string);
   const others = await Promise.all(homes.slice(1).map((home) => nodes.start(home)));

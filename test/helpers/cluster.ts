@@ -70,7 +70,8 @@ export class ProcessCluster {
     for (const [key, value] of Object.entries(settings)) {
       const [section, name] = key.split('.') as [string, string];
       const header = `[${section}]\n`;
-      if (!text.includes(header)) throw new Error(`the default config has no [${section}]`);
+      // A section the default config leaves out (userstores) is added at the end.
+      if (!text.includes(header)) text = `${text}\n${header}`;
       text = text.replace(header, `${header}${name} = ${value}\n`);
     }
     writeFileSync(file, text);

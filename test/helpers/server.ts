@@ -34,18 +34,19 @@ export function writeConfig(home: string, databaseUrl: string, extra = ''): void
 
 /**
  * A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known;
- * `configure` may rewrite its tessera.toml (and lay files into the home) first.
+ * `configure` is text added to its tessera.toml, or a function that rewrites it (and may lay files into the home) first.
  */
 export async function startTestServer(
   kind: DatabaseKind,
-  configure: (text: string, home: string) => string = (text) => text,
+  configure: string | ((text: string, home: string) => string) = '',
 ): Promise<TestServer> {
   const scratch = await scratchDatabase(kind, 'server');
   const home = path.join(scratch.home, 'home');
   const url = kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : scratch.url;
   writeConfig(home, url);
   const configFile = path.join(home, 'conf', 'tessera.toml');
-  writeFileSync(configFile, configure(readFileSync(configFile, 'utf8'), home));
+  const text = readFileSync(configFile, 'utf8');
+  writeFileSync(configFile, typeof configure === 'string' ? `${text}${configure}` : configure(text, home));
   const server = await startServer({
     home,
     port: 0,

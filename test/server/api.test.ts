@@ -15,7 +15,8 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
   let partners: ScratchDatabase | undefined;
 
   beforeAll(async () => {
-    t = await startTestServer(kind);
+    // The tenant admin adds a store on the test database server, which the operator must allow.
+    t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
     expect(
       (
         await t.call('POST', '/api/v1/tenants', {

@@ -82,7 +82,8 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
   let partnersUrl: string;
 
   beforeAll(async () => {
-    t = await startTestServer(kind);
+    // The tenant admin adds a store on the machine's database server, which must be allowed (none is by default).
+    t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
     for (const [domain, password] of [
       ['acme.com', ACME[1]],
       ['dormant.com', 'dormant-admin-pw'],

@@ -22,7 +22,8 @@ describe('a tenant admin can probe and add SQLite stores in its own folder only'
   const jdbc = (url: string) => ({ domain: 'PARTNERS', type: 'jdbc', url });
 
   beforeAll(async () => {
-    t = await startTestServer('sqlite');
+    // The loopback database server is one a tenant admin may use here (none is, by default).
+    t = await startTestServer('sqlite', '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
     for (const [domain, password] of [
       ['acme.com', ACME[1]],
       ['globex.com', 'globex-admin-pw'],

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { isTesseraError } from '../../errors.js';
+import { withoutReachDetails } from '../../userstores/reach-errors.js';
 import { noteOutcome } from './request-log.js';
 
 /**
@@ -14,7 +15,9 @@ export function registerErrorHandling(app: FastifyInstance): void {
         error.httpStatus >= 500 ? { code: error.code, error } : { code: error.code, message: error.message },
       );
       if (error.code === 'UNAUTHENTICATED') reply.header('WWW-Authenticate', 'Basic realm="tessera"');
-      return reply.status(error.httpStatus).send({ error: error.code, message: error.message });
+      // Whatever route carried it, a store's driver reason (host, port, refusal) is the super admin's only.
+      const shown = request.principal?.isSuperAdmin === true ? error : withoutReachDetails(error);
+      return reply.status(error.httpStatus).send({ error: error.code, message: shown.message });
     }
     if (error.statusCode === 415) {
       const message = unsupportedMediaType(request);

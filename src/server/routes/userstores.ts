@@ -1,15 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from 'typebox';
+import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../../config/schema.js';
 import { parseDatabaseUrl } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import { tenantFolder } from '../../home/layout.js';
 import type { Tenant } from '../../tenants/service.js';
-import { GENERIC_PROBE_ERROR, probeStoreDefinition } from '../../userstores/probe.js';
-import { assertSqliteInside, serverDatabaseRefusal } from '../../userstores/store-database.js';
+import { assertHostAllowed } from '../../userstores/allowed-hosts.js';
+import { probeStoreDefinition } from '../../userstores/probe.js';
+import { isReachFailure } from '../../userstores/reach-errors.js';
+import {
+  assertSqliteInside,
+  databaseIdentityOf,
+  serverDatabaseRefusal,
+} from '../../userstores/store-database.js';
 import { validateStoreDefinition } from '../../userstores/store-file.js';
+import { homeRelativeSqliteUrl } from '../../userstores/tenant-sqlite-path.js';
 import type { Principal } from '../auth.js';
 import type { ServerContext } from '../context.js';
-import { DomainParams, errorResponses, StoreBody } from './schemas.js';
+import { DomainParams, ErrorBody, errorResponses, StoreBody } from './schemas.js';
 import { managedTenant } from './scope.js';
 
 const LdapName = Type.String({ minLength: 1, maxLength: 128 });
@@ -55,25 +63,26 @@ function definitionOf(body: Static<typeof NewStoreBody>) {
 }
 
 /**
- * The folder a caller's SQLite store files must be in: the tenant's own for a tenant admin, anywhere
- * (undefined) for the super tenant's admin. Otherwise a tenant admin could open, probe or write the
- * server's files or another tenant's.
+ * The folder a caller's SQLite store files must be in, and their relative paths are relative to: the
+ * tenant's own for a tenant admin, anywhere (undefined: relative to the home) for the super tenant's admin.
+ * Otherwise a tenant admin could open, probe or write the server's files or another tenant's.
  */
 function sqliteFolderFor(context: ServerContext, principal: Principal, tenant: Tenant): string | undefined {
   return principal.isSuperAdmin ? undefined : tenantFolder(context.layout, tenant.id);
 }
 
-/**
- * A failure to reach the store's database or directory as a tenant admin sees it: the code stays, the
- * driver's reason (connection refused at host:port, timeout, authentication) goes, as with the probe, so
- * that adding a store cannot be used to map the server's network.
- */
-function withoutConnectionDetails(error: unknown): unknown {
-  if (!(error instanceof TesseraError)) return error;
-  if (error.code !== 'DB_CONNECT_FAILED' && error.code !== 'STORE_UNAVAILABLE') return error;
-  return new TesseraError(error.code, GENERIC_PROBE_ERROR, {
-    hint: "Check the URL and credentials; the super tenant's admin can test the store for the reason.",
-  });
+/** The database hosts a tenant admin may point a JDBC store at (`userstores.allowed_hosts`, none by default). */
+function allowedHostsFor(context: ServerContext): readonly string[] {
+  return context.config.userstores?.allowedHosts ?? [];
+}
+
+function storeConnectTimeoutMs(context: ServerContext): number {
+  return context.config.userstores?.connectTimeoutMs ?? DEFAULT_STORE_CONNECT_TIMEOUT_MS;
+}
+
+function sleepUntil(time: number): Promise<void> {
+  const ms = time - Date.now();
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
 export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
@@ -88,23 +97,34 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
         summary: "Add a secondary user store; writes its file under the tenant's userstores/ folder",
         params: DomainParams,
         body: NewStoreBody,
-        response: { 201: StoreBody, ...errorResponses },
+        // 412 DATABASE_MISSING: the store's database does not exist and its role may not create it.
+        response: { 201: StoreBody, ...errorResponses, 412: ErrorBody },
       },
     },
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const folder = sqliteFolderFor(context, principal, tenant);
+      const home = context.layout.root;
+      let url = request.body.url;
       if (folder !== undefined && request.body.type === 'jdbc') {
-        const target = parseDatabaseUrl(request.body.url, context.layout.root);
+        // Written into the store file in the home-relative form, which files keep whoever wrote them.
+        url = homeRelativeSqliteUrl(request.body.url, folder, home);
+        const target = parseDatabaseUrl(url, home);
         // The server's own database keeps its own, clearer refusal.
         const ownDatabase = serverDatabaseRefusal(request.body.url, target, context.database.target);
         if (ownDatabase !== undefined) throw ownDatabase;
-        assertSqliteInside(request.body.url, target, folder);
+        assertSqliteInside(request.body.url, target, folder, home);
+        await assertHostAllowed(request.body.url, target, allowedHostsFor(context));
       }
+      // A failure to reach the database loses its reason for anyone but the super admin (plugins/errors.ts),
+      // and answers a tenant admin after the connect timeout whatever the port did, as the probe does.
+      const startedAt = Date.now();
       const store = await context.stores
-        .createStore(tenant.id, definitionOf(request.body))
-        .catch((error: unknown) => {
-          throw principal.isSuperAdmin ? error : withoutConnectionDetails(error);
+        .createStore(tenant.id, { ...definitionOf(request.body), url })
+        .catch(async (error: unknown) => {
+          if (!principal.isSuperAdmin && isReachFailure(error))
+            await sleepUntil(startedAt + storeConnectTimeoutMs(context));
+          throw error;
         });
       await context.audit.record(tenant.id, principal, 'userstore.create', store.domain, {
         type: store.type,
@@ -140,7 +160,10 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       return probeStoreDefinition(definition, {
         home: context.layout.root,
         serverDatabase: context.database.target,
+        serverIdentity: () => databaseIdentityOf(context.database),
         sqliteFolder: sqliteFolderFor(context, principal, tenant),
+        allowedHosts: principal.isSuperAdmin ? undefined : allowedHostsFor(context),
+        timeoutMs: storeConnectTimeoutMs(context),
         detailedErrors: principal.isSuperAdmin,
       });
     },
@@ -156,8 +179,8 @@ export const userStoreRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext
       },
     },
     async (request) => {
-      const { tenant } = await managedTenant(context, request, request.params.domain);
-      return { userstores: context.stores.describe(tenant.id) };
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      return { userstores: context.stores.describe(tenant.id, { detailed: principal.isSuperAdmin }) };
     },
   );
 

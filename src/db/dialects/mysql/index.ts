@@ -1,5 +1,6 @@
 import { Kysely, MysqlDialect, type RawBuilder, sql } from 'kysely';
 import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
 import {
@@ -10,7 +11,10 @@ import {
   type DialectModule,
   type IntrospectedForeignKey,
   type IntrospectedTable,
+  type RoleDatabaseCreation,
 } from '../../dialect.js';
+import { errorCauses } from '../../error-causes.js';
+import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 
 type ServerTarget = Exclude<DatabaseTarget, { kind: 'sqlite' }>;
@@ -50,6 +54,70 @@ function connectFailed(target: DatabaseTarget, error: unknown): TesseraError {
       cause: error,
     },
   );
+}
+
+// Error numbers: no such database; access denied to a database (whether it exists or not); a global
+// privilege missing.
+const ER_BAD_DB_ERROR = 1049;
+const ER_DBACCESS_DENIED_ERROR = 1044;
+const ER_SPECIFIC_ACCESS_DENIED_ERROR = 1227;
+
+/** How every database Tessera creates is made, so that names compare byte for byte as on the other engines. */
+const DATABASE_OPTIONS = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';
+
+function errnoOf(error: unknown): unknown {
+  return (error as { errno?: unknown }).errno;
+}
+
+/**
+ * Whether the connected account may create `database`: CREATE granted globally or on a database pattern
+ * that matches the name. Privileges that come through a MariaDB role are not seen here, so a dry run may
+ * say no where creating would succeed.
+ */
+async function mayCreate(
+  connection: Connection,
+  database: string,
+  [user, host]: [string, string],
+): Promise<boolean> {
+  // information_schema spells an account `'user'@'host'`.
+  const grantee = `'${user}'@'${host}'`;
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `select 1 from information_schema.user_privileges
+     where privilege_type = 'CREATE' and grantee = ?
+     union all
+     select 1 from information_schema.schema_privileges
+     where privilege_type = 'CREATE' and grantee = ? and ? like table_schema`,
+    [grantee, grantee, database],
+  );
+  return rows.length > 0;
+}
+
+/** The connected account's user and host parts (`CURRENT_USER()`, the account the server matched). */
+async function accountOf(connection: Connection): Promise<[string, string]> {
+  const [rows] = await connection.query<RowDataPacket[]>('select current_user() as account');
+  const account = String(rows[0]?.account ?? '');
+  const at = account.lastIndexOf('@');
+  return at < 0 ? [account, '%'] : [account.slice(0, at), account.slice(at + 1)];
+}
+
+/** An account without the CREATE privilege: an administrator creates the database and grants it to the account. */
+function createRefusal(target: ServerTarget, [user, host]: [string, string]): RoleDatabaseCreation {
+  const database = quoteIdentifier(target.database);
+  return {
+    created: false,
+    reason: `${user}@${host} may not create it (or it exists and ${user}@${host} may not use it)`,
+    command: shellCommand([
+      'mariadb',
+      '-h',
+      target.host,
+      '-P',
+      String(target.port),
+      '-u',
+      'root',
+      '-e',
+      `CREATE DATABASE IF NOT EXISTS ${database} ${DATABASE_OPTIONS}; GRANT ALL ON ${database}.* TO ${quoteIdentifier(user)}@${quoteIdentifier(host)}`,
+    ]),
+  };
 }
 
 async function adminQuery(target: DatabaseTarget, statement: string): Promise<void> {
@@ -227,6 +295,18 @@ const dialect: Dialect = {
 
   sessionWitness: 'the process list',
 
+  async databaseIdentity(db) {
+    // MySQL's @@server_uuid has no MariaDB equivalent readable by every user; the machine's name, the port
+    // and the data directory tell one server from another on both.
+    const result = await sql<{ host: string; port: number | string; datadir: string; database: string }>`
+      select @@hostname as host, @@port as port, @@datadir as datadir, database() as \`database\``.execute(
+      db,
+    );
+    const row = result.rows[0];
+    if (!row) throw new Error('the server variables query returned no row');
+    return `mysql:${row.host}:${row.port}:${row.datadir}:${row.database}`;
+  },
+
   async liveSessions(db) {
     const result = await sql<{ id: number; user: string; host: string }>`
       select id as id, user as user, host as host from information_schema.processlist
@@ -321,6 +401,8 @@ export const mysqlModule: DialectModule = {
     const pool = createPool({
       ...serverConfig(target, true),
       connectionLimit: options.poolSize ?? DEFAULT_POOL_SIZE,
+      // mysql2 destroys the socket when its connect timeout (10 s by default) expires before the handshake.
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
     });
     if (options.readOnly) {
       // Queued ahead of anything else on each new connection: every later transaction of the session,
@@ -349,14 +431,50 @@ export const mysqlModule: DialectModule = {
 
   async createDatabase(target) {
     if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
-    await adminQuery(
-      target,
-      `CREATE DATABASE ${quoteIdentifier(target.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
-    );
+    await adminQuery(target, `CREATE DATABASE ${quoteIdentifier(target.database)} ${DATABASE_OPTIONS}`);
   },
 
   async dropDatabase(target) {
     if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
     await adminQuery(target, `DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)}`);
+  },
+
+  isMissingDatabase(error) {
+    return errorCauses(error).some((e) =>
+      [ER_BAD_DB_ERROR, ER_DBACCESS_DENIED_ERROR].includes(errnoOf(e) as number),
+    );
+  },
+
+  async createDatabaseAsRole(target, options = {}) {
+    if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
+    // Connected without a database, as the store's own account: never with the server's credentials.
+    const connection = createConnection({
+      ...serverConfig(target, false),
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),
+    }).promise();
+    try {
+      const account = await accountOf(connection).catch((error: unknown) => {
+        throw connectFailed(target, error);
+      });
+      if (options.dryRun) {
+        return (await mayCreate(connection, target.database, account))
+          ? { created: true }
+          : createRefusal(target, account);
+      }
+      try {
+        // IF NOT EXISTS: another node adding the same store may have created it first.
+        await connection.query(
+          `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(target.database)} ${DATABASE_OPTIONS}`,
+        );
+      } catch (error) {
+        const errno = errnoOf(error);
+        if (errno === ER_DBACCESS_DENIED_ERROR || errno === ER_SPECIFIC_ACCESS_DENIED_ERROR)
+          return createRefusal(target, account);
+        throw error;
+      }
+      return { created: true };
+    } finally {
+      await connection.end().catch(() => {});
+    }
   },
 };

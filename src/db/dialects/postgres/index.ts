@@ -11,7 +11,10 @@ import {
   type Dialect,
   type DialectModule,
   type IntrospectedTable,
+  type RoleDatabaseCreation,
 } from '../../dialect.js';
+import { errorCauses } from '../../error-causes.js';
+import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
 import { copyTextChunks } from './copy-text.js';
@@ -57,8 +60,12 @@ function quoteIdentifier(name: string): string {
 async function withAdminClient(
   target: DatabaseTarget,
   run: (client: pg.Client) => Promise<void>,
+  connectTimeoutMs?: number,
 ): Promise<void> {
-  const client = new pg.Client(serverConfig(target, 'postgres'));
+  const client = new pg.Client({
+    ...serverConfig(target, 'postgres'),
+    ...(connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: connectTimeoutMs }),
+  });
   try {
     await client.connect();
   } catch (error) {
@@ -69,6 +76,36 @@ async function withAdminClient(
   } finally {
     await client.end();
   }
+}
+
+// SQLSTATEs: a database that does not exist, one that already does, a privilege the role lacks.
+const INVALID_CATALOG_NAME = '3D000';
+const DUPLICATE_DATABASE = '42P04';
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+function serverTarget(target: DatabaseTarget): ServerTarget {
+  if (target.kind !== 'postgres') throw new Error('postgres dialect given another target');
+  return target;
+}
+
+/** A role without CREATEDB: a superuser creates the database, owned by the role so that it can create the store's tables. */
+function createdbRefusal(target: ServerTarget): RoleDatabaseCreation {
+  return {
+    created: false,
+    reason: `role ${target.user} may not create databases`,
+    command: shellCommand([
+      'createdb',
+      '-h',
+      target.host,
+      '-p',
+      String(target.port),
+      '-U',
+      'postgres',
+      '-O',
+      target.user,
+      target.database,
+    ]),
+  };
 }
 
 function connectFailed(target: DatabaseTarget, error: unknown): TesseraError {
@@ -203,6 +240,17 @@ const dialect: Dialect = {
   },
 
   sessionWitness: 'pg_stat_activity',
+
+  async databaseIdentity(db) {
+    // The system identifier is chosen by initdb and kept for the cluster's life (a physical replica shares it,
+    // and holds the same data); any role may read it.
+    const result = await sql<{ system: string; database: string }>`
+      select system_identifier::text as system, current_database() as database
+      from pg_control_system()`.execute(db);
+    const row = result.rows[0];
+    if (!row) throw new Error('pg_control_system() returned no row');
+    return `postgres:${row.system}:${row.database}`;
+  },
 
   async liveSessions(db) {
     const result = await sql<{
@@ -435,6 +483,10 @@ export const postgresModule: DialectModule = {
       // Set by the server at connection start, for every transaction of the session: a write is refused
       // with "cannot execute ... in a read-only transaction".
       ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+      // pg waits for ever by default; with a timeout it destroys the socket when it expires.
+      ...(options.connectTimeoutMs === undefined
+        ? {}
+        : { connectionTimeoutMillis: options.connectTimeoutMs }),
     });
     try {
       const client = await pool.connect();
@@ -464,6 +516,39 @@ export const postgresModule: DialectModule = {
     await withAdminClient(target, async (client) => {
       await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(target.database)} WITH (FORCE)`);
     });
+  },
+
+  isMissingDatabase(error) {
+    return errorCauses(error).some((e) => (e as { code?: unknown }).code === INVALID_CATALOG_NAME);
+  },
+
+  async createDatabaseAsRole(target, options = {}) {
+    const server = serverTarget(target);
+    let outcome: RoleDatabaseCreation = { created: true };
+    // Connected to the maintenance database as the store's own role: never with the server's credentials.
+    await withAdminClient(
+      server,
+      async (client) => {
+        if (options.dryRun) {
+          const role = await client.query<{ allowed: boolean }>(
+            'select rolsuper or rolcreatedb as allowed from pg_roles where rolname = current_user',
+          );
+          if (role.rows[0]?.allowed !== true) outcome = createdbRefusal(server);
+          return;
+        }
+        try {
+          await client.query(`CREATE DATABASE ${quoteIdentifier(server.database)}`);
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          // Another node adding the same store created it first: it is there, which is what was wanted.
+          if (code === DUPLICATE_DATABASE) return;
+          if (code === INSUFFICIENT_PRIVILEGE) outcome = createdbRefusal(server);
+          else throw error;
+        }
+      },
+      options.connectTimeoutMs,
+    );
+    return outcome;
   },
 
   async cloneDatabase(source, target) {

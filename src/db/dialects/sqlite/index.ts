@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -112,6 +112,15 @@ const dialect: Dialect = {
     const result = await sql<{ bytes: number }>`
       select page_count * page_size as bytes from pragma_page_count(), pragma_page_size()`.execute(db);
     return Number(result.rows[0]?.bytes ?? 0);
+  },
+
+  async databaseIdentity(db) {
+    // The main file's real path: a symbolic link or another spelling of the path is the same database.
+    const result = await sql<{
+      file: string;
+    }>`select file from pragma_database_list where name = 'main'`.execute(db);
+    const file = result.rows[0]?.file ?? '';
+    return `sqlite:${file === '' ? ':memory:' : realpathSync(file)}`;
   },
 
   async liveSessions() {
