@@ -19,6 +19,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./start.js').then((m) => m.startCommand()),
   },
   {
+    name: 'init',
+    description:
+      'lay out a new home, its config and its database with the super tenant admin, as a first start does, without starting the server',
+    term: 'init [options]',
+    load: () => import('./init.js').then((m) => m.initCommand()),
+  },
+  {
     name: 'status',
     description: "show the home's database type and schema level, and whether they match this release",
     term: 'status [options]',

@@ -26,6 +26,10 @@ export function importCommand(): Command {
             ...(summary.exportedConfig
               ? [`  config:   conf/tessera.toml kept; the exported one is ${summary.exportedConfig}`]
               : []),
+            // The admin password the operator was shown (or chose) for this home is gone with its rows.
+            summary.replacedFirstStart
+              ? "The super tenant's admin now has the password it had in the exported home; the password generated (or set through TESSERA_ADMIN_PASSWORD) when this home was created no longer works."
+              : "The super tenant's admin has the password it had in the exported home.",
             '',
           ].join('\n'),
         );

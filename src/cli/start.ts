@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { startServer } from '../server/server.js';
+import { showGeneratedPassword } from './generated-password.js';
 import { resolveHome, runCommand } from './run.js';
 
 /** How long a stopped server's process may take to exit on its own before it is ended. */
@@ -13,12 +14,7 @@ export function startCommand(): Command {
       runCommand(async () => {
         const server = await startServer({
           home: resolveHome(options.home),
-          onGeneratedPassword: (password) => {
-            // Shown once, on the terminal only: it is never written to the logs.
-            process.stdout.write(
-              `\nThe super tenant admin was created.\n  username: admin\n  password: ${password}\nKeep it now: it is not shown again.\n\n`,
-            );
-          },
+          onGeneratedPassword: showGeneratedPassword,
         });
         process.stderr.write(`Tessera listening on ${server.url} (home ${server.context.layout.root})\n`);
         await new Promise<void>((resolve) => {

@@ -49,8 +49,11 @@ export const CONFIG_FORMAT = '2.0';
 export const DEFAULT_PORT = 9763;
 export const DEFAULT_DATABASE_URL = 'sqlite:repository/database/tessera.db';
 
-/** What a first start writes: every key with its default, and a word on each. */
-export function defaultConfigText(): string {
+/**
+ * What a first start writes: every key with its default, and a word on each; `tessera init --db` names its
+ * own database instead of the embedded one.
+ */
+export function defaultConfigText(databaseUrl = DEFAULT_DATABASE_URL): string {
   return `# Tessera ${CONFIG_FORMAT} configuration. Keys and defaults: see README.md ("Configuration").
 format = "${CONFIG_FORMAT}"
 
@@ -61,7 +64,7 @@ host = "0.0.0.0"
 
 [database]
 # sqlite:PATH (relative to the home), postgres://user@host:port/db or mysql://user@host:port/db
-url = "${DEFAULT_DATABASE_URL}"
+url = ${tomlString(databaseUrl)}
 pool_size = 10
 
 [security]
@@ -92,4 +95,12 @@ backup_retention_days = 30
 # path = "/mounted/docs"
 # url = "mysql://root@127.0.0.1:3306/regdb"
 `;
+}
+
+/**
+ * A TOML basic string: JSON's escapes (\\ \" \n \uXXXX ...) are all valid TOML ones; DEL, which JSON
+ * leaves as is and TOML refuses raw, is escaped too.
+ */
+function tomlString(value: string): string {
+  return JSON.stringify(value).replaceAll('\u007f', '\\u007f');
 }

@@ -1,4 +1,4 @@
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openClusterCache } from '../cache/cluster-cache.js';
@@ -13,9 +13,8 @@ import { applyBackupRetention } from '../deployment/backup-retention.js';
 import { Deployer } from '../deployment/deployer.js';
 import { quotasFromConfig } from '../deployment/quotas.js';
 import { TesseraError } from '../errors.js';
-import { ensureHomeLayout, ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
+import { ensureTenantFolders, homeLayout, tenantFolder } from '../home/layout.js';
 import { NodeLock } from '../home/node-lock.js';
-import { PRIVATE_FILE_MODE, tightenHome } from '../home/private-modes.js';
 import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
@@ -25,8 +24,8 @@ import { UserStoreManager } from '../userstores/manager.js';
 import { buildApp } from './app.js';
 import { AuditLog } from './audit.js';
 import { Authenticator } from './auth.js';
-import { bootstrapDatabase } from './bootstrap.js';
 import type { ServerContext } from './context.js';
+import { createFirstDatabase, layOutHome, writeDefaultConfig } from './first-start.js';
 import { createLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
 import { assertPortAvailable, type PortSource, portInUse } from './port-check.js';
@@ -94,11 +93,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     options.port !== undefined ? 'option' : environmentPort !== undefined ? 'PORT' : 'server.port';
   const host = options.host ?? config.server.host;
   await assertPortAvailable(port, host, portSource);
-  ensureHomeLayout(layout);
-  if (firstStart)
-    writeFileSync(layout.configFile, defaultConfigText(), { flag: 'wx', mode: PRIVATE_FILE_MODE });
-  // Also for homes laid out by an earlier release or under a looser umask (see private-modes.ts).
-  tightenHome(layout.root);
+  layOutHome(layout);
+  if (firstStart) writeDefaultConfig(layout);
   const { logger, close: closeLogger } = createLogger({
     level: options.logLevel ?? config.logging.level,
     logsFolder: layout.logs,
@@ -125,13 +121,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const state = await inspectSchema(database);
     assertStartable(state, database.label);
     if (state.status === 'empty') {
-      const adminPassword = options.adminPassword ?? process.env.TESSERA_ADMIN_PASSWORD;
-      const { generatedPassword } = await bootstrapDatabase(database, adminPassword || undefined);
+      await createFirstDatabase(database, options);
       logger.info(
         { database: database.label },
         'created the database at the current release and the super tenant admin',
       );
-      if (generatedPassword) options.onGeneratedPassword?.(generatedPassword);
     }
 
     const metrics = new ServerMetrics();

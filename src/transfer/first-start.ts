@@ -46,7 +46,7 @@ export async function assertOnlyFirstStartRows(database: Database<unknown>): Pro
       'BAD_USAGE',
       `Database ${database.label} holds more than a first start creates: ${problems.join(', ')}. An import replaces every row and would lose them.`,
       {
-        hint: 'Import into a new home: start it once on an empty database (or leave the database empty), stop it, then import.',
+        hint: 'Import into a new home: tessera init --home NEW [--db URL] (or a home started once and stopped), then import.',
       },
     );
   }

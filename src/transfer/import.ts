@@ -40,6 +40,11 @@ export interface ImportSummary {
   files: number;
   /** The home's own config is kept; the exported one is put beside it. */
   exportedConfig: string | undefined;
+  /**
+   * The home's database held what a first start (or `tessera init`) creates, whose super tenant admin
+   * password (generated or chosen then) the exported rows replaced.
+   */
+  replacedFirstStart: boolean;
   durationMs: number;
 }
 
@@ -91,7 +96,14 @@ export async function importHome(options: ImportOptions): Promise<ImportSummary>
         leaveEmpty: rowsStayBehind,
       });
       const restored = await restoreFolders(layout, exportedHome, manifest);
-      return { file, manifest, tables, ...restored, durationMs: performance.now() - started };
+      return {
+        file,
+        manifest,
+        tables,
+        ...restored,
+        replacedFirstStart: state.status === 'current',
+        durationMs: performance.now() - started,
+      };
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -143,7 +155,7 @@ async function assertFoldersFree(
     throw new TesseraError(
       'BAD_USAGE',
       `The home ${layout.root} already holds ${occupied.join('; ')}, which the import would overwrite.`,
-      { hint: 'Import into a new home (started once, or with an empty database).' },
+      { hint: 'Import into a new home (made by tessera init, or started once and stopped).' },
     );
   }
   if (manifest.folders.length > 0 && !existsSync(exportedHome)) {
