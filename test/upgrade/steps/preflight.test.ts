@@ -279,13 +279,51 @@ async function connectForeignClient(
 ): Promise<() => Promise<void>> {
   const target = parseDatabaseUrl(url, home) as Extract<DatabaseTarget, { host: string }>;
   const settings = { host: target.host, port: target.port, user: target.user, password: target.password };
+  // A client's goodbye is handled by the server after the client's end() resolves: each close waits until the
+  // server no longer lists the session, so that what the next preflight sees does not depend on the load.
   if (kind === 'postgres') {
     const client = new pg.Client({ ...settings, database: target.database, application_name: 'node-b' });
     await client.connect();
-    return () => client.end();
+    const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid;
+    return async () => {
+      await client.end();
+      const monitor = new pg.Client({ ...settings, database: 'postgres' }); // not a session on production
+      await monitor.connect();
+      try {
+        await waitUntil(
+          async () =>
+            (await monitor.query('select 1 from pg_stat_activity where pid = $1', [pid])).rowCount === 0,
+        );
+      } finally {
+        await monitor.end();
+      }
+    };
   }
   const connection = await createConnection({ ...settings, database: target.database });
-  return () => connection.end();
+  const threadId = connection.threadId;
+  return async () => {
+    await connection.end();
+    const monitor = await createConnection(settings); // no database: not a session on production
+    try {
+      await waitUntil(async () => {
+        const [rows] = await monitor.query('select id from information_schema.processlist where id = ?', [
+          threadId,
+        ]);
+        return (rows as unknown[]).length === 0;
+      });
+    } finally {
+      await monitor.end();
+    }
+  };
+}
+
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline)
+      throw new Error(`the server still lists the closed session after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 function databaseName(url: string): string {
