@@ -64,7 +64,9 @@ async function start(options: Extract<ToServerProcess, { type: 'start' }>['optio
 }
 
 if (process.send === undefined) {
-  process.stderr.write('This is the server process of tessera upgrade: it runs only when the upgrade starts it.\n');
+  process.stderr.write(
+    'This is the server process of tessera upgrade: it runs only when the upgrade starts it.\n',
+  );
   process.exit(2);
 }
 // The channel closes when the upgrade process ends, however it ends (kill -9 included): no orphan server.

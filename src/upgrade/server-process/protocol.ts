@@ -13,6 +13,8 @@ export interface UpgradeServerOptions {
 /** A server an upgrade step started; `close` stops it and says what it cost. */
 export interface UpgradeServer {
   url: string;
+  /** The process the server runs in, when it has one of its own. */
+  pid: number | undefined;
   close(): Promise<ServerStopReport>;
 }
 

@@ -97,6 +97,7 @@ function runningServer(
   };
   return {
     url,
+    pid: child.pid,
     close: () => {
       closing ??= close();
       return closing;

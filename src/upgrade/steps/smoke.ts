@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
 import { isTesseraError, TesseraError } from '../../errors.js';
 import { readTenantIdMark, restoreTenantIdMark } from '../../tenants/id-mark.js';
+import { crashPoint } from '../crash.js';
 import { assertNewHomeOnStaging } from '../home/new-config.js';
 import { databasesOfOldHome, sharedStoreDatabases } from '../home/old-home-databases.js';
 import type { UpgradeServer } from '../server-process/protocol.js';
@@ -168,7 +169,10 @@ async function exerciseNewRelease(
         readOnlyStoreDatabases: oldHomeDatabases,
       }),
     );
-    context.progress.line(`Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url}`);
+    context.progress.line(
+      `Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url} (process ${server.pid ?? 'unknown'})`,
+    );
+    crashPoint('smoke:serving');
     const admin = new ApiClient(server.url, { username: names.admin, password: adminPassword });
     const anonymous = new ApiClient(server.url, undefined);
     const passwords = { tenantAdmin: randomPassword(), user: randomPassword() };
