@@ -88,6 +88,25 @@ describe('the server process of an upgrade step', () => {
   });
 });
 
+describe('the server process, signalled', () => {
+  it('stops as a node stops on SIGINT or SIGTERM (Ctrl-C reaches the whole process group)', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const { dir, remove } = scratchFolder('child-signal');
+      cleanups.push(remove);
+      writeConfig(dir, 'sqlite:repository/database/tessera.db');
+      const server = await spawnServerProcess({ home: dir });
+      const pid = server.pid ?? 0;
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(probeNodeLocks(homeLayout(dir)).map((lock) => lock.held)).toEqual([true]);
+      process.kill(pid, signal);
+      await waitFor(`the server to stop on ${signal}`, async () => (running(pid) ? undefined : true));
+      // Closed, not killed: a killed node leaves its lock file behind for the next start to clear.
+      expect(probeNodeLocks(homeLayout(dir))).toEqual([]);
+      expect(await server.close()).toEqual({ peakRssMb: undefined });
+    }
+  });
+});
+
 describe.each(DATABASE_KINDS)(
   'an upgrade killed while its smoke server runs, on %s',
   (kind: DatabaseKind) => {

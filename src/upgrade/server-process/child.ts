@@ -71,6 +71,9 @@ if (process.send === undefined) {
 }
 // The channel closes when the upgrade process ends, however it ends (kill -9 included): no orphan server.
 process.on('disconnect', () => void stop(false));
+// Ctrl-C on the terminal reaches the whole process group, this child too: it stops as a node stops, its
+// node row removed, so that a resumed smoke test finds staging's row counts as they were.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop(false));
 process.on('message', (message: ToServerProcess) => {
   if (message.type === 'start' && server === undefined) void start(message.options);
   else if (message.type === 'stop') void stop(true);
