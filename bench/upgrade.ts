@@ -41,6 +41,8 @@ interface UpgradeRun {
   peakRssMb: number;
   /** The process's peak RSS after each step (MB), from the journal: where memory grew. */
   rssAfter: Record<string, number>;
+  /** The peak RSS of the servers smoke and promote start in child processes (MB), from the journal. */
+  childPeakRssMb: number;
 }
 
 /** The whole upgrade as operators run it (the CLI, non-interactive), timed from outside and from its journal. */
@@ -100,6 +102,12 @@ async function upgradeRun(fixture: BenchFixture): Promise<UpgradeRun> {
           Number((journal.steps[name].details as { peakRssMb?: number }).peakRssMb ?? 0),
         ]),
       ),
+      childPeakRssMb: Math.max(
+        0,
+        ...(['smoke', 'promote'] as const).map((name) =>
+          Number((journal.steps[name].details as { childPeakRssMb?: number }).childPeakRssMb ?? 0),
+        ),
+      ),
     };
   } finally {
     if (fixture.kind !== 'sqlite') await dropDatabase(stagingUrl, work).catch(() => {});
@@ -123,7 +131,17 @@ function stageTable(kind: DatabaseKind, comparison: StageComparison): string {
 }
 
 function upgradeTable(runs: [DatabaseKind, UpgradeRun][]): string {
-  const head = ['engine', 'upgrade (wall)', 'outage', ...STEP_NAMES, 'migrate per hop', 'peak RSS'];
+  // `time -f %M` reports the largest of the process and the children it waited for; the journal tells them apart.
+  const head = [
+    'engine',
+    'upgrade (wall)',
+    'outage',
+    ...STEP_NAMES,
+    'migrate per hop',
+    'peak RSS (time)',
+    'upgrade process',
+    'server child',
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const [kind, run] of runs) {
     lines.push(
@@ -134,6 +152,8 @@ function upgradeTable(runs: [DatabaseKind, UpgradeRun][]): string {
         ...STEP_NAMES.map((name) => (run.steps[name] ?? 0).toFixed(2)),
         run.migrateHops.map((h) => `${h.release} ${h.seconds.toFixed(2)} s`).join(', '),
         `${run.peakRssMb.toFixed(0)} MB`,
+        `${Math.max(...Object.values(run.rssAfter)).toFixed(0)} MB`,
+        `${run.childPeakRssMb.toFixed(0)} MB`,
       ].join(' | ')} |`,
     );
   }

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { startServer } from '../server/server.js';
 import { showGeneratedPassword } from './generated-password.js';
 import { resolveHome, runCommand } from './run.js';
 
@@ -12,6 +11,8 @@ export function startCommand(): Command {
     .option('--home <dir>', 'the Tessera home folder')
     .action((options: { home?: string }) =>
       runCommand(async () => {
+        // Loaded when it runs: every other command (the upgrade above all) stays clear of the server's heap.
+        const { startServer } = await import('../server/server.js');
         const server = await startServer({
           home: resolveHome(options.home),
           onGeneratedPassword: showGeneratedPassword,

@@ -73,7 +73,9 @@ export interface CopiedTable {
 }
 
 /** What `cloneDatabase` did: a refusal changes nothing on either side. */
-export type CloneResult = { cloned: true; method: string } | { cloned: false; reason: string };
+export type CloneResult =
+  /** `bytes`: the clone's size on the server, where the engine tells it. */
+  { cloned: true; method: string; bytes?: number } | { cloned: false; reason: string };
 
 /**
  * An engine's own way of copying data between two databases of its kind, faster than reading rows into

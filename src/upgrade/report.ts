@@ -1,5 +1,6 @@
 import { redactDatabaseUrl } from '../db/url.js';
 import type { JournalWithOutage } from './first-serving.js';
+import { formatBytes } from './progress.js';
 import { STEP_NAMES } from './types.js';
 
 const seconds = (ms: number | undefined) =>
@@ -25,13 +26,7 @@ export function renderReport(data: JournalWithOutage): string {
     if (step.error) lines.push(`      ${step.error.code}: ${step.error.message}`);
   }
   const details = (name: (typeof STEP_NAMES)[number]) => data.steps[name].details ?? {};
-  const tables = details('stage').tables as Record<string, { rows?: number; checksum?: string }> | undefined;
-  if (tables) {
-    lines.push('', '  rows copied to staging (verified by count and checksum):');
-    for (const [name, table] of Object.entries(tables)) {
-      lines.push(`    ${name.padEnd(24)} ${String(table.rows ?? '?').padStart(10)}  ${table.checksum ?? ''}`);
-    }
-  }
+  lines.push(...stageLines(details('stage')));
   const checkpoints = details('checkpoints');
   if (Array.isArray(checkpoints.newTables) || Array.isArray(checkpoints.newColumns)) {
     lines.push('', '  schema checkpoints passed; new in the target release:');
@@ -62,6 +57,36 @@ export function renderReport(data: JournalWithOutage): string {
   }
   // Step errors and facts may quote a URL too, and a journal of an earlier release holds passwords.
   return redactDatabaseUrl(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The tables staged and how they were checked. A page digest covers every table at once (SQLite), so it is
+ * said once; a clone copied files, not rows, so its size and time are given and the rows are the counts of
+ * the verification.
+ */
+function stageLines(stage: Record<string, unknown>): string[] {
+  const tables = stage.tables as Record<string, { rows?: number; checksum?: string }> | undefined;
+  if (!tables) return [];
+  const pageDigest = typeof stage.pageDigest === 'string' ? stage.pageDigest : undefined;
+  const clone = stage.clone as { ms?: number; bytes?: number } | undefined;
+  const lines = [''];
+  if (clone !== undefined && typeof clone.ms === 'number') {
+    const size = typeof clone.bytes === 'number' ? formatBytes(clone.bytes) : 'production';
+    lines.push(
+      `  staging cloned by the server: ${size} in ${seconds(clone.ms)} (${String(stage.cloneMethod ?? stage.method)})`,
+    );
+    lines.push('  rows on staging (counted by the verification, and checked by checksum):');
+  } else if (pageDigest !== undefined) {
+    lines.push(`  staging's file compared page for page with production's: equal, SHA-256 ${pageDigest}`);
+    lines.push('  rows copied to staging (verified by count, and by the pages above):');
+  } else {
+    lines.push('  rows copied to staging (verified by count and checksum):');
+  }
+  for (const [name, table] of Object.entries(tables)) {
+    const checksum = pageDigest !== undefined ? '' : `  ${table.checksum ?? ''}`;
+    lines.push(`    ${name.padEnd(24)} ${String(table.rows ?? '?').padStart(10)}${checksum}`.trimEnd());
+  }
+  return lines;
 }
 
 function formatConfigEntry(entry: Record<string, unknown>): string {

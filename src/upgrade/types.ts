@@ -3,6 +3,7 @@ import type { DatabaseKind } from '../db/url.js';
 import type { HomeLayout } from '../home/layout.js';
 import type { Journal } from './journal.js';
 import type { Progress } from './progress.js';
+import type { ServerStarter } from './server-process/protocol.js';
 
 export const STEP_NAMES = [
   'plan',
@@ -69,6 +70,11 @@ export interface UpgradeContext {
   /** Closes both connections (the next `production()` or `staging()` opens them again). */
   closeConnections(): Promise<void>;
   now(): number;
+  /**
+   * Starts the new release for the smoke test and promote. Absent: in a child process (spawnServerProcess),
+   * so that no step imports the server or runs it on top of the upgrade's own heap.
+   */
+  startServer?: ServerStarter;
 }
 
 /** One line of a dry run or a preflight: what was checked or would be done. */

@@ -7,6 +7,7 @@ import {
   formatConfigChanges,
   hopsBetween,
   maskCredentials,
+  summarizeConfigChanges,
   upgradeConfig,
 } from '../../src/config/transforms/index.js';
 import { isTesseraError } from '../../src/errors.js';
@@ -215,6 +216,38 @@ hot_deploy = true
     const config = parseConfig(result.text);
     expect(config.server).toEqual({ port: 9763, host: 'localhost' });
     expect(config.database.url).toBe(STAGING);
+  });
+
+  it('reports a key whose value stays the same as kept, carried or renamed, never as changed', () => {
+    const sqlite = 'sqlite:repository/database/tessera.db';
+    // 1.1 already naming the 2.0 algorithm: the rule that would replace it has nothing to change.
+    const source = release110
+      .renderConfig(sqlite)
+      .replace(/password_hash = "[^"]*"/, 'password_hash = "argon2id"');
+    expect(source).toContain('password_hash = "argon2id"');
+    const result = upgrade(source, sqlite);
+    expect(result.changes.filter((c) => c.kind === 'changed').map((c) => c.from)).toEqual(['format']);
+    expect(result.changes).toContainEqual({
+      kind: 'renamed',
+      hop: '1.1 -> 2.0',
+      from: 'user_store.password_hash',
+      to: 'security.password_hash',
+      value: '"argon2id"',
+    });
+    expect(result.changes.at(-1)).toEqual({
+      kind: 'kept',
+      hop: 'staging',
+      key: 'database.url',
+      value: `"${sqlite}"`,
+      note: "the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote",
+    });
+    expect(formatConfigChanges(result.changes).at(-1)).toBe(
+      `staging    kept      database.url = "${sqlite}" (the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote)`,
+    );
+    expect(summarizeConfigChanges(result.changes)).toBe(
+      '2 renamed, 1 changed, 3 defaulted, 0 dropped, 3 carried, 1 kept',
+    );
+    expect(parseConfig(result.text).security.passwordHash).toBe('argon2id');
   });
 
   it('drops keys no release knew with a warning, never printing a value that may be secret', () => {

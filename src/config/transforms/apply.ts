@@ -44,10 +44,21 @@ export function applyHop(config: FlatConfig, hop: HopRules): { config: FlatConfi
         break;
       case 'change': {
         const value = rule.convert(entry.value);
-        // A normalising rule that found nothing to normalise leaves the key as the operator wrote it.
-        if (rule.to === key && Object.is(value, entry.value)) {
-          put(key, entry);
-          changes.push({ kind: 'carried', hop: label, key, value: displayKnownValue(key, value) });
+        // A rule that found the value it would write already there changed nothing but, maybe, the key's
+        // name: the report says `carried` or `renamed`, never `changed` with the same value on both sides.
+        if (displayKnownValue(rule.to, value) === displayKnownValue(key, entry.value)) {
+          put(rule.to, rule.to === key ? entry : { ...entry, value });
+          changes.push(
+            rule.to === key
+              ? { kind: 'carried', hop: label, key, value: displayKnownValue(key, value) }
+              : {
+                  kind: 'renamed',
+                  hop: label,
+                  from: key,
+                  to: rule.to,
+                  value: displayKnownValue(rule.to, value),
+                },
+          );
           break;
         }
         put(rule.to, { value, origin: entry.origin, note: rule.why });

@@ -9,6 +9,8 @@ function describe(change: ConfigChange): string {
   switch (change.kind) {
     case 'carried':
       return `${change.key} = ${change.value}`;
+    case 'kept':
+      return `${change.key} = ${change.value} (${change.note})`;
     case 'renamed':
       return `${change.from} -> ${change.to} = ${change.value}`;
     case 'changed': {
@@ -22,8 +24,13 @@ function describe(change: ConfigChange): string {
   }
 }
 
-/** How many keys of each kind, e.g. `4 renamed, 1 changed, 3 defaulted, 1 dropped, 2 carried`. */
+/**
+ * How many keys of each kind, e.g. `4 renamed, 1 changed, 3 defaulted, 1 dropped, 2 carried` (and `1 kept`
+ * when the switch to staging kept the database URL's text).
+ */
 export function summarizeConfigChanges(changes: readonly ConfigChange[]): string {
   const kinds = ['renamed', 'changed', 'defaulted', 'dropped', 'carried'] as const;
-  return kinds.map((kind) => `${changes.filter((c) => c.kind === kind).length} ${kind}`).join(', ');
+  const counts = kinds.map((kind) => `${changes.filter((c) => c.kind === kind).length} ${kind}`);
+  const kept = changes.filter((c) => c.kind === 'kept').length;
+  return [...counts, ...(kept > 0 ? [`${kept} kept`] : [])].join(', ');
 }

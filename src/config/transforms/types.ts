@@ -51,6 +51,8 @@ export type ConfigChange =
   | { kind: 'changed'; hop: string; from: string; to: string; before: string; value: string; note: string }
   | { kind: 'defaulted'; hop: string; key: string; value: string; note: string }
   | { kind: 'dropped'; hop: string; from: string; value: string; note: string; warning: boolean }
-  | { kind: 'carried'; hop: string; key: string; value: string };
+  | { kind: 'carried'; hop: string; key: string; value: string }
+  /** The switch to staging left the text as it was (a relative SQLite path now resolves in the new home). */
+  | { kind: 'kept'; hop: string; key: string; value: string; note: string };
 
 export type ConfigChangeKind = ConfigChange['kind'];

@@ -35,6 +35,8 @@ export interface ConfigUpgrade {
 export const STAGING_SWITCH = 'staging';
 
 const SWITCH_NOTE = 'now the upgraded (staging) database; the old production database is retired at promote';
+const KEPT_NOTE =
+  "the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote";
 
 /**
  * Turns an old release's config into the target format by the explicit rules of each hop (never a copy),
@@ -59,17 +61,7 @@ export function upgradeConfig(input: ConfigUpgradeInput): ConfigUpgrade {
 
   const previous = config.get('database.url');
   config.set('database.url', { value: input.databaseUrl, origin: previous?.origin, note: SWITCH_NOTE });
-  changes.push({
-    kind: 'changed',
-    hop: STAGING_SWITCH,
-    from: 'database.url',
-    to: 'database.url',
-    before: previous
-      ? displayKnownValue('database.url', previous.value)
-      : `(not set: ${JSON.stringify(DEFAULT_DATABASE_URL)} of the old home)`,
-    value: displayKnownValue('database.url', input.databaseUrl),
-    note: SWITCH_NOTE,
-  });
+  changes.push(databaseSwitch(previous?.value, input.databaseUrl));
 
   const text = renderConfig(config, {
     sourceFormat,
@@ -86,6 +78,28 @@ export function upgradeConfig(input: ConfigUpgradeInput): ConfigUpgrade {
       : [],
   );
   return { sourceFormat, targetFormat: input.targetFormat, changes, warnings, text };
+}
+
+/**
+ * The report's line for the switch to staging: `changed` when the URL's text changes, `kept` when it stays
+ * the same (a relative `sqlite:` path, which the new home resolves to its own file: the staging copy).
+ */
+function databaseSwitch(before: unknown, after: string): ConfigChange {
+  const value = displayKnownValue('database.url', after);
+  if (before === after)
+    return { kind: 'kept', hop: STAGING_SWITCH, key: 'database.url', value, note: KEPT_NOTE };
+  return {
+    kind: 'changed',
+    hop: STAGING_SWITCH,
+    from: 'database.url',
+    to: 'database.url',
+    before:
+      before === undefined
+        ? `(not set: ${JSON.stringify(DEFAULT_DATABASE_URL)} of the old home)`
+        : displayKnownValue('database.url', before),
+    value,
+    note: SWITCH_NOTE,
+  };
 }
 
 /** The new config must load in the new release; a carried value it refuses is the old file's to fix. */

@@ -9,6 +9,7 @@ import { crashPoint } from '../crash.js';
 import { writeFileAtomic } from '../home/atomic.js';
 import { assertNewHomeOnStaging } from '../home/new-config.js';
 import { JOURNAL_FOLDER } from '../journal.js';
+import { spawnServerProcess } from '../server-process/spawn.js';
 import { measureReadiness } from '../smoke/readiness.js';
 import type { Step, StepDetails, UpgradeContext } from '../types.js';
 
@@ -51,10 +52,14 @@ export const promoteStep: Step = {
       `Production ${production.label} ${retired.alreadyRetired ? 'was already' : 'is now'} retired; no Tessera node will start on it again.`,
     );
 
-    const readyAt =
-      typeof previous?.readyAt === 'number'
-        ? previous.readyAt
-        : (await measureReadiness(newLayout.root)).readyAt;
+    let readyAt: number;
+    let childPeakRssMb: number | undefined;
+    if (typeof previous?.readyAt === 'number') readyAt = previous.readyAt;
+    else {
+      const readiness = await measureReadiness(context.startServer ?? spawnServerProcess, newLayout.root);
+      readyAt = readiness.readyAt;
+      childPeakRssMb = readiness.stopped.peakRssMb;
+    }
     journal.checkpoint('promote', { readyAt });
     const outage = recordOutage(context, readyAt);
 
@@ -65,6 +70,8 @@ export const promoteStep: Step = {
       readyAt,
       outage: outage ?? null,
       promotedFile,
+      // The server ran in a process of its own: its peak beside the upgrade process's own `peakRssMb`.
+      ...(childPeakRssMb !== undefined ? { childPeakRssMb } : {}),
     };
     return details;
   },

@@ -1,10 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
 import { isTesseraError, TesseraError } from '../../errors.js';
-import { type RunningServer, startServer } from '../../server/server.js';
 import { readTenantIdMark, restoreTenantIdMark } from '../../tenants/id-mark.js';
+import { crashPoint } from '../crash.js';
 import { assertNewHomeOnStaging } from '../home/new-config.js';
 import { databasesOfOldHome, sharedStoreDatabases } from '../home/old-home-databases.js';
+import type { UpgradeServer } from '../server-process/protocol.js';
+import { spawnServerProcess } from '../server-process/spawn.js';
 import { insertSmokeAdmin, removeSmokeAdmin } from '../smoke/admin.js';
 import { CheckLog } from '../smoke/check-log.js';
 import {
@@ -110,6 +112,8 @@ export const smokeStep: Step = {
       tenantIdMarkBefore: markBefore ?? null,
       verified: { rowCounts: after, leftovers: problems },
       durationMs: Math.round(performance.now() - started),
+      // The server ran in a process of its own: its peak beside the upgrade process's own `peakRssMb`.
+      ...(outcome.childPeakRssMb !== undefined ? { childPeakRssMb: outcome.childPeakRssMb } : {}),
     };
     context.journal.checkpoint('smoke', details);
     printSummary(context, log, problems);
@@ -134,6 +138,8 @@ interface Exercise {
   /** The first check that failed (the rest were skipped), if one did. */
   failure: unknown;
   logins: LoginResult[];
+  /** The peak memory of the server's own process, when it told. */
+  childPeakRssMb: number | undefined;
 }
 
 /**
@@ -149,25 +155,24 @@ async function exerciseNewRelease(
 ): Promise<Exercise> {
   let failure: unknown;
   let logins: LoginResult[] = [];
-  let server: RunningServer | undefined;
+  let childPeakRssMb: number | undefined;
+  let server: UpgradeServer | undefined;
   try {
     const oldHomeDatabases = await databasesOfOldHome(context);
+    const startServer = context.startServer ?? spawnServerProcess;
     server = await log.check('start the new release', () =>
       startServer({
         home: context.newLayout.root,
-        port: 0,
-        host: '127.0.0.1',
-        stdoutLogs: false,
-        logLevel: 'warn',
-        // Staging holds production's node rows as they were; the row-count comparison needs them kept.
-        pruneGoneNodes: false,
         // Production stays as it was until promote, and that includes the store databases the old home
         // shares with the new one: a --check-login of a store user with a legacy hash would otherwise
         // re-hash it there, and a store whose tables are missing would get them created.
         readOnlyStoreDatabases: oldHomeDatabases,
       }),
     );
-    context.progress.line(`Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url}`);
+    context.progress.line(
+      `Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url} (process ${server.pid ?? 'unknown'})`,
+    );
+    crashPoint('smoke:serving');
     const admin = new ApiClient(server.url, { username: names.admin, password: adminPassword });
     const anonymous = new ApiClient(server.url, undefined);
     const passwords = { tenantAdmin: randomPassword(), user: randomPassword() };
@@ -186,9 +191,12 @@ async function exerciseNewRelease(
     failure ??= error;
   } finally {
     const running = server;
-    if (running) await log.check('stop the new release', () => running.close()).catch(() => {});
+    if (running) {
+      const stopped = await log.check('stop the new release', () => running.close()).catch(() => undefined);
+      childPeakRssMb = stopped?.peakRssMb;
+    }
   }
-  return { failure, logins };
+  return { failure, logins, childPeakRssMb };
 }
 
 interface Removal {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../src/config/load.js';
 import { readTree, treeDigest } from '../../../src/upgrade/home/tree.js';
+import { renderReport } from '../../../src/upgrade/report.js';
 import { configureStep } from '../../../src/upgrade/steps/configure.js';
 import { type StepScenario, stepScenario } from './scenario.js';
 
@@ -39,7 +40,7 @@ describe('configure step', () => {
     const lines = await configureStep.describe(context);
     expect(existsSync(newHome)).toBe(false);
     expect(lines[0]).toMatch(
-      /from the 1\.0 config: 3 renamed, 3 changed, 5 defaulted, 0 dropped, 4 carried$/,
+      /from the 1\.0 config: 3 renamed, 2 changed, 5 defaulted, 0 dropped, 4 carried, 1 kept$/,
     );
     expect(lines).toContainEqual(
       expect.stringMatching(/^copy store database repository\/database\/userstores\.db: \d+ bytes/),
@@ -57,6 +58,24 @@ describe('configure step', () => {
       expect.objectContaining({ kind: 'renamed', from: 'database.dsn', to: 'database.url' }),
     );
     expect(scenario.output.join('\n')).toContain('renamed   http.port -> server.port = 9763');
+    // The default SQLite URL reads the same in both homes: kept (the new home resolves it to staging), and
+    // nothing is listed as changed with the same value on both sides.
+    const report = details.report as { kind: string; before?: string; value: string }[];
+    expect(report.filter((entry) => entry.kind === 'changed' && entry.before === entry.value)).toEqual([]);
+    expect(report.at(-1)).toEqual({
+      kind: 'kept',
+      hop: 'staging',
+      key: 'database.url',
+      value: '"sqlite:repository/database/tessera.db"',
+      note: "the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote",
+    });
+    expect(scenario.output.join('\n')).toContain(
+      'staging    kept      database.url = "sqlite:repository/database/tessera.db" (the same text, read from the new home',
+    );
+    context.journal.finishStep('configure', details);
+    expect(renderReport({ ...context.journal.data, outage: undefined })).toContain(
+      '    kept      hop=staging  key=database.url  value="sqlite:repository/database/tessera.db"  note=the same text',
+    );
 
     // Deployment folder first, tenant folders without their stores next, the tenants' store files last.
     const copies = details.copies as Copy[];

@@ -79,6 +79,8 @@ describe.each(DATABASE_KINDS)('promote step on %s', (kind) => {
       }),
     ]);
     expect(details.retired).toMatchObject({ version: '1.1.0', alreadyRetired: false });
+    // The new release ran in a process of its own: its peak memory is recorded beside the upgrade's.
+    expect(details.childPeakRssMb).toBeGreaterThan(30);
 
     const outage = context.journal.data.outage;
     expect(outage?.durationMs).toBeGreaterThanOrEqual(OUTAGE_BEGAN_MS_AGO);

@@ -88,6 +88,8 @@ describe.each(DATABASE_KINDS)('smoke step on %s', (kind) => {
       expect(names).toContain(expected);
     }
     expect(details.verified).toEqual({ rowCounts: expect.any(Object), leftovers: [] });
+    // The new release ran in a process of its own: its peak memory is recorded beside the upgrade's.
+    expect(details.childPeakRssMb).toBeGreaterThan(30);
 
     expect(await allRows(staging)).toEqual(before);
     expectNoSmokeFolders(scenario);

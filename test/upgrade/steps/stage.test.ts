@@ -4,6 +4,7 @@ import { type Database, openDatabase } from '../../../src/db/connection.js';
 import type { DatabaseKind } from '../../../src/db/url.js';
 import { isTesseraError } from '../../../src/errors.js';
 import { listTables } from '../../../src/upgrade/data/tables.js';
+import { renderReport } from '../../../src/upgrade/report.js';
 import { type StagedTable, stageStep } from '../../../src/upgrade/steps/stage.js';
 import type { StepDetails } from '../../../src/upgrade/types.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
@@ -34,6 +35,13 @@ function expectedMethod(kind: DatabaseKind, copy: Copy): RegExp {
   if (kind === 'sqlite') return /backup API/;
   if (kind === 'postgres') return copy === 'clone' ? /template copy/ : /binary COPY/;
   return /INSERT \.\.\. SELECT/;
+}
+
+/** The text `tessera upgrade report` prints once the stage step recorded these details. */
+function reportOf(world: UpgradeFixture, details: StageDetails): string {
+  const { journal } = world.context;
+  journal.finishStep('stage', details as unknown as StepDetails);
+  return renderReport({ ...journal.data, outage: undefined });
 }
 
 interface StageDetails {
@@ -85,6 +93,42 @@ describe.each(CASES)('stage step on %s from %s (%s)', (kind, release, copy) => {
     ).toBe(true);
     expect(details.method).toMatch(expectedMethod(kind, copy));
   });
+
+  it.runIf(kind === 'sqlite')("says once that the files' pages were compared, not once per table", () => {
+    const digest = (details as unknown as { pageDigest: string }).pageDigest;
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+    // The journal keeps each table's checksum (the console reads it); the report names the digest once.
+    for (const table of Object.values(details.tables)) expect(table.checksum).toBe(`pages:${digest}`);
+    const text = reportOf(world, details);
+    expect(text.split(digest).length - 1).toBe(1);
+    expect(text).toContain(
+      `staging's file compared page for page with production's: equal, SHA-256 ${digest}`,
+    );
+    expect(text).toMatch(new RegExp(`\\n {4}users +${details.tables.users?.rows}\\n`));
+  });
+
+  it.runIf(copy === 'clone')(
+    'tells what the clone did, in MB and seconds, and the rows the verification counted',
+    () => {
+      expect(progress.tasks.map((t) => t.label)).not.toContain('stage (server-side clone)');
+      const cloned = progress.lines.find((line) => line.startsWith('stage: cloned '));
+      expect(cloned).toMatch(/^stage: cloned \d+\.\d (KB|MB) in \d+\.\d\d s \(PostgreSQL template copy/);
+      expect(progress.lines).toContain(
+        `  rows cloned: ${Object.entries(details.tables)
+          .map(([name, t]) => `${name} ${t.rows?.toLocaleString('en')}`)
+          .join(', ')}`,
+      );
+      const clone = (details as unknown as { clone: { ms: number; bytes: number } }).clone;
+      expect(clone.bytes).toBeGreaterThan(1024 * 1024);
+      expect(clone.ms).toBeGreaterThan(0);
+      const text = reportOf(world, details);
+      expect(text).toMatch(
+        /staging cloned by the server: \d+\.\d MB in \d+\.\d\d s \(PostgreSQL template copy/,
+      );
+      expect(text).toMatch(new RegExp(`\\n {4}users +${details.tables.users?.rows}  pg-record-sum:`));
+      expect(text).not.toMatch(/0 rows\/s/);
+    },
+  );
 
   it.runIf(kind !== 'sqlite' && release === '1.0.0')('copies large tables in several batches', () => {
     const task = progress.tasks.find((t) => t.label === 'stage user_attributes');

@@ -434,7 +434,15 @@ async function cloneByTemplate(source: ServerTarget, target: ServerTarget): Prom
     await client.query(`DROP DATABASE IF EXISTS ${staging}`);
     try {
       await client.query(`CREATE DATABASE ${staging} TEMPLATE ${quoteIdentifier(source.database)}${owner}`);
-      outcome = { cloned: true, method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)' };
+      // What the clone wrote, for the operator: a template copy moves files, not rows.
+      const size = await client.query<{ bytes: string }>('select pg_database_size($1)::text as bytes', [
+        target.database,
+      ]);
+      outcome = {
+        cloned: true,
+        method: 'PostgreSQL template copy (CREATE DATABASE ... TEMPLATE)',
+        bytes: Number(size.rows[0]?.bytes),
+      };
     } catch (error) {
       // A session that arrived since the check: staging is put back empty, as the operator created it.
       const reason = (error as Error).message;
