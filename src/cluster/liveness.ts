@@ -146,8 +146,23 @@ function mergeNodes(
  * of ours should show (if one did, the check errs on the safe side and finds the database in use).
  */
 async function otherSessions(database: Database<unknown>): Promise<LiveSession[]> {
-  return database.db.connection().execute((connection) => database.dialect.liveSessions(connection));
+  const list = () =>
+    database.db.connection().execute((connection) => database.dialect.liveSessions(connection));
+  let sessions = await list();
+  // A client's goodbye is handled by the server after the client has moved on: a session closed a moment ago
+  // (the previous command's, or this process's own pool just ended) is still listed for a few milliseconds.
+  // Only sessions that are still there after a short wait count; a live client never drops out of the list.
+  for (let look = 0; sessions.length > 0 && look < SESSION_SETTLE_LOOKS; look++) {
+    await new Promise((resolve) => setTimeout(resolve, SESSION_SETTLE_MS));
+    const still = new Set((await list()).map((session) => session.id));
+    sessions = sessions.filter((session) => still.has(session.id));
+  }
+  return sessions;
 }
+
+/** How long and how often a listed session is looked at again before it is taken as live. */
+const SESSION_SETTLE_MS = 150;
+const SESSION_SETTLE_LOOKS = 3;
 
 /** Every node row (gone ones are pruned); undefined when the schema has no `cluster_nodes` table. */
 async function nodeRows(db: Kysely<unknown>): Promise<HeartbeatRow[] | undefined> {

@@ -472,8 +472,10 @@ describe('the management console', () => {
     ]);
     const staging = report.find((entry) => entry.hop === 'staging');
     const switched = await cellsOf('database.url', 'switch to the upgraded database');
-    expect(switched.slice(0, 2)).toEqual([staging?.before, staging?.value]);
-    expect(switched[2]).toContain('now the upgraded (staging) database');
+    // The embedded default path reads the same before and after: the entry says it was kept, and why.
+    expect(staging?.kind).toBe('kept');
+    expect(switched.slice(0, 2)).toEqual([staging?.value, staging?.value]);
+    expect(switched[2]).toContain(staging?.note);
     // No raw `hop=... from=...` text is left.
     expect(await config.textContent()).not.toMatch(/\bhop=|\bfrom=/);
     // The console's server is the first node on the upgraded home, so the outage it shows ends when it served.

@@ -14,7 +14,7 @@ describe.each(DATABASE_KINDS)('refusals a tenant admin reads, on %s', (kind) => 
   });
 
   it('name the user as typed (STAFF/dave) and the tenant by its domain, never its id', async () => {
-    t = await startTestServer(kind);
+    t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
     expect(
       (
         await t.call('POST', '/api/v1/tenants', {

@@ -47,6 +47,9 @@ export function configRow(entry: unknown): ConfigRow | undefined {
         after: value,
         why: note ?? 'changed',
       };
+    case 'kept':
+      // The same text before and after (a relative SQLite path that now resolves in the new home).
+      return { ...base, key: text(e.key) ?? '?', before: value, after: value, why: note ?? 'kept' };
     case 'defaulted':
       return { ...base, key: text(e.key) ?? '?', before: ABSENT, after: value, why: note ?? 'a new key' };
     case 'dropped':
