@@ -110,10 +110,43 @@ export type NativeCopy =
  * Everything that differs between engines lives behind this interface (DESIGN 6): the rest of Tessera
  * speaks Kysely and asks the dialect only for what a query builder cannot express.
  */
+/**
+ * The files a file engine keeps beside a database's main file, by suffix: `carried` hold committed data and
+ * travel with the file (a write-ahead log), `rebuilt` are rebuilt on open and never copied (a shared-memory
+ * index). Both empty for server engines.
+ */
+export interface FileCompanions {
+  readonly carried: readonly string[];
+  readonly rebuilt: readonly string[];
+}
+
+/** What a server engine keeps beside its databases on this machine: nothing. */
+export const NO_FILE_COMPANIONS: FileCompanions = { carried: [], rebuilt: [] };
+
+/** A table as a read-only look at a database lists it: its name and its columns' names. */
+export interface PeekedTable {
+  name: string;
+  columns: { name: string }[];
+}
+
 export interface Dialect {
   readonly kind: DatabaseKind;
+  /** How operators call the engine in messages (`PostgreSQL`). */
+  readonly displayName: string;
+  /**
+   * Whether a database is one file on this machine (named by a path) rather than a database on a server:
+   * what callers ask instead of testing an engine's name.
+   */
+  readonly storesInFile: boolean;
   /** Whether DDL runs inside a transaction, so that a failed script rolls back whole. */
   readonly transactionalDdl: boolean;
+  /** The column type for binary content of any size the server accepts (`bytea`, `longblob`). */
+  readonly blobType: string;
+  /** The column type for text of any size a registry property may hold (`text`, `mediumtext`). */
+  readonly largeTextType: string;
+  /** Adds the engine's table options (storage engine, character set) to a table being created; often none. */
+  withTableOptions<T extends string>(table: CreateTableBuilder<T, never>): CreateTableBuilder<T, never>;
+  readonly fileCompanions: FileCompanions;
   /** Tables of the connected database (application tables only, sorted by name). */
   introspect(db: Kysely<unknown>): Promise<IntrospectedTable[]>;
   /** Bytes the database occupies on its server (or the file's size), for disk-space checks. */
@@ -262,4 +295,15 @@ export interface DialectModule {
    * the engine may keep beside it (journal, write-ahead log); undefined for server engines.
    */
   localFiles?(target: DatabaseTarget): string[];
+  /**
+   * The shell command an operator types to create an empty database for `target` (quoted in refusals), or
+   * for a file engine what happens instead.
+   */
+  createDatabaseCommand(target: DatabaseTarget): string;
+  /**
+   * Lists the tables of the database `target` names without changing anything (file engines: no file, folder
+   * or write-ahead log created, no journal mode switched); undefined when the database does not exist yet.
+   * Undefined for server engines, whose databases are opened as usual.
+   */
+  peekTables?(target: DatabaseTarget): PeekedTable[] | undefined;
 }

@@ -21,8 +21,8 @@ const DEFAULT_PORTS = { postgres: 5432, mysql: 3306 } as const;
  * `mysql://user@host:port/db` (MariaDB too; `mariadb://` is accepted as a synonym).
  */
 export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {
-  if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+  const file = writtenFilePath(url);
+  if (file !== undefined) {
     if (file.length === 0) throw invalid(url, 'the SQLite path is empty');
     return { kind: 'sqlite', file: path.resolve(home, file) };
   }
@@ -51,6 +51,21 @@ export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     database,
   };
+}
+
+/** The path a file URL (`sqlite:PATH`) writes, relative or absolute as written; undefined for a server URL. */
+export function writtenFilePath(url: string): string | undefined {
+  return url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '') : undefined;
+}
+
+/** The file a target names when its engine keeps the database in a file; undefined for a server database. */
+export function targetFile(target: DatabaseTarget): string | undefined {
+  return 'file' in target ? target.file : undefined;
+}
+
+/** Where a target's database lies, for messages: its file, or `shop on db.internal:5432`. */
+export function describeTarget(target: DatabaseTarget): string {
+  return 'file' in target ? target.file : `${target.database} on ${target.host}:${target.port}`;
 }
 
 /** Whether two targets name the same database (the same file, or the same database on the same server). */

@@ -15,11 +15,11 @@ export interface RegistrySchema {
  */
 export async function ensureMountSchema(database: Database<RegistrySchema>): Promise<void> {
   const { schema } = database.db;
-  const mysql = database.kind === 'mysql';
-  const blob = mysql ? sql`longblob` : database.kind === 'postgres' ? sql`bytea` : sql`blob`;
-  const text = mysql ? sql`mediumtext` : sql`text`;
+  const { dialect } = database;
+  const blob = sql.raw(dialect.blobType);
+  const text = sql.raw(dialect.largeTextType);
   const tableOptions = <T extends string>(table: CreateTableBuilder<T, never>) =>
-    mysql ? table.modifyEnd(sql`ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`) : table;
+    dialect.withTableOptions(table);
   await schema
     .createTable('registry_resources')
     .ifNotExists()

@@ -15,7 +15,8 @@ export async function assertHostAllowed(
   target: DatabaseTarget,
   allowedHosts: readonly string[],
 ): Promise<void> {
-  if (target.kind === 'sqlite') return;
+  // A file on this machine is no database host (assertSqliteInside keeps a tenant's files in its folder).
+  if ('file' in target) return;
   const entries = allowedHosts
     .map(parseHostEntry)
     .filter((e) => e.port === undefined || e.port === target.port);

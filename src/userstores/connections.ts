@@ -198,7 +198,7 @@ async function openWithSchema(
  * definition with wrong credentials never rides on a connection opened with the right ones.
  */
 function connectionKey(target: DatabaseTarget): string {
-  if (target.kind === 'sqlite') return `sqlite:${target.file}`;
+  if ('file' in target) return `${target.kind}:${target.file}`;
   return `${target.kind}://${encodeURIComponent(target.user)}:${encodeURIComponent(target.password ?? '')}@${target.host}:${target.port}/${target.database}`;
 }
 

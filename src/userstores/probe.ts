@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import SqliteDatabase from 'better-sqlite3';
 import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
-import { type Database, openDatabase } from '../db/connection.js';
+import { type Database, dialectModule, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { assertHostAllowed } from './allowed-hosts.js';
@@ -134,14 +132,14 @@ async function jdbcProblem(
   }
   const ownDatabase = serverDatabaseRefusal(url, target, options.serverDatabase);
   if (ownDatabase !== undefined) return ownDatabase.message;
-  if (target.kind === 'sqlite') {
+  if ('file' in target) {
     try {
       if (options.sqliteFolder !== undefined)
         assertSqliteInside(url, target, options.sqliteFolder, options.home);
     } catch (error) {
       throw asRefusal(error);
     }
-    return sqliteProblem(target.file);
+    return fileDatabaseProblem(target);
   }
   if (options.allowedHosts !== undefined) {
     try {
@@ -175,32 +173,15 @@ async function jdbcProblem(
 }
 
 /**
- * Looks at a SQLite file without changing it: opened read-only, with no pragma (the server's own opening
- * would create the file and its folder, and switch it to WAL, creating -wal and -shm beside it). A file
- * already in WAL mode still gets -wal and -shm, as for any reader: SQLite needs them, and this build of
- * better-sqlite3 takes no `immutable=1` URI to avoid them.
+ * Looks at a file database without changing it (the dialect's `peekTables`: the server's own opening would
+ * create the file and its folder). A missing file is fine: the store creates it (and its tables) when added.
  */
-function sqliteProblem(file: string): string | undefined {
-  // A missing file is fine: the store creates it (and its tables) when added.
-  if (!existsSync(file)) return undefined;
-  const database = new SqliteDatabase(file, { readonly: true, fileMustExist: true });
-  try {
-    // SQLite's own tables (sqlite_sequence, sqlite_stat1) are part of any file, not someone else's data.
-    const names = database
-      .prepare(
-        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
-      )
-      .all() as {
-      name: string;
-    }[];
-    const tables = names.map(({ name }) => ({
-      name,
-      columns: database.prepare('SELECT name FROM pragma_table_info(?)').all(name) as { name: string }[],
-    }));
-    return storeTablesProblem(tables);
-  } finally {
-    database.close();
-  }
+function fileDatabaseProblem(target: DatabaseTarget): string | undefined {
+  const peek = dialectModule(target.kind).peekTables;
+  if (peek === undefined)
+    throw new Error(`${target.kind} databases cannot be looked at without opening them`);
+  const tables = peek(target);
+  return tables === undefined ? undefined : storeTablesProblem(tables);
 }
 
 async function withTimeout<T extends { close(): Promise<void> }>(

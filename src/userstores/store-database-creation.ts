@@ -1,6 +1,6 @@
 import { type Database, dialectModule, openDatabase } from '../db/connection.js';
 import type { ConnectOptions, RoleDatabaseCreation } from '../db/dialect.js';
-import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
+import { type DatabaseTarget, describeTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 
 /**
@@ -79,8 +79,7 @@ function databaseMissing(
   target: DatabaseTarget,
   creation: Extract<RoleDatabaseCreation, { created: false }>,
 ): TesseraError {
-  const where =
-    target.kind === 'sqlite' ? target.file : `${target.database} on ${target.host}:${target.port}`;
+  const where = describeTarget(target);
   // The command is in the message itself: the API answers with the message only.
   return new TesseraError(
     'DATABASE_MISSING',

@@ -69,7 +69,7 @@ export async function storeDatabaseRefusal(
 /** `sameDatabase`, with SQLite files compared by real path: a link to the server's file is that file. */
 export function sameDatabaseFollowingLinks(a: DatabaseTarget, b: DatabaseTarget): boolean {
   if (sameDatabase(a, b)) return true;
-  if (a.kind !== 'sqlite' || b.kind !== 'sqlite') return false;
+  if (!('file' in a && 'file' in b)) return false;
   try {
     return realPath(a.file) === realPath(b.file);
   } catch {
@@ -85,7 +85,7 @@ export function sameDatabaseFollowingLinks(a: DatabaseTarget, b: DatabaseTarget)
  * Other kinds of database are left alone.
  */
 export function assertSqliteInside(url: string, target: DatabaseTarget, folder: string, home: string): void {
-  if (target.kind !== 'sqlite') return;
+  if (!('file' in target)) return;
   let relative: string;
   try {
     relative = path.relative(realPath(folder), realPath(target.file));

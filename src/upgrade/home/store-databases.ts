@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDatabaseUrl, redactDatabaseUrl } from '../../db/url.js';
+import { dialectModule } from '../../db/connection.js';
+import type { FileCompanions } from '../../db/dialect.js';
+import { parseDatabaseUrl, redactDatabaseUrl, writtenFilePath } from '../../db/url.js';
 import { TesseraError } from '../../errors.js';
 import type { HomeLayout } from '../../home/layout.js';
 import { domainOfStoreFile, parseStoreFile } from '../../userstores/store-file.js';
@@ -16,6 +18,8 @@ export interface StoreDatabaseFile {
   target: string;
   /** The stores using it, `PARTNERS (repository/tenants/1)`-style. */
   usedBy: string[];
+  /** What its engine keeps beside it (a write-ahead log to carry, an index to drop). */
+  companions: FileCompanions;
 }
 
 /** A store whose database stays where it is: a server database, LDAP, an absolute path, a broken file. */
@@ -44,11 +48,6 @@ export interface StoreDatabases {
    */
   outsideHome: StoreLeftInPlace[];
 }
-
-/** Written beside a SQLite file while it is in use; the write-ahead log holds committed data. */
-const WAL_SUFFIX = '-wal';
-/** Rebuilt from the database and its log on open: never copied, and removed when stale. */
-const SHM_SUFFIX = '-shm';
 
 /**
  * Finds the secondary JDBC stores whose database is a SQLite file inside the old home (`sqlite:` with a
@@ -84,7 +83,7 @@ export async function findStoreDatabases(
         });
         continue;
       }
-      if (type !== 'jdbc' || !url.startsWith('sqlite:')) {
+      if (type !== 'jdbc' || writtenFilePath(url) === undefined) {
         if (type === 'jdbc') shared.push({ store, url });
         leftInPlace.push({
           store,
@@ -116,6 +115,7 @@ export async function findStoreDatabases(
         source: located.source,
         target: path.join(newLayout.root, located.relative),
         usedBy: [],
+        companions: located.companions,
       };
       entry.usedBy.push(store);
       files.set(located.relative, entry);
@@ -150,11 +150,17 @@ export interface StoreDatabaseCopy {
 /** Copies a store database file (and its write-ahead log, if any) and verifies both by sha256. */
 export async function copyStoreDatabase(file: StoreDatabaseFile): Promise<StoreDatabaseCopy> {
   const main = await copyFileVerified(file.source, file.target);
-  const wal = existsSync(`${file.source}${WAL_SUFFIX}`);
-  if (wal) await copyFileVerified(`${file.source}${WAL_SUFFIX}`, `${file.target}${WAL_SUFFIX}`);
-  // A log or index left by an earlier attempt would not belong to the file just copied.
-  else await rm(`${file.target}${WAL_SUFFIX}`, { force: true });
-  await rm(`${file.target}${SHM_SUFFIX}`, { force: true });
+  let wal = false;
+  for (const suffix of file.companions.carried) {
+    if (existsSync(`${file.source}${suffix}`)) {
+      await copyFileVerified(`${file.source}${suffix}`, `${file.target}${suffix}`);
+      wal = true;
+    }
+    // A log left by an earlier attempt would not belong to the file just copied.
+    else await rm(`${file.target}${suffix}`, { force: true });
+  }
+  // Rebuilt on open from the file and its log: one left by an earlier attempt would not match them.
+  for (const suffix of file.companions.rebuilt) await rm(`${file.target}${suffix}`, { force: true });
   return {
     relative: file.relative,
     bytes: main.bytes,
@@ -172,12 +178,12 @@ export async function copyStoreDatabase(file: StoreDatabaseFile): Promise<StoreD
 function locateInHome(
   oldLayout: HomeLayout,
   url: string,
-): { relative: string; source: string } | 'absolute' | 'outside' {
-  const written = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-  if (path.isAbsolute(written)) return 'absolute';
+): { relative: string; source: string; companions: FileCompanions } | 'absolute' | 'outside' {
+  const written = writtenFilePath(url);
+  if (written === undefined || path.isAbsolute(written)) return 'absolute';
   const target = parseDatabaseUrl(url, oldLayout.root);
-  if (target.kind !== 'sqlite') return 'absolute';
+  if (!('file' in target)) return 'absolute';
   const relative = toHomePath(oldLayout.root, target.file);
   if (relative === '..' || relative.startsWith('../') || path.isAbsolute(relative)) return 'outside';
-  return { relative, source: target.file };
+  return { relative, source: target.file, companions: dialectModule(target.kind).dialect.fileCompanions };
 }

@@ -118,7 +118,7 @@ export const backupStep: Step = {
 /** Where a shared store database's dump goes: numbered (two servers may hold databases of one name). */
 function storeDumpFolder(backup: string, index: number, store: SharedStoreDatabase): string {
   const target = store.target;
-  const name = target.kind === 'sqlite' ? path.basename(target.file) : target.database;
+  const name = 'file' in target ? path.basename(target.file) : target.database;
   return path.join(backup, BACKUP_STORES_FOLDER, `${index + 1}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 }
 

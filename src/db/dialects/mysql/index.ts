@@ -11,6 +11,7 @@ import {
   type DialectModule,
   type IntrospectedForeignKey,
   type IntrospectedTable,
+  NO_FILE_COMPANIONS,
   type RoleDatabaseCreation,
 } from '../../dialect.js';
 import { errorCauses } from '../../error-causes.js';
@@ -209,7 +210,15 @@ async function copyWithinServer(
 
 const dialect: Dialect = {
   kind: 'mysql',
+  displayName: 'MySQL/MariaDB',
+  storesInFile: false,
   transactionalDdl: false,
+  blobType: 'longblob',
+  largeTextType: 'mediumtext',
+  // InnoDB for foreign keys and transactions; a binary collation compares names as the other engines do.
+  withTableOptions: (table) =>
+    table.modifyEnd(sql`ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin`),
+  fileCompanions: NO_FILE_COMPANIONS,
 
   async introspect(db) {
     const columns = await sql<{
@@ -396,6 +405,12 @@ const dialect: Dialect = {
 
 export const mysqlModule: DialectModule = {
   dialect,
+
+  createDatabaseCommand(target) {
+    if (target.kind === 'sqlite') throw new Error('mysql dialect given a file target');
+    const t = target;
+    return `mysql -h ${t.host} -P ${t.port} -u ${t.user} -e 'CREATE DATABASE \`${t.database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin'`;
+  },
 
   async connect(target, options: ConnectOptions = {}) {
     const pool = createPool({

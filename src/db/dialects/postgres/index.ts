@@ -11,6 +11,7 @@ import {
   type Dialect,
   type DialectModule,
   type IntrospectedTable,
+  NO_FILE_COMPANIONS,
   type RoleDatabaseCreation,
 } from '../../dialect.js';
 import { errorCauses } from '../../error-causes.js';
@@ -152,7 +153,13 @@ function hasRecordHash(db: Kysely<unknown>): Promise<boolean> {
 
 const dialect: Dialect = {
   kind: 'postgres',
+  displayName: 'PostgreSQL',
+  storesInFile: false,
   transactionalDdl: true,
+  blobType: 'bytea',
+  largeTextType: 'text',
+  withTableOptions: (table) => table,
+  fileCompanions: NO_FILE_COMPANIONS,
 
   async introspect(db) {
     const columns = await sql<{
@@ -482,6 +489,11 @@ async function cloneRefusal(
 
 export const postgresModule: DialectModule = {
   dialect,
+
+  createDatabaseCommand(target) {
+    const t = serverTarget(target);
+    return `createdb -h ${t.host} -p ${t.port} -U ${t.user} ${t.database}`;
+  },
 
   async connect(target, options: ConnectOptions = {}) {
     const pool = new pg.Pool({

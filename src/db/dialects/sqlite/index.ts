@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
@@ -12,6 +12,7 @@ import type {
   DialectModule,
   IntrospectedForeignKey,
   IntrospectedTable,
+  PeekedTable,
 } from '../../dialect.js';
 import type { DatabaseTarget } from '../../url.js';
 
@@ -96,7 +97,14 @@ async function backup(db: Kysely<unknown>, file: string, onStep?: () => void): P
 
 const dialect: Dialect = {
   kind: 'sqlite',
+  displayName: 'SQLite',
+  storesInFile: true,
   transactionalDdl: true,
+  blobType: 'blob',
+  largeTextType: 'text',
+  withTableOptions: (table) => table,
+  // The write-ahead log holds committed data; the shared-memory index is rebuilt from file and log on open.
+  fileCompanions: { carried: ['-wal'], rebuilt: ['-shm'] },
 
   async introspect(db) {
     const tables = await sql<{ name: string }>`
@@ -207,8 +215,43 @@ async function hashPages(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * Looks at a SQLite file without changing it: opened read-only, with no pragma (`connect` would create the
+ * file and its folder, and switch it to WAL, creating -wal and -shm beside it). A file already in WAL mode
+ * still gets -wal and -shm, as for any reader: SQLite needs them, and this build of better-sqlite3 takes no
+ * `immutable=1` URI to avoid them. SQLite's own tables (sqlite_sequence, sqlite_stat1) are left out: they
+ * are part of any file, not someone else's data.
+ */
+function peekSqliteTables(file: string): PeekedTable[] | undefined {
+  if (!existsSync(file)) return undefined;
+  const database = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const names = database
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'",
+      )
+      .all() as { name: string }[];
+    return names.map(({ name }) => ({
+      name,
+      columns: database.prepare('SELECT name FROM pragma_table_info(?)').all(name) as { name: string }[],
+    }));
+  } finally {
+    database.close();
+  }
+}
+
 export const sqliteModule: DialectModule = {
   dialect,
+
+  createDatabaseCommand(target) {
+    if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');
+    return `nothing to create: the stage step creates ${target.file}`;
+  },
+
+  peekTables(target) {
+    if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');
+    return peekSqliteTables(target.file);
+  },
 
   async connect(target: DatabaseTarget, options: ConnectOptions = {}) {
     if (target.kind !== 'sqlite') throw new Error('sqlite dialect given a server target');

@@ -1,6 +1,6 @@
 import { isTesseraError } from '../../../errors.js';
 import type { CheckResult } from '../../types.js';
-import { ENGINE_NAMES, type UpgradeTargets } from './targets.js';
+import { engineName, type UpgradeTargets } from './targets.js';
 
 export const DATABASE_TYPES_CHECK = 'database-types';
 
@@ -12,8 +12,8 @@ export function checkDatabaseTypes(targets: UpgradeTargets): CheckResult {
   const { production, staging } = targets;
   if (production.error) return unreadable('production (the old config)', production.error);
   if (staging.error) return unreadable('staging (--staging-db)', staging.error);
-  const from = ENGINE_NAMES[production.target.kind];
-  const to = ENGINE_NAMES[staging.target.kind];
+  const from = engineName(production.target.kind);
+  const to = engineName(staging.target.kind);
   if (production.target.kind !== staging.target.kind) {
     return {
       name: DATABASE_TYPES_CHECK,

@@ -1,13 +1,12 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { type DatabaseKind, type DatabaseTarget, parseDatabaseUrl } from '../../../db/url.js';
+import { dialectModule } from '../../../db/connection.js';
+import { type DatabaseKind, type DatabaseTarget, parseDatabaseUrl, targetFile } from '../../../db/url.js';
 import type { UpgradeContext } from '../../types.js';
 
-/** How operators call each engine in messages. */
-export const ENGINE_NAMES: Readonly<Record<DatabaseKind, string>> = {
-  sqlite: 'SQLite',
-  postgres: 'PostgreSQL',
-  mysql: 'MySQL/MariaDB',
-};
+/** How operators call an engine in messages. */
+export function engineName(kind: DatabaseKind): string {
+  return dialectModule(kind).dialect.displayName;
+}
 
 export type Parsed = { target: DatabaseTarget; error?: undefined } | { target?: undefined; error: Error };
 
@@ -38,7 +37,7 @@ function parse(url: string, home: string): Parsed {
 
 /** The file of a file-backed database (created on first open), undefined for a server database. */
 export function databaseFile(target: DatabaseTarget): string | undefined {
-  return 'file' in target ? target.file : undefined;
+  return targetFile(target);
 }
 
 /**
