@@ -17,6 +17,7 @@ import { homeLayout } from '../src/home/layout.js';
 import { CURRENT_RELEASE, upgradePath } from '../src/releases/matrix.js';
 import { UpgradeConnections } from '../src/upgrade/connections.js';
 import { countRows, listTables } from '../src/upgrade/data/tables.js';
+import { resolveEngineAbilities } from '../src/upgrade/engine-abilities.js';
 import { Journal } from '../src/upgrade/journal.js';
 import { createProgress } from '../src/upgrade/progress.js';
 import { stageStep } from '../src/upgrade/steps/stage.js';
@@ -128,6 +129,7 @@ async function tesseraStage(
       production: () => connections.get('production'),
       staging: () => connections.get('staging'),
       closeConnections: () => connections.close(),
+      abilities: resolveEngineAbilities(plan.kind),
       now: () => Date.now(),
     };
     const rssBeforeMb = process.resourceUsage().maxRSS / 1024;

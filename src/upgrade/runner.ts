@@ -7,6 +7,7 @@ import { type HomeLayout, homeLayout } from '../home/layout.js';
 import { tightenHome } from '../home/private-modes.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
+import { resolveEngineAbilities } from './engine-abilities.js';
 import { Journal, journalPath } from './journal.js';
 import { buildPlan, openProduction } from './plan.js';
 import type { Progress } from './progress.js';
@@ -99,6 +100,7 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
       production,
       staging,
       closeConnections: () => connections.close(),
+      abilities: resolveEngineAbilities(plan.kind),
       now: Date.now,
     };
 

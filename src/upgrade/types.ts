@@ -1,6 +1,7 @@
 import type { Database } from '../db/connection.js';
 import type { DatabaseKind } from '../db/url.js';
 import type { HomeLayout } from '../home/layout.js';
+import type { EngineAbilities } from './engine-abilities.js';
 import type { Journal } from './journal.js';
 import type { Progress } from './progress.js';
 import type { ServerStarter } from './server-process/protocol.js';
@@ -69,6 +70,8 @@ export interface UpgradeContext {
   staging(): Promise<Database<unknown>>;
   /** Closes both connections (the next `production()` or `staging()` opens them again). */
   closeConnections(): Promise<void>;
+  /** What production's engine offers beyond every dialect's basics, resolved once when the run starts. */
+  abilities: EngineAbilities;
   now(): number;
   /**
    * Starts the new release for the smoke test and promote. Absent: in a child process (spawnServerProcess),

@@ -7,6 +7,7 @@ import { homeLayout } from '../../src/home/layout.js';
 import { CURRENT_RELEASE, upgradePath } from '../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../src/upgrade/connections.js';
 import { countRows, listTables } from '../../src/upgrade/data/tables.js';
+import { resolveEngineAbilities } from '../../src/upgrade/engine-abilities.js';
 import { Journal, journalPath } from '../../src/upgrade/journal.js';
 import { createProgress, type Progress } from '../../src/upgrade/progress.js';
 import type { UpgradeContext, UpgradeOptions, UpgradePlan } from '../../src/upgrade/types.js';
@@ -124,6 +125,7 @@ export async function createUpgradeFixture(
       production: productionDb,
       staging: () => connections.get('staging'),
       closeConnections: () => connections.close(),
+      abilities: resolveEngineAbilities(plan.kind),
       now: () => Date.now(),
     };
     return {

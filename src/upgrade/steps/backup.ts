@@ -185,11 +185,12 @@ async function oldHomeSelection(
   if (ownFolder !== undefined) skip.push(ownFolder);
   const [main, ...companions] = localDatabaseFiles(production.target);
   const relative = main === undefined ? undefined : inside(main);
-  if (main === undefined || relative === undefined || !existsSync(main) || !production.dialect.backupToFile) {
+  const { backupToFile } = context.abilities;
+  if (main === undefined || relative === undefined || !existsSync(main) || backupToFile === undefined) {
     return { skip };
   }
   const snapshot = path.join(work, 'production-database');
-  await production.dialect.backupToFile(production.db, snapshot);
+  await backupToFile(production.db, snapshot);
   for (const companion of companions) {
     const name = inside(companion);
     if (name !== undefined) skip.push(name);

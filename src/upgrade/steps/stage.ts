@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { type Database, dialectModule } from '../../db/connection.js';
+import type { Database } from '../../db/connection.js';
 import type { NativeCopy } from '../../db/dialect.js';
 import { parseDatabaseUrl, redactDatabaseUrl, sameServer } from '../../db/url.js';
 import { migrateTo } from '../../releases/migrator.js';
@@ -31,8 +31,7 @@ export const stageStep: Step = {
 
   async describe(context) {
     const { plan } = context;
-    const module = dialectModule(plan.kind);
-    const native = module.dialect.nativeCopy;
+    const native = context.abilities.nativeCopy;
     const rows = plan.tables.reduce((sum, t) => sum + t.rows, 0);
     const cloning = mayClone(context);
     const method = native?.method ?? STREAMED_COPY;
@@ -55,7 +54,7 @@ export const stageStep: Step = {
     const production = await context.production();
     const staging = await context.staging();
     const tables = await listTables(production);
-    const native = production.dialect.nativeCopy;
+    const native = context.abilities.nativeCopy;
     let method = clone.method ?? native?.method ?? STREAMED_COPY;
 
     if (clone.method !== undefined) {
@@ -71,7 +70,8 @@ export const stageStep: Step = {
       // The paths the tables took: a native copy may not reach between two servers.
       const methods = new Set<string>();
       const byName = new Map(tables.map((t) => [t.name, t]));
-      const anyOrder = (await staging.dialect.trustedCopySkipsForeignKeys?.(staging.db)) === true;
+      const skipsKeys = context.abilities.trustedCopySkipsForeignKeys;
+      const anyOrder = skipsKeys !== undefined && (await skipsKeys(staging.db));
       const pending = tablesToCopy(tables, journal);
       // Emptied before any load, children first (a half copy is never continued; this also clears what the
       // release scripts put into staging): emptying a parent while its children load would cascade into them.
@@ -93,7 +93,7 @@ export const stageStep: Step = {
     // A clone and a page copy carry the generators along; a table-by-table copy sets them as production has
     // them, so that ids of rows deleted at the end are not handed out again.
     if (clone.method === undefined && native?.scope !== 'database')
-      await copyNextIdentities(production, staging, tables);
+      await copyNextIdentities(context, production, staging, tables);
     const copyMs = performance.now() - copyStarted;
 
     const verifyStarted = performance.now();
@@ -145,17 +145,17 @@ export const stageStep: Step = {
 };
 
 async function copyNextIdentities(
+  context: UpgradeContext,
   production: Database<unknown>,
   staging: Database<unknown>,
   tables: readonly TableInfo[],
 ): Promise<void> {
-  const { nextIdentity, setNextIdentity } = staging.dialect;
-  if (nextIdentity === undefined || setNextIdentity === undefined) return;
+  const { identities } = context.abilities;
+  if (identities === undefined) return;
   for (const table of tables) {
     if (table.identity === undefined) continue;
-    const next = await nextIdentity.call(production.dialect, production.db, table.name, table.identity);
-    if (next !== undefined)
-      await setNextIdentity.call(staging.dialect, staging.db, table.name, table.identity, next);
+    const next = await identities.next(production.db, table.name, table.identity);
+    if (next !== undefined) await identities.set(staging.db, table.name, table.identity, next);
   }
 }
 
@@ -181,7 +181,7 @@ function mayClone(context: UpgradeContext): boolean {
   const { plan, options } = context;
   return (
     options.noClone !== true &&
-    dialectModule(plan.kind).cloneDatabase !== undefined &&
+    context.abilities.clone !== undefined &&
     sameServer(
       parseDatabaseUrl(plan.productionUrl, context.oldLayout.root),
       parseDatabaseUrl(plan.stagingUrl, context.newLayout.root),
@@ -208,7 +208,7 @@ async function cloneIfPossible(
   if (journal.cloneMethod !== undefined && context.plan.tables.every((t) => journal.isDone(t.name))) {
     return { method: journal.cloneMethod };
   }
-  const clone = dialectModule(context.plan.kind).cloneDatabase;
+  const { clone } = context.abilities;
   if (clone === undefined) return {};
   const production = await context.production();
   const staging = await context.staging();
@@ -257,13 +257,10 @@ async function samePages(
   staging: Database<unknown>,
   tables: readonly TableInfo[],
 ): Promise<{ digest: string; comparisons: TableComparison[] } | undefined> {
-  const pageDigest = production.dialect.pageDigest;
+  const { pageDigest } = context.abilities;
   if (pageDigest === undefined) return undefined;
   const task = context.progress.task('verify (page digests of both files)');
-  const [original, copy] = [
-    await pageDigest.call(production.dialect, production.db),
-    await pageDigest.call(staging.dialect, staging.db),
-  ];
+  const [original, copy] = [await pageDigest(production.db), await pageDigest(staging.db)];
   if (original === undefined || original !== copy) {
     task.done('files differ; comparing table by table');
     return undefined;

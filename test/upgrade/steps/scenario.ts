@@ -9,6 +9,7 @@ import { homeLayout } from '../../../src/home/layout.js';
 import { captureSchema } from '../../../src/releases/expected-schema.js';
 import { CURRENT_RELEASE, upgradePath } from '../../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../../src/upgrade/connections.js';
+import { resolveEngineAbilities } from '../../../src/upgrade/engine-abilities.js';
 import { Journal } from '../../../src/upgrade/journal.js';
 import type { Progress } from '../../../src/upgrade/progress.js';
 import type { UpgradeContext, UpgradePlan } from '../../../src/upgrade/types.js';
@@ -102,6 +103,7 @@ export async function stepScenario(kind: DatabaseKind, options: ScenarioOptions)
       production: () => connections.get('production'),
       staging: () => connections.get('staging'),
       closeConnections: () => connections.close(),
+      abilities: resolveEngineAbilities(plan.kind),
       now: () => Date.now(),
     };
     return {
