@@ -47,7 +47,7 @@ export interface UpgradeFixture {
   context: UpgradeContext;
   /** The same world seen by another attempt (a resumed run): same databases and journal unless overridden. */
   contextWith(
-    overrides: Partial<Pick<UpgradeContext, 'journal' | 'progress' | 'plan' | 'options'>>,
+    overrides: Partial<Pick<UpgradeContext, 'journal' | 'progress' | 'plan' | 'options' | 'abilities'>>,
   ): UpgradeContext;
   /** Runs `cleanup` first when the fixture is disposed (for databases or files a test adds). */
   onDispose(cleanup: () => Promise<void> | void): void;

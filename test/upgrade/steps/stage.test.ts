@@ -225,6 +225,33 @@ describe.each(DATABASE_KINDS)('stage step on %s resumed after an interruption', 
   });
 });
 
+describe.each(DATABASE_KINDS)('stage step on %s with no optional ability resolved', (kind) => {
+  let world: UpgradeFixture;
+
+  beforeAll(async () => {
+    world = await createUpgradeFixture(kind, { release: '2.0.0', prepare: (db) => addEdgeRows(db, '2.0.0') });
+  });
+  afterAll(async () => {
+    await world?.dispose();
+  });
+
+  it('takes the general path the run resolved, whatever the dialect offers: rows streamed, compared row by row', async () => {
+    const progress = recordingProgress();
+    const details = (await stageStep.run(
+      world.contextWith({ abilities: {}, progress }),
+      undefined,
+    )) as unknown as StageDetails;
+    expect(details.method).toBe('rows streamed in primary-key order into batched bulk inserts');
+    expect(details).not.toHaveProperty('pageDigest');
+    const verified = progress.tasks.filter((t) => t.label.startsWith('verify ')).map((t) => t.label);
+    expect(verified.length).toBe(world.context.plan.tables.length);
+    expect(Object.values(details.tables).every((t) => t.status === 'done')).toBe(true);
+    expect(await allRows(await world.context.staging())).toEqual(
+      await allRows(await world.context.production()),
+    );
+  });
+});
+
 describe('stage step on postgres when the server cannot clone', () => {
   let world: UpgradeFixture;
 
