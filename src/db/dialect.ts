@@ -133,11 +133,6 @@ export interface Dialect {
   readonly kind: DatabaseKind;
   /** How operators call the engine in messages (`PostgreSQL`). */
   readonly displayName: string;
-  /**
-   * Whether a database is one file on this machine (named by a path) rather than a database on a server:
-   * what callers ask instead of testing an engine's name.
-   */
-  readonly storesInFile: boolean;
   /** Whether DDL runs inside a transaction, so that a failed script rolls back whole. */
   readonly transactionalDdl: boolean;
   /** The column type for binary content of any size the server accepts (`bytea`, `longblob`). */

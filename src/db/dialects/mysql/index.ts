@@ -211,7 +211,6 @@ async function copyWithinServer(
 const dialect: Dialect = {
   kind: 'mysql',
   displayName: 'MySQL/MariaDB',
-  storesInFile: false,
   transactionalDdl: false,
   blobType: 'longblob',
   largeTextType: 'mediumtext',

@@ -154,7 +154,6 @@ function hasRecordHash(db: Kysely<unknown>): Promise<boolean> {
 const dialect: Dialect = {
   kind: 'postgres',
   displayName: 'PostgreSQL',
-  storesInFile: false,
   transactionalDdl: true,
   blobType: 'bytea',
   largeTextType: 'text',

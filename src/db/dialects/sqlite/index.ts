@@ -98,7 +98,6 @@ async function backup(db: Kysely<unknown>, file: string, onStep?: () => void): P
 const dialect: Dialect = {
   kind: 'sqlite',
   displayName: 'SQLite',
-  storesInFile: true,
   transactionalDdl: true,
   blobType: 'blob',
   largeTextType: 'text',
