@@ -2,12 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dropDatabase } from '../../src/db/connection.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { startServer } from '../../src/server/server.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { buildZip } from '../deployment/helpers.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { looseEntries, modeOf } from '../helpers/modes.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
@@ -91,16 +90,14 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
       cleanups.push(() => scratch.drop());
       const home = path.join(scratch.home, 'old');
       // The fixture writes its files like an earlier release did: 0644 config, store files and database.
-      const built = await buildFixture({
+      const fixture = await buildFixtureOn(kind, scratch, {
         release: '2.0.0',
         home,
-        databaseUrl: kind === 'sqlite' ? undefined : scratch.url,
         tenants: 1,
         users: 3,
         password: 'fixture-pw',
       });
-      if (kind !== 'sqlite')
-        cleanups.push(() => dropDatabase(storesDatabaseUrl(built.databaseUrl, home), home));
+      cleanups.push(fixture.dropStores);
       expect(looseEntries(home)).not.toEqual([]);
       const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false });
       await server.close();

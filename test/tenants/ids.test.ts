@@ -1,12 +1,11 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
-import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
+import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { Schema } from '../../src/db/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { SUPER_TENANT_ID } from '../../src/home/layout.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
@@ -14,7 +13,9 @@ import { readTenantIdMark, TENANT_ID_MARK_PATH } from '../../src/tenants/id-mark
 import { TenantService } from '../../src/tenants/service.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { importHome } from '../../src/transfer/import.js';
-import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { DATABASE_KINDS, type ScratchDatabase } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { ADMIN_PASSWORD, type Reply, writeConfig } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -77,17 +78,8 @@ function absoluteUrl(scratch: ScratchDatabase): string {
 }
 
 describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-    cleanups.length = 0;
-  });
-
-  async function scratch(label: string): Promise<ScratchDatabase> {
-    const made = await scratchDatabase(kind, label);
-    cleanups.push(() => made.drop());
-    return made;
-  }
+  const cleanups = cleanupsAfterEach();
+  const scratch = (label: string): Promise<ScratchDatabase> => cleanups.scratch(kind, label);
 
   async function freshHome(): Promise<string> {
     const database = await scratch('ids');
@@ -98,7 +90,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
 
   async function node(home: string): Promise<Node> {
     const started = await startNode(home);
-    cleanups.push(() => started.server.close());
+    cleanups.add(() => started.server.close());
     return started;
   }
 
@@ -139,7 +131,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
     const home = await freshHome();
     const first = await startNode(home);
     let stopped = false;
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       if (!stopped) await first.server.close();
     });
     await createTenant(first, 'acme.com');
@@ -155,7 +147,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
   it('are never shared by tenants two nodes create at the same moment', async () => {
     const database = await scratch('idrace');
     const nodes: Database[] = [];
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       for (const opened of nodes) await opened.close();
     });
     for (let i = 0; i < 2; i++) nodes.push(await openDatabase(database.url, database.home));
@@ -180,16 +172,18 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
   it('on a 2.0.0 database, go on past every id it still names; the mark is out of the registry API and mounts', async () => {
     const database = await scratch('idfixture');
     const home = path.join(database.home, 'home');
-    const summary = await buildFixture({
+    const {
+      summary,
+      storesUrl: stores,
+      dropStores,
+    } = await buildFixtureOn(kind, database, {
       release: '2.0.0',
       home,
-      databaseUrl: kind === 'sqlite' ? undefined : database.url,
       tenants: 3,
       users: 6,
       password: FIXTURE_PASSWORD,
     });
-    const stores = storesDatabaseUrl(summary.databaseUrl, home);
-    if (kind !== 'sqlite') cleanups.push(() => dropDatabase(stores, home));
+    cleanups.add(dropStores);
     // A mount on the path the registry API would make of the mark's: it must not take the mark over.
     appendFileSync(
       path.join(home, 'conf', 'tessera.toml'),
@@ -266,7 +260,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
     const sourceHome = await freshHome();
     const source = await startNode(sourceHome);
     let stopped = false;
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       if (!stopped) await source.server.close();
     });
     await createTenant(source, 'acme.com');
