@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { expect } from 'vitest';
 import { defaultConfigText } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
@@ -83,4 +84,17 @@ export async function startTestServer(
       await scratch.drop();
     },
   };
+}
+
+/** Config text that lets tenant admins' stores use this machine's database servers (none is allowed by default). */
+export const ALLOW_LOCAL_STORE_HOSTS = '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n';
+
+/** Creates tenant `domain` as the super tenant admin and expects it made (201); the reply's body.id is its id. */
+export async function createTenant(t: TestServer, domain: string, adminPassword: string): Promise<Reply> {
+  const created = await t.call('POST', '/api/v1/tenants', {
+    as: ['admin', ADMIN_PASSWORD],
+    body: { domain, adminPassword },
+  });
+  expect(created.status).toBe(201);
+  return created;
 }
