@@ -1,6 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { expect } from 'vitest';
 import { defaultConfigText } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
@@ -22,6 +21,32 @@ export interface TestServer {
   /** fetch against the server, JSON in and out, Basic auth when `as` is given. */
   call(method: string, url: string, options?: { as?: [string, string]; body?: unknown }): Promise<Reply>;
   stop(): Promise<void>;
+}
+
+/** fetch against `baseUrl` + `route`, JSON in and out (a body that is not JSON stays text), Basic auth when `as` is given. */
+export async function callJson(
+  baseUrl: string,
+  method: string,
+  route: string,
+  options: { as?: [string, string]; body?: unknown } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body, headers: response.headers };
 }
 
 /** Writes a 2.0 config pointing at `databaseUrl` into a fresh home. */
@@ -60,41 +85,10 @@ export async function startTestServer(
     server,
     scratch,
     home,
-    async call(method, route, options = {}) {
-      const headers: Record<string, string> = {};
-      if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
-      if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${server.url}${route}`, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        redirect: 'manual',
-      });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: response.status, body, headers: response.headers };
-    },
+    call: (method, route, options) => callJson(server.url, method, route, options),
     async stop() {
       await server.close();
       await scratch.drop();
     },
   };
-}
-
-/** Config text that lets tenant admins' stores use this machine's database servers (none is allowed by default). */
-export const ALLOW_LOCAL_STORE_HOSTS = '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n';
-
-/** Creates tenant `domain` as the super tenant admin and expects it made (201); the reply's body.id is its id. */
-export async function createTenant(t: TestServer, domain: string, adminPassword: string): Promise<Reply> {
-  const created = await t.call('POST', '/api/v1/tenants', {
-    as: ['admin', ADMIN_PASSWORD],
-    body: { domain, adminPassword },
-  });
-  expect(created.status).toBe(201);
-  return created;
 }

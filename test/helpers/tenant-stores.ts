@@ -1,5 +1,18 @@
 import { expect } from 'vitest';
-import type { TestServer } from './server.js';
+import { ADMIN_PASSWORD, type Reply, type TestServer } from './server.js';
+
+/** Config text that lets tenant admins' stores use this machine's database servers (none is allowed by default). */
+export const ALLOW_LOCAL_STORE_HOSTS = '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n';
+
+/** Creates tenant `domain` as the super tenant admin and expects it made (201); the reply's body.id is its id. */
+export async function createTenant(t: TestServer, domain: string, adminPassword: string): Promise<Reply> {
+  const created = await t.call('POST', '/api/v1/tenants', {
+    as: ['admin', ADMIN_PASSWORD],
+    body: { domain, adminPassword },
+  });
+  expect(created.status).toBe(201);
+  return created;
+}
 
 /** The API body of a writable JDBC store named `domain` on `url`. */
 export function jdbcStore(domain: string, url: string) {

@@ -6,13 +6,8 @@ import { type Database, openDatabase } from '../../src/db/connection.js';
 import { ARGON2_OPTIONS, legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { freePort } from '../helpers/ports.js';
-import {
-  ADMIN_PASSWORD,
-  ALLOW_LOCAL_STORE_HOSTS,
-  createTenant,
-  startTestServer,
-  type TestServer,
-} from '../helpers/server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];

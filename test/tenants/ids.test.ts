@@ -16,7 +16,7 @@ import { importHome } from '../../src/transfer/import.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { DATABASE_KINDS, type ScratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
-import { ADMIN_PASSWORD, type Reply, writeConfig } from '../helpers/server.js';
+import { ADMIN_PASSWORD, callJson, type Reply, writeConfig } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const FIXTURE_PASSWORD = 'fixture-pw';
@@ -38,22 +38,7 @@ async function startNode(home: string): Promise<Node> {
   });
   return {
     server,
-    async call(method, route, options = {}) {
-      const headers: Record<string, string> = {};
-      if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
-      if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${server.url}/api/v1${route}`, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        body: text ? JSON.parse(text) : undefined,
-        headers: response.headers,
-      };
-    },
+    call: (method, route, options) => callJson(`${server.url}/api/v1`, method, route, options),
   };
 }
 

@@ -6,14 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UNREACHABLE_MESSAGE } from '../../src/userstores/reach-errors.js';
 import { scratchFolder } from '../helpers/databases.js';
 import { freePort } from '../helpers/ports.js';
-import {
-  ADMIN_PASSWORD,
-  ALLOW_LOCAL_STORE_HOSTS,
-  createTenant,
-  startTestServer,
-  type TestServer,
-  writeConfig,
-} from '../helpers/server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer, writeConfig } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];

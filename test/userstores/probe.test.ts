@@ -3,13 +3,8 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERIC_PROBE_ERROR } from '../../src/userstores/probe.js';
-import {
-  ADMIN_PASSWORD,
-  ALLOW_LOCAL_STORE_HOSTS,
-  createTenant,
-  startTestServer,
-  type TestServer,
-} from '../helpers/server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];

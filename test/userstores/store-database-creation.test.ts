@@ -6,14 +6,13 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, openDatabase } from '../../src/db/connection.js';
 import { parseDatabaseUrl, withDatabaseName } from '../../src/db/url.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import {
-  ADMIN_PASSWORD,
   ALLOW_LOCAL_STORE_HOSTS,
   createTenant,
-  startTestServer,
-  type TestServer,
-} from '../helpers/server.js';
-import { expectStoreServesUsers, jdbcStore } from '../helpers/tenant-stores.js';
+  expectStoreServesUsers,
+  jdbcStore,
+} from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readLdapSettings } from '../../../src/userstores/ldap/settings.js';
 import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { rootBindSettings, type Slapd, seed, startSlapd } from './slapd.js';
 
 const MEMBERS = Array.from({ length: 50 }, (_, i) => `member${String(i).padStart(2, '0')}`);
 
@@ -22,15 +21,7 @@ describe('an LDAP group with many members', () => {
     store = await LdapUserStore.open({
       domain: 'DIRECTORY',
       url: slapd.url,
-      settings: {
-        ...readLdapSettings({
-          bind_dn: ROOT_DN,
-          bind_password: ROOT_PASSWORD,
-          user_search_base: PEOPLE,
-          group_search_base: GROUPS,
-        }),
-        timeoutMs: 5_000,
-      },
+      settings: rootBindSettings({ timeoutMs: 5_000 }),
       readOnly: true,
     });
   });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLdapSettings } from '../../../src/userstores/ldap/settings.js';
 import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
 import { hashPassword, verifyPassword } from '../../../src/userstores/passwords.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { rootBindSettings, type Slapd, seed, startSlapd } from './slapd.js';
 
 /** `café-naïve` precomposed (NFC) and decomposed (NFD, as macOS types it). */
 const NFC = 'caf\u00e9-na\u00efve';
@@ -31,15 +30,7 @@ describe('LDAP store passwords against slapd', () => {
     store = await LdapUserStore.open({
       domain: 'DIRECTORY',
       url: slapd.url,
-      settings: {
-        ...readLdapSettings({
-          bind_dn: ROOT_DN,
-          bind_password: ROOT_PASSWORD,
-          user_search_base: PEOPLE,
-          group_search_base: GROUPS,
-        }),
-        timeoutMs: 2_000,
-      },
+      settings: rootBindSettings({ timeoutMs: 2_000 }),
       readOnly: false,
     });
   });

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'ldapts';
+import { type LdapSettings, readLdapSettings } from '../../../src/userstores/ldap/settings.js';
 import { freePort } from '../../helpers/ports.js';
 
 export const SUFFIX = 'dc=tessera,dc=test';
@@ -11,6 +12,19 @@ export const ROOT_DN = `cn=admin,${SUFFIX}`;
 export const ROOT_PASSWORD = 'slapd-root-pw';
 export const PEOPLE = `ou=people,${SUFFIX}`;
 export const GROUPS = `ou=groups,${SUFFIX}`;
+
+/** A store's settings that bind as the directory's root and search the seeded people and groups; `overrides` win. */
+export function rootBindSettings(overrides: Partial<LdapSettings> = {}): LdapSettings {
+  return {
+    ...readLdapSettings({
+      bind_dn: ROOT_DN,
+      bind_password: ROOT_PASSWORD,
+      user_search_base: PEOPLE,
+      group_search_base: GROUPS,
+    }),
+    ...overrides,
+  };
+}
 
 const SLAPD_CANDIDATES = ['/usr/sbin/slapd', '/usr/local/sbin/slapd', '/usr/libexec/slapd'];
 const SCHEMA_FOLDER = '/etc/ldap/schema';
