@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultConfigText } from '../../src/config/schema.js';
+import { defaultConfigText, type LogLevel } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { type ScratchDatabase, scratchDatabase } from './databases.js';
@@ -58,6 +58,18 @@ export function writeConfig(home: string, databaseUrl: string, extra = ''): void
   writeFileSync(path.join(home, 'conf', 'tessera.toml'), `${text}${extra}`);
 }
 
+/** An in-process server on `home`, on a free port of 127.0.0.1, with the tests' admin password and no stdout logs. */
+export function startServerOn(home: string, logLevel: LogLevel): Promise<RunningServer> {
+  return startServer({
+    home,
+    port: 0,
+    host: '127.0.0.1',
+    adminPassword: ADMIN_PASSWORD,
+    stdoutLogs: false,
+    logLevel,
+  });
+}
+
 /**
  * A server on a fresh database of `kind`, on a free port, with the super tenant admin's password known;
  * `configure` is text added to its tessera.toml, or a function that rewrites it (and may lay files into the home) first.
@@ -73,14 +85,7 @@ export async function startTestServer(
   const configFile = path.join(home, 'conf', 'tessera.toml');
   const text = readFileSync(configFile, 'utf8');
   writeFileSync(configFile, typeof configure === 'string' ? `${text}${configure}` : configure(text, home));
-  const server = await startServer({
-    home,
-    port: 0,
-    host: '127.0.0.1',
-    adminPassword: ADMIN_PASSWORD,
-    stdoutLogs: false,
-    logLevel: 'debug',
-  });
+  const server = await startServerOn(home, 'debug');
   return {
     server,
     scratch,

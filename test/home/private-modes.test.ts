@@ -32,6 +32,15 @@ async function waitForReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} never answered`);
 }
 
+/** What a first start writes that can hold a secret: the SQLite database, its -wal and -shm, the config, the log. */
+const FIRST_START_FILES = [
+  'conf/tessera.toml',
+  'repository/database/tessera.db',
+  'repository/database/tessera.db-wal',
+  'repository/database/tessera.db-shm',
+  'logs/tessera.log',
+];
+
 describe('a home is its owner’s alone: files 0600, folders 0700', () => {
   it('after a first `tessera start` (the SQLite database, its -wal and -shm, the config, the log)', async () => {
     const folder = scratchFolder('first-start-modes');
@@ -47,13 +56,7 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
     });
     await waitForReady(`http://127.0.0.1:${port}/readyz`, child);
     try {
-      for (const file of [
-        'conf/tessera.toml',
-        'repository/database/tessera.db',
-        'repository/database/tessera.db-wal',
-        'repository/database/tessera.db-shm',
-        'logs/tessera.log',
-      ]) {
+      for (const file of FIRST_START_FILES) {
         expect(existsSync(path.join(home, file)), file).toBe(true);
         expect(modeOf(path.join(home, file)), file).toBe(0o600);
       }
@@ -73,14 +76,7 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
     const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false });
     cleanups.push(() => server.close());
     expect(process.umask() & 0o077).not.toBe(0o077); // the case this test is about
-    for (const file of [
-      'conf/tessera.toml',
-      'repository/database/tessera.db',
-      'repository/database/tessera.db-wal',
-      'repository/database/tessera.db-shm',
-      'logs/tessera.log',
-    ])
-      expect(modeOf(path.join(home, file)), file).toBe(0o600);
+    for (const file of FIRST_START_FILES) expect(modeOf(path.join(home, file)), file).toBe(0o600);
     expect(looseEntries(home)).toEqual([]);
   });
 

@@ -8,7 +8,7 @@ import type { Schema } from '../../src/db/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { SUPER_TENANT_ID } from '../../src/home/layout.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { readTenantIdMark, TENANT_ID_MARK_PATH } from '../../src/tenants/id-mark.js';
 import { TenantService } from '../../src/tenants/service.js';
 import { exportHome } from '../../src/transfer/export.js';
@@ -16,7 +16,7 @@ import { importHome } from '../../src/transfer/import.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { DATABASE_KINDS, type ScratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
-import { ADMIN_PASSWORD, callJson, type Reply, writeConfig } from '../helpers/server.js';
+import { ADMIN_PASSWORD, callJson, type Reply, startServerOn, writeConfig } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const FIXTURE_PASSWORD = 'fixture-pw';
@@ -28,14 +28,7 @@ interface Node {
 }
 
 async function startNode(home: string): Promise<Node> {
-  const server = await startServer({
-    home,
-    port: 0,
-    host: '127.0.0.1',
-    adminPassword: ADMIN_PASSWORD,
-    stdoutLogs: false,
-    logLevel: 'warn',
-  });
+  const server = await startServerOn(home, 'warn');
   return {
     server,
     call: (method, route, options) => callJson(`${server.url}/api/v1`, method, route, options),

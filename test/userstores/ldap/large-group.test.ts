@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
-import { rootBindSettings, type Slapd, seed, startSlapd } from './slapd.js';
+import { openRootStore, type Slapd, seed, startSlapd } from './slapd.js';
 
 const MEMBERS = Array.from({ length: 50 }, (_, i) => `member${String(i).padStart(2, '0')}`);
 
@@ -18,12 +18,7 @@ describe('an LDAP group with many members', () => {
       MEMBERS.map((uid) => ({ uid, password: `${uid}-pw` })),
       { everyone: MEMBERS },
     );
-    store = await LdapUserStore.open({
-      domain: 'DIRECTORY',
-      url: slapd.url,
-      settings: rootBindSettings({ timeoutMs: 5_000 }),
-      readOnly: true,
-    });
+    store = await openRootStore(slapd, { timeoutMs: 5_000, readOnly: true });
   });
   afterAll(async () => {
     vi.restoreAllMocks();

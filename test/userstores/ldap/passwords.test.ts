@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
+import type { LdapUserStore } from '../../../src/userstores/ldap/store.js';
 import { hashPassword, verifyPassword } from '../../../src/userstores/passwords.js';
-import { rootBindSettings, type Slapd, seed, startSlapd } from './slapd.js';
+import { openRootStore, type Slapd, seed, startSlapd } from './slapd.js';
 
 /** `café-naïve` precomposed (NFC) and decomposed (NFD, as macOS types it). */
 const NFC = 'caf\u00e9-na\u00efve';
@@ -27,12 +27,7 @@ describe('LDAP store passwords against slapd', () => {
       ],
       {},
     );
-    store = await LdapUserStore.open({
-      domain: 'DIRECTORY',
-      url: slapd.url,
-      settings: rootBindSettings({ timeoutMs: 2_000 }),
-      readOnly: false,
-    });
+    store = await openRootStore(slapd, { timeoutMs: 2_000, readOnly: false });
   });
   afterAll(async () => {
     await store?.close();

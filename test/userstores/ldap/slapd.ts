@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'ldapts';
 import { type LdapSettings, readLdapSettings } from '../../../src/userstores/ldap/settings.js';
+import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
 import { freePort } from '../../helpers/ports.js';
 
 export const SUFFIX = 'dc=tessera,dc=test';
@@ -24,6 +25,19 @@ export function rootBindSettings(overrides: Partial<LdapSettings> = {}): LdapSet
     }),
     ...overrides,
   };
+}
+
+/** An LDAP store named DIRECTORY on `slapd`, bound as its root. */
+export function openRootStore(
+  slapd: Slapd,
+  options: { timeoutMs: number; readOnly: boolean },
+): Promise<LdapUserStore> {
+  return LdapUserStore.open({
+    domain: 'DIRECTORY',
+    url: slapd.url,
+    settings: rootBindSettings({ timeoutMs: options.timeoutMs }),
+    readOnly: options.readOnly,
+  });
 }
 
 const SLAPD_CANDIDATES = ['/usr/sbin/slapd', '/usr/local/sbin/slapd', '/usr/libexec/slapd'];
