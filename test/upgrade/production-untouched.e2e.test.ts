@@ -14,6 +14,7 @@ import { ensureJdbcStoreSchema } from '../../src/userstores/sql-schema.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { allRows, type TableRows } from '../helpers/rows.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
 
 const CLI = path.resolve('bin/tessera.js');
 const PASSWORD = 'fixture-pw';
@@ -116,16 +117,12 @@ function upgrade(w: World, extra: string[] = [], env: Record<string, string> = {
     process.execPath,
     [
       CLI,
-      'upgrade',
-      '--from-home',
-      w.oldHome,
-      '--home',
-      w.newHome,
-      '--staging-db',
-      w.stagingUrl,
-      '--yes',
-      '--check-login',
-      `${w.storeLogin}:${PASSWORD}`,
+      ...upgradeArgs({
+        fromHome: w.oldHome,
+        home: w.newHome,
+        stagingUrl: w.stagingUrl,
+        checkLogin: `${w.storeLogin}:${PASSWORD}`,
+      }),
       ...extra,
     ],
     { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 },

@@ -12,6 +12,7 @@ import { CLI, ensureBuilt, waitFor } from '../helpers/cluster.js';
 import { DATABASE_KINDS, scratchFolder } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { writeConfig } from '../helpers/server.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
 
 const PASSWORD = 'fixture-pw';
 
@@ -131,16 +132,7 @@ describe.each(DATABASE_KINDS)(
           '--import',
           recorder,
           CLI,
-          'upgrade',
-          '--from-home',
-          oldHome,
-          '--home',
-          newHome,
-          '--staging-db',
-          stagingUrl,
-          '--yes',
-          '--check-login',
-          `admin:${PASSWORD}`,
+          ...upgradeArgs({ fromHome: oldHome, home: newHome, stagingUrl, checkLogin: `admin:${PASSWORD}` }),
         ],
         {
           env: { ...process.env, TESSERA_UPGRADE_CRASH_AT: 'smoke:serving', TESSERA_TEST_LOADED: loaded },
