@@ -27,19 +27,6 @@ export function rootBindSettings(overrides: Partial<LdapSettings> = {}): LdapSet
   };
 }
 
-/** An LDAP store named DIRECTORY on `slapd`, bound as its root. */
-export function openRootStore(
-  slapd: Slapd,
-  options: { timeoutMs: number; readOnly: boolean },
-): Promise<LdapUserStore> {
-  return LdapUserStore.open({
-    domain: 'DIRECTORY',
-    url: slapd.url,
-    settings: rootBindSettings({ timeoutMs: options.timeoutMs }),
-    readOnly: options.readOnly,
-  });
-}
-
 const SLAPD_CANDIDATES = ['/usr/sbin/slapd', '/usr/local/sbin/slapd', '/usr/libexec/slapd'];
 const SCHEMA_FOLDER = '/etc/ldap/schema';
 const MODULE_FOLDER = '/usr/lib/ldap';
@@ -202,5 +189,41 @@ export async function seed(
     }
   } finally {
     await client.unbind();
+  }
+}
+
+/** A slapd seeded with `users` and `groups`, and a store named DIRECTORY on it bound as its root. */
+export interface SeededDirectory {
+  slapd: Slapd;
+  store: LdapUserStore;
+  /** Closes the store, then stops slapd and removes its folder. */
+  dispose(): Promise<void>;
+}
+
+export async function seededDirectory(
+  users: readonly SeedUser[],
+  groups: Record<string, readonly string[]>,
+  options: { timeoutMs: number; readOnly: boolean },
+): Promise<SeededDirectory> {
+  const slapd = await startSlapd();
+  try {
+    await seed(slapd, users, groups);
+    const store = await LdapUserStore.open({
+      domain: 'DIRECTORY',
+      url: slapd.url,
+      settings: rootBindSettings({ timeoutMs: options.timeoutMs }),
+      readOnly: options.readOnly,
+    });
+    return {
+      slapd,
+      store,
+      async dispose() {
+        await store.close();
+        await slapd.dispose();
+      },
+    };
+  } catch (error) {
+    await slapd.dispose();
+    throw error;
   }
 }
