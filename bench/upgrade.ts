@@ -16,6 +16,7 @@ import { createDatabase, dropDatabase } from '../src/db/connection.js';
 import type { DatabaseKind } from '../src/db/url.js';
 import { Journal, journalPath } from '../src/upgrade/journal.js';
 import { STEP_NAMES } from '../src/upgrade/types.js';
+import { upgradeArgs } from '../test/helpers/upgrade-args.js';
 import { type BenchFixture, benchFixture } from './fixture.js';
 import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
 import { compareStage, type StageComparison } from './stage-runs.js';
@@ -68,16 +69,12 @@ async function upgradeRun(fixture: BenchFixture): Promise<UpgradeRun> {
         '%M',
         process.execPath,
         CLI,
-        'upgrade',
-        '--from-home',
-        fixture.oldHome,
-        '--home',
-        newHome,
-        '--staging-db',
-        stagingUrl,
-        '--yes',
-        '--check-login',
-        'admin:bench-pw',
+        ...upgradeArgs({
+          fromHome: fixture.oldHome,
+          home: newHome,
+          stagingUrl,
+          checkLogin: 'admin:bench-pw',
+        }),
       ],
       { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );

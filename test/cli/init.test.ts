@@ -1,39 +1,28 @@
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
 import { DEFAULT_DATABASE_URL } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { homeLayout, SUPER_TENANT_ID, userstoresFolder, webappsFolder } from '../../src/home/layout.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { CLI, ensureBuilt } from '../helpers/cluster.js';
-import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { DATABASE_KINDS } from '../helpers/databases.js';
 import { type NodeProcess, startNodeProcess } from '../helpers/node-process.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-const nodes: NodeProcess[] = [];
+const cleanups = cleanupsAfterEach();
 
 beforeAll(() => {
   ensureBuilt();
 });
-
-afterEach(async () => {
-  for (const node of nodes.splice(0)) await node.kill();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-async function scratch(kind: DatabaseKind, label: string): Promise<ScratchDatabase> {
-  const database = await scratchDatabase(kind, label);
-  cleanups.push(() => database.drop());
-  return database;
-}
 
 /**
  * A new home folder and the `--db` to init it with: none on SQLite (the embedded default, in the home),
  * a fresh scratch database on a server otherwise.
  */
 async function newHome(kind: DatabaseKind, label: string): Promise<{ home: string; db: string[] }> {
-  const database = await scratch(kind, label);
+  const database = await cleanups.scratch(kind, label);
   return { home: path.join(database.home, 'home'), db: kind === 'sqlite' ? [] : ['--db', database.url] };
 }
 
@@ -53,7 +42,7 @@ function generatedPassword(stdout: string): string {
 
 async function startNode(home: string): Promise<NodeProcess> {
   const node = await startNodeProcess(home);
-  nodes.push(node);
+  cleanups.add(() => node.kill());
   return node;
 }
 

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { buildFixture } from '../../src/fixtures/build.js';
 import { scratchFolder } from '../helpers/databases.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
 
 const CLI = path.resolve('bin/tessera.js');
 
@@ -18,16 +19,12 @@ export async function upgradedHome(password: string): Promise<{ home: string; re
     process.execPath,
     [
       CLI,
-      'upgrade',
-      '--from-home',
-      oldHome,
-      '--home',
-      home,
-      '--staging-db',
-      'sqlite:repository/database/tessera.db',
-      '--yes',
-      '--check-login',
-      `admin:${password}`,
+      ...upgradeArgs({
+        fromHome: oldHome,
+        home,
+        stagingUrl: 'sqlite:repository/database/tessera.db',
+        checkLogin: `admin:${password}`,
+      }),
     ],
     { encoding: 'utf8', timeout: 120_000 },
   );

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { type ScratchDatabase, scratchDatabase } from './databases.js';
 import { freePort } from './ports.js';
-import { ADMIN_PASSWORD, writeConfig } from './server.js';
+import { ADMIN_PASSWORD, callJson, type Reply, writeConfig } from './server.js';
 
 export const CLI = path.join(PACKAGE_ROOT, 'bin', 'tessera.js');
 
@@ -45,6 +45,42 @@ export async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
 
+/** A `tessera start` child process, not yet known to answer. */
+export interface StartProcess {
+  port: number;
+  child: ChildProcess;
+  exited: Promise<void>;
+  /** Waits until it answers /healthz; fails with what it wrote to stderr when it exits first. */
+  untilHealthy(): Promise<void>;
+}
+
+/** Spawns `tessera start` (the built CLI) on `home` on a free port, with the tests' admin password. */
+export async function spawnStartProcess(home: string): Promise<StartProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CLI, 'start', '--home', home], {
+    env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    port,
+    child,
+    exited,
+    async untilHealthy() {
+      await waitFor(`node on port ${port} to answer /healthz`, async () => {
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`exited ${child.exitCode ?? child.signalCode}: ${stderr}`);
+        const response = await fetch(`http://127.0.0.1:${port}/healthz`);
+        return response.ok ? true : undefined;
+      });
+    },
+  };
+}
+
 /**
  * Server processes, each on a home of its own, all on one scratch PostgreSQL database: a cluster as an
  * operator runs one. `stop` kills what is left and drops the database.
@@ -80,23 +116,11 @@ export class ProcessCluster {
 
   /** Starts a node on `home` and waits until it answers /healthz. */
   async start(home: string): Promise<ClusterNode> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [CLI, 'start', '--home', home], {
-      env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => {
-      stderr += String(chunk);
-    });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const { port, child, exited, untilHealthy } = await spawnStartProcess(home);
     const node: ClusterNode = { home, port, url: `http://127.0.0.1:${port}`, child, exited };
+    // Listed before the wait, so that stop() kills a node that never became healthy.
     this.nodes.push(node);
-    await waitFor(`node on port ${port} to answer /healthz`, async () => {
-      if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${stderr}`);
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-      return response.ok ? true : undefined;
-    });
+    await untilHealthy();
     return node;
   }
 
@@ -109,27 +133,12 @@ export class ProcessCluster {
   }
 }
 
-export interface ApiReply {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: tests assert response bodies field by field
-  body: any;
-}
-
 /** One JSON call to a node's API, as `as` (name and password) when given. */
-export async function callNode(
+export function callNode(
   node: ClusterNode,
   method: string,
   route: string,
   options: { as?: [string, string]; body?: unknown } = {},
-): Promise<ApiReply> {
-  const headers: Record<string, string> = {};
-  if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${node.url}${route}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
+): Promise<Reply> {
+  return callJson(node.url, method, route, options);
 }

@@ -1,9 +1,7 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { ClusterNode } from '../../src/cluster/registry.js';
-import { CLI, waitFor } from './cluster.js';
-import { freePort } from './ports.js';
-import { ADMIN_PASSWORD } from './server.js';
+import { CLI, spawnStartProcess, waitFor } from './cluster.js';
 
 const run = promisify(execFile);
 
@@ -23,23 +21,10 @@ export interface NodeProcess {
 
 /** Starts a node on `home`, waits until it answers /healthz and shows in `tessera cluster status`. */
 export async function startNodeProcess(home: string): Promise<NodeProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'start', '--home', home], {
-    env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (chunk) => {
-    stderr += String(chunk);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const { port, child, exited, untilHealthy } = await spawnStartProcess(home);
   const running = () => child.exitCode === null && child.signalCode === null;
   try {
-    await waitFor(`node on port ${port} to answer /healthz`, async () => {
-      if (!running()) throw new Error(`exited ${child.exitCode}: ${stderr}`);
-      const response = await fetch(`http://127.0.0.1:${port}/healthz`);
-      return response.ok ? true : undefined;
-    });
+    await untilHealthy();
     const node = await waitFor(`node on port ${port} in cluster status`, async () =>
       (await clusterStatus(home)).find((n) => n.port === port && n.state === 'live'),
     );

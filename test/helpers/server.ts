@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { defaultConfigText } from '../../src/config/schema.js';
+import { defaultConfigText, type LogLevel } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { type ScratchDatabase, scratchDatabase } from './databases.js';
@@ -23,6 +23,32 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** fetch against `baseUrl` + `route`, JSON in and out (a body that is not JSON stays text), Basic auth when `as` is given. */
+export async function callJson(
+  baseUrl: string,
+  method: string,
+  route: string,
+  options: { as?: [string, string]; body?: unknown } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${baseUrl}${route}`, {
+    method,
+    headers,
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
 /** Writes a 2.0 config pointing at `databaseUrl` into a fresh home. */
 export function writeConfig(home: string, databaseUrl: string, extra = ''): void {
   mkdirSync(path.join(home, 'conf'), { recursive: true });
@@ -30,6 +56,18 @@ export function writeConfig(home: string, databaseUrl: string, extra = ''): void
     .replace(/^url = .*$/m, `url = "${databaseUrl}"`)
     .replace('level = "info"', 'level = "warn"');
   writeFileSync(path.join(home, 'conf', 'tessera.toml'), `${text}${extra}`);
+}
+
+/** An in-process server on `home`, on a free port of 127.0.0.1, with the tests' admin password and no stdout logs. */
+export function startServerOn(home: string, logLevel: LogLevel): Promise<RunningServer> {
+  return startServer({
+    home,
+    port: 0,
+    host: '127.0.0.1',
+    adminPassword: ADMIN_PASSWORD,
+    stdoutLogs: false,
+    logLevel,
+  });
 }
 
 /**
@@ -47,37 +85,12 @@ export async function startTestServer(
   const configFile = path.join(home, 'conf', 'tessera.toml');
   const text = readFileSync(configFile, 'utf8');
   writeFileSync(configFile, typeof configure === 'string' ? `${text}${configure}` : configure(text, home));
-  const server = await startServer({
-    home,
-    port: 0,
-    host: '127.0.0.1',
-    adminPassword: ADMIN_PASSWORD,
-    stdoutLogs: false,
-    logLevel: 'debug',
-  });
+  const server = await startServerOn(home, 'debug');
   return {
     server,
     scratch,
     home,
-    async call(method, route, options = {}) {
-      const headers: Record<string, string> = {};
-      if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
-      if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${server.url}${route}`, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        redirect: 'manual',
-      });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: response.status, body, headers: response.headers };
-    },
+    call: (method, route, options) => callJson(server.url, method, route, options),
     async stop() {
       await server.close();
       await scratch.drop();

@@ -2,12 +2,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dropDatabase } from '../../src/db/connection.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { startServer } from '../../src/server/server.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { buildZip } from '../deployment/helpers.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { looseEntries, modeOf } from '../helpers/modes.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
@@ -33,6 +32,15 @@ async function waitForReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} never answered`);
 }
 
+/** What a first start writes that can hold a secret: the SQLite database, its -wal and -shm, the config, the log. */
+const FIRST_START_FILES = [
+  'conf/tessera.toml',
+  'repository/database/tessera.db',
+  'repository/database/tessera.db-wal',
+  'repository/database/tessera.db-shm',
+  'logs/tessera.log',
+];
+
 describe('a home is its owner’s alone: files 0600, folders 0700', () => {
   it('after a first `tessera start` (the SQLite database, its -wal and -shm, the config, the log)', async () => {
     const folder = scratchFolder('first-start-modes');
@@ -48,13 +56,7 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
     });
     await waitForReady(`http://127.0.0.1:${port}/readyz`, child);
     try {
-      for (const file of [
-        'conf/tessera.toml',
-        'repository/database/tessera.db',
-        'repository/database/tessera.db-wal',
-        'repository/database/tessera.db-shm',
-        'logs/tessera.log',
-      ]) {
+      for (const file of FIRST_START_FILES) {
         expect(existsSync(path.join(home, file)), file).toBe(true);
         expect(modeOf(path.join(home, file)), file).toBe(0o600);
       }
@@ -74,14 +76,7 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
     const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false });
     cleanups.push(() => server.close());
     expect(process.umask() & 0o077).not.toBe(0o077); // the case this test is about
-    for (const file of [
-      'conf/tessera.toml',
-      'repository/database/tessera.db',
-      'repository/database/tessera.db-wal',
-      'repository/database/tessera.db-shm',
-      'logs/tessera.log',
-    ])
-      expect(modeOf(path.join(home, file)), file).toBe(0o600);
+    for (const file of FIRST_START_FILES) expect(modeOf(path.join(home, file)), file).toBe(0o600);
     expect(looseEntries(home)).toEqual([]);
   });
 
@@ -91,16 +86,14 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
       cleanups.push(() => scratch.drop());
       const home = path.join(scratch.home, 'old');
       // The fixture writes its files like an earlier release did: 0644 config, store files and database.
-      const built = await buildFixture({
+      const fixture = await buildFixtureOn(kind, scratch, {
         release: '2.0.0',
         home,
-        databaseUrl: kind === 'sqlite' ? undefined : scratch.url,
         tenants: 1,
         users: 3,
         password: 'fixture-pw',
       });
-      if (kind !== 'sqlite')
-        cleanups.push(() => dropDatabase(storesDatabaseUrl(built.databaseUrl, home), home));
+      cleanups.push(fixture.dropStores);
       expect(looseEntries(home)).not.toEqual([]);
       const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false });
       await server.close();

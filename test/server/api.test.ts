@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -16,23 +17,9 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
 
   beforeAll(async () => {
     // The tenant admin adds a store on the test database server, which the operator must allow.
-    t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
-    expect(
-      (
-        await t.call('POST', '/api/v1/tenants', {
-          as: SUPER,
-          body: { domain: 'acme.com', adminPassword: ACME[1] },
-        })
-      ).status,
-    ).toBe(201);
-    expect(
-      (
-        await t.call('POST', '/api/v1/tenants', {
-          as: SUPER,
-          body: { domain: 'globex.com', adminPassword: GLOBEX[1] },
-        })
-      ).status,
-    ).toBe(201);
+    t = await startTestServer(kind, ALLOW_LOCAL_STORE_HOSTS);
+    await createTenant(t, 'acme.com', ACME[1]);
+    await createTenant(t, 'globex.com', GLOBEX[1]);
   });
   afterAll(async () => {
     await t?.stop();

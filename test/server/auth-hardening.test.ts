@@ -7,6 +7,7 @@ import { ARGON2_OPTIONS, legacySha256 } from '../../src/userstores/passwords.js'
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -83,17 +84,9 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
 
   beforeAll(async () => {
     // The tenant admin adds a store on the machine's database server, which must be allowed (none is by default).
-    t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
-    for (const [domain, password] of [
-      ['acme.com', ACME[1]],
-      ['dormant.com', 'dormant-admin-pw'],
-    ]) {
-      const created = await t.call('POST', '/api/v1/tenants', {
-        as: SUPER,
-        body: { domain, adminPassword: password },
-      });
-      expect(created.status).toBe(201);
-    }
+    t = await startTestServer(kind, ALLOW_LOCAL_STORE_HOSTS);
+    await createTenant(t, 'acme.com', ACME[1]);
+    await createTenant(t, 'dormant.com', 'dormant-admin-pw');
     expect(
       (await t.call('PATCH', '/api/v1/tenants/dormant.com', { as: SUPER, body: { active: false } })).status,
     ).toBe(200);

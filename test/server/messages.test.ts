@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -14,15 +15,8 @@ describe.each(DATABASE_KINDS)('refusals a tenant admin reads, on %s', (kind) => 
   });
 
   it('name the user as typed (STAFF/dave) and the tenant by its domain, never its id', async () => {
-    t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
-    expect(
-      (
-        await t.call('POST', '/api/v1/tenants', {
-          as: SUPER,
-          body: { domain: 'acme.com', adminPassword: ACME[1] },
-        })
-      ).status,
-    ).toBe(201);
+    t = await startTestServer(kind, ALLOW_LOCAL_STORE_HOSTS);
+    await createTenant(t, 'acme.com', ACME[1]);
     const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
     staff = kind === 'sqlite' ? undefined : await scratchDatabase(kind, 'staff');
     const store = {

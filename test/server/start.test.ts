@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -8,6 +7,8 @@ import { openDatabase } from '../../src/db/connection.js';
 import { HISTORY_TABLE, historyDb } from '../../src/releases/history.js';
 import { migrateTo } from '../../src/releases/migrator.js';
 import { startServer } from '../../src/server/server.js';
+import { runCli } from '../helpers/cli.js';
+import { CLI } from '../helpers/cluster.js';
 import {
   DATABASE_KINDS,
   type ScratchDatabase,
@@ -17,15 +18,7 @@ import {
 import { freePort } from '../helpers/ports.js';
 import { writeConfig } from '../helpers/server.js';
 
-const CLI = path.resolve('bin/tessera.js');
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 describe('first start', () => {
   it('lays out an empty home, writes the default config, creates the database and a generated admin password', async () => {

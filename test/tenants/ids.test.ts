@@ -1,21 +1,22 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.js';
-import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
+import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { Schema } from '../../src/db/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { SUPER_TENANT_ID } from '../../src/home/layout.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/server.js';
 import { readTenantIdMark, TENANT_ID_MARK_PATH } from '../../src/tenants/id-mark.js';
 import { TenantService } from '../../src/tenants/service.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { importHome } from '../../src/transfer/import.js';
-import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
-import { ADMIN_PASSWORD, type Reply, writeConfig } from '../helpers/server.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { DATABASE_KINDS, type ScratchDatabase } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
+import { ADMIN_PASSWORD, callJson, type Reply, startServerOn, writeConfig } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const FIXTURE_PASSWORD = 'fixture-pw';
@@ -27,32 +28,10 @@ interface Node {
 }
 
 async function startNode(home: string): Promise<Node> {
-  const server = await startServer({
-    home,
-    port: 0,
-    host: '127.0.0.1',
-    adminPassword: ADMIN_PASSWORD,
-    stdoutLogs: false,
-    logLevel: 'warn',
-  });
+  const server = await startServerOn(home, 'warn');
   return {
     server,
-    async call(method, route, options = {}) {
-      const headers: Record<string, string> = {};
-      if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
-      if (options.body !== undefined) headers['content-type'] = 'application/json';
-      const response = await fetch(`${server.url}/api/v1${route}`, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        body: text ? JSON.parse(text) : undefined,
-        headers: response.headers,
-      };
-    },
+    call: (method, route, options) => callJson(`${server.url}/api/v1`, method, route, options),
   };
 }
 
@@ -77,17 +56,8 @@ function absoluteUrl(scratch: ScratchDatabase): string {
 }
 
 describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
-  const cleanups: (() => Promise<void>)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-    cleanups.length = 0;
-  });
-
-  async function scratch(label: string): Promise<ScratchDatabase> {
-    const made = await scratchDatabase(kind, label);
-    cleanups.push(() => made.drop());
-    return made;
-  }
+  const cleanups = cleanupsAfterEach();
+  const scratch = (label: string): Promise<ScratchDatabase> => cleanups.scratch(kind, label);
 
   async function freshHome(): Promise<string> {
     const database = await scratch('ids');
@@ -98,7 +68,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
 
   async function node(home: string): Promise<Node> {
     const started = await startNode(home);
-    cleanups.push(() => started.server.close());
+    cleanups.add(() => started.server.close());
     return started;
   }
 
@@ -139,7 +109,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
     const home = await freshHome();
     const first = await startNode(home);
     let stopped = false;
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       if (!stopped) await first.server.close();
     });
     await createTenant(first, 'acme.com');
@@ -155,7 +125,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
   it('are never shared by tenants two nodes create at the same moment', async () => {
     const database = await scratch('idrace');
     const nodes: Database[] = [];
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       for (const opened of nodes) await opened.close();
     });
     for (let i = 0; i < 2; i++) nodes.push(await openDatabase(database.url, database.home));
@@ -180,16 +150,18 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
   it('on a 2.0.0 database, go on past every id it still names; the mark is out of the registry API and mounts', async () => {
     const database = await scratch('idfixture');
     const home = path.join(database.home, 'home');
-    const summary = await buildFixture({
+    const {
+      summary,
+      storesUrl: stores,
+      dropStores,
+    } = await buildFixtureOn(kind, database, {
       release: '2.0.0',
       home,
-      databaseUrl: kind === 'sqlite' ? undefined : database.url,
       tenants: 3,
       users: 6,
       password: FIXTURE_PASSWORD,
     });
-    const stores = storesDatabaseUrl(summary.databaseUrl, home);
-    if (kind !== 'sqlite') cleanups.push(() => dropDatabase(stores, home));
+    cleanups.add(dropStores);
     // A mount on the path the registry API would make of the mark's: it must not take the mark over.
     appendFileSync(
       path.join(home, 'conf', 'tessera.toml'),
@@ -266,7 +238,7 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
     const sourceHome = await freshHome();
     const source = await startNode(sourceHome);
     let stopped = false;
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       if (!stopped) await source.server.close();
     });
     await createTenant(source, 'acme.com');

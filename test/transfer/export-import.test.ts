@@ -6,16 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportCommand } from '../../src/cli/export.js';
 import { importCommand } from '../../src/cli/import.js';
 import { DEFAULT_DATABASE_URL, defaultConfigText } from '../../src/config/schema.js';
-import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
+import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { isTesseraError } from '../../src/errors.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
+import { buildFixture } from '../../src/fixtures/build.js';
 import { ensureHomeLayout, homeLayout } from '../../src/home/layout.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { IMPORTED_CONFIG_FILE, importHome } from '../../src/transfer/import.js';
 import { listFiles } from '../fixtures/snapshot.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { allRows } from '../helpers/rows.js';
 import { addEdgeRows } from '../upgrade/data/edge-rows.js';
 
@@ -71,21 +72,15 @@ describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
     const scratch = await scratchDatabase(kind, 'export');
     scratches.push(scratch);
     const root = path.join(scratch.home, 'home');
-    const summary = await buildFixture({
+    const fixture = await buildFixtureOn(kind, scratch, {
       release: '2.0.0',
       home: root,
-      databaseUrl: kind === 'sqlite' ? undefined : scratch.url,
       tenants: 2,
       users: 8,
     });
     const url = kind === 'sqlite' ? DEFAULT_DATABASE_URL : scratch.url;
     source = { root, url, open: () => openDatabase<unknown>(url, root) };
-    if (kind !== 'sqlite') {
-      scratches.push({
-        ...scratch,
-        drop: () => dropDatabase(storesDatabaseUrl(summary.databaseUrl, root), root),
-      });
-    }
+    scratches.push({ ...scratch, drop: fixture.dropStores });
     await withDatabase(source, (db) => addEdgeRows(db, '2.0.0'));
     exported = path.join(scratch.home, 'export.tar.gz');
     await exportHome({ home: root, out: exported });

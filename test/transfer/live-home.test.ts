@@ -1,65 +1,52 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { create, extract } from 'tar';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_DATABASE_URL, defaultConfigText } from '../../src/config/schema.js';
-import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
+import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { ensureHomeLayout, homeLayout } from '../../src/home/layout.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { BUNDLE_DATABASE } from '../../src/transfer/bundle.js';
 import type { DumpManifest } from '../../src/upgrade/data/dump-format.js';
 import { writeDump } from '../../src/upgrade/data/dump-write.js';
-import { CLI, ensureBuilt } from '../helpers/cluster.js';
-import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { runCli } from '../helpers/cli.js';
+import { ensureBuilt } from '../helpers/cluster.js';
+import { DATABASE_KINDS } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { clusterStatus, type NodeProcess, startNodeProcess } from '../helpers/node-process.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-const nodes: NodeProcess[] = [];
+const cleanups = cleanupsAfterEach();
 
 beforeAll(() => {
   ensureBuilt();
 });
 
-afterEach(async () => {
-  for (const node of nodes.splice(0)) await node.kill();
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-});
-
-async function scratch(kind: DatabaseKind, label: string): Promise<ScratchDatabase> {
-  const database = await scratchDatabase(kind, label);
-  cleanups.push(() => database.drop());
-  return database;
-}
-
 async function startNode(home: string): Promise<NodeProcess> {
   const node = await startNodeProcess(home);
-  nodes.push(node);
+  cleanups.add(() => node.kill());
   return node;
 }
 
 /** A 2.0.0 home (the current release) with tenants, users and a deployment, on a database of `kind`. */
 async function sourceHome(kind: DatabaseKind): Promise<string> {
-  const database = await scratch(kind, 'live_src');
+  const database = await cleanups.scratch(kind, 'live_src');
   const root = path.join(database.home, 'home');
-  const summary = await buildFixture({
+  const fixture = await buildFixtureOn(kind, database, {
     release: '2.0.0',
     home: root,
-    databaseUrl: kind === 'sqlite' ? undefined : database.url,
     tenants: 1,
     users: 2,
   });
-  if (kind !== 'sqlite')
-    cleanups.unshift(() => dropDatabase(storesDatabaseUrl(summary.databaseUrl, root), root));
+  cleanups.addLast(() => fixture.dropStores());
   return root;
 }
 
 /** A home whose database holds what a first start leaves, ready for an import. */
 async function targetHome(kind: DatabaseKind, label: string): Promise<string> {
-  const empty = await scratch(kind, label);
+  const empty = await cleanups.scratch(kind, label);
   const root = path.join(empty.home, 'home');
   const layout = homeLayout(root);
   ensureHomeLayout(layout);
@@ -88,7 +75,7 @@ async function withHomeDatabase<T>(
 }
 
 function tessera(...args: string[]) {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return runCli(args, { timeoutMs: 120_000 });
 }
 
 /** The database dump manifest inside an export bundle. */

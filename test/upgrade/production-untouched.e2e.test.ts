@@ -3,9 +3,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
+import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { startServer } from '../../src/server/server.js';
 import { readManifest } from '../../src/upgrade/data/dump-format.js';
 import { restoreDump } from '../../src/upgrade/data/dump-read.js';
@@ -13,7 +12,9 @@ import { FIRST_SERVING_FILE, type FirstServing } from '../../src/upgrade/first-s
 import { journalPath } from '../../src/upgrade/journal.js';
 import { ensureJdbcStoreSchema } from '../../src/userstores/sql-schema.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { allRows, type TableRows } from '../helpers/rows.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
 
 const CLI = path.resolve('bin/tessera.js');
 const PASSWORD = 'fixture-pw';
@@ -52,15 +53,14 @@ async function world(kind: DatabaseKind): Promise<World> {
   const production = await scratchDatabase(kind, 'prod');
   const oldHome = path.join(production.home, 'old');
   const newHome = path.join(production.home, 'new');
-  const built = await buildFixture({
+  const fixture = await buildFixtureOn(kind, production, {
     release: '1.1.0',
     home: oldHome,
-    databaseUrl: kind === 'sqlite' ? undefined : production.url,
     tenants: 2,
     users: 6,
     password: PASSWORD,
   });
-  let storesUrl = storesDatabaseUrl(built.databaseUrl, oldHome);
+  let storesUrl = fixture.storesUrl;
   if (kind === 'sqlite') {
     // An absolute path: the new home uses the very same file, as it would a database on a server.
     const absolute = `sqlite:${path.join(oldHome, storesUrl.slice('sqlite:'.length))}`;
@@ -75,7 +75,7 @@ async function world(kind: DatabaseKind): Promise<World> {
     }
     storesUrl = absolute;
   } else {
-    cleanups.push(() => dropDatabase(storesUrl, oldHome));
+    cleanups.push(fixture.dropStores);
   }
   let staging: ScratchDatabase | undefined;
   let stagingUrl = 'sqlite:repository/database/tessera.db';
@@ -83,7 +83,7 @@ async function world(kind: DatabaseKind): Promise<World> {
     staging = await scratchDatabase(kind, 'staging');
     stagingUrl = staging.url;
   }
-  const active = await withDatabase(built.databaseUrl, oldHome, async (main) => {
+  const active = await withDatabase(fixture.summary.databaseUrl, oldHome, async (main) => {
     const rows = await sql<{ id: number; domain: string }>`
       select id, domain from tenants where active = 1 order by id`.execute(main.db);
     return new Map(rows.rows.map((r) => [Number(r.id), r.domain]));
@@ -104,7 +104,7 @@ async function world(kind: DatabaseKind): Promise<World> {
     stagingUrl,
     oldHome,
     newHome,
-    mainUrl: built.databaseUrl,
+    mainUrl: fixture.summary.databaseUrl,
     storesUrl,
     storeLogin: `PARTNERS/${storeUser.username}@${active.get(storeUser.tenantId)}`,
     storeUser,
@@ -117,16 +117,12 @@ function upgrade(w: World, extra: string[] = [], env: Record<string, string> = {
     process.execPath,
     [
       CLI,
-      'upgrade',
-      '--from-home',
-      w.oldHome,
-      '--home',
-      w.newHome,
-      '--staging-db',
-      w.stagingUrl,
-      '--yes',
-      '--check-login',
-      `${w.storeLogin}:${PASSWORD}`,
+      ...upgradeArgs({
+        fromHome: w.oldHome,
+        home: w.newHome,
+        stagingUrl: w.stagingUrl,
+        checkLogin: `${w.storeLogin}:${PASSWORD}`,
+      }),
       ...extra,
     ],
     { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 180_000 },

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -7,10 +6,10 @@ import { dropDatabase, openDatabase } from '../../src/db/connection.js';
 import { type DatabaseKind, withDatabaseName } from '../../src/db/url.js';
 import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { startServer } from '../../src/server/server.js';
+import { runCli } from '../helpers/cli.js';
 import { DATABASE_KINDS, scratchDatabase } from '../helpers/databases.js';
 import { looseEntries, modeOf } from '../helpers/modes.js';
 
-const CLI = path.resolve('bin/tessera.js');
 const PASSWORD = 'fixture-pw';
 const SECRET = 'Db-Secret-4d7e1f';
 
@@ -53,13 +52,7 @@ async function withPasswords(kind: DatabaseKind, rootUrl: string, home: string) 
   };
 }
 
-function cli(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 180_000,
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env, timeoutMs: 180_000 });
 
 describe('database passwords and an upgraded home', () => {
   for (const kind of DATABASE_KINDS) {

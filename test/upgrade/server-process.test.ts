@@ -1,28 +1,24 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dropDatabase } from '../../src/db/connection.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { isTesseraError, type TesseraError } from '../../src/errors.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { homeLayout } from '../../src/home/layout.js';
 import { probeNodeLocks } from '../../src/home/node-lock.js';
-import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { spawnServerProcess } from '../../src/upgrade/server-process/spawn.js';
-import { ensureBuilt, waitFor } from '../helpers/cluster.js';
-import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { CLI, ensureBuilt, waitFor } from '../helpers/cluster.js';
+import { DATABASE_KINDS, scratchFolder } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
 import { writeConfig } from '../helpers/server.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
 
-const CLI = path.join(PACKAGE_ROOT, 'bin', 'tessera.js');
 const PASSWORD = 'fixture-pw';
 
 beforeAll(() => ensureBuilt());
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => {});
-});
+const cleanups = cleanupsAfterEach();
 
 /** Whether a process runs (a zombie waiting for its reaper has ended). */
 function running(pid: number): boolean {
@@ -55,11 +51,11 @@ function moduleRecorder(dir: string): string {
 describe('the server process of an upgrade step', () => {
   it('is reported with its stderr when it dies before it serves', async () => {
     const { dir, remove } = scratchFolder('child-fails');
-    cleanups.push(remove);
+    cleanups.add(remove);
     const before = process.env.NODE_OPTIONS;
     // The child inherits the environment: a preload that does not exist kills it before any of its code.
     process.env.NODE_OPTIONS = `--require ${path.join(dir, 'no-such-preload.cjs')}`;
-    cleanups.push(() => {
+    cleanups.add(() => {
       if (before === undefined) delete process.env.NODE_OPTIONS;
       else process.env.NODE_OPTIONS = before;
     });
@@ -73,7 +69,7 @@ describe('the server process of an upgrade step', () => {
 
   it("passes on the server's own refusal, code and hint included", async () => {
     const { dir, remove } = scratchFolder('child-refuses');
-    cleanups.push(remove);
+    cleanups.add(remove);
     writeConfig(dir, 'sqlite:repository/database/tessera.db');
     const configFile = homeLayout(dir).configFile;
     writeFileSync(configFile, `${readFileSync(configFile, 'utf8')}\nnot_a_key = 1\n`);
@@ -92,7 +88,7 @@ describe('the server process, signalled', () => {
   it('stops as a node stops on SIGINT or SIGTERM (Ctrl-C reaches the whole process group)', async () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const { dir, remove } = scratchFolder('child-signal');
-      cleanups.push(remove);
+      cleanups.add(remove);
       writeConfig(dir, 'sqlite:repository/database/tessera.db');
       const server = await spawnServerProcess({ home: dir });
       const pid = server.pid ?? 0;
@@ -111,24 +107,20 @@ describe.each(DATABASE_KINDS)(
   'an upgrade killed while its smoke server runs, on %s',
   (kind: DatabaseKind) => {
     it('leaves no server behind (the child sees its parent gone and stops), and never loaded the server itself', async () => {
-      const production = await scratchDatabase(kind, 'prod');
-      cleanups.push(() => production.drop());
+      const production = await cleanups.scratch(kind, 'prod');
       const oldHome = path.join(production.home, 'old');
       const newHome = path.join(production.home, 'new');
-      const built = await buildFixture({
+      const fixture = await buildFixtureOn(kind, production, {
         release: '1.1.0',
         home: oldHome,
-        databaseUrl: kind === 'sqlite' ? undefined : production.url,
         tenants: 1,
         users: 3,
         password: PASSWORD,
       });
-      if (kind !== 'sqlite')
-        cleanups.push(() => dropDatabase(storesDatabaseUrl(built.databaseUrl, oldHome), oldHome));
+      cleanups.add(fixture.dropStores);
       let stagingUrl = 'sqlite:repository/database/tessera.db';
       if (kind !== 'sqlite') {
-        const staging = await scratchDatabase(kind, 'staging');
-        cleanups.push(() => staging.drop());
+        const staging = await cleanups.scratch(kind, 'staging');
         stagingUrl = staging.url;
       }
       const loaded = path.join(production.home, 'loaded.txt');
@@ -140,16 +132,7 @@ describe.each(DATABASE_KINDS)(
           '--import',
           recorder,
           CLI,
-          'upgrade',
-          '--from-home',
-          oldHome,
-          '--home',
-          newHome,
-          '--staging-db',
-          stagingUrl,
-          '--yes',
-          '--check-login',
-          `admin:${PASSWORD}`,
+          ...upgradeArgs({ fromHome: oldHome, home: newHome, stagingUrl, checkLogin: `admin:${PASSWORD}` }),
         ],
         {
           env: { ...process.env, TESSERA_UPGRADE_CRASH_AT: 'smoke:serving', TESSERA_TEST_LOADED: loaded },

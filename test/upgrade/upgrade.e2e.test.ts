@@ -11,6 +11,7 @@ import { migrateTo } from '../../src/releases/migrator.js';
 import { startServer } from '../../src/server/server.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { allRows, type Ignore } from '../helpers/rows.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
 import { addEdgeRows, LARGE_TEXT, LARGEST_ID, SMALLEST_ID } from './data/edge-rows.js';
 
 const NEAR_LARGEST_ID = LARGEST_ID - 1_000;
@@ -113,16 +114,12 @@ function upgrade(s: Scenario, extra: string[] = [], env: Record<string, string> 
     process.execPath,
     [
       CLI,
-      'upgrade',
-      '--from-home',
-      s.oldHome,
-      '--home',
-      s.newHome,
-      '--staging-db',
-      s.stagingUrl,
-      '--yes',
-      '--check-login',
-      `admin:${PASSWORD}`,
+      ...upgradeArgs({
+        fromHome: s.oldHome,
+        home: s.newHome,
+        stagingUrl: s.stagingUrl,
+        checkLogin: `admin:${PASSWORD}`,
+      }),
       ...extra,
     ],
     { encoding: 'utf8', env: { ...process.env, ...env }, timeout: UPGRADE_TIMEOUT_MS },

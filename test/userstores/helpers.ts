@@ -8,6 +8,8 @@ import { TesseraError } from '../../src/errors.js';
 import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { migrateTo } from '../../src/releases/migrator.js';
 import { legacySha256 } from '../../src/userstores/passwords.js';
+import type { StoreSchema } from '../../src/userstores/sql-schema.js';
+import { SqlUserStore } from '../../src/userstores/sql-store.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 
 export interface ServerDatabase {
@@ -38,6 +40,17 @@ export async function serverDatabase(
       await scratch.drop();
     },
   };
+}
+
+/** A read-only JDBC store named RO over the server database's own user tables, for tenant `tenantId`. */
+export function readOnlyStore(db: Kysely<Schema>, tenantId: number): SqlUserStore {
+  return new SqlUserStore({
+    db: db as unknown as Kysely<StoreSchema>,
+    tenantId,
+    domain: 'RO',
+    kind: 'jdbc',
+    readOnly: true,
+  });
 }
 
 /** Empties the user tables between tests. */

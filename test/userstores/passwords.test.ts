@@ -9,10 +9,9 @@ import {
   passwordForms,
   verifyPassword,
 } from '../../src/userstores/passwords.js';
-import type { StoreSchema } from '../../src/userstores/sql-schema.js';
-import { primaryStore, SqlUserStore } from '../../src/userstores/sql-store.js';
+import { primaryStore } from '../../src/userstores/sql-store.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
-import { clearUserTables, type ServerDatabase, serverDatabase } from './helpers.js';
+import { clearUserTables, readOnlyStore, type ServerDatabase, serverDatabase } from './helpers.js';
 
 /** `Ångström-café` precomposed (NFC), and decomposed into letters and combining marks (NFD). */
 const NFC = '\u00c5ngstr\u00f6m-caf\u00e9';
@@ -98,13 +97,7 @@ describe.each(DATABASE_KINDS)('re-hashing a raw NFD password on %s', (kind) => {
 
   it('never writes to a read-only store, whose raw-form login keeps working', async () => {
     const old = await insertNfdHash('dora');
-    const store = new SqlUserStore({
-      db: db as unknown as Kysely<StoreSchema>,
-      tenantId: ACME,
-      domain: 'RO',
-      kind: 'jdbc',
-      readOnly: true,
-    });
+    const store = readOnlyStore(db, ACME);
     expect((await store.authenticate('dora', NFD))?.username).toBe('dora');
     expect((await store.authenticate('dora', NFD))?.username).toBe('dora');
     expect(await hashOf('dora')).toBe(old);

@@ -7,6 +7,7 @@ import { UNREACHABLE_MESSAGE } from '../../src/userstores/reach-errors.js';
 import { scratchFolder } from '../helpers/databases.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer, writeConfig } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -71,7 +72,7 @@ async function until(check: () => boolean, ms: number): Promise<boolean> {
   return check();
 }
 
-const CONFIG = `\n[userstores]\nallowed_hosts = ["127.0.0.1"]\nconnect_timeout_ms = ${TIMEOUT_MS}\n`;
+const CONFIG = `${ALLOW_LOCAL_STORE_HOSTS}connect_timeout_ms = ${TIMEOUT_MS}\n`;
 
 describe('probing a port that accepts and never answers', () => {
   let t: TestServer;
@@ -80,11 +81,7 @@ describe('probing a port that accepts and never answers', () => {
   beforeAll(async () => {
     t = await startTestServer('sqlite', CONFIG);
     silent = await silentServer();
-    const created = await t.call('POST', '/api/v1/tenants', {
-      as: SUPER,
-      body: { domain: 'acme.com', adminPassword: ACME[1] },
-    });
-    expect(created.status).toBe(201);
+    await createTenant(t, 'acme.com', ACME[1]);
   });
   afterAll(async () => {
     await silent?.close();
@@ -164,7 +161,7 @@ describe('a server process with probes in flight', () => {
     writeConfig(
       home,
       'sqlite:repository/database/tessera.db',
-      '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\nconnect_timeout_ms = 60000\n',
+      `${ALLOW_LOCAL_STORE_HOSTS}connect_timeout_ms = 60000\n`,
     );
     const port = await freePort();
     child = spawn(process.execPath, [CLI, 'start', '--home', home], {

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERIC_PROBE_ERROR } from '../../src/userstores/probe.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -23,17 +24,9 @@ describe('a tenant admin can probe and add SQLite stores in its own folder only'
 
   beforeAll(async () => {
     // The loopback database server is one a tenant admin may use here (none is, by default).
-    t = await startTestServer('sqlite', '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
-    for (const [domain, password] of [
-      ['acme.com', ACME[1]],
-      ['globex.com', 'globex-admin-pw'],
-    ]) {
-      const created = await t.call('POST', '/api/v1/tenants', {
-        as: SUPER,
-        body: { domain, adminPassword: password },
-      });
-      expect(created.status).toBe(201);
-    }
+    t = await startTestServer('sqlite', ALLOW_LOCAL_STORE_HOSTS);
+    await createTenant(t, 'acme.com', ACME[1]);
+    await createTenant(t, 'globex.com', 'globex-admin-pw');
     const idOf = async (domain: string) =>
       (await t.call('GET', `/api/v1/tenants/${domain}`, { as: SUPER })).body.id;
     acmeFolder = path.join(t.home, 'repository', 'tenants', String(await idOf('acme.com')));

@@ -2,13 +2,13 @@ import type { Kysely, KyselyPlugin, RootOperationNode } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Schema } from '../../src/db/schema.js';
 import { TesseraError } from '../../src/errors.js';
-import type { StoreSchema } from '../../src/userstores/sql-schema.js';
-import { primaryStore, SqlUserStore } from '../../src/userstores/sql-store.js';
+import { primaryStore } from '../../src/userstores/sql-store.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   clearUserTables,
   errorCodeOf,
   insertLegacyUser,
+  readOnlyStore,
   type ServerDatabase,
   serverDatabase,
 } from './helpers.js';
@@ -226,13 +226,7 @@ describe.each(DATABASE_KINDS)('the PRIMARY store on %s', (kind) => {
   it('a read-only store refuses every write and still reads and authenticates', async () => {
     await primaryStore(db, ACME).addUser({ username: 'alice', password: 'pw' });
     await primaryStore(db, ACME).addRole('staff');
-    const store = new SqlUserStore({
-      db: db as unknown as Kysely<StoreSchema>,
-      tenantId: ACME,
-      domain: 'RO',
-      kind: 'jdbc',
-      readOnly: true,
-    });
+    const store = readOnlyStore(db, ACME);
     const writes: Promise<unknown>[] = [
       store.addUser({ username: 'bob', password: 'pw' }),
       store.deleteUser('alice'),

@@ -7,6 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropDatabase, openDatabase } from '../../src/db/connection.js';
 import { parseDatabaseUrl, withDatabaseName } from '../../src/db/url.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  ALLOW_LOCAL_STORE_HOSTS,
+  createTenant,
+  expectStoreServesUsers,
+  jdbcStore,
+} from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -82,30 +88,11 @@ for (const kind of SERVER_KINDS) {
         await admin.close();
       }
     };
-    const jdbc = (domain: string, url: string) => ({ domain, type: 'jdbc', url, readOnly: false });
-
-    /** A user added to the store through the API signs in through it. */
-    async function expectStoreServesUsers(store: string, user: string): Promise<void> {
-      const added = await t.call('POST', '/api/v1/tenants/acme.com/users', {
-        as: ACME,
-        body: { username: `${store}/${user}`, password: `${user}-pw-123`, roles: [], attributes: {} },
-      });
-      expect(added.status).toBe(201);
-      const login = await t.call('POST', '/api/v1/authenticate', {
-        body: { username: `${store}/${user}@acme.com`, password: `${user}-pw-123` },
-      });
-      expect(login.status).toBe(200);
-      expect(login.body.store).toBe(store);
-    }
 
     beforeAll(async () => {
       // The machine's database server is one a tenant admin may use here (none is, by default).
-      t = await startTestServer(kind, '\n[userstores]\nallowed_hosts = ["127.0.0.1"]\n');
-      const created = await t.call('POST', '/api/v1/tenants', {
-        as: SUPER,
-        body: { domain: 'acme.com', adminPassword: ACME[1] },
-      });
-      expect(created.status).toBe(201);
+      t = await startTestServer(kind, ALLOW_LOCAL_STORE_HOSTS);
+      const created = await createTenant(t, 'acme.com', ACME[1]);
       storesFolder = path.join(t.home, 'repository', 'tenants', String(created.body.id), 'userstores');
     });
     afterAll(async () => {
@@ -119,7 +106,7 @@ for (const kind of SERVER_KINDS) {
 
     it('a tenant admin probes a database that does not exist (ok, nothing created), then adds the store: it is created and serves users', async () => {
       const name = newDatabase('created');
-      const body = jdbc('PARTNERS', adminUrlOf(name));
+      const body = jdbcStore('PARTNERS', adminUrlOf(name));
       expect((await t.call('POST', PROBE, { as: ACME, body })).body).toEqual({ ok: true });
       expect(await exists(name)).toBe(false);
 
@@ -127,14 +114,17 @@ for (const kind of SERVER_KINDS) {
       expect(created.status).toBe(201);
       expect(created.body.status).toBe('up');
       expect(await exists(name)).toBe(true);
-      await expectStoreServesUsers('PARTNERS', 'alice');
+      await expectStoreServesUsers(t, ACME, 'PARTNERS', 'alice');
 
       // The super admin's store is created alike.
       const other = newDatabase('created_super');
-      const bySuper = await t.call('POST', CREATE, { as: SUPER, body: jdbc('RESELLERS', adminUrlOf(other)) });
+      const bySuper = await t.call('POST', CREATE, {
+        as: SUPER,
+        body: jdbcStore('RESELLERS', adminUrlOf(other)),
+      });
       expect(bySuper.status).toBe(201);
       expect(bySuper.body.status).toBe('up');
-      await expectStoreServesUsers('RESELLERS', 'bob');
+      await expectStoreServesUsers(t, ACME, 'RESELLERS', 'bob');
     });
 
     it('a role that may not create databases is refused with the exact command, and that command makes the store work', async () => {
@@ -147,13 +137,13 @@ for (const kind of SERVER_KINDS) {
       if (target.kind === 'sqlite') throw new Error('a server URL was expected');
       const command = LIMITED_ROLES[kind].command(target.host, target.port, role, name);
 
-      const probe = await t.call('POST', PROBE, { as: ACME, body: jdbc('LIMITED', url) });
+      const probe = await t.call('POST', PROBE, { as: ACME, body: jdbcStore('LIMITED', url) });
       expect(probe.body.ok).toBe(false);
       expect(probe.body.error).toContain(`does not exist and`);
       expect(probe.body.error).toContain(`: ${command}`);
 
       for (const as of [ACME, SUPER]) {
-        const refused = await t.call('POST', CREATE, { as, body: jdbc('LIMITED', url) });
+        const refused = await t.call('POST', CREATE, { as, body: jdbcStore('LIMITED', url) });
         expect(refused.status).toBe(412);
         expect(refused.body.error).toBe('DATABASE_MISSING');
         expect(refused.body.message).toContain(`: ${command}`);
@@ -164,10 +154,10 @@ for (const kind of SERVER_KINDS) {
 
       // What the message tells the administrator to run is what it takes.
       execFileSync('sh', ['-c', command], { stdio: 'pipe' });
-      const created = await t.call('POST', CREATE, { as: ACME, body: jdbc('LIMITED', url) });
+      const created = await t.call('POST', CREATE, { as: ACME, body: jdbcStore('LIMITED', url) });
       expect(created.status).toBe(201);
       expect(created.body.status).toBe('up');
-      await expectStoreServesUsers('LIMITED', 'carol');
+      await expectStoreServesUsers(t, ACME, 'LIMITED', 'carol');
     });
 
     it('a hand-written store file on a database its role may not create shows everyone the command, and loads once it exists', async () => {
@@ -197,17 +187,17 @@ for (const kind of SERVER_KINDS) {
       await t.server.context.stores.rescan(tenantId, { dueOnly: true });
       const listed = await t.call('GET', CREATE, { as: ACME });
       expect(listed.body.userstores.find((s: { domain: string }) => s.domain === 'BYHAND').status).toBe('up');
-      await expectStoreServesUsers('BYHAND', 'erin');
+      await expectStoreServesUsers(t, ACME, 'BYHAND', 'erin');
     });
 
     it('tells a tenant admin refused a host that the operator must add it to userstores.allowed_hosts in conf/tessera.toml', async () => {
       const url = adminUrlOf(newDatabase('elsewhere')).replace('127.0.0.1', '127.0.0.2');
-      const refused = await t.call('POST', CREATE, { as: ACME, body: jdbc('ELSEWHERE', url) });
+      const refused = await t.call('POST', CREATE, { as: ACME, body: jdbcStore('ELSEWHERE', url) });
       expect(refused.status).toBe(403);
       expect(refused.body.message).toContain(
         'the operator must add "127.0.0.2" to userstores.allowed_hosts in conf/tessera.toml',
       );
-      const probe = await t.call('POST', PROBE, { as: ACME, body: jdbc('ELSEWHERE', url) });
+      const probe = await t.call('POST', PROBE, { as: ACME, body: jdbcStore('ELSEWHERE', url) });
       expect(probe.body).toEqual({ ok: false, error: refused.body.message });
     });
   });

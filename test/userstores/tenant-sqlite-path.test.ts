@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { createTenant, expectStoreServesUsers, jdbcStore } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -15,29 +16,10 @@ describe("a tenant admin's relative SQLite path is relative to the tenant's fold
   let acmeFolder: string;
   /** The tenant's folder as store files name it: `repository/tenants/<id>`. */
   let acmeHomeForm: string;
-  const jdbc = (domain: string, url: string) => ({ domain, type: 'jdbc', url, readOnly: false });
-
-  /** A user added to the store through the API signs in through it. */
-  async function expectStoreServesUsers(store: string, user: string): Promise<void> {
-    const added = await t.call('POST', '/api/v1/tenants/acme.com/users', {
-      as: ACME,
-      body: { username: `${store}/${user}`, password: `${user}-pw-123`, roles: [], attributes: {} },
-    });
-    expect(added.status).toBe(201);
-    const login = await t.call('POST', '/api/v1/authenticate', {
-      body: { username: `${store}/${user}@acme.com`, password: `${user}-pw-123` },
-    });
-    expect(login.status).toBe(200);
-    expect(login.body.store).toBe(store);
-  }
 
   beforeAll(async () => {
     t = await startTestServer('sqlite');
-    const created = await t.call('POST', '/api/v1/tenants', {
-      as: SUPER,
-      body: { domain: 'acme.com', adminPassword: ACME[1] },
-    });
-    expect(created.status).toBe(201);
+    const created = await createTenant(t, 'acme.com', ACME[1]);
     acmeHomeForm = `repository/tenants/${created.body.id}`;
     acmeFolder = path.join(t.home, acmeHomeForm);
   });
@@ -47,11 +29,14 @@ describe("a tenant admin's relative SQLite path is relative to the tenant's fold
 
   it('sqlite:partners.db lands in the tenant folder, is written home-relative, and serves users', async () => {
     expect(
-      (await t.call('POST', PROBE, { as: ACME, body: jdbc('PARTNERS', 'sqlite:partners.db') })).body,
+      (await t.call('POST', PROBE, { as: ACME, body: jdbcStore('PARTNERS', 'sqlite:partners.db') })).body,
     ).toEqual({ ok: true });
     expect(existsSync(path.join(acmeFolder, 'partners.db'))).toBe(false);
 
-    const created = await t.call('POST', CREATE, { as: ACME, body: jdbc('PARTNERS', 'sqlite:partners.db') });
+    const created = await t.call('POST', CREATE, {
+      as: ACME,
+      body: jdbcStore('PARTNERS', 'sqlite:partners.db'),
+    });
     expect(created.status).toBe(201);
     expect(created.body.status).toBe('up');
     expect(created.body.url).toBe(`sqlite:${acmeHomeForm}/partners.db`);
@@ -60,11 +45,11 @@ describe("a tenant admin's relative SQLite path is relative to the tenant's fold
     // The file keeps the one meaning store files have: relative to the home.
     const file = readFileSync(path.join(acmeFolder, 'userstores', 'PARTNERS.toml'), 'utf8');
     expect(file).toContain(`url = "sqlite:${acmeHomeForm}/partners.db"`);
-    await expectStoreServesUsers('PARTNERS', 'alice');
+    await expectStoreServesUsers(t, ACME, 'PARTNERS', 'alice');
 
     const nested = await t.call('POST', CREATE, {
       as: ACME,
-      body: jdbc('NESTED', 'sqlite:stores/nested.db'),
+      body: jdbcStore('NESTED', 'sqlite:stores/nested.db'),
     });
     expect(nested.status).toBe(201);
     expect(existsSync(path.join(acmeFolder, 'stores', 'nested.db'))).toBe(true);
@@ -73,7 +58,7 @@ describe("a tenant admin's relative SQLite path is relative to the tenant's fold
   it('keeps the home-relative form a tenant admin had to type before', async () => {
     const created = await t.call('POST', CREATE, {
       as: ACME,
-      body: jdbc('LEGACY', `sqlite:${acmeHomeForm}/legacy.db`),
+      body: jdbcStore('LEGACY', `sqlite:${acmeHomeForm}/legacy.db`),
     });
     expect(created.status).toBe(201);
     expect(existsSync(path.join(acmeFolder, 'legacy.db'))).toBe(true);
@@ -83,14 +68,14 @@ describe("a tenant admin's relative SQLite path is relative to the tenant's fold
   it('refuses ../ and absolute paths elsewhere, naming the folder both ways, and creates nothing', async () => {
     const elsewhere = path.join(os.tmpdir(), `tessera-elsewhere-${process.pid}.db`);
     for (const url of ['sqlite:../x.db', 'sqlite:stores/../../x.db', `sqlite:${elsewhere}`]) {
-      const refused = await t.call('POST', CREATE, { as: ACME, body: jdbc('OUTSIDE', url) });
+      const refused = await t.call('POST', CREATE, { as: ACME, body: jdbcStore('OUTSIDE', url) });
       expect(refused.status, url).toBe(403);
       expect(refused.body.message).toContain(`${url} is not`);
       expect(refused.body.message).toContain('relative to that folder (sqlite:partners.db');
       expect(refused.body.message).toContain(`which is ${acmeHomeForm}/ in the home`);
       // The server's own paths are not the tenant admin's to learn.
       expect(refused.body.message).not.toContain(t.home);
-      const probe = await t.call('POST', PROBE, { as: ACME, body: jdbc('OUTSIDE', url) });
+      const probe = await t.call('POST', PROBE, { as: ACME, body: jdbcStore('OUTSIDE', url) });
       expect(probe.body).toEqual({ ok: false, error: refused.body.message });
     }
     expect(existsSync(path.join(acmeFolder, '..', 'x.db'))).toBe(false);
@@ -99,11 +84,14 @@ describe("a tenant admin's relative SQLite path is relative to the tenant's fold
   });
 
   it("leaves the super admin's relative paths relative to the home", async () => {
-    const created = await t.call('POST', CREATE, { as: SUPER, body: jdbc('CENTRAL', 'sqlite:central.db') });
+    const created = await t.call('POST', CREATE, {
+      as: SUPER,
+      body: jdbcStore('CENTRAL', 'sqlite:central.db'),
+    });
     expect(created.status).toBe(201);
     expect(created.body.url).toBe('sqlite:central.db');
     expect(existsSync(path.join(t.home, 'central.db'))).toBe(true);
     expect(existsSync(path.join(acmeFolder, 'central.db'))).toBe(false);
-    await expectStoreServesUsers('CENTRAL', 'dave');
+    await expectStoreServesUsers(t, ACME, 'CENTRAL', 'dave');
   });
 });

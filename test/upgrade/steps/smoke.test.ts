@@ -145,6 +145,16 @@ describe.each(DATABASE_KINDS)('smoke step on %s', (kind) => {
 
 describe('smoke step resumed', () => {
   let scenario: StepScenario | undefined;
+
+  /** An upgraded scenario's staging database, its rows before the step, and the names the smoke step uses. */
+  async function stagedForSmoke(upgraded: StepScenario) {
+    const { context } = upgraded;
+    const staging = await context.staging();
+    const db = staging.db as unknown as Kysely<Schema>;
+    const before = await allRows(staging);
+    const names = smokeNames(context.journal.data.id, context.newLayout);
+    return { context, staging, db, before, names };
+  }
   afterEach(async () => {
     await scenario?.dispose();
     scenario = undefined;
@@ -152,12 +162,7 @@ describe('smoke step resumed', () => {
 
   it('removes what an interrupted attempt left before it starts', async () => {
     scenario = await upgradedScenario('sqlite');
-    const { context } = scenario;
-    const staging = await context.staging();
-    const db = staging.db as unknown as Kysely<Schema>;
-    const before = await allRows(staging);
-
-    const names = smokeNames(context.journal.data.id, context.newLayout);
+    const { context, staging, db, before, names } = await stagedForSmoke(scenario);
     await insertSmokeAdmin(db, names.admin, 'interrupted-attempt');
     await db
       .insertInto('audit_log')
@@ -191,11 +196,7 @@ describe('smoke step resumed', () => {
 
   it('removes the tenant id mark an interrupted attempt made on a database that had none', async () => {
     scenario = await upgradedScenario('sqlite');
-    const { context } = scenario;
-    const staging = await context.staging();
-    const db = staging.db as unknown as Kysely<Schema>;
-    const before = await allRows(staging);
-    const names = smokeNames(context.journal.data.id, context.newLayout);
+    const { context, staging, db, before, names } = await stagedForSmoke(scenario);
     const previous = {
       runId: names.runId,
       rowCountsBefore: await countRows(staging),

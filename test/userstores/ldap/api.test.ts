@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { createTenant } from '../../helpers/tenant-stores.js';
 import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
 
-const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
 
 describe('LDAP user stores through the REST API', () => {
@@ -15,11 +15,7 @@ describe('LDAP user stores through the REST API', () => {
       staff: ['erin'],
     });
     t = await startTestServer('sqlite');
-    const tenant = await t.call('POST', '/api/v1/tenants', {
-      as: SUPER,
-      body: { domain: 'acme.com', adminPassword: ACME[1] },
-    });
-    expect(tenant.status).toBe(201);
+    await createTenant(t, 'acme.com', ACME[1]);
   });
   afterAll(async () => {
     await t?.stop();

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readLdapSettings } from '../../../src/userstores/ldap/settings.js';
 import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { type SeededDirectory, seededDirectory } from './slapd.js';
 
 const MEMBERS = Array.from({ length: 50 }, (_, i) => `member${String(i).padStart(2, '0')}`);
 
@@ -9,35 +8,17 @@ const MEMBERS = Array.from({ length: 50 }, (_, i) => `member${String(i).padStart
 type Searching = { search: (...args: unknown[]) => Promise<unknown> };
 
 describe('an LDAP group with many members', () => {
-  let slapd: Slapd;
+  let directory: SeededDirectory | undefined;
   let store: LdapUserStore;
 
   beforeAll(async () => {
-    slapd = await startSlapd();
-    await seed(
-      slapd,
-      MEMBERS.map((uid) => ({ uid, password: `${uid}-pw` })),
-      { everyone: MEMBERS },
-    );
-    store = await LdapUserStore.open({
-      domain: 'DIRECTORY',
-      url: slapd.url,
-      settings: {
-        ...readLdapSettings({
-          bind_dn: ROOT_DN,
-          bind_password: ROOT_PASSWORD,
-          user_search_base: PEOPLE,
-          group_search_base: GROUPS,
-        }),
-        timeoutMs: 5_000,
-      },
-      readOnly: true,
-    });
+    const users = MEMBERS.map((uid) => ({ uid, password: `${uid}-pw` }));
+    directory = await seededDirectory(users, { everyone: MEMBERS }, { timeoutMs: 5_000, readOnly: true });
+    store = directory.store;
   });
   afterAll(async () => {
     vi.restoreAllMocks();
-    await store?.close();
-    await slapd?.dispose();
+    await directory?.dispose();
   });
 
   it('returns every member while asking the directory at most 8 things at a time', async () => {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLdapSettings } from '../../../src/userstores/ldap/settings.js';
-import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
+import type { LdapUserStore } from '../../../src/userstores/ldap/store.js';
 import { hashPassword, verifyPassword } from '../../../src/userstores/passwords.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { type SeededDirectory, seededDirectory } from './slapd.js';
 
 /** `café-naïve` precomposed (NFC) and decomposed (NFD, as macOS types it). */
 const NFC = 'caf\u00e9-na\u00efve';
@@ -14,38 +13,20 @@ function median(values: readonly number[]): number {
 }
 
 describe('LDAP store passwords against slapd', () => {
-  let slapd: Slapd;
+  let directory: SeededDirectory | undefined;
   let store: LdapUserStore;
 
   beforeAll(async () => {
-    slapd = await startSlapd();
     // Set outside Tessera with the raw NFD bytes, as another tool could.
-    await seed(
-      slapd,
-      [
-        { uid: 'dora', password: NFD },
-        { uid: 'alice', password: 'alice-ldap-pw' },
-      ],
-      {},
-    );
-    store = await LdapUserStore.open({
-      domain: 'DIRECTORY',
-      url: slapd.url,
-      settings: {
-        ...readLdapSettings({
-          bind_dn: ROOT_DN,
-          bind_password: ROOT_PASSWORD,
-          user_search_base: PEOPLE,
-          group_search_base: GROUPS,
-        }),
-        timeoutMs: 2_000,
-      },
-      readOnly: false,
-    });
+    const users = [
+      { uid: 'dora', password: NFD },
+      { uid: 'alice', password: 'alice-ldap-pw' },
+    ];
+    directory = await seededDirectory(users, {}, { timeoutMs: 2_000, readOnly: false });
+    store = directory.store;
   });
   afterAll(async () => {
-    await store?.close();
-    await slapd?.dispose();
+    await directory?.dispose();
   });
 
   it('writes passwords from their NFC form, so that either form binds', async () => {

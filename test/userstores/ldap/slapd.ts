@@ -4,6 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'ldapts';
+import { type LdapSettings, readLdapSettings } from '../../../src/userstores/ldap/settings.js';
+import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
 import { freePort } from '../../helpers/ports.js';
 
 export const SUFFIX = 'dc=tessera,dc=test';
@@ -11,6 +13,19 @@ export const ROOT_DN = `cn=admin,${SUFFIX}`;
 export const ROOT_PASSWORD = 'slapd-root-pw';
 export const PEOPLE = `ou=people,${SUFFIX}`;
 export const GROUPS = `ou=groups,${SUFFIX}`;
+
+/** A store's settings that bind as the directory's root and search the seeded people and groups; `overrides` win. */
+export function rootBindSettings(overrides: Partial<LdapSettings> = {}): LdapSettings {
+  return {
+    ...readLdapSettings({
+      bind_dn: ROOT_DN,
+      bind_password: ROOT_PASSWORD,
+      user_search_base: PEOPLE,
+      group_search_base: GROUPS,
+    }),
+    ...overrides,
+  };
+}
 
 const SLAPD_CANDIDATES = ['/usr/sbin/slapd', '/usr/local/sbin/slapd', '/usr/libexec/slapd'];
 const SCHEMA_FOLDER = '/etc/ldap/schema';
@@ -174,5 +189,41 @@ export async function seed(
     }
   } finally {
     await client.unbind();
+  }
+}
+
+/** A slapd seeded with `users` and `groups`, and a store named DIRECTORY on it bound as its root. */
+export interface SeededDirectory {
+  slapd: Slapd;
+  store: LdapUserStore;
+  /** Closes the store, then stops slapd and removes its folder. */
+  dispose(): Promise<void>;
+}
+
+export async function seededDirectory(
+  users: readonly SeedUser[],
+  groups: Record<string, readonly string[]>,
+  options: { timeoutMs: number; readOnly: boolean },
+): Promise<SeededDirectory> {
+  const slapd = await startSlapd();
+  try {
+    await seed(slapd, users, groups);
+    const store = await LdapUserStore.open({
+      domain: 'DIRECTORY',
+      url: slapd.url,
+      settings: rootBindSettings({ timeoutMs: options.timeoutMs }),
+      readOnly: options.readOnly,
+    });
+    return {
+      slapd,
+      store,
+      async dispose() {
+        await store.close();
+        await slapd.dispose();
+      },
+    };
+  } catch (error) {
+    await slapd.dispose();
+    throw error;
   }
 }

@@ -1,26 +1,20 @@
 import { EqualityFilter } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LdapSettings, readLdapSettings } from '../../../src/userstores/ldap/settings.js';
+import type { LdapSettings } from '../../../src/userstores/ldap/settings.js';
 import { LdapUserStore } from '../../../src/userstores/ldap/store.js';
 import { errorCodeOf } from '../helpers.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { GROUPS, PEOPLE, rootBindSettings, type Slapd, seed, startSlapd } from './slapd.js';
 
 const ALICE = { uid: 'alice', password: 'alice-ldap-pw', mail: 'alice@acme.test', givenName: 'Alice' };
 const BOB = { uid: 'bob', password: 'bob-ldap-pw', mail: 'bob@acme.test' };
 const CAROL = { uid: 'carol', password: 'carol-ldap-pw' };
 
 function settings(overrides: Partial<LdapSettings> = {}): LdapSettings {
-  return {
-    ...readLdapSettings({
-      bind_dn: ROOT_DN,
-      bind_password: ROOT_PASSWORD,
-      user_search_base: PEOPLE,
-      group_search_base: GROUPS,
-      attributes: { email: 'mail', givenName: 'givenName' },
-    }),
+  return rootBindSettings({
+    attributes: { email: 'mail', givenName: 'givenName' },
     timeoutMs: 2_000,
     ...overrides,
-  };
+  });
 }
 
 /** What the directory itself holds under `base` for `attribute=value`, seen through a fresh root connection. */
