@@ -23,6 +23,8 @@ export function UpgradePage() {
   const steps = Object.entries(journal.steps).map(([name, step]) => ({ name, step }));
   const details = (name: string) => journal.steps[name]?.details ?? {};
   const tables = details('stage').tables as TableFacts | undefined;
+  // SQLite's copy is checked by one digest of the whole file, the same for every table: shown once.
+  const pageDigest = details('stage').pageDigest as string | undefined;
   const newTables = (details('checkpoints').newTables as string[] | undefined) ?? [];
   const newColumns = (details('checkpoints').newColumns as string[] | undefined) ?? [];
   const config = (details('configure').report as unknown[] | undefined) ?? [];
@@ -85,13 +87,19 @@ export function UpgradePage() {
       {tables && (
         <section aria-labelledby="upgrade-rows">
           <h2 id="upgrade-rows">Rows copied to staging</h2>
+          {pageDigest !== undefined && (
+            <p className="page-digest">
+              Staging's file was compared page for page with production's: equal, SHA-256{' '}
+              <span className="mono">{pageDigest}</span>
+            </p>
+          )}
           <div className="table-box">
             <table>
               <thead>
                 <tr>
                   <th scope="col">Table</th>
                   <th scope="col">Rows</th>
-                  <th scope="col">Checksum</th>
+                  {pageDigest === undefined && <th scope="col">Checksum</th>}
                 </tr>
               </thead>
               <tbody>
@@ -99,7 +107,7 @@ export function UpgradePage() {
                   <tr key={name}>
                     <td>{name}</td>
                     <td className="num">{facts.rows ?? '?'}</td>
-                    <td className="mono">{facts.checksum ?? ''}</td>
+                    {pageDigest === undefined && <td className="mono">{facts.checksum ?? ''}</td>}
                   </tr>
                 ))}
               </tbody>
