@@ -137,6 +137,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metrics: metrics.registry,
     });
     closers.push(() => cluster.close());
+    // For refusals to name a tenant by its domain; first called when stores and apps start, after `tenants` below.
+    const tenantDomain = async (tenantId: number) => (await tenants.getById(tenantId))?.domain;
     const stores = new UserStoreManager({
       database,
       layout,
@@ -144,7 +146,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       hotLoad: config.deployment.hotDeploy,
       sharing: cluster.sharing,
       readOnlyDatabases: options.readOnlyStoreDatabases,
-      tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
+      tenantDomain,
       connectTimeoutMs: config.userstores?.connectTimeoutMs,
     });
     closers.push(() => stores.close());
@@ -160,7 +162,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       logger,
       hotDeploy: config.deployment.hotDeploy,
       quotas: quotasFromConfig(config.deployment),
-      tenantDomain: async (tenantId) => (await tenants.getById(tenantId))?.domain,
+      tenantDomain,
     });
     closers.push(() => deployer.close());
     // Run on the node that made the change, and on every other node when it learns of it (idempotent).
