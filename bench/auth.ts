@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { verify } from '@node-rs/argon2';
-import { startServer } from '../src/server/server.js';
+import { startServer } from '../src/server/start.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2)

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { createDatabase, dropDatabase, openDatabase } from '../src/db/connection.js';
 import type { DatabaseKind } from '../src/db/url.js';
-import { storesDatabaseUrl } from '../src/fixtures/build.js';
+import { storesDatabaseUrl } from '../src/releases/fixtures/build.js';
 import { RETIRED_SCRIPT } from '../src/releases/history.js';
 import { BENCH_SERVERS, CLI, fixtureArgs } from './options.js';
 import { timed } from './stage-runs.js';

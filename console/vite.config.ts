@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 
-/** The console is served by the server itself at /console/ from console/dist (src/server/plugins/console.ts). */
+/** The console is served by the server itself at /console/ from console/dist (src/http/plugins/console.ts). */
 export default defineConfig({
   root,
   base: '/console/',

@@ -1,6 +1,6 @@
 /**
  * Every failure a user can see carries a stable code, the HTTP status the API answers with and the exit
- * code the CLI ends with (DESIGN 4: 1 for a failure, 2 for bad usage or a refused precondition).
+ * code the CLI ends with (README, Command line: 1 for a failure, 2 for bad usage or a refused precondition).
  */
 export type ErrorCode =
   | 'BAD_REQUEST'

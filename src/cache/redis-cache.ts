@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { InvalidationBus } from './bus.js';
+import type { InvalidationBus } from '../cluster/bus.js';
 import type { CacheHealth, CacheLookup, SharedCache } from './shared-cache.js';
 
 /**

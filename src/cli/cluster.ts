@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { GONE_AFTER_PERIODS, listNodes } from '../cluster/registry.js';
+import { GONE_AFTER_PERIODS, listNodes } from '../cluster/nodes.js';
 import { loadConfigFile } from '../config/load.js';
 import { type Database, openDatabase } from '../db/connection.js';
 import { TesseraError } from '../errors.js';

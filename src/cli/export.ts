@@ -1,6 +1,6 @@
 import { Command } from 'commander';
+import { createProgress } from '../progress/progress.js';
 import { exportHome } from '../transfer/export.js';
-import { createProgress } from '../upgrade/progress.js';
 import { resolveHome, runCommand } from './run.js';
 
 export function exportCommand(): Command {

@@ -7,9 +7,9 @@ import {
   DEFAULT_FIXTURE_PASSWORD,
   DEFAULT_FIXTURE_SIZE,
   type FixtureSummary,
-} from '../fixtures/build.js';
-import { FIXTURE_RELEASES, fixtureGenerator } from '../fixtures/generators.js';
-import type { LoadProgress } from '../fixtures/loader.js';
+} from '../releases/fixtures/build.js';
+import { FIXTURE_RELEASES, fixtureGenerator } from '../releases/fixtures/generators.js';
+import type { LoadProgress } from '../releases/fixtures/loader.js';
 import { resolveHome, runCommand } from './run.js';
 
 interface FixtureCommandOptions {
@@ -21,7 +21,7 @@ interface FixtureCommandOptions {
   password: string;
 }
 
-/** `tessera fixture`: a realistic home and database at an older (or the current) release (DESIGN 4). */
+/** `tessera fixture`: a realistic home and database at an older (or the current) release (README, Releases). */
 export function fixtureCommand(): Command {
   return new Command('fixture')
     .description('build a realistic home and database as a given release would have left them')

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
+import { createProgress } from '../progress/progress.js';
 import { importHome } from '../transfer/import.js';
-import { createProgress } from '../upgrade/progress.js';
 import { resolveHome, runCommand } from './run.js';
 
 export function importCommand(): Command {

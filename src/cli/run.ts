@@ -2,7 +2,7 @@ import { redactDatabaseUrl } from '../db/url.js';
 import { isTesseraError } from '../errors.js';
 
 /**
- * Runs a command's body and turns its outcome into the exit codes of DESIGN 4: 0 success, 1 failure,
+ * Runs a command's body and turns its outcome into the exit codes of README, Command line: 0 success, 1 failure,
  * 2 bad usage or refused precondition, each refusal followed by what to do next on stderr.
  */
 export async function runCommand(body: () => Promise<unknown>): Promise<void> {

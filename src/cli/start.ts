@@ -12,7 +12,7 @@ export function startCommand(): Command {
     .action((options: { home?: string }) =>
       runCommand(async () => {
         // Loaded when it runs: every other command (the upgrade above all) stays clear of the server's heap.
-        const { startServer } = await import('../server/server.js');
+        const { startServer } = await import('../server/start.js');
         const server = await startServer({
           home: resolveHome(options.home),
           onGeneratedPassword: showGeneratedPassword,

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { summarizeConfigFile } from '../config/format.js';
+import { summarizeConfigFile } from '../config/config-format.js';
 import { type Database, openDatabase } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';

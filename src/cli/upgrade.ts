@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { TesseraError } from '../errors.js';
+import { createProgress } from '../progress/progress.js';
 import { loadReportJournal, readFirstServing, withServedOutage } from '../upgrade/first-serving.js';
 import { redactJournal } from '../upgrade/journal.js';
-import { createProgress } from '../upgrade/progress.js';
 import { renderReport } from '../upgrade/report.js';
 import { runUpgrade } from '../upgrade/runner.js';
 import { runCommand } from './run.js';

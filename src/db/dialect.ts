@@ -107,7 +107,7 @@ export type NativeCopy =
     };
 
 /**
- * Everything that differs between engines lives behind this interface (DESIGN 6): the rest of Tessera
+ * Everything that differs between engines lives behind this interface (docs/architecture.md, Dialects): the rest of Tessera
  * speaks Kysely and asks the dialect only for what a query builder cannot express.
  */
 /**

@@ -17,7 +17,7 @@ export type DatabaseTarget =
 const DEFAULT_PORTS = { postgres: 5432, mysql: 3306 } as const;
 
 /**
- * Parses the URLs of DESIGN 4: `sqlite:PATH` (relative to the home), `postgres://user@host:port/db`,
+ * Parses the database URLs (README, Configuration): `sqlite:PATH` (relative to the home), `postgres://user@host:port/db`,
  * `mysql://user@host:port/db` (MariaDB too; `mariadb://` is accepted as a synonym).
  */
 export function parseDatabaseUrl(url: string, home: string): DatabaseTarget {

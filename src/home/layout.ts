@@ -5,7 +5,7 @@ import { PRIVATE_FOLDER_MODE } from './private-modes.js';
 export const SUPER_TENANT_ID = -1234;
 export const SUPER_TENANT_DOMAIN = 'carbon.super';
 
-/** Where everything lives inside a Tessera home (DESIGN 1). */
+/** Where everything lives inside a Tessera home (README, The home). */
 export interface HomeLayout {
   root: string;
   conf: string;

@@ -69,7 +69,7 @@ const INSERT_ATTEMPTS = 5;
 const OPEN_WAIT_MS = 5_000;
 
 /**
- * Tenant-scoped, versioned resources (DESIGN 1): every write of a path adds a version with its content and
+ * Tenant-scoped, versioned resources (README, Registry): every write of a path adds a version with its content and
  * properties. Paths at or below a mount live in the mount's database; the longest mount path wins. Every
  * query is filtered by tenant id, in every database.
  */

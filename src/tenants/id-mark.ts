@@ -10,7 +10,7 @@ import { SUPER_TENANT_ID } from '../home/layout.js';
  * remembers it.
  *
  * Release 2.0.1 cannot add a table or a column, so the mark lives in what 2.0.0 has. It is one row of the
- * super tenant's registry, like the shared user store definitions (cache/store-definitions.ts), rather
+ * super tenant's registry, like the shared user store definitions (userstores/caching/shared-definitions.ts), rather
  * than in the audit log, because the audit log is history, not state: it is written after the change and
  * outside its transaction, a failed write is only logged, the smoke test deletes its own rows, and an
  * operator may prune it. The registry row is updated in the tenant insert's own transaction, travels with

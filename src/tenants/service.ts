@@ -23,7 +23,7 @@ export interface NewTenant {
 }
 
 /** What else must happen when a tenant comes or goes (folders, stores, deployer), told by the server. */
-export interface TenantLifecycle {
+export interface TenantHooks {
   created(tenantId: number): Promise<void>;
   deleted(tenantId: number): Promise<void>;
 }
@@ -68,7 +68,7 @@ export function validateAdminUsername(name: string): string {
 export class TenantService {
   constructor(
     private readonly db: Kysely<Schema>,
-    private readonly lifecycle: TenantLifecycle,
+    private readonly hooks: TenantHooks,
   ) {}
 
   async list(): Promise<Tenant[]> {
@@ -129,7 +129,7 @@ export class TenantService {
         await delay(Math.random() * RETRY_JITTER_MS * (attempt + 1));
       }
     }
-    await this.lifecycle.created(id);
+    await this.hooks.created(id);
     return (await this.getById(id)) as Tenant;
   }
 
@@ -150,7 +150,7 @@ export class TenantService {
     if (tenant.id === SUPER_TENANT_ID)
       throw new TesseraError('FORBIDDEN', 'The super tenant cannot be deleted.');
     await this.db.deleteFrom('tenants').where('id', '=', tenant.id).execute();
-    await this.lifecycle.deleted(tenant.id);
+    await this.hooks.deleted(tenant.id);
   }
 }
 

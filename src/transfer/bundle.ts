@@ -5,7 +5,7 @@ import { TesseraError } from '../errors.js';
 
 /**
  * An export is one `.tar.gz` holding `manifest.json` (this module), `database/` (a logical dump, see
- * src/upgrade/data/dump-format.ts) and `home/` (the home's folders that travel, under their own paths).
+ * src/db/copy/dump-format.ts) and `home/` (the home's folders that travel, under their own paths).
  */
 export const EXPORT_FORMAT = 'tessera-export/1';
 export const BUNDLE_MANIFEST = 'manifest.json';

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { create } from 'tar';
 import { loadConfigFile } from '../config/load.js';
 import { type Database, localDatabaseFiles, openDatabase } from '../db/connection.js';
+import { verifyDump } from '../db/copy/dump-read.js';
+import { writeDump } from '../db/copy/dump-write.js';
 import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
 import { PRIVATE_FILE_MODE } from '../home/private-modes.js';
+import type { Progress } from '../progress/progress.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
-import { verifyDump } from '../upgrade/data/dump-read.js';
-import { writeDump } from '../upgrade/data/dump-write.js';
-import type { Progress } from '../upgrade/progress.js';
 import {
   BUNDLE_DATABASE,
   BUNDLE_HOME,
@@ -23,7 +23,7 @@ import {
 } from './bundle.js';
 import { refuseLiveHome } from './live-home.js';
 import { rowsStayBehind } from './node-rows.js';
-import { storeDatabaseFiles } from './store-databases.js';
+import { storeDatabaseFiles } from './store-database-files.js';
 
 export interface ExportOptions {
   home: string;
@@ -40,7 +40,7 @@ export interface ExportSummary {
 }
 
 /**
- * `tessera export` (DESIGN 4): the home's database as a verified logical dump, its `conf/`,
+ * `tessera export` (README, Command line): the home's database as a verified logical dump, its `conf/`,
  * `repository/deployment/` and `repository/tenants/`, and the SQLite databases of its JDBC user stores
  * inside the home, in one `.tar.gz` for `tessera import` into another home at the same release. Refused
  * while a node runs on the home or its database; the database is read from one snapshot all the same. The

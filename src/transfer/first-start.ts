@@ -1,10 +1,10 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Database } from '../db/connection.js';
+import { listTables } from '../db/copy/tables.js';
 import { TesseraError } from '../errors.js';
 import { SUPER_TENANT_ID } from '../home/layout.js';
 import { HISTORY_TABLE } from '../releases/history.js';
 import { ADMIN_ROLE } from '../tenants/service.js';
-import { listTables } from '../upgrade/data/tables.js';
 import { PRIMARY_DOMAIN } from '../userstores/names.js';
 
 /** The super tenant's admin, as a first start creates it (src/tenants/service.ts, createSuperTenant). */

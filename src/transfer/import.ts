@@ -4,15 +4,15 @@ import path from 'node:path';
 import { extract } from 'tar';
 import { loadConfigFile } from '../config/load.js';
 import { type Database, openDatabase } from '../db/connection.js';
+import { verifyDump } from '../db/copy/dump-read.js';
+import { verificationFailed } from '../db/copy/verification.js';
 import { TesseraError } from '../errors.js';
 import { type HomeLayout, homeLayout } from '../home/layout.js';
+import type { Progress } from '../progress/progress.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
 import { migrateTo } from '../releases/migrator.js';
 import { compareVersions } from '../releases/semver.js';
-import { verifyDump } from '../upgrade/data/dump-read.js';
-import { verificationFailed } from '../upgrade/data/verification.js';
-import type { Progress } from '../upgrade/progress.js';
 import {
   BUNDLE_DATABASE,
   BUNDLE_HOME,
@@ -55,7 +55,7 @@ const CONFIG_FILE = 'conf/tessera.toml';
 export const IMPORTED_CONFIG_FILE = 'conf/tessera.imported.toml';
 
 /**
- * `tessera import` (DESIGN 4): restores an export of the same release into a home whose database is empty
+ * `tessera import` (README, Command line): restores an export of the same release into a home whose database is empty
  * or holds only what a first start creates, keeping every id, and the exported folders into the home;
  * then checks every table's row count and checksum against the export. Everything that could refuse the
  * import is checked before anything is changed.

@@ -1,5 +1,5 @@
-import { CLUSTER_NODES_TABLE } from '../cluster/registry.js';
-import type { TableInfo } from '../upgrade/data/tables.js';
+import { CLUSTER_NODES_TABLE } from '../cluster/nodes.js';
+import type { TableInfo } from '../db/copy/tables.js';
 
 /**
  * Tables whose rows never travel between homes: `cluster_nodes` lists the processes of one installation,

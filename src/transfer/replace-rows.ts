@@ -1,11 +1,11 @@
 import type { Database } from '../db/connection.js';
-import { TableChecksum } from '../upgrade/data/checksum.js';
-import { type DumpManifest, type DumpTable, readManifest } from '../upgrade/data/dump-format.js';
-import { differencesFromDatabase, restoreDump } from '../upgrade/data/dump-read.js';
-import { type Row, streamRows } from '../upgrade/data/rows.js';
-import { emptyTable, listTables, syncIdentities, type TableInfo } from '../upgrade/data/tables.js';
-import { verificationFailed } from '../upgrade/data/verification.js';
-import type { Progress } from '../upgrade/progress.js';
+import { TableChecksum } from '../db/copy/checksum.js';
+import { type DumpManifest, type DumpTable, readManifest } from '../db/copy/dump-format.js';
+import { differencesFromDatabase, restoreDump } from '../db/copy/dump-read.js';
+import { type Row, streamRows } from '../db/copy/rows.js';
+import { emptyTable, listTables, syncIdentities, type TableInfo } from '../db/copy/tables.js';
+import { verificationFailed } from '../db/copy/verification.js';
+import type { Progress } from '../progress/progress.js';
 
 /**
  * Replaces every row of `database` (the schema history included) with the dump's, but for the tables

@@ -1,6 +1,6 @@
 import { redactDatabaseUrl } from '../db/url.js';
+import { formatBytes } from '../progress/progress.js';
 import type { JournalWithOutage } from './first-serving.js';
-import { formatBytes } from './progress.js';
 import { STEP_NAMES } from './types.js';
 
 const seconds = (ms: number | undefined) =>

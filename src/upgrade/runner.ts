@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
-import { summarizeConfigFile } from '../config/format.js';
+import { summarizeConfigFile } from '../config/config-format.js';
 import { openDatabase } from '../db/connection.js';
 import { redactDatabaseUrl } from '../db/url.js';
 import { isTesseraError, TesseraError } from '../errors.js';
 import { type HomeLayout, homeLayout } from '../home/layout.js';
 import { tightenHome } from '../home/private-modes.js';
+import type { Progress } from '../progress/progress.js';
+import { buildPlan, openProduction } from './build-plan.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
 import { resolveEngineAbilities } from './engine-abilities.js';
 import { Journal, journalPath } from './journal.js';
-import { buildPlan, openProduction } from './plan.js';
-import type { Progress } from './progress.js';
 import { UPGRADE_STEPS } from './steps/index.js';
-import { runPreflightChecks } from './steps/preflight.js';
+import { runPreflightChecks } from './steps/preflight/preflight.js';
 import type { CheckResult, StepName, UpgradeContext, UpgradeOptions, UpgradePlan } from './types.js';
 
 export interface UpgradeIo {
@@ -28,7 +28,7 @@ export interface UpgradeOutcome {
 }
 
 /**
- * Runs (or resumes, or previews) the staged upgrade of DESIGN 3. The runner alone knows the order of the
+ * Runs (or resumes, or previews) the staged upgrade (docs/architecture.md, The upgrade). The runner alone knows the order of the
  * steps and the journal; each step reads what earlier steps recorded and records its own facts.
  */
 export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promise<UpgradeOutcome> {

@@ -2,22 +2,27 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { UserStoreSharing } from '../cache/cluster-cache.js';
 import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
 import { isTesseraError, TesseraError } from '../errors.js';
 import { type HomeLayout, SUPER_TENANT_DOMAIN, SUPER_TENANT_ID, userstoresFolder } from '../home/layout.js';
-import { StoreConnections } from './connections.js';
-import { type FolderWatch, watchFolder } from './folder-watch.js';
+import { type FolderWatch, watchFolder } from './definitions/folder-watch.js';
+import { registerStoreDomain } from './definitions/store-domains.js';
+import {
+  listStoreFiles,
+  storeFileName,
+  validateStoreDefinition,
+  writeStoreFile,
+} from './definitions/store-file.js';
+import { type LoadedStore, loadStoreFile } from './definitions/store-loader.js';
 import type { LdapSettings } from './ldap/settings.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
 import { PRIMARY_DOMAIN } from './names.js';
 import { UNREACHABLE_MESSAGE } from './reach-errors.js';
-import { primaryStore, type SqlUserStore } from './sql-store.js';
-import { databaseIdentityOf } from './store-database.js';
-import { registerStoreDomain } from './store-domains.js';
-import { listStoreFiles, storeFileName, validateStoreDefinition, writeStoreFile } from './store-file.js';
-import { type LoadedStore, loadStoreFile } from './store-loader.js';
+import type { UserStoreSharing } from './sharing.js';
+import { StoreConnections } from './sql/connections.js';
+import { primaryStore, type SqlUserStore } from './sql/sql-store.js';
+import { databaseIdentityOf } from './sql/store-database.js';
 import type { StoreDescription, UserStore } from './types.js';
 
 export type { StoreDescription } from './types.js';

@@ -3,7 +3,7 @@ import { SUPER_TENANT_DOMAIN } from '../home/layout.js';
 
 export const PRIMARY_DOMAIN = 'PRIMARY';
 
-/** A user name as written in the API: `[STORE/]name[@tenant-domain]` (DESIGN 4). */
+/** A user name as written in the API: `[STORE/]name[@tenant-domain]` (README, Admin API). */
 export interface QualifiedName {
   store: string;
   name: string;

@@ -2,14 +2,14 @@ import { DEFAULT_STORE_CONNECT_TIMEOUT_MS } from '../config/schema.js';
 import { type Database, dialectModule, openDatabase } from '../db/connection.js';
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
-import { assertHostAllowed } from './allowed-hosts.js';
+import type { StoreDefinition } from './definitions/store-file.js';
 import { verifyLdapDirectory } from './ldap/verify.js';
 import { UNREACHABLE_MESSAGE } from './reach-errors.js';
-import { assertSqliteInside, serverDatabaseRefusal, storeDatabaseRefusal } from './store-database.js';
-import { missingDatabaseOutcome } from './store-database-creation.js';
-import type { StoreDefinition } from './store-file.js';
-import { storeTablesProblem } from './store-tables.js';
-import { homeRelativeSqliteUrl } from './tenant-sqlite-path.js';
+import { assertHostAllowed } from './sql/allowed-hosts.js';
+import { assertSqliteInside, serverDatabaseRefusal, storeDatabaseRefusal } from './sql/store-database.js';
+import { missingDatabaseOutcome } from './sql/store-database-creation.js';
+import { storeTablesProblem } from './sql/store-tables.js';
+import { homeRelativeSqliteUrl } from './sql/tenant-sqlite-path.js';
 
 export type ProbeResult = { ok: true } | { ok: false; error: string };
 

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { BusMessage, InvalidationBus, RedisBus } from '../../src/cache/bus.js';
 import { openRedisCache } from '../../src/cache/cluster-cache.js';
 import { RedisCache } from '../../src/cache/redis-cache.js';
-import { openRedis } from '../../src/cache/redis-connection.js';
 import { storeScope, tenantScope } from '../../src/cache/shared-cache.js';
+import type { BusMessage, InvalidationBus, RedisBus } from '../../src/cluster/bus.js';
+import { openRedis } from '../../src/cluster/redis-connection.js';
 import { capturingLogger, deleteKeys, PrivateRedis, SHARED_REDIS_URL, uniquePrefix, until } from './redis.js';
 
 const SCOPES = [tenantScope(3), storeScope(3, 'PRIMARY')];

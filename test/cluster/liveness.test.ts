@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runPreflight } from '../../src/upgrade/steps/preflight.js';
+import { runPreflight } from '../../src/upgrade/steps/preflight/preflight.js';
 import type { CheckResult } from '../../src/upgrade/types.js';
 import { ensureBuilt } from '../helpers/cluster.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';

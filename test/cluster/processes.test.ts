@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterNode } from '../../src/cluster/registry.js';
+import type { ClusterNode } from '../../src/cluster/nodes.js';
 import { CLI, ensureBuilt, ProcessCluster, waitFor } from '../helpers/cluster.js';
 
 const run = promisify(execFile);

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-/** Debian's chromium, never a downloaded browser (DESIGN 5). */
+/** Debian's chromium, never a downloaded browser (README, Browser tests). */
 export const CHROMIUM = process.env.TESSERA_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = path.resolve('test-artifacts', 'console');
 

@@ -2,12 +2,12 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type RunningServer, startServer } from '../../src/server/start.js';
 import { loadReportJournal } from '../../src/upgrade/first-serving.js';
 import type { JournalData } from '../../src/upgrade/journal.js';
-import { buildZip, eventually, rawZip } from '../deployment/helpers.js';
 import { ADMIN_PASSWORD, startTestServer } from '../helpers/server.js';
 import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, startSlapd } from '../userstores/ldap/slapd.js';
+import { buildZip, eventually, rawZip } from '../webapps/helpers.js';
 import { launchBrowser, screenshot } from './browser.js';
 import { upgradedHome } from './upgraded-home.js';
 
@@ -461,7 +461,7 @@ describe('the management console', () => {
       expect(await row.count()).toBe(1);
       return row.getByRole('cell').allTextContents();
     };
-    // The 1.1.0 fixture's config (src/fixtures/release-1.1.0.ts) through the 1.1 -> 2.0 rules.
+    // The 1.1.0 fixture's config (src/releases/1.1.0/fixture.ts) through the 1.1 -> 2.0 rules.
     const renamed = await cellsOf('server.hostname → server.host');
     expect(renamed.slice(0, 2)).toEqual(['"localhost"', '"localhost"']);
     expect(renamed[2]).toContain('renamed to server.host');

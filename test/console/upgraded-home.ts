@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { buildFixture } from '../../src/fixtures/build.js';
+import { buildFixture } from '../../src/releases/fixtures/build.js';
 import { scratchFolder } from '../helpers/databases.js';
 import { upgradeArgs } from '../helpers/upgrade-args.js';
 

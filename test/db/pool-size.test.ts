@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/start.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { writeConfig } from '../helpers/server.js';
 

@@ -5,7 +5,7 @@ import {
   type FixtureOptions,
   type FixtureSummary,
   storesDatabaseUrl,
-} from '../../src/fixtures/build.js';
+} from '../../src/releases/fixtures/build.js';
 import type { ScratchDatabase } from './databases.js';
 
 export interface ScratchFixture {

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { ClusterNode } from '../../src/cluster/registry.js';
+import type { ClusterNode } from '../../src/cluster/nodes.js';
 import { CLI, spawnStartProcess, waitFor } from './cluster.js';
 
 const run = promisify(execFile);

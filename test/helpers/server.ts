@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultConfigText, type LogLevel } from '../../src/config/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type RunningServer, startServer } from '../../src/server/start.js';
 import { type ScratchDatabase, scratchDatabase } from './databases.js';
 
 export const ADMIN_PASSWORD = 'super-secret-admin-pw';

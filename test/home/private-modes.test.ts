@@ -2,14 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/start.js';
 import { exportHome } from '../../src/transfer/export.js';
-import { buildZip } from '../deployment/helpers.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { looseEntries, modeOf } from '../helpers/modes.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { buildZip } from '../webapps/helpers.js';
 
 const CLI = path.resolve('bin/tessera.js');
 

@@ -5,7 +5,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { defaultConfigText } from '../../src/config/schema.js';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { RegistrySchema } from '../../src/registry/schema.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { type RunningServer, startServer } from '../../src/server/start.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { ADMIN_PASSWORD, writeConfig } from '../helpers/server.js';
 

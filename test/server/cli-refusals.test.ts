@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/start.js';
 import { runCli } from '../helpers/cli.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
 import { writeConfig } from '../helpers/server.js';

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { consoleCsp, registerConsole } from '../../src/server/plugins/console.js';
+import { consoleCsp, registerConsole } from '../../src/http/plugins/console.js';
 import { scratchFolder } from '../helpers/databases.js';
 
 const folders: { remove: () => void }[] = [];

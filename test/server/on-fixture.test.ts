@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../src/db/connection.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { buildFixture, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
+import { type RunningServer, startServer } from '../../src/server/start.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 
 const basic = (name: string, password: string) =>

@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { HISTORY_TABLE, historyDb } from '../../src/releases/history.js';
 import { migrateTo } from '../../src/releases/migrator.js';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/start.js';
 import { runCli } from '../helpers/cli.js';
 import { CLI } from '../helpers/cluster.js';
 import {

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { folderBytes } from '../../src/deployment/quotas.js';
-import { buildZip } from '../deployment/helpers.js';
-import { lyingZipBomb, zipBomb } from '../deployment/zip-bombs.js';
+import { folderBytes } from '../../src/webapps/quotas.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { buildZip } from '../webapps/helpers.js';
+import { lyingZipBomb, zipBomb } from '../webapps/zip-bombs.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const KB = 1024;
@@ -93,7 +93,7 @@ describe('webapp quotas through the API', () => {
     const tenant = await tenantFolder(t, 'acme.com');
     expect(readdirSync(path.join(tenant, 'webapps'))).toEqual(['shop.zip']);
     expect(readdirSync(path.join(t.home, 'backups'))).toEqual([]);
-    // Nothing of the check's extraction is left (test/deployment/zip-bomb.test.ts counts what is written).
+    // Nothing of the check's extraction is left (test/webapps/zip-bomb.test.ts counts what is written).
     expect(await folderBytes(path.join(t.home, 'work', 'uploads'))).toBe(0);
   });
 

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Deployer } from '../../src/deployment/deployer.js';
-import { buildZip, rawZip } from '../deployment/helpers.js';
+import { Deployer } from '../../src/webapps/deployer.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { buildZip, rawZip } from '../webapps/helpers.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];

@@ -8,7 +8,7 @@ import type { Schema } from '../../src/db/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { SUPER_TENANT_ID } from '../../src/home/layout.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
-import type { RunningServer } from '../../src/server/server.js';
+import type { RunningServer } from '../../src/server/start.js';
 import { readTenantIdMark, TENANT_ID_MARK_PATH } from '../../src/tenants/id-mark.js';
 import { TenantService } from '../../src/tenants/service.js';
 import { exportHome } from '../../src/transfer/export.js';

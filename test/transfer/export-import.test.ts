@@ -9,16 +9,16 @@ import { DEFAULT_DATABASE_URL, defaultConfigText } from '../../src/config/schema
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { isTesseraError } from '../../src/errors.js';
-import { buildFixture } from '../../src/fixtures/build.js';
 import { ensureHomeLayout, homeLayout } from '../../src/home/layout.js';
+import { buildFixture } from '../../src/releases/fixtures/build.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { IMPORTED_CONFIG_FILE, importHome } from '../../src/transfer/import.js';
-import { listFiles } from '../fixtures/snapshot.js';
+import { addEdgeRows } from '../db/copy/edge-rows.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { allRows } from '../helpers/rows.js';
-import { addEdgeRows } from '../upgrade/data/edge-rows.js';
+import { listFiles } from '../releases/fixtures/snapshot.js';
 
 interface Home {
   root: string;

@@ -1,15 +1,15 @@
 import path from 'node:path';
-import { summarizeConfigFile } from '../../src/config/format.js';
+import { summarizeConfigFile } from '../../src/config/config-format.js';
 import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
+import { countRows, listTables } from '../../src/db/copy/tables.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { buildFixture, type FixtureSummary, storesDatabaseUrl } from '../../src/fixtures/build.js';
 import { homeLayout } from '../../src/home/layout.js';
+import { createProgress, type Progress } from '../../src/progress/progress.js';
+import { buildFixture, type FixtureSummary, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE, upgradePath } from '../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../src/upgrade/connections.js';
-import { countRows, listTables } from '../../src/upgrade/data/tables.js';
 import { resolveEngineAbilities } from '../../src/upgrade/engine-abilities.js';
 import { Journal, journalPath } from '../../src/upgrade/journal.js';
-import { createProgress, type Progress } from '../../src/upgrade/progress.js';
 import type { UpgradeContext, UpgradeOptions, UpgradePlan } from '../../src/upgrade/types.js';
 import { scratchDatabase } from '../helpers/databases.js';
 

@@ -160,8 +160,10 @@ describe.each(DATABASE_KINDS)(
       expect(probeNodeLocks(homeLayout(newHome))).toEqual([]);
 
       const modules = readFileSync(loaded, 'utf8').split('\n');
-      expect(modules.some((url) => url.endsWith('/dist/upgrade/steps/smoke.js'))).toBe(true);
-      expect(modules.filter((url) => url.includes('/dist/server/'))).toEqual([]);
+      expect(modules.some((url) => url.endsWith('/dist/upgrade/steps/smoke/smoke.js'))).toBe(true);
+      expect(modules.filter((url) => url.includes('/dist/server/') || url.includes('/dist/http/'))).toEqual(
+        [],
+      );
     });
   },
 );

@@ -5,14 +5,14 @@ import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Database, dropDatabase, localDatabaseFiles, openDatabase } from '../../src/db/connection.js';
 import { type DatabaseKind, parseDatabaseUrl } from '../../src/db/url.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/fixtures/build.js';
+import { buildFixture, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
 import { inspectSchema } from '../../src/releases/guard.js';
 import { migrateTo } from '../../src/releases/migrator.js';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/start.js';
+import { addEdgeRows, LARGE_TEXT, LARGEST_ID, SMALLEST_ID } from '../db/copy/edge-rows.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { allRows, type Ignore } from '../helpers/rows.js';
 import { upgradeArgs } from '../helpers/upgrade-args.js';
-import { addEdgeRows, LARGE_TEXT, LARGEST_ID, SMALLEST_ID } from './data/edge-rows.js';
 
 const NEAR_LARGEST_ID = LARGEST_ID - 1_000;
 

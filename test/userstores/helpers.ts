@@ -8,8 +8,8 @@ import { TesseraError } from '../../src/errors.js';
 import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { migrateTo } from '../../src/releases/migrator.js';
 import { legacySha256 } from '../../src/userstores/passwords.js';
-import type { StoreSchema } from '../../src/userstores/sql-schema.js';
-import { SqlUserStore } from '../../src/userstores/sql-store.js';
+import type { StoreSchema } from '../../src/userstores/sql/sql-schema.js';
+import { SqlUserStore } from '../../src/userstores/sql/sql-store.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 
 export interface ServerDatabase {

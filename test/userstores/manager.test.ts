@@ -3,8 +3,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DatabaseKind, redactDatabaseUrl } from '../../src/db/url.js';
 import { type HomeLayout, homeLayout, userstoresFolder } from '../../src/home/layout.js';
+import { parseStoreFile } from '../../src/userstores/definitions/store-file.js';
 import { UserStoreManager } from '../../src/userstores/manager.js';
-import { parseStoreFile } from '../../src/userstores/store-file.js';
 import type { UserStore } from '../../src/userstores/types.js';
 import {
   DATABASE_KINDS,

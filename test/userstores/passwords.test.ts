@@ -9,7 +9,7 @@ import {
   passwordForms,
   verifyPassword,
 } from '../../src/userstores/passwords.js';
-import { primaryStore } from '../../src/userstores/sql-store.js';
+import { primaryStore } from '../../src/userstores/sql/sql-store.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { clearUserTables, readOnlyStore, type ServerDatabase, serverDatabase } from './helpers.js';
 

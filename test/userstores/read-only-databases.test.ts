@@ -3,8 +3,8 @@ import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import { parseDatabaseUrl } from '../../src/db/url.js';
-import { StoreConnections } from '../../src/userstores/connections.js';
-import { ensureJdbcStoreSchema, type StoreSchema } from '../../src/userstores/sql-schema.js';
+import { StoreConnections } from '../../src/userstores/sql/connections.js';
+import { ensureJdbcStoreSchema, type StoreSchema } from '../../src/userstores/sql/sql-schema.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 
 /** The scratch database's URL wherever it is resolved from (a SQLite file by its absolute path). */

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { REDACTED_PATHS } from '../../src/server/logger.js';
+import { REDACTED_PATHS } from '../../src/telemetry/logger.js';
 import { bindAsService, directoryUnavailable } from '../../src/userstores/ldap/client.js';
 
 describe('secrets of LDAP stores stay out of messages and logs', () => {

@@ -2,7 +2,7 @@ import type { Kysely, KyselyPlugin, RootOperationNode } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Schema } from '../../src/db/schema.js';
 import { TesseraError } from '../../src/errors.js';
-import { primaryStore } from '../../src/userstores/sql-store.js';
+import { primaryStore } from '../../src/userstores/sql/sql-store.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   clearUserTables,

@@ -8,7 +8,7 @@ import {
   type StoreDefinition,
   validateStoreDefinition,
   writeStoreFile,
-} from '../../src/userstores/store-file.js';
+} from '../../src/userstores/definitions/store-file.js';
 import { scratchFolder } from '../helpers/databases.js';
 import { errorCodeOf } from './helpers.js';
 

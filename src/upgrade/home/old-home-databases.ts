@@ -1,7 +1,7 @@
 import { type DatabaseTarget, parseDatabaseUrl, redactDatabaseUrl, sameDatabase } from '../../db/url.js';
+import { listTenantFolders } from '../steps/configure/copy-units.js';
+import { findStoreDatabases } from '../steps/configure/store-database-files.js';
 import type { UpgradeContext } from '../types.js';
-import { listTenantFolders } from './copy-units.js';
-import { findStoreDatabases } from './store-databases.js';
 
 /**
  * A secondary store database the old home keeps using until promote and the new home uses after it (a

@@ -12,7 +12,7 @@ import type {
 } from './protocol.js';
 
 /** The compiled child entry: tests run the upgrade from src/, but a child process runs JavaScript. */
-export const SERVER_PROCESS_ENTRY = path.join(PACKAGE_ROOT, 'dist', 'upgrade', 'server-process', 'child.js');
+export const SERVER_PROCESS_ENTRY = path.join(PACKAGE_ROOT, 'dist', 'server', 'upgrade-child.js');
 
 const START_WAIT_MS = 60_000;
 const STOP_WAIT_MS = 30_000;
@@ -20,7 +20,7 @@ const STOP_WAIT_MS = 30_000;
 const STDERR_TAIL_CHARS = 4_000;
 
 /**
- * The default ServerStarter: the new release in a child process (child.ts) over an IPC channel. A child
+ * The default ServerStarter: the new release in a child process (src/server/upgrade-child.ts) over an IPC channel. A child
  * that fails or exits before it serves is reported with its own message, or else its stderr.
  */
 export const spawnServerProcess: ServerStarter = async (options) => {

@@ -1,15 +1,15 @@
 import type { Step } from '../types.js';
-import { backupStep } from './backup.js';
-import { checkpointsStep } from './checkpoints.js';
-import { configureStep } from './configure.js';
-import { migrateStep } from './migrate.js';
-import { planStep } from './plan.js';
-import { preflightStep } from './preflight.js';
-import { promoteStep } from './promote.js';
-import { smokeStep } from './smoke.js';
-import { stageStep } from './stage.js';
+import { backupStep } from './backup/backup.js';
+import { configureStep } from './configure/configure.js';
+import { migrateStep } from './migrate/migrate.js';
+import { planStep } from './plan/plan.js';
+import { preflightStep } from './preflight/preflight.js';
+import { promoteStep } from './promote/promote.js';
+import { smokeStep } from './smoke/smoke.js';
+import { stageStep } from './stage/stage.js';
+import { checkpointsStep } from './verify-schema/verify-schema.js';
 
-/** DESIGN 3's nine steps, in the order the runner takes them. */
+/** The upgrade's nine steps (docs/architecture.md, The upgrade), in the order the runner takes them. */
 export const UPGRADE_STEPS: readonly Step[] = [
   planStep,
   preflightStep,

@@ -6,17 +6,17 @@ import { sql } from 'kysely';
 import { extract } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../../src/db/connection.js';
+import { readManifest } from '../../../src/db/copy/dump-format.js';
+import { restoreDump, verifyDump } from '../../../src/db/copy/dump-read.js';
+import { emptyTable } from '../../../src/db/copy/tables.js';
 import { isTesseraError } from '../../../src/errors.js';
 import { migrateTo } from '../../../src/releases/migrator.js';
-import { readManifest } from '../../../src/upgrade/data/dump-format.js';
-import { restoreDump, verifyDump } from '../../../src/upgrade/data/dump-read.js';
-import { emptyTable } from '../../../src/upgrade/data/tables.js';
-import { backupFolder, backupStep } from '../../../src/upgrade/steps/backup.js';
-import { stageStep } from '../../../src/upgrade/steps/stage.js';
+import { backupFolder, backupStep } from '../../../src/upgrade/steps/backup/backup.js';
+import { stageStep } from '../../../src/upgrade/steps/stage/stage.js';
+import { addEdgeRows } from '../../db/copy/edge-rows.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../../helpers/databases.js';
 import { allRows } from '../../helpers/rows.js';
 import { createUpgradeFixture, type UpgradeFixture } from '../context.js';
-import { addEdgeRows } from '../data/edge-rows.js';
 
 interface BackupDetails {
   folder: string;

@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../src/config/load.js';
-import { readTree, treeDigest } from '../../../src/upgrade/home/tree.js';
 import { renderReport } from '../../../src/upgrade/report.js';
-import { configureStep } from '../../../src/upgrade/steps/configure.js';
+import { configureStep } from '../../../src/upgrade/steps/configure/configure.js';
+import { readTree, treeDigest } from '../../../src/upgrade/steps/configure/tree.js';
 import { type StepScenario, stepScenario } from './scenario.js';
 
 /** Every path, size and sha256 under a folder: equal digests, byte-identical trees. */

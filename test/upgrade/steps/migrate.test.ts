@@ -7,7 +7,7 @@ import { inspectSchema } from '../../../src/releases/guard.js';
 import { HISTORY_TABLE, historyDb } from '../../../src/releases/history.js';
 import { upgradePath } from '../../../src/releases/matrix.js';
 import { releaseScripts } from '../../../src/releases/scripts.js';
-import { type HopRecord, migrateStep } from '../../../src/upgrade/steps/migrate.js';
+import { type HopRecord, migrateStep } from '../../../src/upgrade/steps/migrate/migrate.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { databaseDigest, type StepScenario, stageLikeProduction, stepScenario } from './scenario.js';
 

@@ -13,7 +13,11 @@ import {
 } from '../../../src/db/url.js';
 import { TesseraError } from '../../../src/errors.js';
 import { Journal, journalPath } from '../../../src/upgrade/journal.js';
-import { createPreflightStep, preflightStep, runPreflight } from '../../../src/upgrade/steps/preflight.js';
+import {
+  createPreflightStep,
+  preflightStep,
+  runPreflight,
+} from '../../../src/upgrade/steps/preflight/preflight.js';
 import type { CheckResult } from '../../../src/upgrade/types.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { databaseDigest, type ScenarioOptions, type StepScenario, stepScenario } from './scenario.js';

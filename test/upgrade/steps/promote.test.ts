@@ -3,11 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../../src/db/connection.js';
-import { buildFixture, storesDatabaseUrl } from '../../../src/fixtures/build.js';
+import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/build.js';
 import { inspectSchema } from '../../../src/releases/guard.js';
 import { HISTORY_TABLE, historyDb, RETIRED_SCRIPT } from '../../../src/releases/history.js';
-import { startServer } from '../../../src/server/server.js';
-import { PROMOTED_FILE, promoteStep, retirementChecksum } from '../../../src/upgrade/steps/promote.js';
+import { startServer } from '../../../src/server/start.js';
+import {
+  PROMOTED_FILE,
+  promoteStep,
+  retirementChecksum,
+} from '../../../src/upgrade/steps/promote/promote.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { writeConfig } from '../../helpers/server.js';
 import { type StepScenario, stepScenario } from './scenario.js';

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { sql } from 'kysely';
-import { summarizeConfigFile } from '../../../src/config/format.js';
+import { summarizeConfigFile } from '../../../src/config/config-format.js';
 import { type Database, dropDatabase, openDatabase } from '../../../src/db/connection.js';
 import { type DatabaseKind, parseDatabaseUrl } from '../../../src/db/url.js';
-import { buildFixture, storesDatabaseUrl } from '../../../src/fixtures/build.js';
 import { homeLayout } from '../../../src/home/layout.js';
+import type { Progress } from '../../../src/progress/progress.js';
 import { captureSchema } from '../../../src/releases/expected-schema.js';
+import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE, upgradePath } from '../../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../../src/upgrade/connections.js';
 import { resolveEngineAbilities } from '../../../src/upgrade/engine-abilities.js';
 import { Journal } from '../../../src/upgrade/journal.js';
-import type { Progress } from '../../../src/upgrade/progress.js';
 import type { UpgradeContext, UpgradePlan } from '../../../src/upgrade/types.js';
 import { type ScratchDatabase, scratchDatabase } from '../../helpers/databases.js';
 

@@ -1,12 +1,13 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../../src/db/connection.js';
+import { listTables } from '../../../src/db/copy/tables.js';
 import type { DatabaseKind } from '../../../src/db/url.js';
 import { isTesseraError } from '../../../src/errors.js';
-import { listTables } from '../../../src/upgrade/data/tables.js';
 import { renderReport } from '../../../src/upgrade/report.js';
-import { type StagedTable, stageStep } from '../../../src/upgrade/steps/stage.js';
+import { type StagedTable, stageStep } from '../../../src/upgrade/steps/stage/stage.js';
 import type { StepDetails } from '../../../src/upgrade/types.js';
+import { addEdgeRows, LARGE_TEXT, LARGEST_ID } from '../../db/copy/edge-rows.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { allRows } from '../../helpers/rows.js';
 import {
@@ -15,7 +16,6 @@ import {
   recordingProgress,
   type UpgradeFixture,
 } from '../context.js';
-import { addEdgeRows, LARGE_TEXT, LARGEST_ID } from '../data/edge-rows.js';
 
 type Copy = 'clone' | 'tables';
 // PostgreSQL clones a database on the same server; the table-by-table COPY (the path between two servers)

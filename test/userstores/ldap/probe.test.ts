@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
 import { GENERIC_PROBE_ERROR } from '../../../src/userstores/probe.js';
-import { ensureJdbcStoreSchema } from '../../../src/userstores/sql-schema.js';
+import { ensureJdbcStoreSchema } from '../../../src/userstores/sql/sql-schema.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
 import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
 

@@ -4,7 +4,7 @@ import {
   parseStoreFile,
   renderStoreFile,
   validateStoreDefinition,
-} from '../../../src/userstores/store-file.js';
+} from '../../../src/userstores/definitions/store-file.js';
 
 const DIRECTORY = [
   'domain = "DIRECTORY"',

@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
-import { formatBytes } from '../../format.js';
+import { formatBytes } from '../../../progress/bytes.js';
 import type { CheckResult, UpgradeContext } from '../../types.js';
 
 export const DISK_SPACE_CHECK = 'disk-space';

@@ -1,0 +1,99 @@
+import swagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { idleSecondsFromEnvironment, SessionStore } from '../identity/sessions.js';
+import { PACKAGE_VERSION } from '../package-root.js';
+import type { ServerContext } from './context.js';
+import { requireAdminAuth } from './plugins/authentication.js';
+import { registerConsole } from './plugins/console.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { registerRequestLog } from './plugins/request-log.js';
+import { registerSecurityHeaders } from './plugins/security-headers.js';
+import { registerWebapps } from './plugins/webapps.js';
+import { authenticateRoutes } from './routes/authenticate.js';
+import { clusterRoutes } from './routes/cluster.js';
+import { healthRoutes } from './routes/health.js';
+import { registryRoutes } from './routes/registry.js';
+import { roleRoutes } from './routes/roles.js';
+import { sessionLoginRoutes, sessionRoutes } from './routes/sessions.js';
+import { tenantRoutes } from './routes/tenants.js';
+import { upgradeRoutes } from './routes/upgrade.js';
+import { userRoutes } from './routes/users.js';
+import { userStoreRoutes } from './routes/userstores.js';
+import { webappRoutes } from './routes/webapps.js';
+
+/** The Fastify application of one server: every concern a plugin, the admin API under `/api/v1`. */
+export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: context.logger as FastifyBaseLogger,
+    bodyLimit: 8 * 1024 * 1024,
+    // A stopping server must not wait on clients that keep a connection open (kept-alive, or a body never read).
+    forceCloseConnections: true,
+    // One line per request instead of two, at a level that says how it went: plugins/request-log.ts.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true } },
+  });
+
+  registerErrorHandling(app);
+  registerRequestLog(app);
+  registerSecurityHeaders(app);
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    context.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    context.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Tessera admin API', version: PACKAGE_VERSION },
+      components: {
+        securitySchemes: {
+          basic: { type: 'http', scheme: 'basic' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ basic: [] }, { bearer: [] }],
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, { context });
+  await registerConsole(app);
+  // Console sessions (Bearer tokens) live in this node's memory; see routes/sessions.ts.
+  const sessions = new SessionStore(idleSecondsFromEnvironment(process.env.TESSERA_SESSION_IDLE_SECONDS));
+  await app.register(
+    async (api) => {
+      await api.register(authenticateRoutes, { context });
+      await api.register(sessionLoginRoutes, { context, sessions });
+      await api.register(async (admin) => {
+        requireAdminAuth(admin, context, sessions);
+        await admin.register(tenantRoutes, { context });
+        await admin.register(userStoreRoutes, { context });
+        await admin.register(userRoutes, { context, sessions });
+        await admin.register(roleRoutes, { context });
+        await admin.register(clusterRoutes, { context });
+        await admin.register(registryRoutes, { context });
+        await admin.register(sessionRoutes, { sessions });
+        await admin.register(webappRoutes, { context });
+        await admin.register(upgradeRoutes, { context });
+      });
+    },
+    { prefix: '/api/v1' },
+  );
+
+  await registerWebapps(app, {
+    deployer: context.deployer,
+    tenants: {
+      domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
+      idOf: async (domain) => {
+        const tenant = await context.tenants.get(domain);
+        return tenant?.active ? tenant.id : undefined;
+      },
+    },
+    authenticate: async (tenantDomain, username, password) => {
+      const principal = await context.authenticator.authenticateInTenant(tenantDomain, username, password);
+      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+      return principal && { username: principal.qualifiedName, roles: principal.roles };
+    },
+  });
+  return app;
+}

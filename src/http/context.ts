@@ -1,0 +1,29 @@
+import type { Logger } from 'pino';
+import type { SharedCache } from '../cache/shared-cache.js';
+import type { TesseraConfig } from '../config/schema.js';
+import type { Database } from '../db/connection.js';
+import type { HomeLayout } from '../home/layout.js';
+import type { AuditLog } from '../identity/audit-log.js';
+import type { Authenticator } from '../identity/authenticator.js';
+import type { Registry } from '../registry/registry.js';
+import type { ServerMetrics } from '../telemetry/metrics.js';
+import type { TenantService } from '../tenants/service.js';
+import type { UserStoreManager } from '../userstores/manager.js';
+import type { Deployer } from '../webapps/deployer.js';
+
+/** The services one running server is made of, handed to every route plugin. */
+export interface ServerContext {
+  config: TesseraConfig;
+  layout: HomeLayout;
+  database: Database;
+  logger: Logger;
+  tenants: TenantService;
+  stores: UserStoreManager;
+  deployer: Deployer;
+  registry: Registry;
+  authenticator: Authenticator;
+  audit: AuditLog;
+  metrics: ServerMetrics;
+  /** The cluster's shared cache (Redis or this process's memory), for health details. */
+  cache: SharedCache;
+}

@@ -1,0 +1,272 @@
+import { randomBytes } from 'node:crypto';
+import { constants, existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { TesseraError } from '../../errors.js';
+import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
+import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
+import type { Tenant } from '../../tenants/service.js';
+import { readAppConfig } from '../../webapps/app-config.js';
+import { appNameProblem } from '../../webapps/app-name.js';
+import { applyBackupRetention } from '../../webapps/backup-retention.js';
+import type { DeployedApp } from '../../webapps/deployer.js';
+import { AppConfigError } from '../../webapps/errors.js';
+import {
+  assertRoomForApp,
+  extractWithinQuota,
+  QuotaExceededError,
+  type TenantUsage,
+} from '../../webapps/quotas.js';
+import { createStagingFolder, removeFolder } from '../../webapps/staging.js';
+import type { ServerContext } from '../context.js';
+import { DomainParams, errorResponses } from './schemas.js';
+import { managedTenant } from './scope.js';
+
+const MIB = 1024 * 1024;
+
+const AppBody = Type.Object({
+  name: Type.String(),
+  source: Type.Union([Type.Literal('zip'), Type.Literal('folder')]),
+  login: Type.Boolean({
+    description: 'Requests need HTTP Basic login against the tenant (tessera-app.toml)',
+  }),
+  url: Type.String({ description: 'Where the app is served, from the server root' }),
+  deployedAt: Type.String({ format: 'date-time' }),
+});
+
+const RefusedBody = Type.Object({
+  name: Type.String(),
+  entry: Type.String({ description: "The file or folder in the tenant's webapps/" }),
+  source: Type.Union([Type.Literal('zip'), Type.Literal('folder')]),
+  error: Type.String({ description: 'The error code, e.g. QUOTA_EXCEEDED or UNSAFE_ARCHIVE' }),
+  message: Type.String({ description: 'Why it is not deployed' }),
+});
+
+const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLength: 1, maxLength: 100 }) });
+
+function appView(tenant: Tenant, app: DeployedApp) {
+  return {
+    name: app.name,
+    source: app.source,
+    login: app.login,
+    url: tenant.id === SUPER_TENANT_ID ? `/${app.name}/` : `/t/${tenant.domain}/${app.name}/`,
+    deployedAt: app.deployedAt.toISOString(),
+  };
+}
+
+/**
+ * A tenant's web applications through the API: the same `webapps/` folder the hot deployer watches, so an
+ * upload is a zip written there (atomically) and an undeploy is its source moved out of it.
+ */
+export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
+  app,
+  { context },
+) => {
+  const maxUploadMb = context.config.deployment.maxUploadMb;
+  app.addContentTypeParser(
+    ['application/zip', 'application/octet-stream'],
+    (request: FastifyRequest, payload: FastifyRequest['raw']) =>
+      readUpload(payload, request.headers['content-length'], maxUploadMb),
+  );
+
+  app.get(
+    '/tenants/:domain/webapps',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: "List the tenant's deployed web applications",
+        params: DomainParams,
+        response: {
+          200: Type.Object({
+            webapps: Type.Array(AppBody),
+            refused: Type.Array(RefusedBody, {
+              description:
+                "Entries of the tenant's webapps/ that are not deployed (a quota, an unsafe zip, ...)",
+            }),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { tenant } = await managedTenant(context, request, request.params.domain);
+      return {
+        webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed)),
+        refused: context.deployer.refused(tenant.id),
+      };
+    },
+  );
+
+  app.post(
+    '/tenants/:domain/webapps',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: 'Upload a web application: the raw zip as the body (application/zip), its name in `name`',
+        description:
+          'The zip is checked whole (no entry may escape the app folder, no links, size limits) before it is ' +
+          "written into the tenant's webapps/ folder as `<name>.zip`, replacing an earlier zip of that name " +
+          '(a copy of which is kept under backups/, and put back if the new one fails to deploy); ' +
+          'the answer comes once it is deployed.',
+        params: DomainParams,
+        querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }),
+        // Documents the raw body for OpenAPI. A schema without a type lets the Buffer pass as is; `format:
+        // binary` would need `type: string`, which a Buffer fails, and alone trips Ajv's strict mode.
+        body: {
+          content: {
+            'application/zip': { schema: { description: 'The zip archive (binary)' } },
+          },
+        },
+        response: { 201: AppBody, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const { name } = request.query;
+      const problem = appNameProblem(name);
+      if (problem) throw new TesseraError('BAD_REQUEST', `Bad app name "${name}": ${problem}.`);
+      const body = request.body;
+      if (!Buffer.isBuffer(body) || body.length === 0)
+        throw new TesseraError(
+          'BAD_REQUEST',
+          'Send the zip as the request body with Content-Type application/zip.',
+        );
+      const webapps = webappsFolder(context.layout, tenant.id);
+      if (existsSync(path.join(webapps, name)))
+        throw new TesseraError('CONFLICT', `App "${name}" is deployed from a folder; remove it first.`);
+      // The tenant's other apps: what this one may add to (a replaced version no longer counts).
+      const others = context.deployer.usage(tenant.id, name);
+      assertRoomForApp(context.deployer.quotas, tenant.domain, name, others);
+
+      await mkdir(webapps, { recursive: true });
+      // Dot-named files are not apps to the deployer, so it never sees the zip half written.
+      const upload = path.join(webapps, `.upload-${name}-${randomBytes(4).toString('hex')}.zip`);
+      const target = path.join(webapps, `${name}.zip`);
+      await writeFile(upload, body, { flag: 'wx', mode: PRIVATE_FILE_MODE });
+      let previous: string | undefined;
+      try {
+        await assertSafeZip(context, upload, tenant.domain, name, others);
+        // A copy of the zip being replaced goes to backups/ first: the new one may still fail to deploy
+        // (the deployer takes the old version down when its replacement is refused), and then the old
+        // one is put back. Copied rather than moved so that the app has a zip in webapps/ throughout.
+        if (existsSync(target)) {
+          await mkdir(context.layout.backups, { recursive: true });
+          previous = path.join(context.layout.backups, `replaced-${tenant.id}-${Date.now()}-${name}.zip`);
+          await copyFile(target, previous, constants.COPYFILE_EXCL);
+          await chmod(previous, PRIVATE_FILE_MODE); // a copy keeps the mode of a zip dropped in by hand
+        }
+        await rename(upload, target);
+      } finally {
+        await rm(upload, { force: true });
+      }
+      await context.deployer.rescan();
+      const deployed = context.deployer.app(tenant.id, name);
+      if (!deployed) {
+        // The deployer checks the quotas again: another upload to the tenant may have taken the room.
+        const refusal = context.deployer.refused(tenant.id).find((r) => r.entry === `${name}.zip`);
+        await rm(target, { force: true });
+        if (previous) await rename(previous, target);
+        await context.deployer.rescan();
+        if (refusal?.error === 'QUOTA_EXCEEDED')
+          throw new TesseraError(
+            'QUOTA_EXCEEDED',
+            `${refusal.message} ${previous ? 'The previous version was put back.' : 'Nothing was kept.'}`,
+          );
+        throw new TesseraError(
+          'INTERNAL',
+          `App "${name}" was written but not deployed; see the server log. ` +
+            (previous ? 'The previous version was put back.' : 'Nothing was kept.'),
+        );
+      }
+      await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
+      await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
+      return reply.status(201).send(appView(tenant, deployed));
+    },
+  );
+
+  app.delete(
+    '/tenants/:domain/webapps/:app',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: 'Undeploy an app; its zip or folder is moved under backups/, not erased',
+        params: AppParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const deployed = context.deployer.app(tenant.id, request.params.app);
+      if (!deployed)
+        throw new TesseraError('NOT_FOUND', `Tenant ${tenant.domain} has no app ${request.params.app}.`);
+      const webapps = path.resolve(webappsFolder(context.layout, tenant.id));
+      // The deployer only reads sources directly inside webapps/; anything else is not ours to move.
+      if (path.dirname(path.resolve(deployed.sourcePath)) !== webapps)
+        throw new TesseraError('INTERNAL', `App "${deployed.name}" has a source outside the webapps folder.`);
+      await mkdir(context.layout.backups, { recursive: true });
+      const kept = path.join(
+        context.layout.backups,
+        `undeployed-${tenant.id}-${Date.now()}-${path.basename(deployed.sourcePath)}`,
+      );
+      await rename(deployed.sourcePath, kept);
+      await context.deployer.rescan();
+      await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
+      await context.audit.record(tenant.id, principal, 'webapp.undeploy', deployed.name);
+      return reply.status(204).send(null);
+    },
+  );
+};
+
+/**
+ * Refuses an archive the deployer would refuse, before it goes anywhere near `webapps/`: unsafe, or
+ * larger than the app's quota or what is left of the tenant's (never extracted past them).
+ */
+async function assertSafeZip(
+  context: ServerContext,
+  zip: string,
+  tenant: string,
+  app: string,
+  others: TenantUsage,
+): Promise<void> {
+  const scratch = await createStagingFolder(path.join(context.layout.work, 'uploads'), 'check');
+  try {
+    await extractWithinQuota(zip, scratch, context.deployer.quotas, tenant, app, others);
+    await readAppConfig(scratch);
+  } catch (error) {
+    if (error instanceof AppConfigError) throw new TesseraError('BAD_REQUEST', error.message);
+    throw error;
+  } finally {
+    await removeFolder(scratch);
+  }
+}
+
+/**
+ * The upload body, held in memory up to `deployment.max_upload_mb`: refused as soon as its announced
+ * length or the bytes received pass it, so an oversized upload is never written anywhere.
+ */
+async function readUpload(
+  payload: NodeJS.ReadableStream,
+  contentLength: string | undefined,
+  maxMb: number,
+): Promise<Buffer> {
+  const limit = maxMb * MIB;
+  const tooLarge = (size: string) =>
+    new QuotaExceededError(
+      'deployment.max_upload_mb',
+      `The upload is ${size}, and deployment.max_upload_mb is ${maxMb} MB (${limit} bytes).`,
+    );
+  if (contentLength !== undefined && Number(contentLength) > limit)
+    throw tooLarge(`${Number(contentLength)} bytes`);
+  const chunks: Buffer[] = [];
+  let received = 0;
+  for await (const chunk of payload) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    received += bytes.length;
+    if (received > limit) throw tooLarge(`more than ${limit} bytes`);
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}

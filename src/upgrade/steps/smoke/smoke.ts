@@ -1,0 +1,286 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../../../db/schema.js';
+import { isTesseraError, TesseraError } from '../../../errors.js';
+import { readTenantIdMark, restoreTenantIdMark } from '../../../tenants/id-mark.js';
+import { crashPoint } from '../../crash.js';
+import { assertNewHomeOnStaging } from '../../home/new-config.js';
+import { databasesOfOldHome, sharedStoreDatabases } from '../../home/old-home-databases.js';
+import type { UpgradeServer } from '../../server-process/protocol.js';
+import { spawnServerProcess } from '../../server-process/spawn.js';
+import type { Step, StepDetails, UpgradeContext } from '../../types.js';
+import { insertSmokeAdmin, removeSmokeAdmin } from './admin.js';
+import { CheckLog } from './check-log.js';
+import {
+  authenticateSmokeAccounts,
+  type CreatedTenant,
+  checkExistingLogins,
+  createStoresAndUsers,
+  createTenants,
+  deployProbeApp,
+  type LoginResult,
+  randomPassword,
+  removeThroughApi,
+} from './checks.js';
+import { ApiClient } from './client.js';
+import {
+  describeLeftovers,
+  findSmokeLeftovers,
+  removeSmokeLeftovers,
+  type SmokeLeftovers,
+} from './leftovers.js';
+import { type SmokeNames, smokeNames } from './names.js';
+import { countDifferences, countRows, type RowCounts } from './row-counts.js';
+
+/**
+ * Upgrade step 8 (docs/architecture.md, The upgrade): the new release started on the new home (which points at staging) and put through
+ * the production-readiness checks over its REST API, then everything the checks made removed again and
+ * the removal verified, down to the row count of every table.
+ */
+export const smokeStep: Step = {
+  name: 'smoke',
+  title: 'Smoke test the new release on the upgraded database',
+
+  async describe(context) {
+    const names = smokeNames(context.journal.data.id, context.newLayout);
+    const logins = context.options.checkLogins.map((l) => l.username);
+    const shared = await sharedStoreDatabases(context);
+    return [
+      `start Tessera ${context.plan.targetRelease} on ${context.newLayout.root} (port chosen by the system), on the upgraded database`,
+      ...shared.map(
+        (database) =>
+          `open store database ${database.label} read-only (the old home still uses it; used by ${database.usedBy.join(', ')}): its stores refuse writes and re-hash no legacy password`,
+      ),
+      `add a temporary super tenant admin ${names.admin} to the upgraded database`,
+      ...names.tenants.map(
+        (t) =>
+          `create tenant ${t.domain} with store ${t.store} (${t.storeUrl}), a user in PRIMARY and in ${t.store}; log in as each`,
+      ),
+      `deploy webapp ${names.app} in ${names.tenants[0]?.domain} and wait until it is served`,
+      logins.length > 0
+        ? `log in as existing users: ${logins.join(', ')}`
+        : 'no existing users to log in as (pass --check-login user:password)',
+      'remove everything created, stop the server, and verify that every table has its row count from before',
+    ];
+  },
+
+  async run(context, previous) {
+    const started = performance.now();
+    const staging = await context.staging();
+    const db = staging.db as unknown as Kysely<Schema>;
+    const names = smokeNames(context.journal.data.id, context.newLayout);
+    await assertNewHomeOnStaging(context, staging);
+
+    // What an interrupted attempt left goes first, so that this attempt starts from production's data.
+    const earlierMark = markFrom(previous);
+    const earlier = await removeEverything(db, context, names, earlierMark);
+    const before = countsFrom(previous) ?? (await countRows(staging));
+    // The smoke tenants move the tenant id mark on; it is put back with everything else they made.
+    const markBefore = earlierMark === undefined ? await readTenantIdMark(db) : earlierMark.mark;
+    context.journal.checkpoint('smoke', {
+      runId: names.runId,
+      rowCountsBefore: before,
+      tenantIdMarkBefore: markBefore ?? null,
+    });
+
+    const log = new CheckLog();
+    const created: CreatedTenant[] = [];
+    const adminPassword = randomPassword();
+    await log.check(`add temporary admin ${names.admin}`, () =>
+      insertSmokeAdmin(db, names.admin, adminPassword),
+    );
+    const outcome = await exerciseNewRelease(context, names, adminPassword, log, created);
+    const { logins } = outcome;
+    let { failure } = outcome;
+
+    const removed = await removeEverything(db, context, names, { mark: markBefore });
+    const after = await countRows(staging);
+    const leftovers = describeLeftovers(await findSmokeLeftovers(db, context.newLayout, names));
+    const problems = [...countDifferences(before, after).map((d) => `row count ${d}`), ...leftovers];
+    const details: StepDetails = {
+      runId: names.runId,
+      checks: log.records,
+      created: created.map((t) => ({
+        tenant: t.domain,
+        id: t.id,
+        store: t.store,
+        storeUrl: t.storeUrl,
+        accounts: t.accounts,
+      })),
+      checkLogins: logins,
+      removedAfterEarlierAttempt: summarizeRemoval(earlier),
+      removedByCleanup: summarizeRemoval(removed),
+      tenantIdMarkBefore: markBefore ?? null,
+      verified: { rowCounts: after, leftovers: problems },
+      durationMs: Math.round(performance.now() - started),
+      // The server ran in a process of its own: its peak beside the upgrade process's own `peakRssMb`.
+      ...(outcome.childPeakRssMb !== undefined ? { childPeakRssMb: outcome.childPeakRssMb } : {}),
+    };
+    context.journal.checkpoint('smoke', details);
+    printSummary(context, log, problems);
+
+    const refused = logins.filter((login) => !login.ok).map((login) => login.username);
+    if (failure === undefined && refused.length > 0) failure = loginFailure(refused);
+    if (failure !== undefined) throw withCleanupNote(failure, problems);
+    if (problems.length > 0) {
+      throw new TesseraError(
+        'SMOKE_FAILED',
+        `The smoke test could not remove everything it created: ${problems.join('; ')}.`,
+        {
+          hint: 'Remove these from the staging database and the new home, then resume the upgrade; production is untouched.',
+        },
+      );
+    }
+    return details;
+  },
+};
+
+interface Exercise {
+  /** The first check that failed (the rest were skipped), if one did. */
+  failure: unknown;
+  logins: LoginResult[];
+  /** The peak memory of the server's own process, when it told. */
+  childPeakRssMb: number | undefined;
+}
+
+/**
+ * Starts the new release on the new home, runs the checks through its API, removes what they created
+ * through the API too, and always stops the server.
+ */
+async function exerciseNewRelease(
+  context: UpgradeContext,
+  names: SmokeNames,
+  adminPassword: string,
+  log: CheckLog,
+  created: CreatedTenant[],
+): Promise<Exercise> {
+  let failure: unknown;
+  let logins: LoginResult[] = [];
+  let childPeakRssMb: number | undefined;
+  let server: UpgradeServer | undefined;
+  try {
+    const oldHomeDatabases = await databasesOfOldHome(context);
+    const startServer = context.startServer ?? spawnServerProcess;
+    server = await log.check('start the new release', () =>
+      startServer({
+        home: context.newLayout.root,
+        // Production stays as it was until promote, and that includes the store databases the old home
+        // shares with the new one: a --check-login of a store user with a legacy hash would otherwise
+        // re-hash it there, and a store whose tables are missing would get them created.
+        readOnlyStoreDatabases: oldHomeDatabases,
+      }),
+    );
+    context.progress.line(
+      `Smoke test: Tessera ${context.plan.targetRelease} answering at ${server.url} (process ${server.pid ?? 'unknown'})`,
+    );
+    crashPoint('smoke:serving');
+    const admin = new ApiClient(server.url, { username: names.admin, password: adminPassword });
+    const anonymous = new ApiClient(server.url, undefined);
+    const passwords = { tenantAdmin: randomPassword(), user: randomPassword() };
+    try {
+      await createTenants(admin, log, names, context.newLayout, passwords, created);
+      await createStoresAndUsers(admin, log, names, passwords, created);
+      await authenticateSmokeAccounts(anonymous, log, names, passwords, created);
+      if (created[0]) await deployProbeApp(anonymous, log, names, context.newLayout, created[0]);
+      logins = await checkExistingLogins(anonymous, log, context.options.checkLogins);
+    } catch (error) {
+      failure = error;
+    }
+    // Through the API first, as an operator would; whatever that misses is removed directly afterwards.
+    await removeThroughApi(admin, log, created).catch(() => {});
+  } catch (error) {
+    failure ??= error;
+  } finally {
+    const running = server;
+    if (running) {
+      const stopped = await log.check('stop the new release', () => running.close()).catch(() => undefined);
+      childPeakRssMb = stopped?.peakRssMb;
+    }
+  }
+  return { failure, logins, childPeakRssMb };
+}
+
+interface Removal {
+  leftovers: SmokeLeftovers;
+  admins: number;
+}
+
+/** Removes every trace of this run's smoke test from staging and the new home (the server stopped). */
+async function removeEverything(
+  db: Kysely<Schema>,
+  context: UpgradeContext,
+  names: SmokeNames,
+  idMark: { mark: number | undefined } | undefined,
+): Promise<Removal> {
+  const leftovers = await removeSmokeLeftovers(db, context.newLayout, names);
+  const admins = await removeSmokeAdmin(db, names.admin);
+  if (idMark !== undefined) await restoreTenantIdMark(db, idMark.mark);
+  return { leftovers, admins };
+}
+
+function summarizeRemoval({ leftovers, admins }: Removal): StepDetails {
+  return {
+    tenants: leftovers.tenants.map((t) => t.domain),
+    adminUsers: admins,
+    auditRows: leftovers.auditRows,
+    folders: leftovers.folders,
+  };
+}
+
+/**
+ * The tenant id mark an earlier attempt found before its tenants moved it on (`mark` undefined: there was
+ * none), if it got that far; undefined when nothing is known.
+ */
+function markFrom(previous: StepDetails | undefined): { mark: number | undefined } | undefined {
+  if (previous === undefined || !('tenantIdMarkBefore' in previous)) return undefined;
+  const mark = previous.tenantIdMarkBefore;
+  if (mark === null) return { mark: undefined };
+  return typeof mark === 'number' ? { mark } : undefined;
+}
+
+/** The row counts an earlier attempt took before it changed anything, if it got that far. */
+function countsFrom(previous: StepDetails | undefined): RowCounts | undefined {
+  const counts = previous?.rowCountsBefore;
+  if (typeof counts !== 'object' || counts === null) return undefined;
+  const entries = Object.entries(counts);
+  return entries.every(([, n]) => typeof n === 'number')
+    ? (Object.fromEntries(entries) as RowCounts)
+    : undefined;
+}
+
+function loginFailure(usernames: string[]): TesseraError {
+  return new TesseraError(
+    'UNAUTHENTICATED',
+    `Smoke test: ${usernames.length === 1 ? 'existing user' : 'existing users'} ${usernames.join(', ')} could not log in on the upgraded database.`,
+    {
+      hint: 'Check the --check-login passwords. If they are right, the upgraded data is wrong: do not promote; production is untouched, and --resume runs the smoke test again.',
+    },
+  );
+}
+
+function withCleanupNote(failure: unknown, problems: string[]): unknown {
+  if (problems.length === 0) return failure;
+  const note = ` The smoke test also left behind: ${problems.join('; ')}.`;
+  if (isTesseraError(failure))
+    return new TesseraError(failure.code, `${failure.message}${note}`, {
+      hint: failure.hint,
+      cause: failure,
+    });
+  return new TesseraError(
+    'SMOKE_FAILED',
+    `${failure instanceof Error ? failure.message : String(failure)}${note}`,
+    { cause: failure },
+  );
+}
+
+function printSummary(context: UpgradeContext, log: CheckLog, problems: string[]): void {
+  for (const record of log.records) {
+    context.progress.line(
+      `  ${record.ok ? 'ok  ' : 'FAIL'} ${record.name} (${record.ms} ms)${record.ok || !record.detail ? '' : `: ${record.detail}`}`,
+    );
+  }
+  context.progress.line(
+    problems.length === 0
+      ? 'Smoke test: everything it created was removed; every table has its row count from before.'
+      : `Smoke test: left behind ${problems.join('; ')}`,
+  );
+}

@@ -1,0 +1,79 @@
+import type { Journal } from '../../journal.js';
+import type { StepDetails } from '../../types.js';
+
+/** What the journal holds of each table while the stage step runs, so that a resumed run can continue. */
+export interface StagedTable {
+  status: 'copying' | 'done';
+  rows?: number;
+  durationMs?: number;
+  /** Bytes of values copied, where the copy path counts them. */
+  bytes?: number;
+  rowsPerSecond?: number;
+}
+
+/** The stage step's checkpoints: per-table status and rates, written to the journal after every change. */
+export class StageJournal {
+  private readonly tables: Record<string, StagedTable>;
+  schemaBuilt: boolean;
+  /** How the server cloned the database, once it did. */
+  cloneMethod: string | undefined;
+
+  constructor(
+    private readonly journal: Journal,
+    previous: StepDetails | undefined,
+  ) {
+    this.tables = readStagedTables(previous?.tables);
+    this.schemaBuilt = previous?.schemaBuilt === true;
+    this.cloneMethod = typeof previous?.cloneMethod === 'string' ? previous.cloneMethod : undefined;
+  }
+
+  isDone(table: string): boolean {
+    return this.tables[table]?.status === 'done';
+  }
+
+  entry(table: string): StagedTable | undefined {
+    return this.tables[table];
+  }
+
+  markSchemaBuilt(): void {
+    this.schemaBuilt = true;
+    this.save();
+  }
+
+  /** Tables being copied, or to be copied again by the next attempt: never skipped by a resumed run. */
+  markCopying(tables: readonly string[]): void {
+    for (const table of tables) this.tables[table] = { status: 'copying' };
+    this.save();
+  }
+
+  /** `rows` undefined: not counted yet (a clone brought the table; verification counts it). */
+  finish(table: string, rows: number | undefined, durationMs: number, bytes?: number): void {
+    this.tables[table] = {
+      status: 'done',
+      durationMs,
+      ...(rows !== undefined
+        ? { rows, rowsPerSecond: Math.round(rows / Math.max(0.001, durationMs / 1000)) }
+        : {}),
+      ...(bytes !== undefined && bytes > 0 ? { bytes } : {}),
+    };
+    this.save();
+  }
+
+  private save(): void {
+    this.journal.checkpoint('stage', {
+      schemaBuilt: this.schemaBuilt,
+      ...(this.cloneMethod !== undefined ? { cloneMethod: this.cloneMethod } : {}),
+      tables: { ...this.tables },
+    });
+  }
+}
+
+function readStagedTables(value: unknown): Record<string, StagedTable> {
+  const tables: Record<string, StagedTable> = {};
+  if (typeof value !== 'object' || value === null) return tables;
+  for (const [name, record] of Object.entries(value)) {
+    const status = (record as { status?: unknown } | null)?.status;
+    if (status === 'done' || status === 'copying') tables[name] = { ...(record as StagedTable) };
+  }
+  return tables;
+}

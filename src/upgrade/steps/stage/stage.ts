@@ -1,0 +1,343 @@
+import os from 'node:os';
+import type { Database } from '../../../db/connection.js';
+import { assertSameContent, compareContent, type TableComparison } from '../../../db/copy/compare.js';
+import { inDependencyOrder } from '../../../db/copy/parallel.js';
+import { eachRow, streamRows } from '../../../db/copy/rows.js';
+import {
+  countRows,
+  emptyTable,
+  listTables,
+  syncIdentities,
+  type TableInfo,
+} from '../../../db/copy/tables.js';
+import type { NativeCopy } from '../../../db/dialect.js';
+import { parseDatabaseUrl, redactDatabaseUrl, sameServer } from '../../../db/url.js';
+import { formatBytes } from '../../../progress/progress.js';
+import { migrateTo } from '../../../releases/migrator.js';
+import { crashPoint } from '../../crash.js';
+import type { Step, UpgradeContext } from '../../types.js';
+import { StageJournal } from './resume-marks.js';
+
+export type { StagedTable } from './resume-marks.js';
+
+const STREAMED_COPY = 'rows streamed in primary-key order into batched bulk inserts';
+/** Tables copied at once: one per core, at least two (the reading and the writing side overlap anyway). */
+const COPY_CONCURRENCY = Math.max(2, Math.min(4, os.availableParallelism()));
+
+/**
+ * Upgrade step 4 (docs/architecture.md, The upgrade): copies production into the empty staging database with the engine's fastest path
+ * (a server-side clone when both sit on one server and the engine has one, else the engine's native
+ * copy, else streamed bulk inserts, several tables at once), then verifies every table's row count and
+ * content checksum against production. Each table's completion is checkpointed, so a resumed run skips
+ * finished tables and redoes the ones that were interrupted.
+ */
+export const stageStep: Step = {
+  name: 'stage',
+  title: 'Stage: copy production into staging and verify every table',
+
+  async describe(context) {
+    const { plan } = context;
+    const native = context.abilities.nativeCopy;
+    const rows = plan.tables.reduce((sum, t) => sum + t.rows, 0);
+    const cloning = mayClone(context);
+    const method = native?.method ?? STREAMED_COPY;
+    return [
+      ...(native?.scope === 'database' || cloning
+        ? []
+        : [`build the schema of release ${plan.sourceRelease} on staging with the shipped scripts`]),
+      cloning
+        ? `replace the empty staging database ${redactDatabaseUrl(plan.stagingUrl)} by a server-side clone of production (${plan.tables.length} tables, ${rows.toLocaleString('en')} rows), else copy table by table with ${method}`
+        : `copy ${plan.tables.length} tables (${rows.toLocaleString('en')} rows) from production into staging ${redactDatabaseUrl(plan.stagingUrl)} with ${method}`,
+      'verify every table on staging against production: row count and content checksum',
+    ];
+  },
+
+  async run(context, previous) {
+    const started = performance.now();
+    const journal = new StageJournal(context.journal, previous);
+    const copyStarted = performance.now();
+    const clone = await cloneIfPossible(context, journal);
+    const production = await context.production();
+    const staging = await context.staging();
+    const tables = await listTables(production);
+    const native = context.abilities.nativeCopy;
+    let method = clone.method ?? native?.method ?? STREAMED_COPY;
+
+    if (clone.method !== undefined) {
+      recordClonedTables(tables, journal, performance.now() - copyStarted);
+    } else if (native?.scope === 'database') {
+      await copyWholeDatabase(context, production, staging, tables, native, journal);
+    } else {
+      if (!journal.schemaBuilt) {
+        // Resumable: a script MySQL stopped half-way continues at its next statement.
+        await migrateTo(staging, context.plan.sourceRelease, { resume: true });
+        journal.markSchemaBuilt();
+      }
+      // The paths the tables took: a native copy may not reach between two servers.
+      const methods = new Set<string>();
+      const byName = new Map(tables.map((t) => [t.name, t]));
+      const skipsKeys = context.abilities.trustedCopySkipsForeignKeys;
+      const anyOrder = skipsKeys !== undefined && (await skipsKeys(staging.db));
+      const pending = tablesToCopy(tables, journal);
+      // Emptied before any load, children first (a half copy is never continued; this also clears what the
+      // release scripts put into staging): emptying a parent while its children load would cascade into them.
+      journal.markCopying(pending.map((t) => t.name));
+      for (const table of [...pending].reverse()) await emptyTable(staging, table.name);
+      // Without foreign key checks any order loads: the largest tables first, so that the two lanes end
+      // together instead of the largest table starting last behind its parents.
+      if (anyOrder) pending.sort((a, b) => plannedRows(context, b.name) - plannedRows(context, a.name));
+      await inDependencyOrder(
+        pending,
+        COPY_CONCURRENCY,
+        (t) => (anyOrder ? [] : (t.parents ?? []).flatMap((p) => byName.get(p) ?? [])),
+        (table) => copyTable(context, production, staging, table, native, journal, methods),
+      );
+      if (methods.size > 0) method = [...methods].sort().join(' + ');
+      if (clone.refused !== undefined) method = `${method} (no clone: ${clone.refused})`;
+    }
+    await syncIdentities(staging, tables);
+    // A clone and a page copy carry the generators along; a table-by-table copy sets them as production has
+    // them, so that ids of rows deleted at the end are not handed out again.
+    if (clone.method === undefined && native?.scope !== 'database')
+      await copyNextIdentities(context, production, staging, tables);
+    const copyMs = performance.now() - copyStarted;
+
+    const verifyStarted = performance.now();
+    const pages =
+      native?.scope === 'database' ? await samePages(context, production, staging, tables) : undefined;
+    const comparisons =
+      pages?.comparisons ??
+      (await compareContent(production, staging, tables, { progress: context.progress }));
+    const differing = comparisons.filter((c) => !c.same).map((c) => c.table);
+    // A resumed run copies them again, with the tables that reference them (see tablesToCopy).
+    if (differing.length > 0) journal.markCopying(differing);
+    assertSameContent(
+      comparisons,
+      `Staging ${staging.label} does not hold what production holds`,
+      'Production is untouched. Run the same command with --resume to copy the tables named here again.',
+    );
+    const verifyMs = performance.now() - verifyStarted;
+    const rows = comparisons.reduce((sum, c) => sum + c.copy.rows, 0);
+    context.progress.line(
+      `Staging verified: ${comparisons.length} tables, ${rows.toLocaleString('en')} rows equal to production.`,
+    );
+    // A clone copied no rows itself: the rows it brought are the ones the verification counted.
+    if (clone.method !== undefined)
+      context.progress.line(
+        `  rows cloned: ${comparisons.map((c) => `${c.table} ${c.copy.rows.toLocaleString('en')}`).join(', ')}`,
+      );
+    return {
+      method,
+      ...(clone.method !== undefined ? { cloneMethod: clone.method } : { schemaBuilt: journal.schemaBuilt }),
+      ...(clone.clone !== undefined ? { clone: clone.clone } : {}),
+      // One digest over both files' pages stands for every table's content (each table's `checksum` names it).
+      ...(pages !== undefined ? { pageDigest: pages.digest } : {}),
+      verification: pages
+        ? `page for page equal to production (SHA-256 ${pages.digest} of both files, header counters aside) and row counts`
+        : 'row count and content checksum of every table',
+      tables: Object.fromEntries(
+        comparisons.map((c) => [
+          c.table,
+          { ...journal.entry(c.table), status: 'done', rows: c.copy.rows, checksum: c.copy.checksum },
+        ]),
+      ),
+      rows,
+      copyMs: Math.round(copyMs),
+      verifyMs: Math.round(verifyMs),
+      rowsPerSecond: Math.round(rows / Math.max(0.001, copyMs / 1000)),
+      durationMs: Math.round(performance.now() - started),
+    };
+  },
+};
+
+async function copyNextIdentities(
+  context: UpgradeContext,
+  production: Database<unknown>,
+  staging: Database<unknown>,
+  tables: readonly TableInfo[],
+): Promise<void> {
+  const { identities } = context.abilities;
+  if (identities === undefined) return;
+  for (const table of tables) {
+    if (table.identity === undefined) continue;
+    const next = await identities.next(production.db, table.name, table.identity);
+    if (next !== undefined) await identities.set(staging.db, table.name, table.identity, next);
+  }
+}
+
+/**
+ * The tables not recorded done, with every table that references one of them: emptying a table on staging
+ * before its copy may cascade into the rows of the tables that reference it, done or not.
+ */
+function tablesToCopy(tables: readonly TableInfo[], journal: StageJournal): TableInfo[] {
+  const redo = new Set(tables.filter((t) => !journal.isDone(t.name)).map((t) => t.name));
+  // Parents come first in `tables`, so one pass reaches every descendant.
+  for (const table of tables) {
+    if ((table.parents ?? []).some((parent) => redo.has(parent))) redo.add(table.name);
+  }
+  return tables.filter((t) => redo.has(t.name));
+}
+
+function plannedRows(context: UpgradeContext, table: string): number {
+  return context.plan.tables.find((t) => t.name === table)?.rows ?? 0;
+}
+
+/** Whether a server-side clone may be tried: read from the URLs, so that a dry run opens nothing. */
+function mayClone(context: UpgradeContext): boolean {
+  const { plan, options } = context;
+  return (
+    options.noClone !== true &&
+    context.abilities.clone !== undefined &&
+    sameServer(
+      parseDatabaseUrl(plan.productionUrl, context.oldLayout.root),
+      parseDatabaseUrl(plan.stagingUrl, context.newLayout.root),
+    )
+  );
+}
+
+/** What a server-side clone took: its time and, where the engine tells it, the bytes it wrote. */
+interface CloneFacts {
+  ms: number;
+  bytes?: number;
+}
+
+/**
+ * Has the server clone production into staging when it can. Every connection is closed first (a template
+ * copy needs both databases free of sessions) and reopened by the caller's next use. A refusal (another
+ * session on production, no right to create databases) changes nothing and the copy goes table by table.
+ */
+async function cloneIfPossible(
+  context: UpgradeContext,
+  journal: StageJournal,
+): Promise<{ method?: string; refused?: string; clone?: CloneFacts }> {
+  if (!mayClone(context)) return {};
+  if (journal.cloneMethod !== undefined && context.plan.tables.every((t) => journal.isDone(t.name))) {
+    return { method: journal.cloneMethod };
+  }
+  const { clone } = context.abilities;
+  if (clone === undefined) return {};
+  const production = await context.production();
+  const staging = await context.staging();
+  await context.closeConnections();
+  // Whatever the clone's outcome, staging is then either production's copy or empty: the schema an
+  // earlier attempt built must be built again should the copy go table by table.
+  journal.schemaBuilt = false;
+  journal.markCopying(context.plan.tables.map((t) => t.name));
+  // A line, not a task: the server copies files in one statement, and a meter of rows would read 0 rows/s.
+  context.progress.line('stage: the server clones production into staging ...');
+  const started = performance.now();
+  const result = await clone(production.target, staging.target);
+  if (!result.cloned) {
+    context.progress.line(`stage: no server-side clone (${result.reason}); copying table by table`);
+    return { refused: result.reason };
+  }
+  const ms = Math.round(performance.now() - started);
+  context.progress.line(
+    `stage: cloned ${result.bytes === undefined ? 'production' : formatBytes(result.bytes)} in ${(ms / 1000).toFixed(2)} s (${result.method}); the verification counts the rows`,
+  );
+  crashPoint('stage:batch');
+  journal.cloneMethod = result.method;
+  return {
+    method: result.method,
+    clone: { ms, ...(result.bytes !== undefined ? { bytes: result.bytes } : {}) },
+  };
+}
+
+/** Every table came with the clone; the verification that follows counts their rows. */
+function recordClonedTables(tables: readonly TableInfo[], journal: StageJournal, durationMs: number): void {
+  for (const table of tables) {
+    if (journal.isDone(table.name)) continue;
+    journal.finish(table.name, undefined, Math.round(durationMs));
+    crashPoint('stage:table');
+  }
+}
+
+/**
+ * After a page-by-page copy, staging's file must hold production's pages exactly: one SHA-256 over each file
+ * says so for every table at once, far faster than reading every row. Undefined when the digests differ or
+ * cannot be taken, and the tables are then compared one by one (which also names the ones that differ).
+ */
+async function samePages(
+  context: UpgradeContext,
+  production: Database<unknown>,
+  staging: Database<unknown>,
+  tables: readonly TableInfo[],
+): Promise<{ digest: string; comparisons: TableComparison[] } | undefined> {
+  const { pageDigest } = context.abilities;
+  if (pageDigest === undefined) return undefined;
+  const task = context.progress.task('verify (page digests of both files)');
+  const [original, copy] = [await pageDigest(production.db), await pageDigest(staging.db)];
+  if (original === undefined || original !== copy) {
+    task.done('files differ; comparing table by table');
+    return undefined;
+  }
+  task.done(`equal (${original.slice(0, 16)}…)`);
+  const comparisons: TableComparison[] = [];
+  for (const table of tables) {
+    const content = { rows: await countRows(staging, table.name), checksum: `pages:${original}` };
+    comparisons.push({ table: table.name, original: content, copy: content, same: true });
+  }
+  return { digest: original, comparisons };
+}
+
+/** The engine copies the whole database at once; tables are all redone unless every one was finished. */
+async function copyWholeDatabase(
+  context: UpgradeContext,
+  production: Database<unknown>,
+  staging: Database<unknown>,
+  tables: readonly TableInfo[],
+  native: Extract<NativeCopy, { scope: 'database' }>,
+  journal: StageJournal,
+): Promise<void> {
+  if (tables.every((t) => journal.isDone(t.name))) return;
+  const started = performance.now();
+  journal.markCopying(tables.map((t) => t.name));
+  const task = context.progress.task(`stage (${native.method})`);
+  await native.copy(production.db, staging.db, () => crashPoint('stage:batch'));
+  task.done('copied');
+  const durationMs = Math.round(performance.now() - started);
+  for (const table of tables) {
+    journal.finish(table.name, await countRows(staging, table.name), durationMs);
+    crashPoint('stage:table');
+  }
+}
+
+/** Copies one table, emptied beforehand, from production into staging. */
+async function copyTable(
+  context: UpgradeContext,
+  production: Database<unknown>,
+  staging: Database<unknown>,
+  table: TableInfo,
+  native: NativeCopy | undefined,
+  journal: StageJournal,
+  methods: Set<string>,
+): Promise<void> {
+  const started = performance.now();
+  journal.markCopying([table.name]);
+  const planned = context.plan.tables.find((t) => t.name === table.name)?.rows;
+  const task = context.progress.task(`stage ${table.name}`, planned);
+  let bytes = 0;
+  const onBatch = (rows: number, batchBytes: number): void => {
+    bytes += batchBytes;
+    task.advance(rows, batchBytes);
+    crashPoint('stage:batch');
+  };
+  const natively =
+    native?.scope === 'table' ? await native.copy(production.db, staging.db, table, onBatch) : undefined;
+  const rows =
+    natively ??
+    (await staging.dialect.bulkInsert(
+      staging.db,
+      table.name,
+      table.columns,
+      eachRow(streamRows(production, table)),
+      { trustedCopy: true, onBatch },
+    ));
+  methods.add(natively !== undefined && native ? native.method : STREAMED_COPY);
+  // Fresh statistics, so that verifying (and the later steps) read staging through its indexes.
+  await staging.dialect.refreshStatistics(staging.db, table.name);
+  const durationMs = Math.round(performance.now() - started);
+  task.done(`${rows.toLocaleString('en')} rows in ${(durationMs / 1000).toFixed(2)} s`);
+  journal.finish(table.name, rows, durationMs, bytes);
+  crashPoint('stage:table');
+}

@@ -1,0 +1,340 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { DEPLOYMENT_DEFAULTS } from '../../src/config/schema.js';
+import { isTesseraError } from '../../src/errors.js';
+import { release100 } from '../../src/releases/1.0.0/fixture.js';
+import { release110 } from '../../src/releases/1.1.0/fixture.js';
+import { release200 } from '../../src/releases/2.0.0/fixture.js';
+import {
+  CONFIG_HOPS,
+  type ConfigChange,
+  formatConfigChanges,
+  hopsBetween,
+  maskCredentials,
+  summarizeConfigChanges,
+  upgradeConfig,
+} from '../../src/releases/config/index.js';
+
+const PRODUCTION = 'postgres://tessera:prod-secret@db.example:5432/tessera';
+const STAGING = 'postgres://tessera:stage-secret@db.example:5432/tessera_staging';
+const FILE = '/srv/old/conf/tessera.toml';
+
+const upgrade = (source: string, databaseUrl = STAGING) =>
+  upgradeConfig({ source, file: FILE, targetFormat: '2.0', databaseUrl });
+
+const SWITCH: ConfigChange = {
+  kind: 'changed',
+  hop: 'staging',
+  from: 'database.url',
+  to: 'database.url',
+  before: '"postgres://tessera:***@db.example:5432/tessera"',
+  value: '"postgres://tessera:***@db.example:5432/tessera_staging"',
+  note: 'now the upgraded (staging) database; the old production database is retired at promote',
+};
+
+const HOP_2_0_DEFAULTS: ConfigChange[] = [
+  { kind: 'defaulted', hop: '1.1 -> 2.0', key: 'database.pool_size', value: '10', note: 'new in 2.0' },
+  {
+    kind: 'defaulted',
+    hop: '1.1 -> 2.0',
+    key: 'cluster.heartbeat_seconds',
+    value: '10',
+    note: 'new in 2.0: nodes register and heartbeat in the database',
+  },
+  {
+    kind: 'defaulted',
+    hop: '1.1 -> 2.0',
+    key: 'deployment.hot_deploy',
+    value: 'true',
+    note: 'new in 2.0; 1.x always deployed webapps while running',
+  },
+];
+
+const ARGON2_NOTE =
+  '2.0 stores argon2id hashes; legacy SHA-256 hashes are still verified and re-hashed at the next login';
+
+describe('config transforms', () => {
+  it('turns the 1.0 fixture config into 2.0, hop by hop, every key reported', () => {
+    const result = upgrade(release100.renderConfig(PRODUCTION));
+    expect(result.sourceFormat).toBe('1.0');
+    expect(result.warnings).toEqual([]);
+    expect(result.changes).toEqual<ConfigChange[]>([
+      { kind: 'renamed', hop: '1.0 -> 1.1', from: 'http.port', to: 'server.port', value: '9763' },
+      {
+        kind: 'renamed',
+        hop: '1.0 -> 1.1',
+        from: 'database.dsn',
+        to: 'database.url',
+        value: '"postgres://tessera:***@db.example:5432/tessera"',
+      },
+      {
+        kind: 'renamed',
+        hop: '1.0 -> 1.1',
+        from: 'security.hash_algorithm',
+        to: 'user_store.password_hash',
+        value: '"SHA-256"',
+      },
+      { kind: 'carried', hop: '1.0 -> 1.1', key: 'logging.level', value: '"info"' },
+      {
+        kind: 'defaulted',
+        hop: '1.0 -> 1.1',
+        key: 'format',
+        value: '"1.1"',
+        note: '1.1 files name their format; 1.0 files had no format key',
+      },
+      { kind: 'carried', hop: '1.1 -> 2.0', key: 'server.port', value: '9763' },
+      {
+        kind: 'carried',
+        hop: '1.1 -> 2.0',
+        key: 'database.url',
+        value: '"postgres://tessera:***@db.example:5432/tessera"',
+      },
+      {
+        kind: 'changed',
+        hop: '1.1 -> 2.0',
+        from: 'user_store.password_hash',
+        to: 'security.password_hash',
+        before: '"SHA-256"',
+        value: '"argon2id"',
+        note: ARGON2_NOTE,
+      },
+      { kind: 'carried', hop: '1.1 -> 2.0', key: 'logging.level', value: '"info"' },
+      {
+        kind: 'changed',
+        hop: '1.1 -> 2.0',
+        from: 'format',
+        to: 'format',
+        before: '"1.1"',
+        value: '"2.0"',
+        note: 'the file is now in the 2.0 format',
+      },
+      {
+        kind: 'defaulted',
+        hop: '1.1 -> 2.0',
+        key: 'server.host',
+        value: '"0.0.0.0"',
+        note: 'the 2.0 default (the old file set no host name)',
+      },
+      ...HOP_2_0_DEFAULTS,
+      SWITCH,
+    ]);
+    expect(result.text).toBe(`# Tessera 2.0 configuration, written by tessera upgrade from the 1.0 config
+# /srv/old/conf/tessera.toml.
+# Every key renamed, changed, added or dropped is listed in the upgrade report (tessera upgrade report).
+# Added by the upgrade: the file is now in the 2.0 format.
+format = "2.0"
+
+[server]
+# The PORT environment variable overrides this.
+# Was http.port in the 1.0 config.
+port = 9763
+# Added by the upgrade: the 2.0 default (the old file set no host name).
+host = "0.0.0.0"
+
+[database]
+# sqlite:PATH (relative to the home), postgres://user@host:port/db or mysql://user@host:port/db
+# Was database.dsn in the 1.0 config.
+# Changed by the upgrade: now the upgraded (staging) database; the old production database is retired at promote.
+url = "${STAGING}"
+# Added by the upgrade: new in 2.0.
+pool_size = 10
+
+[security]
+# Was security.hash_algorithm in the 1.0 config.
+# Changed by the upgrade: ${ARGON2_NOTE}.
+password_hash = "argon2id"
+
+[logging]
+level = "info"
+
+[cluster]
+# Added by the upgrade: new in 2.0: nodes register and heartbeat in the database.
+heartbeat_seconds = 10
+
+[cache]
+# redis = "redis://127.0.0.1:6379"
+
+[deployment]
+# Added by the upgrade: new in 2.0; 1.x always deployed webapps while running.
+hot_deploy = true
+`);
+    expect(parseConfig(result.text)).toEqual({
+      format: '2.0',
+      server: { port: 9763, host: '0.0.0.0' },
+      database: { url: STAGING, poolSize: 10 },
+      security: { passwordHash: 'argon2id' },
+      logging: { level: 'info' },
+      cluster: { heartbeatSeconds: 10 },
+      cache: { redis: undefined },
+      deployment: { hotDeploy: true, ...DEPLOYMENT_DEFAULTS },
+    });
+  });
+
+  it("turns the 1.1 fixture config into 2.0, keeping the operator's host name", () => {
+    const result = upgrade(release110.renderConfig(PRODUCTION));
+    expect(result.sourceFormat).toBe('1.1');
+    expect(result.changes).toEqual<ConfigChange[]>([
+      {
+        kind: 'changed',
+        hop: '1.1 -> 2.0',
+        from: 'format',
+        to: 'format',
+        before: '"1.1"',
+        value: '"2.0"',
+        note: 'the file is now in the 2.0 format',
+      },
+      { kind: 'carried', hop: '1.1 -> 2.0', key: 'server.port', value: '9763' },
+      {
+        kind: 'renamed',
+        hop: '1.1 -> 2.0',
+        from: 'server.hostname',
+        to: 'server.host',
+        value: '"localhost"',
+      },
+      {
+        kind: 'carried',
+        hop: '1.1 -> 2.0',
+        key: 'database.url',
+        value: '"postgres://tessera:***@db.example:5432/tessera"',
+      },
+      {
+        kind: 'changed',
+        hop: '1.1 -> 2.0',
+        from: 'user_store.password_hash',
+        to: 'security.password_hash',
+        before: '"SHA-256"',
+        value: '"argon2id"',
+        note: ARGON2_NOTE,
+      },
+      { kind: 'carried', hop: '1.1 -> 2.0', key: 'logging.level', value: '"info"' },
+      ...HOP_2_0_DEFAULTS,
+      SWITCH,
+    ]);
+    expect(result.text).toContain(
+      '[server]\n# The PORT environment variable overrides this.\nport = 9763\n# Was server.hostname in the 1.1 config.\nhost = "localhost"\n',
+    );
+    const config = parseConfig(result.text);
+    expect(config.server).toEqual({ port: 9763, host: 'localhost' });
+    expect(config.database.url).toBe(STAGING);
+  });
+
+  it('reports a key whose value stays the same as kept, carried or renamed, never as changed', () => {
+    const sqlite = 'sqlite:repository/database/tessera.db';
+    // 1.1 already naming the 2.0 algorithm: the rule that would replace it has nothing to change.
+    const source = release110
+      .renderConfig(sqlite)
+      .replace(/password_hash = "[^"]*"/, 'password_hash = "argon2id"');
+    expect(source).toContain('password_hash = "argon2id"');
+    const result = upgrade(source, sqlite);
+    expect(result.changes.filter((c) => c.kind === 'changed').map((c) => c.from)).toEqual(['format']);
+    expect(result.changes).toContainEqual({
+      kind: 'renamed',
+      hop: '1.1 -> 2.0',
+      from: 'user_store.password_hash',
+      to: 'security.password_hash',
+      value: '"argon2id"',
+    });
+    expect(result.changes.at(-1)).toEqual({
+      kind: 'kept',
+      hop: 'staging',
+      key: 'database.url',
+      value: `"${sqlite}"`,
+      note: "the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote",
+    });
+    expect(formatConfigChanges(result.changes).at(-1)).toBe(
+      `staging    kept      database.url = "${sqlite}" (the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote)`,
+    );
+    expect(summarizeConfigChanges(result.changes)).toBe(
+      '2 renamed, 1 changed, 3 defaulted, 0 dropped, 3 carried, 1 kept',
+    );
+    expect(parseConfig(result.text).security.passwordHash).toBe('argon2id');
+  });
+
+  it('drops keys no release knew with a warning, never printing a value that may be secret', () => {
+    const source = `${release110.renderConfig('sqlite:repository/database/tessera.db')}
+[server.tls]
+certificate_password = "hunter2-tls"
+
+[custom]
+api_token = "tok-123456"
+retries = 3
+note = "free text"
+`;
+    const result = upgrade(source, 'sqlite:repository/database/staging.db');
+    const dropped = result.changes.filter((c) => c.kind === 'dropped');
+    expect(dropped).toEqual([
+      expect.objectContaining({
+        from: 'server.tls.certificate_password',
+        value: '(a string, not shown)',
+        warning: true,
+      }),
+      expect.objectContaining({ from: 'custom.api_token', value: '(a string, not shown)', warning: true }),
+      expect.objectContaining({ from: 'custom.retries', value: '3', warning: true }),
+      expect.objectContaining({ from: 'custom.note', value: '(a string, not shown)', warning: true }),
+    ]);
+    expect(result.warnings).toHaveLength(4);
+    expect(result.warnings[0]).toMatch(
+      /^server\.tls\.certificate_password = \(a string, not shown\) was dropped \(1\.1 -> 2\.0\)/,
+    );
+    const printed = [
+      JSON.stringify(result.changes),
+      ...result.warnings,
+      ...formatConfigChanges(result.changes),
+    ].join('\n');
+    for (const secret of ['hunter2-tls', 'tok-123456', 'free text']) expect(printed).not.toContain(secret);
+    expect(result.text).not.toMatch(/tls|custom|retries/);
+    expect(parseConfig(result.text).database.url).toBe('sqlite:repository/database/staging.db');
+  });
+
+  it('masks credentials in the report but writes them into the new config', () => {
+    const withRedis = `${release200.renderConfig(PRODUCTION)}\n[cache]\nredis = "redis://:redis-pw@cache.example:6379/0"\n`;
+    const result = upgrade(withRedis);
+    expect(result.changes).toContainEqual({
+      kind: 'carried',
+      hop: '2.0 -> 2.0',
+      key: 'cache.redis',
+      value: '"redis://:***@cache.example:6379/0"',
+    });
+    const printed = [JSON.stringify(result.changes), ...formatConfigChanges(result.changes)].join('\n');
+    for (const secret of ['redis-pw', 'prod-secret', 'stage-secret']) expect(printed).not.toContain(secret);
+    const config = parseConfig(result.text);
+    expect(config.cache.redis).toBe('redis://:redis-pw@cache.example:6379/0');
+    expect(config.database.url).toBe(STAGING);
+    expect(maskCredentials('mysql://root:pw@h/db?password=x&ssl=1')).toBe(
+      'mysql://root:***@h/db?password=***&ssl=1',
+    );
+  });
+
+  it('refuses a carried value the new release would not load, naming the old file', () => {
+    const source = release110.renderConfig(PRODUCTION).replace('level = "info"', 'level = "verbose"');
+    try {
+      upgrade(source);
+      expect.unreachable();
+    } catch (error) {
+      expect(isTesseraError(error, 'CONFIG_INVALID')).toBe(true);
+      expect((error as Error).message).toMatch(/logging\.level must be one of/);
+      expect((error as { hint?: string }).hint).toContain(FILE);
+    }
+  });
+
+  it('refuses an unknown format and unparsable TOML without quoting the file', () => {
+    expect(() => upgrade('format = "9.9"\n')).toThrow(/unknown config format "9\.9"/);
+    expect(() => upgrade('[database]\ndsn = "postgres://u:leaked@h/db\n')).toThrow(/tessera\.toml:2/);
+    try {
+      upgrade('[database]\ndsn = "postgres://u:leaked@h/db\n');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('leaked');
+    }
+  });
+
+  it('has one rule table per hop, covering each format once, with no two rules writing one key', () => {
+    expect(hopsBetween('1.0', '2.0').map((h) => `${h.from}->${h.to}`)).toEqual(['1.0->1.1', '1.1->2.0']);
+    expect(hopsBetween('2.0', '2.0')).toEqual([]);
+    for (const hop of CONFIG_HOPS) {
+      const targets = Object.entries(hop.keys).flatMap(([key, rule]) =>
+        rule.action === 'carry' ? [key] : rule.action === 'drop' ? [] : [rule.to],
+      );
+      expect(new Set(targets).size, `${hop.from} -> ${hop.to}`).toBe(targets.length);
+    }
+  });
+});
