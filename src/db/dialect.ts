@@ -107,10 +107,6 @@ export type NativeCopy =
     };
 
 /**
- * Everything that differs between engines lives behind this interface (docs/architecture.md, Dialects): the rest of Tessera
- * speaks Kysely and asks the dialect only for what a query builder cannot express.
- */
-/**
  * The files a file engine keeps beside a database's main file, by suffix: `carried` hold committed data and
  * travel with the file (a write-ahead log), `rebuilt` are rebuilt on open and never copied (a shared-memory
  * index). Both empty for server engines.
@@ -129,6 +125,10 @@ export interface PeekedTable {
   columns: { name: string }[];
 }
 
+/**
+ * Everything that differs between engines lives behind this interface (docs/architecture.md, Dialects): the
+ * rest of Tessera speaks Kysely and asks the dialect only for what a query builder cannot express.
+ */
 export interface Dialect {
   readonly kind: DatabaseKind;
   /** How operators call the engine in messages (`PostgreSQL`). */
