@@ -7,7 +7,7 @@ import type { UserStoreManager } from '../../../src/userstores/manager.js';
 import type { UserStore } from '../../../src/userstores/types.js';
 import { type ScratchDatabase, scratchDatabase } from '../../helpers/databases.js';
 import { errorCodeOf, type ServerDatabase, serverDatabase, startedManager } from '../helpers.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { ROOT_PASSWORD, rootBindRequest, type Slapd, seed, startSlapd } from './slapd.js';
 
 const ACME = 1;
 
@@ -18,14 +18,7 @@ describe('LDAP user stores through the manager', () => {
   let layout: HomeLayout;
   let manager: UserStoreManager;
   let lines: string[];
-  const ldap = () => ({
-    bindDn: ROOT_DN,
-    bindPassword: ROOT_PASSWORD,
-    userSearchBase: PEOPLE,
-    groupSearchBase: GROUPS,
-    attributes: { email: 'mail' },
-    timeoutMs: 2_000,
-  });
+  const ldap = () => rootBindRequest({ attributes: { email: 'mail' }, timeoutMs: 2_000 });
 
   beforeAll(async () => {
     slapd = await startSlapd();

@@ -6,7 +6,7 @@ import { LDAP_RETRY_MAX_MS, ldapRetryDelayMs } from '../../../src/userstores/def
 import type { UserStoreManager } from '../../../src/userstores/manager.js';
 import { scratchFolder } from '../../helpers/databases.js';
 import { type ServerDatabase, serverDatabase, startedManager } from '../helpers.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
+import { GROUPS, ROOT_DN, ROOT_PASSWORD, rootBindRequest, type Slapd, startSlapd } from './slapd.js';
 
 const ACME = 1;
 
@@ -39,13 +39,7 @@ describe('LDAP stores that fail to load are retried only when the directory was 
       type: 'ldap',
       url: slapd.url,
       readOnly: true,
-      ldap: {
-        bindDn: ROOT_DN,
-        bindPassword: ROOT_PASSWORD,
-        userSearchBase: PEOPLE,
-        groupSearchBase: GROUPS,
-        timeoutMs: 2_000,
-      },
+      ldap: rootBindRequest({ timeoutMs: 2_000 }),
     });
     goodText = readFileSync(path.join(userstoresFolder(layout, ACME), 'DIRECTORY.toml'), 'utf8');
   });
