@@ -77,7 +77,7 @@ export async function listNodes(db: NodesDb, periodMs: number, now = Date.now())
   });
 }
 
-export interface NodeRegistryOptions {
+export interface ClusterMembershipOptions {
   /** The server's database (any schema that has `cluster_nodes`). */
   db: NodesDb;
   logger: Logger;
@@ -94,7 +94,7 @@ export interface NodeRegistryOptions {
  * refreshed every `cluster.heartbeat_seconds`, deleted on a clean stop. A failed heartbeat is logged and
  * tried again on the next tick; it never stops the server.
  */
-export class NodeRegistry {
+export class ClusterMembership {
   readonly nodeId: string;
   readonly host: string;
   readonly port: number;
@@ -108,7 +108,7 @@ export class NodeRegistry {
   private beating: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(options: NodeRegistryOptions) {
+  constructor(options: ClusterMembershipOptions) {
     this.db = options.db as ClusterDb;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;

@@ -1,4 +1,5 @@
 import { MultiBar, type Options, type Params } from 'cli-progress';
+import { formatBytesJedec } from './bytes.js';
 
 /**
  * Progress of long work: on a terminal a bar per running task (rows, bytes, rate, ETA); elsewhere (CI,
@@ -51,18 +52,11 @@ class TaskMeter {
     const parts = [
       `${this.label}: ${this.count.toLocaleString('en')}${total ? `/${total.toLocaleString('en')}` : ''} ${unit}${total ? ` ${((100 * this.count) / Math.max(1, total)).toFixed(1)}%` : ''}`,
     ];
-    if (this.bytes > 0) parts.push(formatBytes(this.bytes));
+    if (this.bytes > 0) parts.push(formatBytesJedec(this.bytes));
     parts.push(`${Math.round(rate).toLocaleString('en')} ${unit}/s`);
     if (total && rate > 0) parts.push(`eta ${Math.max(0, (total - this.count) / rate).toFixed(0)}s`);
     return parts.join(' · ');
   }
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  if (bytes < 1024 ** 3) return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
-  return `${(bytes / 1024 ** 3).toFixed(2)} GB`;
 }
 
 export function createProgress(options: ProgressOptions = {}): Progress {

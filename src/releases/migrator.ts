@@ -99,6 +99,26 @@ export async function applyRelease<S>(
   }
 }
 
+/** The progress event once `applied` statements of `script` have run. */
+function progressAfter(script: ReleaseScript, applied: number): MigrationProgress {
+  return {
+    version: script.version,
+    script: script.name,
+    statement: applied,
+    total: script.statements.length,
+  };
+}
+
+/** The columns of a script's history row that say which script it is, whatever its progress. */
+function historyRowOf(script: ReleaseScript) {
+  return {
+    version: script.version,
+    script: script.name,
+    checksum: script.checksum,
+    statements_total: script.statements.length,
+  };
+}
+
 /** Where DDL is transactional the whole script and its history row commit together, or not at all. */
 async function applyAtomically(
   database: Database<unknown>,
@@ -110,21 +130,13 @@ async function applyAtomically(
   await database.db.transaction().execute(async (trx) => {
     for (const [index, statement] of script.statements.entries()) {
       await sql.raw(statement).execute(trx);
-      options.onStatement?.({
-        version: script.version,
-        script: script.name,
-        statement: index + 1,
-        total: script.statements.length,
-      });
+      options.onStatement?.(progressAfter(script, index + 1));
     }
     const finished = now();
     await historyDb(trx as Kysely<unknown>)
       .insertInto(HISTORY_TABLE)
       .values({
-        version: script.version,
-        script: script.name,
-        checksum: script.checksum,
-        statements_total: script.statements.length,
+        ...historyRowOf(script),
         statements_applied: script.statements.length,
         started_at: started,
         finished_at: finished,
@@ -153,10 +165,7 @@ async function applyStatementByStatement(
     await history
       .insertInto(HISTORY_TABLE)
       .values({
-        version: script.version,
-        script: script.name,
-        checksum: script.checksum,
-        statements_total: script.statements.length,
+        ...historyRowOf(script),
         statements_applied: 0,
         started_at: started,
         finished_at: null,
@@ -183,12 +192,7 @@ async function applyStatementByStatement(
       throw error;
     }
     await setApplied(index + 1);
-    options.onStatement?.({
-      version: script.version,
-      script: script.name,
-      statement: index + 1,
-      total: script.statements.length,
-    });
+    options.onStatement?.(progressAfter(script, index + 1));
   }
   const finished = now();
   const row = await history

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { openClusterCache } from '../cache/cluster-cache.js';
-import { NodeRegistry } from '../cluster/nodes.js';
+import { ClusterMembership } from '../cluster/nodes.js';
 import { loadConfigFile, parseConfig } from '../config/load.js';
 import { defaultConfigText, type LogLevel } from '../config/schema.js';
 import { openDatabase } from '../db/connection.js';
@@ -129,7 +129,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       redisUrl: config.cache.redis,
       databaseLabel: database.label,
       logger,
-      metrics: metrics.registry,
+      metrics: metrics.prometheus,
     });
     closers.push(() => cluster.close());
     const definitions = new SharedStoreDefinitions(database.db, cluster.bus, cluster.cache, logger);
@@ -210,7 +210,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
     const address = app.server.address();
     const boundPort = typeof address === 'object' && address ? address.port : port;
-    const node = new NodeRegistry({
+    const node = new ClusterMembership({
       db: database.db,
       logger,
       heartbeatSeconds: config.cluster.heartbeatSeconds,

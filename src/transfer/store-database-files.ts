@@ -7,7 +7,7 @@ import { type HomeLayout, SUPER_TENANT_ID, userstoresFolder } from '../home/layo
 import { domainOfStoreFile, parseStoreFile } from '../userstores/definitions/store-file.js';
 
 /** A JDBC user store's database that is a file inside the home. */
-export interface StoreDatabaseFile {
+export interface StoreDatabaseInHome {
   /** The store's URL, as its definition file writes it. */
   url: string;
   /** The database file, relative to the home (`/`-separated). */
@@ -22,8 +22,8 @@ export interface StoreDatabaseFile {
 export async function storeDatabaseFiles(
   layout: HomeLayout,
   exclude: readonly string[],
-): Promise<StoreDatabaseFile[]> {
-  const found = new Map<string, StoreDatabaseFile>();
+): Promise<StoreDatabaseInHome[]> {
+  const found = new Map<string, StoreDatabaseInHome>();
   for (const folder of await storeFolders(layout)) {
     for (const name of await readdir(folder)) {
       if (domainOfStoreFile(name) === undefined) continue;

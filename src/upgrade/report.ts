@@ -1,5 +1,5 @@
 import { redactDatabaseUrl } from '../db/url.js';
-import { formatBytes } from '../progress/progress.js';
+import { formatBytesJedec } from '../progress/bytes.js';
 import type { JournalWithOutage } from './first-serving.js';
 import { STEP_NAMES } from './types.js';
 
@@ -71,7 +71,7 @@ function stageLines(stage: Record<string, unknown>): string[] {
   const clone = stage.clone as { ms?: number; bytes?: number } | undefined;
   const lines = [''];
   if (clone !== undefined && typeof clone.ms === 'number') {
-    const size = typeof clone.bytes === 'number' ? formatBytes(clone.bytes) : 'production';
+    const size = typeof clone.bytes === 'number' ? formatBytesJedec(clone.bytes) : 'production';
     lines.push(
       `  staging cloned by the server: ${size} in ${seconds(clone.ms)} (${String(stage.cloneMethod ?? stage.method)})`,
     );

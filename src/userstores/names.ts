@@ -62,6 +62,22 @@ export function displayName(store: string, name: string): string {
   return store === PRIMARY_DOMAIN ? name : `${store}/${name}`;
 }
 
+/** The name when it is a valid user or role name; a BAD_REQUEST saying the rule otherwise. */
+export function checkAccountName(name: string, what: 'user' | 'role'): string {
+  if (typeof name !== 'string' || !isAccountName(name)) {
+    throw new TesseraError(
+      'BAD_REQUEST',
+      `"${String(name)}" is not a valid ${what} name: ${ACCOUNT_NAME_RULE}.`,
+    );
+  }
+  return name;
+}
+
+/** A CONFLICT naming the account as the API takes it (`STAFF/dave`), the way the caller typed it. */
+export function accountConflict(what: 'user' | 'role', store: string, name: string): TesseraError {
+  return new TesseraError('CONFLICT', `A ${what} named ${displayName(store, name)} already exists.`);
+}
+
 function badName(raw: string, why: string): TesseraError {
   return new TesseraError('BAD_REQUEST', `"${raw}" is not a valid user or role name: ${why}.`);
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listNodes, makeNodeId, NodeRegistry, nodeState } from '../../src/cluster/nodes.js';
+import { ClusterMembership, listNodes, makeNodeId, nodeState } from '../../src/cluster/nodes.js';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
@@ -41,7 +41,7 @@ function row(nodeId: string, lastHeartbeat: number) {
   };
 }
 
-describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
+describe.each(['sqlite', 'mysql'] as const)('ClusterMembership on %s', (kind) => {
   it('registers, beats, re-registers a missing row, prunes only long-gone nodes and deregisters', async () => {
     const database = await freshDatabase(kind);
     let now = 10_000_000;
@@ -53,7 +53,7 @@ describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
         row('recent', now - 2 * PERIOD_MS),
       ])
       .execute();
-    const registry = new NodeRegistry({
+    const membership = new ClusterMembership({
       db: database.db,
       logger: silent,
       heartbeatSeconds: 1,
@@ -61,19 +61,19 @@ describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
       host: 'me.example.com',
       now: () => now,
     });
-    cleanups.push(() => registry.stop());
-    await registry.start();
-    expect(registry.nodeId).toMatch(/-4242-[0-9a-f]{8}$/);
+    cleanups.push(() => membership.stop());
+    await membership.start();
+    expect(membership.nodeId).toMatch(/-4242-[0-9a-f]{8}$/);
 
     let nodes = await listNodes(database.db, PERIOD_MS, now);
     expect(nodes.map((n) => [n.nodeId, n.state]).sort()).toEqual(
       [
         ['crashed', 'gone'],
         ['recent', 'live'],
-        [registry.nodeId, 'live'],
+        [membership.nodeId, 'live'],
       ].sort(),
     );
-    const mine = nodes.find((n) => n.nodeId === registry.nodeId);
+    const mine = nodes.find((n) => n.nodeId === membership.nodeId);
     expect(mine).toMatchObject({
       host: 'me.example.com',
       port: 4242,
@@ -83,24 +83,24 @@ describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
     });
 
     now += 2_500;
-    await registry.beat();
+    await membership.beat();
     nodes = await listNodes(database.db, PERIOD_MS, now);
-    expect(nodes.find((n) => n.nodeId === registry.nodeId)?.lastHeartbeat).toBe(now);
+    expect(nodes.find((n) => n.nodeId === membership.nodeId)?.lastHeartbeat).toBe(now);
     expect(nodes.find((n) => n.nodeId === 'recent')?.state).toBe('gone');
 
     // Removed behind its back (another node's prune while this one was paused): the next beat puts it back.
-    await database.db.deleteFrom('cluster_nodes').where('node_id', '=', registry.nodeId).execute();
+    await database.db.deleteFrom('cluster_nodes').where('node_id', '=', membership.nodeId).execute();
     now += 1_000;
-    await registry.beat();
-    const back = (await listNodes(database.db, PERIOD_MS, now)).find((n) => n.nodeId === registry.nodeId);
+    await membership.beat();
+    const back = (await listNodes(database.db, PERIOD_MS, now)).find((n) => n.nodeId === membership.nodeId);
     expect(back).toMatchObject({ startedAt: 10_000_000, lastHeartbeat: now, state: 'live' });
 
-    await registry.stop();
-    await registry.stop();
+    await membership.stop();
+    await membership.stop();
     nodes = await listNodes(database.db, PERIOD_MS, now);
     expect(nodes.map((n) => n.nodeId).sort()).toEqual(['crashed', 'recent']);
-    // A stopped registry beats no more.
-    await registry.beat();
+    // A stopped membership beats no more.
+    await membership.beat();
     expect((await listNodes(database.db, PERIOD_MS, now)).length).toBe(2);
   });
 
@@ -111,7 +111,7 @@ describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
       .insertInto('cluster_nodes')
       .values([row('ancient', now - 500 * PERIOD_MS), row('young', now - 2 * PERIOD_MS)])
       .execute();
-    const keep = new NodeRegistry({
+    const keep = new ClusterMembership({
       db: database.db,
       logger: silent,
       heartbeatSeconds: 1,
@@ -125,7 +125,7 @@ describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
       'ancient',
       'young',
     ]);
-    const prune = new NodeRegistry({
+    const prune = new ClusterMembership({
       db: database.db,
       logger: silent,
       heartbeatSeconds: 1,
@@ -140,14 +140,14 @@ describe.each(['sqlite', 'mysql'] as const)('NodeRegistry on %s', (kind) => {
     const database = await freshDatabase(kind);
     const errors: string[] = [];
     const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
-    const registry = new NodeRegistry({ db: database.db, logger, heartbeatSeconds: 1, port: 3 });
-    await registry.start();
+    const membership = new ClusterMembership({ db: database.db, logger, heartbeatSeconds: 1, port: 3 });
+    await membership.start();
     await database.db.schema.alterTable('cluster_nodes').renameTo('cluster_nodes_away').execute();
-    await expect(registry.beat()).resolves.toBeUndefined();
+    await expect(membership.beat()).resolves.toBeUndefined();
     expect(errors.join('')).toContain('cluster heartbeat failed');
     await database.db.schema.alterTable('cluster_nodes_away').renameTo('cluster_nodes').execute();
-    await registry.beat();
-    await registry.stop();
+    await membership.beat();
+    await membership.stop();
     expect(await listNodes(database.db, PERIOD_MS)).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress, formatBytes } from '../../src/progress/progress.js';
+import { formatBytes, formatBytesJedec } from '../../src/progress/bytes.js';
+import { createProgress } from '../../src/progress/progress.js';
 
 /** A stream that keeps what is written, as a terminal or a log file would receive it. */
 function capture(tty: boolean): { stream: NodeJS.WriteStream; text: () => string } {
@@ -66,13 +67,25 @@ describe('progress on a terminal', () => {
   });
 });
 
-describe('formatBytes', () => {
+describe('formatBytesJedec', () => {
   it('picks the unit that keeps the number short', () => {
+    expect([
+      formatBytesJedec(512),
+      formatBytesJedec(1536),
+      formatBytesJedec(5 * 1024 ** 2),
+      formatBytesJedec(3 * 1024 ** 3),
+    ]).toEqual(['512 B', '1.5 KB', '5.0 MB', '3.00 GB']);
+  });
+});
+
+describe('formatBytes', () => {
+  it('spells the same steps in binary units, up to TiB', () => {
     expect([
       formatBytes(512),
       formatBytes(1536),
       formatBytes(5 * 1024 ** 2),
       formatBytes(3 * 1024 ** 3),
-    ]).toEqual(['512 B', '1.5 KB', '5.0 MB', '3.00 GB']);
+      formatBytes(2 * 1024 ** 4),
+    ]).toEqual(['512 B', '1.5 KiB', '5.0 MiB', '3.0 GiB', '2.0 TiB']);
   });
 });

@@ -5,8 +5,10 @@ import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { Schema } from '../../src/db/schema.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { TesseraError } from '../../src/errors.js';
+import type { HomeLayout } from '../../src/home/layout.js';
 import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { migrateTo } from '../../src/releases/migrator.js';
+import { UserStoreManager, type UserStoreManagerOptions } from '../../src/userstores/manager.js';
 import { legacySha256 } from '../../src/userstores/passwords.js';
 import type { StoreSchema } from '../../src/userstores/sql/sql-schema.js';
 import { SqlUserStore } from '../../src/userstores/sql/sql-store.js';
@@ -110,4 +112,23 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
   return { logger, lines };
+}
+
+/** What a test may set on a manager beside the database, the home and the logger that {@link startedManager} gives. */
+export type ManagerTuning = Omit<UserStoreManagerOptions, 'database' | 'layout' | 'logger'>;
+
+/**
+ * A manager over `server`'s database and `layout`'s home, started for `tenants`, whose log lines are kept in
+ * `lines` so that a test can read what it said. The caller closes it.
+ */
+export async function startedManager(
+  server: ServerDatabase,
+  layout: HomeLayout,
+  tenants: readonly number[],
+  tuning: ManagerTuning = {},
+): Promise<{ manager: UserStoreManager; lines: string[] }> {
+  const { logger, lines } = capturingLogger();
+  const manager = new UserStoreManager({ database: server.database, layout, logger, ...tuning });
+  await manager.start(tenants);
+  return { manager, lines };
 }

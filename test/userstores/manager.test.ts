@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { type DatabaseKind, redactDatabaseUrl } from '../../src/db/url.js';
 import { type HomeLayout, homeLayout, userstoresFolder } from '../../src/home/layout.js';
 import { parseStoreFile } from '../../src/userstores/definitions/store-file.js';
-import { UserStoreManager } from '../../src/userstores/manager.js';
+import type { UserStoreManager } from '../../src/userstores/manager.js';
 import type { UserStore } from '../../src/userstores/types.js';
 import {
   DATABASE_KINDS,
@@ -12,7 +12,7 @@ import {
   scratchDatabase,
   scratchFolder,
 } from '../helpers/databases.js';
-import { capturingLogger, errorCodeOf, eventually, type ServerDatabase, serverDatabase } from './helpers.js';
+import { errorCodeOf, eventually, type ServerDatabase, serverDatabase, startedManager } from './helpers.js';
 
 const ACME = 1;
 const GLOBEX = 2;
@@ -55,15 +55,7 @@ describe.each(DATABASE_KINDS)('JDBC user stores on %s through the manager', (kin
     await jdbc?.drop();
   });
   beforeEach(async () => {
-    const capture = capturingLogger();
-    lines = capture.lines;
-    manager = new UserStoreManager({
-      database: server.database,
-      layout,
-      logger: capture.logger,
-      hotLoad: false,
-    });
-    await manager.start([ACME, GLOBEX]);
+    ({ manager, lines } = await startedManager(server, layout, [ACME, GLOBEX], { hotLoad: false }));
   });
   afterEach(async () => {
     await manager.close();
@@ -216,17 +208,11 @@ describe('hot loading of store files', () => {
   beforeEach(async () => {
     home = scratchFolder('hotload');
     layout = homeLayout(home.dir);
-    const capture = capturingLogger();
-    lines = capture.lines;
     // A long rescan interval: these tests see the watcher at work, not the safety net.
-    manager = new UserStoreManager({
-      database: server.database,
-      layout,
-      logger: capture.logger,
+    ({ manager, lines } = await startedManager(server, layout, [ACME, GLOBEX], {
       debounceMs: 30,
       rescanIntervalMs: 60_000,
-    });
-    await manager.start([ACME, GLOBEX]);
+    }));
   });
   afterEach(async () => {
     await manager.close();
@@ -319,14 +305,8 @@ describe('hot loading of store files', () => {
   });
 
   it('without hot loading, reads the folders only at start and on rescan', async () => {
-    const quiet = new UserStoreManager({
-      database: server.database,
-      layout,
-      logger: capturingLogger().logger,
-      hotLoad: false,
-    });
+    const { manager: quiet } = await startedManager(server, layout, [GLOBEX], { hotLoad: false });
     try {
-      await quiet.start([GLOBEX]);
       writeStoreFileByHand(layout, GLOBEX, 'LATER', storeFile('LATER', url));
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(quiet.store(GLOBEX, 'LATER')).toBeUndefined();

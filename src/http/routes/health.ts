@@ -54,7 +54,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
   );
 
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    reply.header('content-type', context.metrics.registry.contentType);
-    return context.metrics.registry.metrics();
+    reply.header('content-type', context.metrics.prometheus.contentType);
+    return context.metrics.prometheus.metrics();
   });
 };

@@ -1,11 +1,35 @@
+import type { Static } from 'typebox';
+import type { Tenant } from '../../tenants/service.js';
 import { MAX_PAGE_SIZE } from '../../userstores/page.js';
 import type { Page, UserStore } from '../../userstores/types.js';
+import type { ServerContext } from '../context.js';
+import type { PageQuery } from './schemas.js';
+import { listedStores } from './scope.js';
+
+/**
+ * One page of a tenant's users or roles as a listing's query asks for it: from the store `?store=` names,
+ * else from all the tenant's stores, PRIMARY first; only names starting with `?prefix=`.
+ */
+export function pageOfTenantStores<T>(
+  context: ServerContext,
+  tenant: Tenant,
+  query: Static<typeof PageQuery>,
+  read: (store: UserStore, page: Page) => Promise<T[]>,
+): Promise<{ store: UserStore; item: T }[]> {
+  const { limit, offset, prefix, store: only } = query;
+  return pageAcrossStores(
+    listedStores(context, tenant, only),
+    (store, page) => read(store, { ...page, prefix }),
+    offset,
+    limit,
+  );
+}
 
 /**
  * One page taken from several stores read one after the other, each in its own name order: skips `offset`
  * entries over their concatenation and keeps up to `limit`, asking each store for pages it accepts.
  */
-export async function pageAcrossStores<T>(
+async function pageAcrossStores<T>(
   stores: readonly UserStore[],
   read: (store: UserStore, page: Page) => Promise<T[]>,
   offset: number,

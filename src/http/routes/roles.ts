@@ -3,9 +3,9 @@ import { Type } from 'typebox';
 import { TesseraError } from '../../errors.js';
 import { displayName } from '../../userstores/names.js';
 import type { ServerContext } from '../context.js';
-import { pageAcrossStores } from './paging.js';
+import { pageOfTenantStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, RoleBody } from './schemas.js';
-import { listedStores, managedTenant, storeFor } from './scope.js';
+import { managedTenant, storeFor } from './scope.js';
 
 const RoleParams = Type.Object({
   domain: Type.String(),
@@ -55,14 +55,7 @@ export const roleRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> =
     },
     async (request) => {
       const { tenant } = await managedTenant(context, request, request.params.domain);
-      const { limit, offset, prefix, store: only } = request.query;
-      const stores = listedStores(context, tenant, only);
-      const page = await pageAcrossStores(
-        stores,
-        (store, p) => store.listRoles({ ...p, prefix }),
-        offset,
-        limit,
-      );
+      const page = await pageOfTenantStores(context, tenant, request.query, (store, p) => store.listRoles(p));
       return { roles: page.map(({ store, item }) => displayName(store.domain, item)) };
     },
   );

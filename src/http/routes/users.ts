@@ -4,9 +4,9 @@ import { TesseraError } from '../../errors.js';
 import type { SessionStore } from '../../identity/sessions.js';
 import { validatePassword } from '../../tenants/service.js';
 import type { ServerContext } from '../context.js';
-import { pageAcrossStores } from './paging.js';
+import { pageOfTenantStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, UserBody } from './schemas.js';
-import { listedStores, managedTenant, storeFor, userView } from './scope.js';
+import { managedTenant, storeFor, userView } from './scope.js';
 
 const UserParams = Type.Object({
   domain: Type.String(),
@@ -68,14 +68,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const { tenant } = await managedTenant(context, request, request.params.domain);
-      const { limit, offset, prefix, store: only } = request.query;
-      const stores = listedStores(context, tenant, only);
-      const page = await pageAcrossStores(
-        stores,
-        (store, p) => store.listUsers({ ...p, prefix }),
-        offset,
-        limit,
-      );
+      const { limit, offset } = request.query;
+      const page = await pageOfTenantStores(context, tenant, request.query, (store, p) => store.listUsers(p));
       return { users: page.map(({ store, item }) => userView(store, item)), limit, offset };
     },
   );

@@ -13,9 +13,10 @@ import {
   ResultCodeError,
 } from 'ldapts';
 import { TesseraError } from '../../errors.js';
-import { displayName, isAccountName } from '../names.js';
+import { accountConflict, checkAccountName } from '../names.js';
 import { checkPage } from '../page.js';
 import { passwordForms, verifyAgainstDummy } from '../passwords.js';
+import { StoreLifecycle } from '../store-lifecycle.js';
 import type { NewUser, Page, StoreUser, UserStore } from '../types.js';
 import { bindAsService, directoryUnavailable, isConnectionFailure, newClient } from './client.js';
 import { childDn, filterFor, firstValue, normalizeDn, valuesOf } from './entries.js';
@@ -49,13 +50,14 @@ export class LdapUserStore implements UserStore {
   private readonly url: string;
   private readonly settings: LdapSettings;
   private service: Promise<Client> | undefined;
-  private closed = false;
+  private readonly lifecycle: StoreLifecycle;
 
   constructor(options: LdapUserStoreOptions) {
     this.domain = options.domain;
     this.url = options.url;
     this.settings = options.settings;
     this.readOnly = options.readOnly;
+    this.lifecycle = new StoreLifecycle(this.domain, this.readOnly);
   }
 
   /** A store whose directory was checked to answer, bind and hold both search bases. */
@@ -65,7 +67,7 @@ export class LdapUserStore implements UserStore {
   }
 
   async authenticate(username: string, password: string): Promise<StoreUser | undefined> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     const user = await this.bindAsUser(username, password);
     // The directory refuses in a millisecond or two: spend argon2's time as well, so that a refusal from
     // this store takes as long as one from a SQL store or for an unknown tenant or store.
@@ -110,13 +112,13 @@ export class LdapUserStore implements UserStore {
   }
 
   async getUser(username: string): Promise<StoreUser | undefined> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     const entry = await this.findUser(username);
     return entry === undefined ? undefined : this.toStoreUser(entry);
   }
 
   async listUsers(page: Page): Promise<StoreUser[]> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     checkPage(page);
     if (page.limit === 0) return [];
     const { userSearchBase, userObjectClass, userNameAttribute } = this.settings;
@@ -131,13 +133,13 @@ export class LdapUserStore implements UserStore {
   }
 
   async addUser(user: NewUser): Promise<StoreUser> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const username = checkAccountName(user.username, 'user');
     if (typeof user.password !== 'string' || user.password.length === 0)
       throw new TesseraError('BAD_REQUEST', `User ${username} needs a non-empty password.`);
     const roles = [...new Set(user.roles ?? [])].sort();
     const attributes = this.ldapAttributesOf(user.attributes ?? {});
-    if (await this.findUser(username)) throw conflict('user', this.domain, username);
+    if (await this.findUser(username)) throw accountConflict('user', this.domain, username);
     const groups = await this.groupsByName(roles);
     const { userSearchBase, userObjectClass, userNameAttribute } = this.settings;
     const entry: Record<string, string | string[]> = {
@@ -152,7 +154,7 @@ export class LdapUserStore implements UserStore {
       try {
         await client.add(dn, entry);
       } catch (error) {
-        if (error instanceof AlreadyExistsError) throw conflict('user', this.domain, username);
+        if (error instanceof AlreadyExistsError) throw accountConflict('user', this.domain, username);
         throw error;
       }
       for (const group of groups) await this.addMember(client, group, dn);
@@ -166,7 +168,7 @@ export class LdapUserStore implements UserStore {
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const entry = await this.findUser(username);
     if (entry === undefined) return false;
     const groups = await this.groupsWithMember(entry.dn);
@@ -179,7 +181,7 @@ export class LdapUserStore implements UserStore {
   }
 
   async setPassword(username: string, password: string): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     if (typeof password !== 'string' || password.length === 0)
       throw new TesseraError('BAD_REQUEST', `User ${username} needs a non-empty password.`);
     const entry = await this.findUser(username);
@@ -191,7 +193,7 @@ export class LdapUserStore implements UserStore {
   }
 
   async setUserRoles(username: string, roles: readonly string[]): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const entry = await this.findUser(username);
     if (entry === undefined) return false;
     const wanted = await this.groupsByName([...new Set(roles)]);
@@ -208,7 +210,7 @@ export class LdapUserStore implements UserStore {
   }
 
   async listRoles(page: Page): Promise<string[]> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     checkPage(page);
     if (page.limit === 0) return [];
     const { groupSearchBase, groupObjectClass, groupNameAttribute } = this.settings;
@@ -223,7 +225,7 @@ export class LdapUserStore implements UserStore {
   }
 
   async getRole(name: string): Promise<{ name: string; users: string[]; system: boolean } | undefined> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     const group = await this.findGroup(name);
     if (group === undefined) return undefined;
     const members = valuesOf(group, this.settings.memberAttribute).filter((dn) => dn !== NO_MEMBER);
@@ -236,9 +238,9 @@ export class LdapUserStore implements UserStore {
   }
 
   async addRole(name: string, users: readonly string[] = []): Promise<void> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const roleName = checkAccountName(name, 'role');
-    if (await this.findGroup(roleName)) throw conflict('role', this.domain, roleName);
+    if (await this.findGroup(roleName)) throw accountConflict('role', this.domain, roleName);
     const members = await this.userDns([...new Set(users)]);
     const { groupSearchBase, groupObjectClass, groupNameAttribute, memberAttribute } = this.settings;
     await this.withService(async (client) => {
@@ -249,14 +251,14 @@ export class LdapUserStore implements UserStore {
           [memberAttribute]: members.length > 0 ? members : NO_MEMBER,
         });
       } catch (error) {
-        if (error instanceof AlreadyExistsError) throw conflict('role', this.domain, roleName);
+        if (error instanceof AlreadyExistsError) throw accountConflict('role', this.domain, roleName);
         throw error;
       }
     });
   }
 
   async deleteRole(name: string): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const group = await this.findGroup(name);
     if (group === undefined) return false;
     await this.withService((client) => client.del(group.dn));
@@ -264,12 +266,12 @@ export class LdapUserStore implements UserStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const service = this.service;
-    this.service = undefined;
-    const client = await service?.catch(() => undefined);
-    await client?.unbind().catch(() => {});
+    await this.lifecycle.close(async () => {
+      const service = this.service;
+      this.service = undefined;
+      const client = await service?.catch(() => undefined);
+      await client?.unbind().catch(() => {});
+    });
   }
 
   /** A bind as a DN no entry has, whose refusal is ignored; a directory that cannot be reached still throws. */
@@ -289,26 +291,13 @@ export class LdapUserStore implements UserStore {
     return { url: this.url, settings: this.settings };
   }
 
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new TesseraError('STORE_UNAVAILABLE', `User store ${this.domain} was unloaded.`, {
-        hint: 'Look the store up again; its definition may have changed or been removed.',
-      });
-    }
-  }
-
-  private assertWritable(): void {
-    this.assertOpen();
-    if (this.readOnly) throw new TesseraError('READ_ONLY_STORE', `User store ${this.domain} is read-only.`);
-  }
-
   /**
    * Runs `work` on the connection bound as the bind DN, binding it first when needed. A directory that
    * cannot be reached becomes STORE_UNAVAILABLE (and the connection is bound afresh next time); a request
    * the directory refuses becomes a TesseraError saying why.
    */
   private async withService<T>(work: (client: Client) => Promise<T>): Promise<T> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     if (this.service === undefined) {
       const binding = bindAsService(this.endpoint());
       this.service = binding;
@@ -581,19 +570,4 @@ function memberFilter(objectClass: string, memberAttribute: string, dns: readonl
 
 function replace(attribute: string, values: string[]): Change {
   return new Change({ operation: 'replace', modification: new Attribute({ type: attribute, values }) });
-}
-
-function checkAccountName(name: string, what: 'user' | 'role'): string {
-  if (typeof name !== 'string' || !isAccountName(name)) {
-    throw new TesseraError(
-      'BAD_REQUEST',
-      `"${String(name)}" is not a valid ${what} name: use letters, digits and . _ - + only.`,
-    );
-  }
-  return name;
-}
-
-/** Names the account as the API takes it (`STAFF/dave`), the way the caller typed it. */
-function conflict(what: 'user' | 'role', store: string, name: string): TesseraError {
-  return new TesseraError('CONFLICT', `A ${what} named ${displayName(store, name)} already exists.`);
 }

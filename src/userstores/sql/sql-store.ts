@@ -1,9 +1,10 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Schema } from '../../db/schema.js';
 import { TesseraError } from '../../errors.js';
-import { displayName, isAccountName, PRIMARY_DOMAIN } from '../names.js';
+import { accountConflict, checkAccountName, PRIMARY_DOMAIN } from '../names.js';
 import { checkPage, startsWith } from '../page.js';
 import { hashPassword, type StoredPassword, verifyAgainstDummy, verifyPassword } from '../passwords.js';
+import { StoreLifecycle } from '../store-lifecycle.js';
 import type { NewUser, Page, StoreUser, UserStore } from '../types.js';
 import type { StoreSchema } from './sql-schema.js';
 
@@ -41,7 +42,7 @@ export class SqlUserStore implements UserStore {
   private readonly db: Kysely<StoreSchema>;
   private readonly tenantId: number;
   private readonly onClose: (() => Promise<void>) | undefined;
-  private closed = false;
+  private readonly lifecycle: StoreLifecycle;
 
   constructor(options: SqlUserStoreOptions) {
     this.db = options.db;
@@ -49,11 +50,12 @@ export class SqlUserStore implements UserStore {
     this.domain = options.domain;
     this.kind = options.kind;
     this.readOnly = options.readOnly;
+    this.lifecycle = new StoreLifecycle(this.domain, this.readOnly);
     this.onClose = options.onClose;
   }
 
   async authenticate(username: string, password: string): Promise<StoreUser | undefined> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     // No name rule here: a name stored by an older release still logs in, whatever it looks like.
     const plausible =
       typeof username === 'string' && username.length > 0 && username.length <= MAX_NAME_LENGTH;
@@ -70,13 +72,13 @@ export class SqlUserStore implements UserStore {
   }
 
   async getUser(username: string): Promise<StoreUser | undefined> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     const row = await this.findUser(this.db, username);
     return row === undefined ? undefined : this.toStoreUser(row);
   }
 
   async listUsers(page: Page): Promise<StoreUser[]> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     checkPage(page);
     if (page.limit === 0) return [];
     const rows = await this.db
@@ -93,7 +95,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async addUser(user: NewUser): Promise<StoreUser> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const username = checkAccountName(user.username, 'user');
     if (typeof user.password !== 'string' || user.password.length === 0) {
       throw new TesseraError('BAD_REQUEST', `User ${username} needs a non-empty password.`);
@@ -102,7 +104,7 @@ export class SqlUserStore implements UserStore {
     const attributes = Object.entries(user.attributes ?? {});
     for (const [name, value] of attributes) checkAttribute(name, value);
     // Refuse cheaply before spending argon2's time; the transaction below checks again authoritatively.
-    if (await this.findUser(this.db, username)) throw conflict('user', this.domain, username);
+    if (await this.findUser(this.db, username)) throw accountConflict('user', this.domain, username);
     await this.roleIds(this.db, roles);
     const password = await hashPassword(user.password);
 
@@ -143,7 +145,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const row = await this.findUser(this.db, username);
     if (row === undefined) return false;
     if (row.is_system)
@@ -158,7 +160,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async setPassword(username: string, password: string): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     if (typeof password !== 'string' || password.length === 0) {
       throw new TesseraError('BAD_REQUEST', `User ${username} needs a non-empty password.`);
     }
@@ -169,7 +171,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async setUserRoles(username: string, roles: readonly string[]): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const wanted = [...new Set(roles)];
     return this.db.transaction().execute(async (trx) => {
       const row = await this.findUser(trx, username);
@@ -187,7 +189,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async listRoles(page: Page): Promise<string[]> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     checkPage(page);
     if (page.limit === 0) return [];
     const rows = await this.db
@@ -203,7 +205,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async getRole(name: string): Promise<{ name: string; users: string[]; system: boolean } | undefined> {
-    this.assertOpen();
+    this.lifecycle.assertOpen();
     const role = await this.findRole(this.db, name);
     if (role === undefined) return undefined;
     const members = await this.db
@@ -218,12 +220,12 @@ export class SqlUserStore implements UserStore {
   }
 
   async addRole(name: string, users: readonly string[] = []): Promise<void> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const roleName = checkAccountName(name, 'role');
     const members = [...new Set(users)];
     await this.failAsConflictIfTaken('role', roleName, () =>
       this.db.transaction().execute(async (trx) => {
-        if (await this.findRole(trx, roleName)) throw conflict('role', this.domain, roleName);
+        if (await this.findRole(trx, roleName)) throw accountConflict('role', this.domain, roleName);
         const userIds = await this.userIds(trx, members);
         await trx
           .insertInto('roles')
@@ -243,7 +245,7 @@ export class SqlUserStore implements UserStore {
   }
 
   async deleteRole(name: string): Promise<boolean> {
-    this.assertWritable();
+    this.lifecycle.assertWritable();
     const role = await this.findRole(this.db, name);
     if (role === undefined) return false;
     if (role.is_system)
@@ -260,22 +262,9 @@ export class SqlUserStore implements UserStore {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.onClose?.();
-  }
-
-  private assertOpen(): void {
-    if (this.closed) {
-      throw new TesseraError('STORE_UNAVAILABLE', `User store ${this.domain} was unloaded.`, {
-        hint: 'Look the store up again; its definition may have changed or been removed.',
-      });
-    }
-  }
-
-  private assertWritable(): void {
-    this.assertOpen();
-    if (this.readOnly) throw new TesseraError('READ_ONLY_STORE', `User store ${this.domain} is read-only.`);
+    await this.lifecycle.close(async () => {
+      await this.onClose?.();
+    });
   }
 
   private async reject(password: string): Promise<undefined> {
@@ -431,7 +420,7 @@ export class SqlUserStore implements UserStore {
     } catch (error) {
       if (error instanceof TesseraError) throw error;
       const taken = what === 'user' ? await this.findUser(this.db, name) : await this.findRole(this.db, name);
-      if (taken !== undefined) throw conflict(what, this.domain, name);
+      if (taken !== undefined) throw accountConflict(what, this.domain, name);
       throw error;
     }
   }
@@ -466,24 +455,9 @@ function storedPasswordOf(row: UserRow): StoredPassword | undefined {
   return { hash: row.password_hash, salt: row.password_salt, algorithm };
 }
 
-function checkAccountName(name: string, what: 'user' | 'role'): string {
-  if (typeof name !== 'string' || !isAccountName(name)) {
-    throw new TesseraError(
-      'BAD_REQUEST',
-      `"${String(name)}" is not a valid ${what} name: use letters, digits and . _ - + only.`,
-    );
-  }
-  return name;
-}
-
 function checkAttribute(name: string, value: unknown): void {
   if (name.length === 0 || name.length > MAX_NAME_LENGTH) {
     throw new TesseraError('BAD_REQUEST', `Attribute names must have 1 to ${MAX_NAME_LENGTH} characters.`);
   }
   if (typeof value !== 'string') throw new TesseraError('BAD_REQUEST', `Attribute ${name} must be a string.`);
-}
-
-/** Names the account as the API takes it (`STAFF/dave`), the way the caller typed it. */
-function conflict(what: 'user' | 'role', store: string, name: string): TesseraError {
-  return new TesseraError('CONFLICT', `A ${what} named ${displayName(store, name)} already exists.`);
 }

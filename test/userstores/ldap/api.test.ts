@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { createTenant } from '../../helpers/tenant-stores.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { ROOT_PASSWORD, rootBindRequest, type Slapd, seed, startSlapd } from './slapd.js';
 
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
 
@@ -31,13 +31,7 @@ describe('LDAP user stores through the REST API', () => {
         url: slapd.url,
         readOnly: false,
         description: 'Acme directory',
-        ldap: {
-          bindDn: ROOT_DN,
-          bindPassword: ROOT_PASSWORD,
-          userSearchBase: PEOPLE,
-          groupSearchBase: GROUPS,
-          attributes: { email: 'mail' },
-        },
+        ldap: rootBindRequest({ attributes: { email: 'mail' } }),
       },
     });
     expect(created.status).toBe(201);
@@ -92,12 +86,7 @@ describe('LDAP user stores through the REST API', () => {
         domain: 'BROKEN',
         type: 'ldap',
         url: slapd.url,
-        ldap: {
-          bindDn: ROOT_DN,
-          bindPassword: 'wrong-pw-123',
-          userSearchBase: PEOPLE,
-          groupSearchBase: GROUPS,
-        },
+        ldap: rootBindRequest({ bindPassword: 'wrong-pw-123' }),
       },
     });
     expect(refused.status).toBe(400);

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HomeLayout, homeLayout, userstoresFolder } from '../../../src/home/layout.js';
 import { parseStoreFile } from '../../../src/userstores/definitions/store-file.js';
-import { UserStoreManager } from '../../../src/userstores/manager.js';
+import type { UserStoreManager } from '../../../src/userstores/manager.js';
 import type { UserStore } from '../../../src/userstores/types.js';
 import { type ScratchDatabase, scratchDatabase } from '../../helpers/databases.js';
-import { capturingLogger, errorCodeOf, type ServerDatabase, serverDatabase } from '../helpers.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, seed, startSlapd } from './slapd.js';
+import { errorCodeOf, type ServerDatabase, serverDatabase, startedManager } from '../helpers.js';
+import { ROOT_PASSWORD, rootBindRequest, type Slapd, seed, startSlapd } from './slapd.js';
 
 const ACME = 1;
 
@@ -18,14 +18,7 @@ describe('LDAP user stores through the manager', () => {
   let layout: HomeLayout;
   let manager: UserStoreManager;
   let lines: string[];
-  const ldap = () => ({
-    bindDn: ROOT_DN,
-    bindPassword: ROOT_PASSWORD,
-    userSearchBase: PEOPLE,
-    groupSearchBase: GROUPS,
-    attributes: { email: 'mail' },
-    timeoutMs: 2_000,
-  });
+  const ldap = () => rootBindRequest({ attributes: { email: 'mail' }, timeoutMs: 2_000 });
 
   beforeAll(async () => {
     slapd = await startSlapd();
@@ -35,15 +28,7 @@ describe('LDAP user stores through the manager', () => {
     server = await serverDatabase('sqlite', { [ACME]: 'acme.com' });
     jdbc = await scratchDatabase('sqlite', 'jdbc');
     layout = homeLayout(jdbc.home);
-    const capture = capturingLogger();
-    lines = capture.lines;
-    manager = new UserStoreManager({
-      database: server.database,
-      layout,
-      logger: capture.logger,
-      hotLoad: false,
-    });
-    await manager.start([ACME]);
+    ({ manager, lines } = await startedManager(server, layout, [ACME], { hotLoad: false }));
   });
   afterAll(async () => {
     await manager?.close();

@@ -2,10 +2,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/db/connection.js';
+import type { LdapSettings } from '../../../src/userstores/ldap/settings.js';
 import { GENERIC_PROBE_ERROR } from '../../../src/userstores/probe.js';
 import { ensureJdbcStoreSchema } from '../../../src/userstores/sql/sql-schema.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
+import { PEOPLE, ROOT_DN, rootBindRequest, type Slapd, startSlapd } from './slapd.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
@@ -14,7 +15,7 @@ const PROBE = '/api/v1/tenants/acme.com/userstores/test';
 describe('POST /tenants/{domain}/userstores/test', () => {
   let slapd: Slapd;
   let t: TestServer;
-  let ldapBody: (ldap?: Record<string, unknown>) => Record<string, unknown>;
+  let ldapBody: (ldap?: Partial<LdapSettings>) => Record<string, unknown>;
 
   beforeAll(async () => {
     slapd = await startSlapd();
@@ -29,13 +30,7 @@ describe('POST /tenants/{domain}/userstores/test', () => {
       type: 'ldap',
       url: slapd.url,
       readOnly: true,
-      ldap: {
-        bindDn: ROOT_DN,
-        bindPassword: ROOT_PASSWORD,
-        userSearchBase: PEOPLE,
-        groupSearchBase: GROUPS,
-        ...ldap,
-      },
+      ldap: rootBindRequest(ldap),
     });
   });
   afterAll(async () => {

@@ -3,10 +3,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type HomeLayout, homeLayout, userstoresFolder } from '../../../src/home/layout.js';
 import { LDAP_RETRY_MAX_MS, ldapRetryDelayMs } from '../../../src/userstores/definitions/store-loader.js';
-import { UserStoreManager } from '../../../src/userstores/manager.js';
+import type { UserStoreManager } from '../../../src/userstores/manager.js';
 import { scratchFolder } from '../../helpers/databases.js';
-import { capturingLogger, type ServerDatabase, serverDatabase } from '../helpers.js';
-import { GROUPS, PEOPLE, ROOT_DN, ROOT_PASSWORD, type Slapd, startSlapd } from './slapd.js';
+import { type ServerDatabase, serverDatabase, startedManager } from '../helpers.js';
+import { GROUPS, ROOT_DN, ROOT_PASSWORD, rootBindRequest, type Slapd, startSlapd } from './slapd.js';
 
 const ACME = 1;
 
@@ -29,29 +29,17 @@ describe('LDAP stores that fail to load are retried only when the directory was 
     server = await serverDatabase('sqlite', { [ACME]: 'acme.com' });
     home = scratchFolder('ldap-retry');
     layout = homeLayout(home.dir);
-    const capture = capturingLogger();
-    lines = capture.lines;
     // A rescan every 20 ms: without backoff a failing store would be tried dozens of times below.
-    manager = new UserStoreManager({
-      database: server.database,
-      layout,
-      logger: capture.logger,
+    ({ manager, lines } = await startedManager(server, layout, [ACME], {
       rescanIntervalMs: 20,
       debounceMs: 10,
-    });
-    await manager.start([ACME]);
+    }));
     await manager.createStore(ACME, {
       domain: 'DIRECTORY',
       type: 'ldap',
       url: slapd.url,
       readOnly: true,
-      ldap: {
-        bindDn: ROOT_DN,
-        bindPassword: ROOT_PASSWORD,
-        userSearchBase: PEOPLE,
-        groupSearchBase: GROUPS,
-        timeoutMs: 2_000,
-      },
+      ldap: rootBindRequest({ timeoutMs: 2_000 }),
     });
     goodText = readFileSync(path.join(userstoresFolder(layout, ACME), 'DIRECTORY.toml'), 'utf8');
   });

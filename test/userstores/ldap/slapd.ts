@@ -27,6 +27,20 @@ export function rootBindSettings(overrides: Partial<LdapSettings> = {}): LdapSet
   };
 }
 
+/**
+ * The same root bind and search bases as {@link rootBindSettings}, as a store request names them (the API's
+ * body, `createStore`), for the manager to complete with its defaults; `overrides` win.
+ */
+export function rootBindRequest(overrides: Partial<LdapSettings> = {}): Partial<LdapSettings> {
+  return {
+    bindDn: ROOT_DN,
+    bindPassword: ROOT_PASSWORD,
+    userSearchBase: PEOPLE,
+    groupSearchBase: GROUPS,
+    ...overrides,
+  };
+}
+
 const SLAPD_CANDIDATES = ['/usr/sbin/slapd', '/usr/local/sbin/slapd', '/usr/libexec/slapd'];
 const SCHEMA_FOLDER = '/etc/ldap/schema';
 const MODULE_FOLDER = '/usr/lib/ldap';

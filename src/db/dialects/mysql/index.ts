@@ -9,12 +9,11 @@ import {
   DEFAULT_POOL_SIZE,
   type Dialect,
   type DialectModule,
-  type IntrospectedForeignKey,
-  type IntrospectedTable,
   NO_FILE_COMPANIONS,
   type RoleDatabaseCreation,
 } from '../../dialect.js';
 import { errorCauses } from '../../error-causes.js';
+import { groupCatalogue } from '../../introspection.js';
 import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 
@@ -254,44 +253,29 @@ const dialect: Dialect = {
       from information_schema.key_column_usage
       where table_schema = database() and referenced_table_name is not null
       order by table_name, constraint_name, ordinal_position`.execute(db);
-    const byName = new Map<string, IntrospectedTable>();
-    for (const c of columns.rows) {
-      let table = byName.get(c.table_name);
-      if (!table) {
-        table = { name: c.table_name, columns: [], indexes: [], primaryKey: [], foreignKeys: [] };
-        byName.set(c.table_name, table);
-      }
-      table.columns.push({ name: c.column_name, type: c.type.toLowerCase(), nullable: c.nullable === 'YES' });
-      if (c.extra.toLowerCase().includes('auto_increment')) table.identity = c.column_name;
-    }
-    for (const i of indexes.rows) {
-      const table = byName.get(i.table_name);
-      if (!table) continue;
-      const existing = table.indexes.find((x) => x.name === i.index_name);
-      if (existing) existing.columns.push(i.column_name);
-      else
-        table.indexes.push({
-          name: i.index_name,
-          columns: [i.column_name],
-          unique: Number(i.non_unique) === 0,
-        });
-    }
-    for (const table of byName.values()) {
-      table.primaryKey = [...(table.indexes.find((i) => i.name === PRIMARY_KEY_INDEX)?.columns ?? [])];
-    }
-    const keys = new Map<string, IntrospectedForeignKey>();
-    for (const r of references.rows) {
-      const id = `${r.table_name}.${r.constraint_name}`;
-      let key = keys.get(id);
-      if (!key) {
-        key = { columns: [], referencedTable: r.referenced_table, referencedColumns: [] };
-        keys.set(id, key);
-        byName.get(r.table_name)?.foreignKeys.push(key);
-      }
-      key.columns.push(r.column_name);
-      key.referencedColumns.push(r.referenced_column);
-    }
-    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return groupCatalogue(
+      columns.rows.map((c) => ({
+        table: c.table_name,
+        name: c.column_name,
+        type: c.type,
+        nullable: c.nullable === 'YES',
+        generated: c.extra.toLowerCase().includes('auto_increment'),
+      })),
+      indexes.rows.map((i) => ({
+        table: i.table_name,
+        name: i.index_name,
+        columns: [i.column_name],
+        unique: Number(i.non_unique) === 0,
+        primary: i.index_name === PRIMARY_KEY_INDEX,
+      })),
+      references.rows.map((r) => ({
+        table: r.table_name,
+        constraint: r.constraint_name,
+        columns: [r.column_name],
+        referencedTable: r.referenced_table,
+        referencedColumns: [r.referenced_column],
+      })),
+    );
   },
 
   async databaseSize(db) {

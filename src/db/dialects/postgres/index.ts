@@ -10,11 +10,11 @@ import {
   DEFAULT_POOL_SIZE,
   type Dialect,
   type DialectModule,
-  type IntrospectedTable,
   NO_FILE_COMPANIONS,
   type RoleDatabaseCreation,
 } from '../../dialect.js';
 import { errorCauses } from '../../error-causes.js';
+import { groupCatalogue } from '../../introspection.js';
 import { shellCommand } from '../../shell-command.js';
 import { type DatabaseTarget, sameServer } from '../../url.js';
 import { BinaryCopyRowCounter } from './copy-binary.js';
@@ -194,13 +194,15 @@ const dialect: Dialect = {
       join pg_namespace n on n.oid = t.relnamespace
       where n.nspname = current_schema()
       order by t.relname, i.relname`.execute(db);
+    // One row per constraint, each named by its oid (unique, where a name need not be).
     const references = await sql<{
       table_name: string;
+      constraint_id: string;
       referenced_table: string;
       columns: string[];
       referenced_columns: string[];
     }>`
-      select t.relname as table_name, r.relname as referenced_table,
+      select t.relname as table_name, c.oid::text as constraint_id, r.relname as referenced_table,
              array(select a.attname::text from unnest(c.conkey) with ordinality k(attnum, ord)
                    join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum order by k.ord) as columns,
              array(select a.attname::text from unnest(c.confkey) with ordinality k(attnum, ord)
@@ -212,30 +214,29 @@ const dialect: Dialect = {
       join pg_namespace n on n.oid = t.relnamespace
       where c.contype = 'f' and n.nspname = current_schema()
       order by t.relname, c.conname`.execute(db);
-    const byName = new Map<string, IntrospectedTable>();
-    for (const c of columns.rows) {
-      let table = byName.get(c.table_name);
-      if (!table) {
-        table = { name: c.table_name, columns: [], indexes: [], primaryKey: [], foreignKeys: [] };
-        byName.set(c.table_name, table);
-      }
-      table.columns.push({ name: c.column_name, type: c.type.toLowerCase(), nullable: c.nullable });
-      if (c.generated) table.identity = c.column_name;
-    }
-    for (const i of indexes.rows) {
-      const table = byName.get(i.table_name);
-      if (!table) continue;
-      table.indexes.push({ name: i.index_name, columns: i.columns, unique: i.unique });
-      if (i.primary) table.primaryKey = i.columns;
-    }
-    for (const r of references.rows) {
-      byName.get(r.table_name)?.foreignKeys.push({
+    return groupCatalogue(
+      columns.rows.map((c) => ({
+        table: c.table_name,
+        name: c.column_name,
+        type: c.type,
+        nullable: c.nullable,
+        generated: c.generated,
+      })),
+      indexes.rows.map((i) => ({
+        table: i.table_name,
+        name: i.index_name,
+        columns: i.columns,
+        unique: i.unique,
+        primary: i.primary,
+      })),
+      references.rows.map((r) => ({
+        table: r.table_name,
+        constraint: r.constraint_id,
         columns: r.columns,
         referencedTable: r.referenced_table,
         referencedColumns: r.referenced_columns,
-      });
-    }
-    return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+      })),
+    );
   },
 
   async databaseSize(db) {

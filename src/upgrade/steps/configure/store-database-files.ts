@@ -11,7 +11,7 @@ import { type TenantFolder, toHomePath } from './copy-units.js';
 import { copyFileVerified } from './mirror.js';
 
 /** A SQLite database file of secondary stores, at the same path inside both homes. */
-export interface StoreDatabaseFile {
+export interface CarriedStoreDatabaseFile {
   /** Its path inside a home, e.g. `repository/database/userstores.db`. */
   relative: string;
   source: string;
@@ -38,7 +38,7 @@ export interface SharedStoreUse {
 }
 
 export interface StoreDatabases {
-  files: StoreDatabaseFile[];
+  files: CarriedStoreDatabaseFile[];
   leftInPlace: StoreLeftInPlace[];
   /** The JDBC databases among `leftInPlace`: the old home still uses them, so the upgrade must not write them. */
   shared: SharedStoreUse[];
@@ -59,7 +59,7 @@ export async function findStoreDatabases(
   newLayout: HomeLayout,
   tenants: readonly TenantFolder[],
 ): Promise<StoreDatabases> {
-  const files = new Map<string, StoreDatabaseFile>();
+  const files = new Map<string, CarriedStoreDatabaseFile>();
   const leftInPlace: StoreLeftInPlace[] = [];
   const shared: SharedStoreUse[] = [];
   const outsideHome: StoreLeftInPlace[] = [];
@@ -148,7 +148,7 @@ export interface StoreDatabaseCopy {
 }
 
 /** Copies a store database file (and its write-ahead log, if any) and verifies both by sha256. */
-export async function copyStoreDatabase(file: StoreDatabaseFile): Promise<StoreDatabaseCopy> {
+export async function copyStoreDatabase(file: CarriedStoreDatabaseFile): Promise<StoreDatabaseCopy> {
   const main = await copyFileVerified(file.source, file.target);
   let wal = false;
   for (const suffix of file.companions.carried) {

@@ -12,7 +12,7 @@ import {
 } from '../../../db/copy/tables.js';
 import type { NativeCopy } from '../../../db/dialect.js';
 import { parseDatabaseUrl, redactDatabaseUrl, sameServer } from '../../../db/url.js';
-import { formatBytes } from '../../../progress/progress.js';
+import { formatBytesJedec } from '../../../progress/bytes.js';
 import { migrateTo } from '../../../releases/migrator.js';
 import { crashPoint } from '../../crash.js';
 import type { Step, UpgradeContext } from '../../types.js';
@@ -233,7 +233,7 @@ async function cloneIfPossible(
   }
   const ms = Math.round(performance.now() - started);
   context.progress.line(
-    `stage: cloned ${result.bytes === undefined ? 'production' : formatBytes(result.bytes)} in ${(ms / 1000).toFixed(2)} s (${result.method}); the verification counts the rows`,
+    `stage: cloned ${result.bytes === undefined ? 'production' : formatBytesJedec(result.bytes)} in ${(ms / 1000).toFixed(2)} s (${result.method}); the verification counts the rows`,
   );
   crashPoint('stage:batch');
   journal.cloneMethod = result.method;
