@@ -50,3 +50,28 @@ function tomlValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   throw new TypeError(`no default config literal for ${String(value)}`);
 }
+
+/** The words of a first start's file, for other writers of a config (the upgrade) to say the same. */
+export interface FirstStartWords {
+  /** The sections a first start writes, in its order. */
+  sectionOrder: readonly string[];
+  /** The comment lines above a key written with its value, by dotted name. */
+  keyComments: Readonly<Record<string, readonly string[]>>;
+  /** The commented-out `key = example` line of an optional key, by dotted name. */
+  examples: Readonly<Record<string, string>>;
+}
+
+export function firstStartWords(): FirstStartWords {
+  const sectionOrder: string[] = [];
+  const keyComments: Record<string, readonly string[]> = {};
+  const examples: Record<string, string> = {};
+  for (const [name, spec] of configKeyRows()) {
+    const file = spec.file ?? { write: 'value' };
+    if (file.write !== 'value' && file.write !== 'example') continue;
+    const { section, key } = splitKeyName(name);
+    if (section !== '' && !sectionOrder.includes(section)) sectionOrder.push(section);
+    if (file.write === 'example') examples[name] = `${key} = ${file.example}`;
+    else if (file.comment) keyComments[name] = file.comment;
+  }
+  return { sectionOrder, keyComments, examples };
+}
