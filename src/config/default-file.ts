@@ -1,5 +1,4 @@
-import type { ConfigKeySpec } from './key-spec.js';
-import { splitKeyName } from './key-spec.js';
+import { type ConfigKeySpec, splitKeyName } from './key-spec.js';
 import { CONFIG_FORMAT, type ConfigKeyName, configKeyRows } from './keys.js';
 
 /**

@@ -1,5 +1,4 @@
-import type { ConfigKeySpec, IntegerKey } from './key-spec.js';
-import { splitKeyName } from './key-spec.js';
+import { type ConfigKeySpec, type IntegerKey, splitKeyName } from './key-spec.js';
 import { CONFIG_KEYS, type ConfigKeyName, type KeyNameOfType } from './keys.js';
 import { isTable, type Problems, type Table } from './problems.js';
 
