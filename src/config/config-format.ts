@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { TesseraError } from '../errors.js';
+import { CONFIG_KEYS } from './keys.js';
 import { tomlSyntaxRefusal } from './toml-syntax.js';
 
 /** The config formats releases wrote: 1.0 had no `format` key and called the URL `database.dsn`. */
@@ -38,5 +39,5 @@ export function summarizeConfigFile(file: string): ConfigSummary {
   }
   const database = (raw.database ?? {}) as Record<string, unknown>;
   const url = format === '1.0' ? database.dsn : database.url;
-  return { format, databaseUrl: typeof url === 'string' ? url : 'sqlite:repository/database/tessera.db' };
+  return { format, databaseUrl: typeof url === 'string' ? url : CONFIG_KEYS['database.url'].default };
 }

@@ -1,5 +1,11 @@
+import { CONFIG_KEYS } from '../../config/keys.js';
 import { carry, fill, rename, replaceWith } from '../config/rules.js';
 import type { HopRules } from '../config/types.js';
+
+/** A key new in 2.0 starts at the default the 2.0 loader assumes when it is left out. */
+const defaultOf = (
+  key: 'server.host' | 'database.pool_size' | 'cluster.heartbeat_seconds' | 'deployment.hot_deploy',
+) => CONFIG_KEYS[key].default;
 
 /**
  * Tessera 2.0: `server.hostname` became `server.host`, passwords are argon2id, and the pool, cluster and
@@ -22,9 +28,17 @@ export const CONFIG_1_1_TO_2_0: HopRules = {
     'logging.level': carry(),
   },
   defaults: [
-    fill('server.host', '0.0.0.0', 'the 2.0 default (the old file set no host name)'),
-    fill('database.pool_size', 10, 'new in 2.0'),
-    fill('cluster.heartbeat_seconds', 10, 'new in 2.0: nodes register and heartbeat in the database'),
-    fill('deployment.hot_deploy', true, 'new in 2.0; 1.x always deployed webapps while running'),
+    fill('server.host', defaultOf('server.host'), 'the 2.0 default (the old file set no host name)'),
+    fill('database.pool_size', defaultOf('database.pool_size'), 'new in 2.0'),
+    fill(
+      'cluster.heartbeat_seconds',
+      defaultOf('cluster.heartbeat_seconds'),
+      'new in 2.0: nodes register and heartbeat in the database',
+    ),
+    fill(
+      'deployment.hot_deploy',
+      defaultOf('deployment.hot_deploy'),
+      'new in 2.0; 1.x always deployed webapps while running',
+    ),
   ],
 };

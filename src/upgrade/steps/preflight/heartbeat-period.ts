@@ -1,21 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'smol-toml';
-
-/** The server's default `cluster.heartbeat_seconds`. */
-export const DEFAULT_HEARTBEAT_SECONDS = 10;
+import { peekInteger } from '../../../config/peek.js';
 
 /**
  * How often the old release's nodes heartbeat, from its config (`[cluster] heartbeat_seconds`, 2.0 on), or
- * the default when the config does not say. The plan already read and validated this file.
+ * the key table's default when the config does not say, says what a server would refuse, or cannot be read.
  */
 export function heartbeatPeriodMs(configFile: string): number {
-  let raw: Record<string, unknown>;
+  let source = '';
   try {
-    raw = parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    source = readFileSync(configFile, 'utf8');
   } catch {
-    return DEFAULT_HEARTBEAT_SECONDS * 1000;
+    // The default, as for a config that leaves the key out.
   }
-  const cluster = raw.cluster as Record<string, unknown> | undefined;
-  const seconds = cluster?.heartbeat_seconds;
-  return typeof seconds === 'number' && seconds > 0 ? seconds * 1000 : DEFAULT_HEARTBEAT_SECONDS * 1000;
+  return peekInteger(source, 'cluster.heartbeat_seconds') * 1000;
 }

@@ -1,0 +1,20 @@
+import { parse } from 'smol-toml';
+import type { KeyNameOfType } from './keys.js';
+import { isTable, Problems } from './problems.js';
+import { keyReader } from './read-keys.js';
+
+/**
+ * One whole-number key of a config of any release, read as the server reads it: the key table's default
+ * when the text is not TOML, leaves the key out, or holds a value the server would refuse. For the
+ * upgrade, which looks at an old home's settings without refusing its config.
+ */
+export function peekInteger(source: string, name: KeyNameOfType<'integer'>): number {
+  let document: unknown;
+  try {
+    document = parse(source);
+  } catch {
+    document = {};
+  }
+  const ignored = new Problems('', source);
+  return keyReader(isTable(document) ? document : {}, ignored).integer(name);
+}
