@@ -9,7 +9,7 @@ import type { Progress } from '../progress/progress.js';
 import { buildPlan, openProduction } from './build-plan.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
-import { resolveEngineAbilities } from './engine-abilities.js';
+import { resolveEngineAbilities } from '../db/engine-abilities.js';
 import { Journal, journalPath } from './journal.js';
 import { UPGRADE_STEPS } from './steps/index.js';
 import { runPreflightChecks } from './steps/preflight/preflight.js';

@@ -2,7 +2,7 @@ import type { Database } from '../db/connection.js';
 import type { DatabaseKind } from '../db/url.js';
 import type { HomeLayout } from '../home/layout.js';
 import type { Progress } from '../progress/progress.js';
-import type { EngineAbilities } from './engine-abilities.js';
+import type { EngineAbilities } from '../db/engine-abilities.js';
 import type { Journal } from './journal.js';
 import type { ServerStarter } from './server-process/protocol.js';
 
