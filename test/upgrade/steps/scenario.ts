@@ -12,7 +12,9 @@ import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/
 import { CURRENT_RELEASE, upgradePath } from '../../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../../src/upgrade/connections.js';
 import { Journal } from '../../../src/upgrade/journal.js';
-import type { UpgradeContext, UpgradePlan } from '../../../src/upgrade/types.js';
+import { STEP_NAMES } from '../../../src/upgrade/steps/index.js';
+import type { UpgradeContext } from '../../../src/upgrade/types.js';
+import type { UpgradePlan } from '../../../src/upgrade/upgrade-plan.js';
 import { type ScratchDatabase, scratchDatabase } from '../../helpers/databases.js';
 
 /**
@@ -98,7 +100,7 @@ export async function stepScenario(kind: DatabaseKind, options: ScenarioOptions)
       oldLayout: homeLayout(oldHome),
       newLayout: homeLayout(newHome),
       plan,
-      journal: Journal.create(undefined, command, plan),
+      journal: Journal.create(undefined, command, plan, STEP_NAMES),
       progress: capturingProgress(output),
       production: () => connections.get('production'),
       staging: () => connections.get('staging'),
