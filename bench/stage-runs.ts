@@ -13,15 +13,17 @@ import path from 'node:path';
 import { summarizeConfigFile } from '../src/config/config-format.js';
 import { createDatabase, type Database, dropDatabase, openDatabase } from '../src/db/connection.js';
 import { countRows, listTables } from '../src/db/copy/tables.js';
+import { resolveEngineAbilities } from '../src/db/engine-abilities.js';
 import type { DatabaseKind } from '../src/db/url.js';
 import { homeLayout } from '../src/home/layout.js';
 import { createProgress } from '../src/progress/progress.js';
 import { CURRENT_RELEASE, upgradePath } from '../src/releases/matrix.js';
 import { UpgradeConnections } from '../src/upgrade/connections.js';
-import { resolveEngineAbilities } from '../src/upgrade/engine-abilities.js';
 import { Journal } from '../src/upgrade/journal.js';
+import { STEP_NAMES } from '../src/upgrade/steps/index.js';
 import { stageStep } from '../src/upgrade/steps/stage/stage.js';
-import type { UpgradeContext, UpgradePlan } from '../src/upgrade/types.js';
+import type { UpgradeContext } from '../src/upgrade/types.js';
+import type { UpgradePlan } from '../src/upgrade/upgrade-plan.js';
 import { BENCH_SERVERS } from './options.js';
 
 const SERVERS = BENCH_SERVERS;
@@ -124,7 +126,7 @@ async function tesseraStage(
       oldLayout: homeLayout(oldHome),
       newLayout: homeLayout(newHome),
       plan,
-      journal: Journal.create(undefined, command, plan),
+      journal: Journal.create(undefined, command, plan, STEP_NAMES),
       progress: createProgress({ quiet: true }),
       production: () => connections.get('production'),
       staging: () => connections.get('staging'),

@@ -14,8 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDatabase, dropDatabase } from '../src/db/connection.js';
 import type { DatabaseKind } from '../src/db/url.js';
-import { Journal, journalPath } from '../src/upgrade/journal.js';
-import { STEP_NAMES } from '../src/upgrade/types.js';
+import { Journal, journalPath, stepRecord } from '../src/upgrade/journal.js';
+import { STEP_NAMES, STEPS_IN_ORDER } from '../src/upgrade/steps/index.js';
+import { migrateStep } from '../src/upgrade/steps/migrate/migrate.js';
+import { promoteStep } from '../src/upgrade/steps/promote/promote.js';
+import { smokeStep } from '../src/upgrade/steps/smoke/smoke.js';
+import { stageStep } from '../src/upgrade/steps/stage/stage.js';
 import { upgradeArgs } from '../test/helpers/upgrade-args.js';
 import { type BenchFixture, benchFixture } from './fixture.js';
 import { BENCH_SERVERS, benchArgs, CLI, fixtureOptions } from './options.js';
@@ -83,27 +87,24 @@ async function upgradeRun(fixture: BenchFixture): Promise<UpgradeRun> {
     const peakKib = Number(result.stderr.trim().split('\n').at(-1));
     const journal = Journal.load(journalPath(newHome)).data;
     const steps = Object.fromEntries(
-      STEP_NAMES.map((name) => [name, (journal.steps[name].durationMs ?? 0) / 1000]),
+      STEPS_IN_ORDER.map((step) => [step.name, (stepRecord(journal, step).durationMs ?? 0) / 1000]),
     );
-    const migrate = journal.steps.migrate.details as { hops?: { release: string; durationMs: number }[] };
+    const migrate = stepRecord(journal, migrateStep).details ?? {};
     return {
       seconds,
       outageSeconds: (journal.outage?.durationMs ?? 0) / 1000,
       steps,
       migrateHops: (migrate.hops ?? []).map((h) => ({ release: h.release, seconds: h.durationMs / 1000 })),
-      stageMethod: String((journal.steps.stage.details as { method?: unknown }).method ?? ''),
+      stageMethod: String(stepRecord(journal, stageStep).details?.method ?? ''),
       peakRssMb: peakKib / 1024,
       rssAfter: Object.fromEntries(
-        STEP_NAMES.map((name) => [
-          name,
-          Number((journal.steps[name].details as { peakRssMb?: number }).peakRssMb ?? 0),
-        ]),
+        // The runner adds `peakRssMb` to every step's details: read from the record as written.
+        STEP_NAMES.map((name) => [name, Number(journal.steps[name]?.details?.peakRssMb ?? 0)]),
       ),
       childPeakRssMb: Math.max(
         0,
-        ...(['smoke', 'promote'] as const).map((name) =>
-          Number((journal.steps[name].details as { childPeakRssMb?: number }).childPeakRssMb ?? 0),
-        ),
+        Number(stepRecord(journal, smokeStep).details?.childPeakRssMb ?? 0),
+        Number(stepRecord(journal, promoteStep).details?.childPeakRssMb ?? 0),
       ),
     };
   } finally {

@@ -3,9 +3,10 @@ import { Command } from 'commander';
 import { TesseraError } from '../errors.js';
 import { createProgress } from '../progress/progress.js';
 import { loadReportJournal, readFirstServing, withServedOutage } from '../upgrade/first-serving.js';
-import { redactJournal } from '../upgrade/journal.js';
+import { type Journal, redactJournal } from '../upgrade/journal.js';
 import { renderReport } from '../upgrade/report.js';
-import { runUpgrade } from '../upgrade/runner.js';
+import { runUpgrade, type UpgradeOutcome } from '../upgrade/runner.js';
+import type { UpgradeOptions } from '../upgrade/types.js';
 import { runCommand } from './run.js';
 
 interface UpgradeFlags {
@@ -26,7 +27,15 @@ export function upgradeCommand(): Command {
     .enablePositionalOptions()
     .description(
       'upgrade a home and its database to this release: plan, preflight, backup, stage, migrate, check, configure, smoke test, promote',
-    )
+    );
+  declareUpgradeFlags(command).action((flags: UpgradeFlags) => runCommand(() => upgrade(flags)));
+  // Made with `command()`, so that it inherits the parent's settings.
+  declareReportCommand(command.command('report'));
+  return command;
+}
+
+function declareUpgradeFlags(command: Command): Command {
+  return command
     .option('--from-home <dir>', 'the old home (production); read only until promote')
     .option('--home <dir>', 'the new home to create')
     .option(
@@ -49,52 +58,23 @@ export function upgradeCommand(): Command {
       'an existing user the smoke test must log in as (repeatable)',
       collect,
       [],
-    )
-    .action((flags: UpgradeFlags) =>
-      runCommand(async () => {
-        if (!flags.fromHome || !flags.home || !flags.stagingDb) {
-          throw new TesseraError('BAD_USAGE', 'tessera upgrade needs --from-home, --home and --staging-db.', {
-            hint: 'tessera upgrade --from-home OLD --home NEW --staging-db URL [--dry-run]',
-          });
-        }
-        const progress = createProgress();
-        const outcome = await runUpgrade(
-          {
-            fromHome: flags.fromHome,
-            home: flags.home,
-            stagingUrl: flags.stagingDb,
-            to: flags.to,
-            dryRun: flags.dryRun === true,
-            resume: flags.resume === true,
-            yes: flags.yes === true,
-            checkLogins: flags.checkLogin.map(parseLogin),
-            noClone: flags.clone === false,
-          },
-          { progress, confirm: process.stdin.isTTY ? ask : undefined },
-        );
-        if (outcome.dryRun) {
-          const out: string[] = ['Dry run: nothing was changed.', '', 'Preflight:'];
-          for (const check of outcome.dryRun.preflight) {
-            out.push(
-              `  ${check.unknown ? 'unknown' : check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`,
-            );
-          }
-          for (const step of outcome.dryRun.steps) {
-            out.push('', `[${step.name}] ${step.title}`, ...step.lines.map((line) => `  ${line}`));
-          }
-          process.stdout.write(`${out.join('\n')}\n`);
-          return outcome.dryRun.preflight.every((check) => check.ok) ? 0 : 2;
-        }
-        process.stdout.write(
-          renderReport(
-            withServedOutage(outcome.journal.data, readFirstServing(outcome.journal.data.command.home)),
-          ),
-        );
-        return 0;
-      }),
     );
-  command
-    .command('report')
+}
+
+/** Runs, resumes or previews the upgrade; the exit code. */
+async function upgrade(flags: UpgradeFlags): Promise<number> {
+  const outcome = await runUpgrade(upgradeOptions(flags), {
+    progress: createProgress(),
+    confirm: process.stdin.isTTY ? ask : undefined,
+  });
+  if (outcome.dryRun) return printDryRun(outcome.dryRun);
+  printUpgradeReport(outcome.journal);
+  return 0;
+}
+
+/** `tessera upgrade report`: the journal of an upgrade, rendered or as JSON. */
+function declareReportCommand(report: Command): void {
+  report
     .description('render the journal of an upgrade into --home')
     .option('--home <dir>', 'the new home of the upgrade')
     .option('--json', 'print the journal as JSON')
@@ -110,7 +90,47 @@ export function upgradeCommand(): Command {
         process.stdout.write(flags.json ? `${JSON.stringify(journal, null, 2)}\n` : renderReport(journal));
       }),
     );
-  return command;
+}
+
+function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
+  if (!flags.fromHome || !flags.home || !flags.stagingDb) {
+    throw new TesseraError('BAD_USAGE', 'tessera upgrade needs --from-home, --home and --staging-db.', {
+      hint: 'tessera upgrade --from-home OLD --home NEW --staging-db URL [--dry-run]',
+    });
+  }
+  return {
+    fromHome: flags.fromHome,
+    home: flags.home,
+    stagingUrl: flags.stagingDb,
+    to: flags.to,
+    dryRun: flags.dryRun === true,
+    resume: flags.resume === true,
+    yes: flags.yes === true,
+    checkLogins: flags.checkLogin.map(parseLogin),
+    noClone: flags.clone === false,
+  };
+}
+
+/** Prints every preflight result and each step's account; exit code 2 when a check failed. */
+function printDryRun(dryRun: NonNullable<UpgradeOutcome['dryRun']>): number {
+  const out: string[] = ['Dry run: nothing was changed.', '', 'Preflight:'];
+  for (const check of dryRun.preflight) {
+    out.push(
+      `  ${check.unknown ? 'unknown' : check.ok ? 'ok  ' : 'FAIL'} ${check.name}: ${check.message}${check.ok || !check.hint ? '' : `\n         next: ${check.hint}`}`,
+    );
+  }
+  for (const step of dryRun.steps) {
+    out.push('', `[${step.name}] ${step.title}`, ...step.lines.map((line) => `  ${line}`));
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+  return dryRun.preflight.every((check) => check.ok) ? 0 : 2;
+}
+
+/** The finished upgrade's report, its outage as it stands (open until a node of the new release serves). */
+function printUpgradeReport(journal: Journal): void {
+  process.stdout.write(
+    renderReport(withServedOutage(journal.data, readFirstServing(journal.data.command.home))),
+  );
 }
 
 function collect(value: string, previous: string[]): string[] {

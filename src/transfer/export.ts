@@ -6,6 +6,7 @@ import { loadConfigFile } from '../config/load.js';
 import { type Database, localDatabaseFiles, openDatabase } from '../db/connection.js';
 import { verifyDump } from '../db/copy/dump-read.js';
 import { writeDump } from '../db/copy/dump-write.js';
+import { resolveDialectAbilities } from '../db/engine-abilities.js';
 import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
 import { PRIVATE_FILE_MODE } from '../home/private-modes.js';
@@ -141,10 +142,11 @@ async function copyStoreDatabase(url: string, home: string, destination: string)
   await mkdir(path.dirname(destination), { recursive: true });
   const store = await openDatabase<unknown>(url, home);
   try {
-    if (!store.dialect.backupToFile) {
+    const { backupToFile } = resolveDialectAbilities(store.dialect);
+    if (backupToFile === undefined) {
       throw new TesseraError('INTERNAL', `The store database ${store.label} cannot be copied as a file.`);
     }
-    await store.dialect.backupToFile(store.db, destination);
+    await backupToFile(store.db, destination);
   } finally {
     await store.close();
   }

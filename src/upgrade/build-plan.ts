@@ -6,7 +6,8 @@ import type { HomeLayout } from '../home/layout.js';
 import { inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE, getRelease, upgradePath } from '../releases/matrix.js';
 import { compareVersions } from '../releases/semver.js';
-import type { UpgradeOptions, UpgradePlan } from './types.js';
+import type { UpgradeOptions } from './types.js';
+import type { UpgradePlan } from './upgrade-plan.js';
 
 /**
  * Upgrade step 1 (docs/architecture.md, The upgrade): reads the old home's config and production database, finds the release it is at and

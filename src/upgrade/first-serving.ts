@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { type DatabaseTarget, parseDatabaseUrl, sameDatabase } from '../db/url.js';
-import { JOURNAL_FOLDER, Journal, type JournalData, journalPath } from './journal.js';
+import { JOURNAL_FOLDER, Journal, type JournalData, journalPath, stepRecord } from './journal.js';
+import { promoteStep } from './steps/promote/promote.js';
 
 /**
  * Written into `<new home>/upgrade/` by the first node of the new release that serves on the upgraded
@@ -56,7 +57,7 @@ export function recordFirstServing(
     if (existsSync(file) || !existsSync(journalPath(home))) return undefined;
     const data = Journal.load(journalPath(home)).data;
     // The smoke test and promote's probe also start the new release here: they do not end the outage.
-    if (data.steps.promote.status !== 'done') return undefined;
+    if (stepRecord(data, promoteStep).status !== 'done') return undefined;
     if (!sameDatabase(parseDatabaseUrl(data.plan.stagingUrl, path.resolve(home)), database)) return undefined;
     writeFileSync(file, `${JSON.stringify(node, null, 2)}\n`, { flag: 'wx' });
     return node;

@@ -4,24 +4,38 @@ import path from 'node:path';
 import { redactDatabaseUrl } from '../db/url.js';
 import { TesseraError } from '../errors.js';
 import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
-import { STEP_NAMES, type StepDetails, type StepName, type UpgradePlan } from './types.js';
+import type { UpgradePlan } from './upgrade-plan.js';
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
 
-export interface StepRecord {
+/** Facts a step records in the journal: counts, checksums, paths, timings. JSON only. */
+export type StepDetails = Record<string, unknown>;
+
+/**
+ * A step as the journal knows it: the name its record is kept under, and (through what its `run` returns)
+ * the type of the details it records. The journal never runs it; the type is what lets every read of a
+ * step's details be typed, and every read go through the step rather than a name written out.
+ */
+export interface JournaledStep<Details extends object = object> {
+  readonly name: string;
+  run(...args: never[]): Promise<Details>;
+}
+
+export interface StepRecord<Details extends object = StepDetails> {
   status: StepStatus;
   startedAt?: string;
   endedAt?: string;
   durationMs?: number;
   /** How many times the step was started (more than one after a resume). */
   attempts: number;
-  details?: StepDetails;
+  /** Whole once the step is done; as far as an interrupted attempt got before that. */
+  details?: Partial<Details>;
   error?: { code: string; message: string };
 }
 
 export interface JournalEvent {
   at: string;
-  step: StepName;
+  step: string;
   message: string;
 }
 
@@ -37,7 +51,8 @@ export interface JournalData {
    */
   command: { fromHome: string; home: string; stagingUrl: string; to?: string };
   plan: UpgradePlan;
-  steps: Record<StepName, StepRecord>;
+  /** By step name, in the order the steps run. */
+  steps: Record<string, StepRecord>;
   events: JournalEvent[];
   outage?: { startedAt: string; endedAt: string; durationMs: number };
 }
@@ -59,6 +74,17 @@ function serializeRedacted(data: object): string {
     (_key, value: unknown) => (typeof value === 'string' ? redactDatabaseUrl(value) : value),
     2,
   );
+}
+
+/** `step`'s record in a journal's data (a journal read for a report, too), its details typed as `step` records them. */
+export function stepRecord<Details extends object>(
+  data: Pick<JournalData, 'steps'>,
+  step: JournaledStep<Details>,
+): StepRecord<Details> {
+  const record = data.steps[step.name];
+  if (record === undefined) throw new Error(`the upgrade journal has no step ${step.name}`);
+  // Written by this step's own `run` (or by an earlier attempt of it), as JSON.
+  return record as StepRecord<Details>;
 }
 
 export function journalPath(newHome: string): string {
@@ -85,11 +111,13 @@ export class Journal {
     file: string | undefined,
     command: JournalData['command'],
     plan: UpgradePlan,
+    /** Every step of the run, in order. */
+    stepNames: readonly string[],
     now = new Date(),
   ): Journal {
     const steps = Object.fromEntries(
-      STEP_NAMES.map((name) => [name, { status: 'pending', attempts: 0 }]),
-    ) as Record<StepName, StepRecord>;
+      stepNames.map((name): [string, StepRecord] => [name, { status: 'pending', attempts: 0 }]),
+    );
     const journal = new Journal(
       {
         format: 1,
@@ -132,47 +160,49 @@ export class Journal {
     return this.file;
   }
 
-  step(name: StepName): StepRecord {
-    return this.data.steps[name];
+  /** The one way back to what a step recorded: typed by the step handed in, never read by a name. */
+  step<Details extends object>(step: JournaledStep<Details>): StepRecord<Details> {
+    return stepRecord(this.data, step);
   }
 
-  /** The first step that has not finished, or undefined when all have. */
-  nextStep(): StepName | undefined {
-    return STEP_NAMES.find((name) => this.data.steps[name].status !== 'done');
+  /** The first of `steps` (in their order) that has not finished, or undefined when all have. */
+  nextStep<S extends JournaledStep<object>>(steps: readonly S[]): S | undefined {
+    return steps.find((step) => this.step(step).status !== 'done');
   }
 
-  startStep(name: StepName, now = new Date()): void {
-    const record = this.data.steps[name];
+  startStep(step: JournaledStep<object>, now = new Date()): void {
+    const record = this.step(step);
     record.status = 'running';
     record.startedAt = now.toISOString();
     record.attempts += 1;
     delete record.error;
-    this.event(name, record.attempts > 1 ? `resumed (attempt ${record.attempts})` : 'started', now);
+    this.event(step, record.attempts > 1 ? `resumed (attempt ${record.attempts})` : 'started', now);
   }
 
-  /** Saves partial facts of a running step, so that a resumed attempt can continue from them. */
-  checkpoint(name: StepName, details: StepDetails): void {
-    this.data.steps[name].details = { ...this.data.steps[name].details, ...details };
+  /** Saves part of a running step's details, so that a resumed attempt can continue from them. */
+  markForResume<Details extends object>(step: JournaledStep<Details>, details: Partial<Details>): void {
+    const record = this.step(step);
+    record.details = { ...record.details, ...details };
     this.save();
   }
 
-  finishStep(name: StepName, details: StepDetails, now = new Date()): void {
-    const record = this.data.steps[name];
+  finishStep<Details extends object>(step: JournaledStep<Details>, details: Details, now = new Date()): void {
+    const record = this.step(step);
     record.status = 'done';
     record.endedAt = now.toISOString();
     record.durationMs = now.getTime() - Date.parse(record.startedAt ?? now.toISOString());
     record.details = { ...record.details, ...details };
-    this.event(name, `done in ${record.durationMs} ms`, now);
+    this.event(step, `done in ${record.durationMs} ms`, now);
   }
 
-  failStep(name: StepName, error: { code: string; message: string }, now = new Date()): void {
-    const record = this.data.steps[name];
+  failStep(step: JournaledStep<object>, error: { code: string; message: string }, now = new Date()): void {
+    const record = this.step(step);
     record.status = 'failed';
     record.endedAt = now.toISOString();
     record.durationMs = now.getTime() - Date.parse(record.startedAt ?? now.toISOString());
     record.error = error;
     this.data.status = 'failed';
-    this.event(name, `failed: ${error.message}`, now);
+    this.event(step, `failed: ${error.message}`, now);
   }
 
   setOutage(startedAt: number, endedAt: number): void {
@@ -195,8 +225,8 @@ export class Journal {
     this.save();
   }
 
-  event(step: StepName, message: string, now = new Date()): void {
-    this.data.events.push({ at: now.toISOString(), step, message });
+  event(step: JournaledStep<object>, message: string, now = new Date()): void {
+    this.data.events.push({ at: now.toISOString(), step: step.name, message });
     this.save();
   }
 

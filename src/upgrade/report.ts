@@ -1,7 +1,13 @@
 import { redactDatabaseUrl } from '../db/url.js';
 import { formatBytesJedec } from '../progress/bytes.js';
+import type { ConfigChange } from '../releases/config/types.js';
 import type { JournalWithOutage } from './first-serving.js';
-import { STEP_NAMES } from './types.js';
+import { stepRecord } from './journal.js';
+import { configureStep } from './steps/configure/configure.js';
+import { STEPS_IN_ORDER } from './steps/index.js';
+import type { StageDetails } from './steps/stage/details.js';
+import { stageStep } from './steps/stage/stage.js';
+import { verifySchemaStep } from './steps/verify-schema/verify-schema.js';
 
 const seconds = (ms: number | undefined) =>
   ms === undefined ? '-' : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
@@ -18,27 +24,21 @@ export function renderReport(data: JournalWithOutage): string {
   lines.push(`  started ${data.createdAt}, last written ${data.updatedAt}`);
   lines.push('');
   lines.push('  step         status    duration   attempts');
-  for (const name of STEP_NAMES) {
-    const step = data.steps[name];
+  for (const step of STEPS_IN_ORDER) {
+    const record = stepRecord(data, step);
     lines.push(
-      `  ${name.padEnd(12)} ${step.status.padEnd(9)} ${seconds(step.durationMs).padStart(9)}   ${step.attempts}`,
+      `  ${step.name.padEnd(12)} ${record.status.padEnd(9)} ${seconds(record.durationMs).padStart(9)}   ${record.attempts}`,
     );
-    if (step.error) lines.push(`      ${step.error.code}: ${step.error.message}`);
+    if (record.error) lines.push(`      ${record.error.code}: ${record.error.message}`);
   }
-  const details = (name: (typeof STEP_NAMES)[number]) => data.steps[name].details ?? {};
-  lines.push(...stageLines(details('stage')));
-  const checkpoints = details('checkpoints');
-  if (Array.isArray(checkpoints.newTables) || Array.isArray(checkpoints.newColumns)) {
+  lines.push(...stageLines(stepRecord(data, stageStep).details ?? {}));
+  const schema = stepRecord(data, verifySchemaStep).details ?? {};
+  if (Array.isArray(schema.newTables) || Array.isArray(schema.newColumns)) {
     lines.push('', '  schema checkpoints passed; new in the target release:');
-    for (const table of (checkpoints.newTables as string[] | undefined) ?? [])
-      lines.push(`    table  ${table}`);
-    for (const column of (checkpoints.newColumns as string[] | undefined) ?? [])
-      lines.push(`    column ${column}`);
+    for (const table of schema.newTables ?? []) lines.push(`    table  ${table}`);
+    for (const column of schema.newColumns ?? []) lines.push(`    column ${column}`);
   }
-  const configure = details('configure');
-  const report = configure.report as
-    | { kind: string; from?: string; to?: string; key?: string; value?: unknown; note?: string }[]
-    | undefined;
+  const { report } = stepRecord(data, configureStep).details ?? {};
   if (report) {
     lines.push('', '  configuration carried over:');
     for (const entry of report) lines.push(`    ${formatConfigEntry(entry)}`);
@@ -64,11 +64,12 @@ export function renderReport(data: JournalWithOutage): string {
  * said once; a clone copied files, not rows, so its size and time are given and the rows are the counts of
  * the verification.
  */
-function stageLines(stage: Record<string, unknown>): string[] {
-  const tables = stage.tables as Record<string, { rows?: number; checksum?: string }> | undefined;
+function stageLines(stage: Partial<StageDetails>): string[] {
+  const { tables } = stage;
   if (!tables) return [];
+  // Read from JSON, maybe written by an earlier release: each fact is checked before it is shown.
   const pageDigest = typeof stage.pageDigest === 'string' ? stage.pageDigest : undefined;
-  const clone = stage.clone as { ms?: number; bytes?: number } | undefined;
+  const clone = stage.clone;
   const lines = [''];
   if (clone !== undefined && typeof clone.ms === 'number') {
     const size = typeof clone.bytes === 'number' ? formatBytesJedec(clone.bytes) : 'production';
@@ -89,7 +90,7 @@ function stageLines(stage: Record<string, unknown>): string[] {
   return lines;
 }
 
-function formatConfigEntry(entry: Record<string, unknown>): string {
+function formatConfigEntry(entry: ConfigChange): string {
   const parts = Object.entries(entry)
     .filter(([key]) => key !== 'kind')
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);

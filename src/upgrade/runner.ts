@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { summarizeConfigFile } from '../config/config-format.js';
 import { openDatabase } from '../db/connection.js';
+import { resolveEngineAbilities } from '../db/engine-abilities.js';
 import { redactDatabaseUrl } from '../db/url.js';
 import { isTesseraError, TesseraError } from '../errors.js';
 import { type HomeLayout, homeLayout } from '../home/layout.js';
@@ -9,11 +10,12 @@ import type { Progress } from '../progress/progress.js';
 import { buildPlan, openProduction } from './build-plan.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
-import { resolveEngineAbilities } from './engine-abilities.js';
 import { Journal, journalPath } from './journal.js';
-import { UPGRADE_STEPS } from './steps/index.js';
-import { runPreflightChecks } from './steps/preflight/preflight.js';
-import type { CheckResult, StepName, UpgradeContext, UpgradeOptions, UpgradePlan } from './types.js';
+import { STEP_NAMES, STEPS_IN_ORDER } from './steps/index.js';
+import { planStep } from './steps/plan/plan.js';
+import { preflightStep, runPreflightChecks } from './steps/preflight/preflight.js';
+import type { CheckResult, Step, UpgradeContext, UpgradeOptions } from './types.js';
+import type { UpgradePlan } from './upgrade-plan.js';
 
 export interface UpgradeIo {
   progress: Progress;
@@ -24,7 +26,7 @@ export interface UpgradeIo {
 export interface UpgradeOutcome {
   journal: Journal;
   /** For a dry run: every preflight result and each step's account of what it would do. */
-  dryRun?: { preflight: CheckResult[]; steps: { name: StepName; title: string; lines: string[] }[] };
+  dryRun?: { preflight: CheckResult[]; steps: { name: string; title: string; lines: string[] }[] };
 }
 
 /**
@@ -32,8 +34,35 @@ export interface UpgradeOutcome {
  * steps and the journal; each step reads what earlier steps recorded and records its own facts.
  */
 export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promise<UpgradeOutcome> {
-  const oldLayout = homeLayout(options.fromHome);
-  const newLayout = homeLayout(options.home);
+  const homes: UpgradeHomes = {
+    oldLayout: homeLayout(options.fromHome),
+    newLayout: homeLayout(options.home),
+  };
+  assertTwoHomes(homes);
+  const file = journalPath(homes.newLayout.root);
+  const existing = journalToContinue(file, options, homes.newLayout);
+  const connections = upgradeConnections(options, homes);
+  try {
+    const context = await createContext(options, io, homes, existing, connections);
+    if (options.dryRun) return { journal: context.journal, dryRun: await preview(context) };
+    if (existing) announceResume(context);
+    else await startAfterPreflight(context, io, file);
+    await runRemainingSteps(context);
+    // Copies keep their source's mode (an old home's 0644 store files): the new home is closed off whole.
+    tightenHome(homes.newLayout.root);
+    context.journal.complete();
+    return { journal: context.journal };
+  } finally {
+    await connections.close();
+  }
+}
+
+interface UpgradeHomes {
+  oldLayout: HomeLayout;
+  newLayout: HomeLayout;
+}
+
+function assertTwoHomes({ oldLayout, newLayout }: UpgradeHomes): void {
   if (!existsSync(oldLayout.configFile)) {
     throw new TesseraError(
       'BAD_USAGE',
@@ -52,7 +81,17 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
       },
     );
   }
-  const file = journalPath(newLayout.root);
+}
+
+/**
+ * The journal a `--resume` continues (or a dry run looks at); undefined for a new upgrade. Refuses a new
+ * upgrade over an existing journal, a resume without one, and a resume with other arguments.
+ */
+function journalToContinue(
+  file: string,
+  options: UpgradeOptions,
+  newLayout: HomeLayout,
+): Journal | undefined {
   const existing = existsSync(file) ? Journal.load(file) : undefined;
   if (existing && !options.resume && !options.dryRun) {
     if (existing.data.status === 'completed') {
@@ -70,105 +109,127 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
     });
   }
   if (existing && options.resume) assertSameCommand(existing, options);
+  return existing;
+}
 
-  const connections = new UpgradeConnections({
+function upgradeConnections(
+  options: UpgradeOptions,
+  { oldLayout, newLayout }: UpgradeHomes,
+): UpgradeConnections {
+  return new UpgradeConnections({
     production: () => openProduction(oldLayout),
     staging: () => openDatabase<unknown>(options.stagingUrl, newLayout.root),
   });
+}
+
+/**
+ * Everything the steps use: the plan (the journal's on a resume, else built from production) and the
+ * journal, which stays in memory until the preflight passed, so that a refused upgrade leaves nothing behind.
+ */
+async function createContext(
+  options: UpgradeOptions,
+  io: UpgradeIo,
+  { oldLayout, newLayout }: UpgradeHomes,
+  existing: Journal | undefined,
+  connections: UpgradeConnections,
+): Promise<UpgradeContext> {
   const production = () => connections.get('production');
   const staging = () => connections.get('staging');
+  const plan = existing
+    ? planToResume(existing, options, oldLayout)
+    : await buildPlan(options, oldLayout, await production());
+  const command = {
+    fromHome: oldLayout.root,
+    home: newLayout.root,
+    stagingUrl: options.stagingUrl,
+    to: options.to,
+  };
+  return {
+    options,
+    oldLayout,
+    newLayout,
+    plan,
+    journal: existing ?? Journal.create(undefined, command, plan, STEP_NAMES),
+    progress: io.progress,
+    production,
+    staging,
+    closeConnections: () => connections.close(),
+    abilities: resolveEngineAbilities(plan.kind),
+    now: Date.now,
+  };
+}
 
-  try {
-    const plan = existing
-      ? planToResume(existing, options, oldLayout)
-      : await buildPlan(options, oldLayout, await production());
-    const command = {
-      fromHome: oldLayout.root,
-      home: newLayout.root,
-      stagingUrl: options.stagingUrl,
-      to: options.to,
-    };
-    // Until the preflight passed, the journal lives in memory: a refused upgrade leaves nothing behind.
-    const journal = existing ?? Journal.create(undefined, command, plan);
-    const context: UpgradeContext = {
-      options,
-      oldLayout,
-      newLayout,
-      plan,
-      journal,
-      progress: io.progress,
-      production,
-      staging,
-      closeConnections: () => connections.close(),
-      abilities: resolveEngineAbilities(plan.kind),
-      now: Date.now,
-    };
-
-    if (options.dryRun) return { journal, dryRun: await preview(context) };
-
-    if (!existing) {
-      io.progress.line(describePlan(context));
-      await runStep(context, 'plan', async () => ({ ...plan }));
-      await runStep(context, 'preflight', () => stepNamed('preflight').run(context, undefined));
-      if (!options.yes) {
-        const go = io.confirm
-          ? await io.confirm(`Upgrade ${plan.sourceRelease} -> ${plan.targetRelease} into ${newLayout.root}?`)
-          : false;
-        if (!go) {
-          throw new TesseraError('BAD_USAGE', 'The upgrade was not confirmed; nothing was changed.', {
-            hint: 'Pass --yes to run without a question, or --dry-run to preview.',
-          });
-        }
-      }
-      journal.attach(file);
-    } else {
-      journal.markRunning();
-      io.progress.line(`Resuming upgrade ${journal.data.id} at step ${journal.nextStep() ?? '(none)'}.`);
+/**
+ * A new upgrade: records the plan, runs the preflight, asks the operator (unless --yes), and only then
+ * writes the journal into the new home.
+ */
+async function startAfterPreflight(context: UpgradeContext, io: UpgradeIo, file: string): Promise<void> {
+  const { plan, newLayout, options } = context;
+  io.progress.line(describePlan(context));
+  await runStep(context, planStep, undefined);
+  await runStep(context, preflightStep, undefined);
+  if (!options.yes) {
+    const go = io.confirm
+      ? await io.confirm(`Upgrade ${plan.sourceRelease} -> ${plan.targetRelease} into ${newLayout.root}?`)
+      : false;
+    if (!go) {
+      throw new TesseraError('BAD_USAGE', 'The upgrade was not confirmed; nothing was changed.', {
+        hint: 'Pass --yes to run without a question, or --dry-run to preview.',
+      });
     }
+  }
+  context.journal.attach(file);
+}
 
-    for (let name = journal.nextStep(); name !== undefined; name = journal.nextStep()) {
-      const step = stepNamed(name);
-      const previous = journal.step(name).attempts > 0 ? journal.step(name).details : undefined;
-      await runStep(context, name, () => step.run(context, previous));
-    }
-    // Copies keep their source's mode (an old home's 0644 store files): the new home is closed off whole.
-    tightenHome(newLayout.root);
-    journal.complete();
-    return { journal };
-  } finally {
-    await connections.close();
+function announceResume({ journal, progress }: UpgradeContext): void {
+  journal.markRunning();
+  progress.line(
+    `Resuming upgrade ${journal.data.id} at step ${journal.nextStep(STEPS_IN_ORDER)?.name ?? '(none)'}.`,
+  );
+}
+
+/** Every step not done yet, in order; a step started before continues from what it recorded. */
+async function runRemainingSteps(context: UpgradeContext): Promise<void> {
+  const { journal } = context;
+  for (
+    let step = journal.nextStep(STEPS_IN_ORDER);
+    step !== undefined;
+    step = journal.nextStep(STEPS_IN_ORDER)
+  ) {
+    const record = journal.step(step);
+    await runStep(context, step, record.attempts > 0 ? record.details : undefined);
   }
 }
 
-async function runStep(
+/** Runs one step between its journal records (started, then done or failed) and its crash points. */
+async function runStep<Details extends object>(
   context: UpgradeContext,
-  name: StepName,
-  work: () => Promise<Record<string, unknown>>,
+  step: Step<string, Details>,
+  previous: Partial<Details> | undefined,
 ): Promise<void> {
   const { journal, progress } = context;
-  const step = stepNamed(name);
-  crashPoint(`before:${name}`);
-  journal.startStep(name);
-  progress.line(`[${name}] ${step.title}`);
+  crashPoint(`before:${step.name}`);
+  journal.startStep(step);
+  progress.line(`[${step.name}] ${step.title}`);
   try {
-    const details = await work();
+    const details = await step.run(context, previous);
     // The process's peak resident memory so far (it only grows): the step that raises it is the one to look at.
-    journal.finishStep(name, { ...details, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+    journal.finishStep(step, { ...details, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
   } catch (error) {
-    journal.failStep(name, {
+    journal.failStep(step, {
       code: isTesseraError(error) ? error.code : 'INTERNAL',
       message: (error as Error).message ?? String(error),
     });
     throw error;
   }
-  crashPoint(`after:${name}`);
+  crashPoint(`after:${step.name}`);
 }
 
 async function preview(context: UpgradeContext): Promise<NonNullable<UpgradeOutcome['dryRun']>> {
   const preflight = await runPreflightChecks(context);
   const steps = [];
-  for (const step of UPGRADE_STEPS) {
-    if (step.name === 'plan') {
+  for (const step of STEPS_IN_ORDER) {
+    if (step === planStep) {
       steps.push({ name: step.name, title: step.title, lines: [describePlan(context)] });
       continue;
     }
@@ -181,12 +242,6 @@ function describePlan(context: UpgradeContext): string {
   const { plan } = context;
   const rows = plan.tables.reduce((sum, t) => sum + t.rows, 0);
   return `Plan: ${plan.kind} production at ${plan.sourceRelease} -> ${plan.targetRelease} via ${plan.hops.join(' -> ')}; ${plan.tables.length} tables, ${rows.toLocaleString('en')} rows.`;
-}
-
-function stepNamed(name: StepName) {
-  const step = UPGRADE_STEPS.find((s) => s.name === name);
-  if (!step) throw new Error(`no upgrade step ${name}`);
-  return step;
 }
 
 function assertSameCommand(journal: Journal, options: UpgradeOptions): void {

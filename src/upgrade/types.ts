@@ -1,23 +1,10 @@
 import type { Database } from '../db/connection.js';
-import type { DatabaseKind } from '../db/url.js';
+import type { EngineAbilities } from '../db/engine-abilities.js';
 import type { HomeLayout } from '../home/layout.js';
 import type { Progress } from '../progress/progress.js';
-import type { EngineAbilities } from './engine-abilities.js';
 import type { Journal } from './journal.js';
 import type { ServerStarter } from './server-process/protocol.js';
-
-export const STEP_NAMES = [
-  'plan',
-  'preflight',
-  'backup',
-  'stage',
-  'migrate',
-  'checkpoints',
-  'configure',
-  'smoke',
-  'promote',
-] as const;
-export type StepName = (typeof STEP_NAMES)[number];
+import type { UpgradePlan } from './upgrade-plan.js';
 
 export interface UpgradeOptions {
   /** The old home (production), read only until promote. */
@@ -39,22 +26,6 @@ export interface UpgradeOptions {
    * to keep a template copy's write-ahead log off a busy server.
    */
   noClone?: boolean;
-}
-
-/** What the plan step found; fixed for the whole run and stored in the journal. */
-export interface UpgradePlan {
-  sourceRelease: string;
-  targetRelease: string;
-  /** Releases applied in order, the source excluded. */
-  hops: string[];
-  kind: DatabaseKind;
-  oldConfigFormat: '1.0' | '1.1' | '2.0';
-  /** The production URL exactly as the old config writes it (relative SQLite paths are the old home's). */
-  productionUrl: string;
-  /** The staging URL as given (relative SQLite paths are the new home's). */
-  stagingUrl: string;
-  /** Production's tables and their row counts when planned. */
-  tables: { name: string; rows: number }[];
 }
 
 /** Everything a step may use. Steps never call each other: they read what earlier steps left in the journal. */
@@ -91,17 +62,18 @@ export interface CheckResult {
   unknown?: boolean;
 }
 
-/** Facts a step records in the journal: counts, checksums, paths, timings. JSON only. */
-export type StepDetails = Record<string, unknown>;
-
-export interface Step {
-  readonly name: StepName;
+/**
+ * One step of the upgrade. `Details` is what it records in the journal (JSON only): later steps, the report
+ * and a resumed attempt read it back through the journal, typed, by handing the journal this step.
+ */
+export interface Step<Name extends string = string, Details extends object = object> {
+  readonly name: Name;
   readonly title: string;
   /** The dry run's account of what this step would do; must change nothing anywhere. */
   describe(context: UpgradeContext): Promise<string[]>;
   /**
-   * Does the work. `previous` is what an interrupted earlier attempt of this step recorded, so that the
-   * step can continue rather than start over. Throws a TesseraError to stop the run.
+   * Does the work. `previous` is what an interrupted earlier attempt of this step recorded (as far as it
+   * got), so that the step can continue rather than start over. Throws a TesseraError to stop the run.
    */
-  run(context: UpgradeContext, previous: StepDetails | undefined): Promise<StepDetails>;
+  run(context: UpgradeContext, previous: Partial<Details> | undefined): Promise<Details>;
 }

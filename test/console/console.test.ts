@@ -427,13 +427,13 @@ describe('the management console', () => {
     expect(await stepRows.count()).toBe(1 + Object.keys(journal.steps).length);
     expect(await page.locator('.timeline rect.bar.done').count()).toBe(Object.keys(journal.steps).length);
 
-    const tables = journal.steps.stage.details?.tables as Record<string, { rows: number; checksum: string }>;
+    const tables = journal.steps.stage?.details?.tables as Record<string, { rows: number; checksum: string }>;
     const users = section('Rows copied to staging')
       .getByRole('row')
       .filter({ hasText: /^users/ });
     expect(await users.getByRole('cell').nth(1).textContent()).toBe(String(tables.users?.rows));
     // This home is on SQLite: one digest of the whole file checks every table, so it is shown once, not per row.
-    const pageDigest = journal.steps.stage.details?.pageDigest as string;
+    const pageDigest = journal.steps.stage?.details?.pageDigest as string;
     expect(pageDigest).toMatch(/^[0-9a-f]{64}$/);
     const rows = section('Rows copied to staging');
     expect(await rows.locator('.page-digest').textContent()).toContain(pageDigest);
@@ -442,7 +442,7 @@ describe('the management console', () => {
     expect(await rows.textContent()).not.toContain(tables.users?.checksum);
 
     // The configuration report is a table of keys (key, before, after, why), one row per journal entry.
-    const report = journal.steps.configure.details?.report as Record<string, string>[];
+    const report = journal.steps.configure?.details?.report as Record<string, string>[];
     const config = section('Configuration report');
     expect(await config.getByRole('columnheader').allTextContents()).toEqual([
       'Key',

@@ -49,7 +49,7 @@ describe('GET /api/v1/upgrade/report', () => {
     const text = JSON.stringify(redactJournal(journal));
     expect(text).not.toContain('secret');
     expect(text).toContain('u:***@db:5432/prod');
-    expect(redactJournal(journal).steps.plan.details?.stagingUrl).toBe(
+    expect(redactJournal(journal).steps.plan?.details?.stagingUrl).toBe(
       'postgres://u@db:5432/staging?password=***',
     );
     expect(journal.plan.productionUrl).toContain('secret'); // the journal in memory keeps what a run needs

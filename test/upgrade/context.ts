@@ -2,15 +2,17 @@ import path from 'node:path';
 import { summarizeConfigFile } from '../../src/config/config-format.js';
 import { type Database, dropDatabase, openDatabase } from '../../src/db/connection.js';
 import { countRows, listTables } from '../../src/db/copy/tables.js';
+import { resolveEngineAbilities } from '../../src/db/engine-abilities.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { homeLayout } from '../../src/home/layout.js';
 import { createProgress, type Progress } from '../../src/progress/progress.js';
 import { buildFixture, type FixtureSummary, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE, upgradePath } from '../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../src/upgrade/connections.js';
-import { resolveEngineAbilities } from '../../src/upgrade/engine-abilities.js';
 import { Journal, journalPath } from '../../src/upgrade/journal.js';
-import type { UpgradeContext, UpgradeOptions, UpgradePlan } from '../../src/upgrade/types.js';
+import { STEP_NAMES } from '../../src/upgrade/steps/index.js';
+import type { UpgradeContext, UpgradeOptions } from '../../src/upgrade/types.js';
+import type { UpgradePlan } from '../../src/upgrade/upgrade-plan.js';
 import { scratchDatabase } from '../helpers/databases.js';
 
 export interface UpgradeFixtureOptions {
@@ -120,7 +122,7 @@ export async function createUpgradeFixture(
       oldLayout: homeLayout(oldHome),
       newLayout: homeLayout(newHome),
       plan,
-      journal: Journal.create(journalFile, command, plan),
+      journal: Journal.create(journalFile, command, plan, STEP_NAMES),
       progress: options.progress ?? createProgress({ quiet: true }),
       production: productionDb,
       staging: () => connections.get('staging'),

@@ -1,4 +1,5 @@
 import type { Progress } from '../../progress/progress.js';
+import { resolveDialectAbilities } from '../engine-abilities.js';
 import { type TableContent, tableContent } from './checksum.js';
 import { inParallel } from './parallel.js';
 import { type DataSource, listTables, type TableInfo } from './tables.js';
@@ -80,16 +81,19 @@ function formOf(checksum: string): string {
 
 /** The server's own digest when both sides are of one engine that has one, the canonical checksum otherwise. */
 function contentReader(original: DataSource, copy: DataSource): ContentReader {
-  const digest = original.dialect.tableDigest;
-  if (digest !== undefined && original.dialect.kind === copy.dialect.kind) {
-    return async (source, table, onRows, options) => {
-      const own = source.dialect.tableDigest ?? digest;
-      const result = await own.call(source.dialect, source.db, table.name, table.columns, options);
-      onRows?.(result.rows);
-      return { rows: result.rows, checksum: result.digest };
-    };
-  }
-  return canonicalContent;
+  const originalDigest = resolveDialectAbilities(original.dialect).tableDigest;
+  if (originalDigest === undefined || original.dialect.kind !== copy.dialect.kind) return canonicalContent;
+  // Both sides speak one engine: a side whose dialect lacks the digest (another version) uses the other's.
+  const digests = new Map([
+    [original, originalDigest],
+    [copy, resolveDialectAbilities(copy.dialect).tableDigest ?? originalDigest],
+  ]);
+  return async (source, table, onRows, options) => {
+    const digest = digests.get(source) ?? originalDigest;
+    const result = await digest(source.db, table.name, table.columns, options);
+    onRows?.(result.rows);
+    return { rows: result.rows, checksum: result.digest };
+  };
 }
 
 /** In one read snapshot, where the engine also reads key order through the primary key (see readConsistently). */

@@ -72,7 +72,7 @@ describe('configure step', () => {
     expect(scenario.output.join('\n')).toContain(
       'staging    kept      database.url = "sqlite:repository/database/tessera.db" (the same text, read from the new home',
     );
-    context.journal.finishStep('configure', details);
+    context.journal.finishStep(configureStep, details);
     expect(renderReport({ ...context.journal.data, outage: undefined })).toContain(
       '    kept      hop=staging  key=database.url  value="sqlite:repository/database/tessera.db"  note=the same text',
     );

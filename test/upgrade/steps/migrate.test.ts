@@ -7,7 +7,11 @@ import { inspectSchema } from '../../../src/releases/guard.js';
 import { HISTORY_TABLE, historyDb } from '../../../src/releases/history.js';
 import { upgradePath } from '../../../src/releases/matrix.js';
 import { releaseScripts } from '../../../src/releases/scripts.js';
-import { type HopRecord, migrateStep } from '../../../src/upgrade/steps/migrate/migrate.js';
+import {
+  type HopRecord,
+  type MigrateDetails,
+  migrateStep,
+} from '../../../src/upgrade/steps/migrate/migrate.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { databaseDigest, type StepScenario, stageLikeProduction, stepScenario } from './scenario.js';
 
@@ -48,7 +52,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', (kind) => {
       expect(await inspectSchema(production)).toEqual({ status: 'older', level: release });
       expect(await databaseDigest(production)).toBe(before);
 
-      const journal = s.context.journal.step('migrate').details ?? {};
+      const journal: Partial<MigrateDetails> = s.context.journal.step(migrateStep).details ?? {};
       expect((journal.hops as HopRecord[]).map((h) => h.release)).toEqual(hops);
       expect(journal.lastStatement).toMatchObject({
         version: '2.0.0',

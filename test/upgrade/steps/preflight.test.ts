@@ -13,6 +13,7 @@ import {
 } from '../../../src/db/url.js';
 import { TesseraError } from '../../../src/errors.js';
 import { Journal, journalPath } from '../../../src/upgrade/journal.js';
+import { STEP_NAMES } from '../../../src/upgrade/steps/index.js';
 import {
   createPreflightStep,
   preflightStep,
@@ -181,7 +182,12 @@ describe.each(DATABASE_KINDS)('preflight on %s', (kind) => {
     let refused = await expectRefusal(s, ['new-home']);
     expect(refused.error.message).toContain('is already a Tessera home');
 
-    const other = Journal.create(journalPath(s.newHome), s.context.journal.data.command, s.context.plan);
+    const other = Journal.create(
+      journalPath(s.newHome),
+      s.context.journal.data.command,
+      s.context.plan,
+      STEP_NAMES,
+    );
     refused = await expectRefusal(s, ['new-home']);
     expect(refused.error.message).toContain(`the journal of another upgrade (${other.data.id})`);
 

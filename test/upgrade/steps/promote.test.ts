@@ -7,6 +7,7 @@ import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/
 import { inspectSchema } from '../../../src/releases/guard.js';
 import { HISTORY_TABLE, historyDb, RETIRED_SCRIPT } from '../../../src/releases/history.js';
 import { startServer } from '../../../src/server/start.js';
+import { preflightStep } from '../../../src/upgrade/steps/preflight/preflight.js';
 import {
   PROMOTED_FILE,
   promoteStep,
@@ -34,7 +35,7 @@ async function readyToPromote(kind: (typeof DATABASE_KINDS)[number]): Promise<St
   });
   if (kind !== 'sqlite')
     scenario.onDispose(() => dropDatabase(storesDatabaseUrl(context.plan.stagingUrl, newHome), newHome));
-  context.journal.checkpoint('preflight', { noLiveNodeAt: Date.now() - OUTAGE_BEGAN_MS_AGO });
+  context.journal.markForResume(preflightStep, { noLiveNodeAt: Date.now() - OUTAGE_BEGAN_MS_AGO });
   return scenario;
 }
 

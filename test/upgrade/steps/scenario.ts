@@ -3,6 +3,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { summarizeConfigFile } from '../../../src/config/config-format.js';
 import { type Database, dropDatabase, openDatabase } from '../../../src/db/connection.js';
+import { resolveEngineAbilities } from '../../../src/db/engine-abilities.js';
 import { type DatabaseKind, parseDatabaseUrl } from '../../../src/db/url.js';
 import { homeLayout } from '../../../src/home/layout.js';
 import type { Progress } from '../../../src/progress/progress.js';
@@ -10,9 +11,10 @@ import { captureSchema } from '../../../src/releases/expected-schema.js';
 import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE, upgradePath } from '../../../src/releases/matrix.js';
 import { UpgradeConnections } from '../../../src/upgrade/connections.js';
-import { resolveEngineAbilities } from '../../../src/upgrade/engine-abilities.js';
 import { Journal } from '../../../src/upgrade/journal.js';
-import type { UpgradeContext, UpgradePlan } from '../../../src/upgrade/types.js';
+import { STEP_NAMES } from '../../../src/upgrade/steps/index.js';
+import type { UpgradeContext } from '../../../src/upgrade/types.js';
+import type { UpgradePlan } from '../../../src/upgrade/upgrade-plan.js';
 import { type ScratchDatabase, scratchDatabase } from '../../helpers/databases.js';
 
 /**
@@ -98,7 +100,7 @@ export async function stepScenario(kind: DatabaseKind, options: ScenarioOptions)
       oldLayout: homeLayout(oldHome),
       newLayout: homeLayout(newHome),
       plan,
-      journal: Journal.create(undefined, command, plan),
+      journal: Journal.create(undefined, command, plan, STEP_NAMES),
       progress: capturingProgress(output),
       production: () => connections.get('production'),
       staging: () => connections.get('staging'),

@@ -131,7 +131,7 @@ describe.each(DATABASE_KINDS)('smoke step on %s', (kind) => {
 
     expect(await allRows(staging)).toEqual(before);
     expectNoSmokeFolders(scenario);
-    const recorded = context.journal.step('smoke').details as {
+    const recorded = context.journal.step(smokeStep).details as {
       checkLogins: unknown;
       verified: { leftovers: string[] };
     };

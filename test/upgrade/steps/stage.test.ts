@@ -5,8 +5,11 @@ import { listTables } from '../../../src/db/copy/tables.js';
 import type { DatabaseKind } from '../../../src/db/url.js';
 import { isTesseraError } from '../../../src/errors.js';
 import { renderReport } from '../../../src/upgrade/report.js';
-import { type StagedTable, stageStep } from '../../../src/upgrade/steps/stage/stage.js';
-import type { StepDetails } from '../../../src/upgrade/types.js';
+import {
+  type StageDetails as RecordedStage,
+  type StagedTable,
+  stageStep,
+} from '../../../src/upgrade/steps/stage/stage.js';
 import { addEdgeRows, LARGE_TEXT, LARGEST_ID } from '../../db/copy/edge-rows.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { allRows } from '../../helpers/rows.js';
@@ -40,7 +43,7 @@ function expectedMethod(kind: DatabaseKind, copy: Copy): RegExp {
 /** The text `tessera upgrade report` prints once the stage step recorded these details. */
 function reportOf(world: UpgradeFixture, details: StageDetails): string {
   const { journal } = world.context;
-  journal.finishStep('stage', details as unknown as StepDetails);
+  journal.finishStep(stageStep, details as unknown as RecordedStage);
   return renderReport({ ...journal.data, outage: undefined });
 }
 
@@ -151,13 +154,13 @@ describe.each(CASES)('stage step on %s from %s (%s)', (kind, release, copy) => {
   it('fails naming the table that differs, and a resumed run copies it again', async () => {
     await sql`update users set username = 'tampered' where id = ${LARGEST_ID}`.execute(staging.db);
     const failure = await stageStep
-      .run(world.context, details as unknown as StepDetails)
+      .run(world.context, details as unknown as RecordedStage)
       .catch((error: unknown) => error);
     expect(isTesseraError(failure)).toBe(true);
     expect((failure as Error).message).toMatch(/users: same row count .* different content/);
     expect((failure as Error).message).not.toMatch(/roles:/);
 
-    const previous = world.context.journal.step('stage').details as StepDetails;
+    const previous = world.context.journal.step(stageStep).details as Partial<RecordedStage>;
     expect((previous.tables as Record<string, StagedTable>).users?.status).toBe('copying');
     await stageStep.run(world.context, previous);
     production = await world.context.production();
@@ -188,7 +191,7 @@ describe.each(DATABASE_KINDS)('stage step on %s resumed after an interruption', 
 
   it('skips the tables recorded done, redoes the one in progress and verifies them all', async () => {
     await expect(stageStep.run(world.context, undefined)).rejects.toThrow(/interrupted/);
-    const previous = world.context.journal.step('stage').details as StepDetails;
+    const previous = world.context.journal.step(stageStep).details as Partial<RecordedStage>;
     const recorded = previous.tables as Record<string, StagedTable>;
     if (kind === 'sqlite') {
       expect(Object.values(recorded).every((t) => t.status === 'copying')).toBe(true);

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseKind } from '../../../src/db/url.js';
 import { TesseraError } from '../../../src/errors.js';
 import { migrateStep } from '../../../src/upgrade/steps/migrate/migrate.js';
-import { checkpointsStep } from '../../../src/upgrade/steps/verify-schema/verify-schema.js';
+import { verifySchemaStep } from '../../../src/upgrade/steps/verify-schema/verify-schema.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { type StepScenario, stageLikeProduction, stepScenario } from './scenario.js';
 
@@ -37,7 +37,7 @@ async function migrated(kind: DatabaseKind): Promise<StepScenario> {
 describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
   it('pass on a migrated staging and list the tables and columns new since the source', async () => {
     const s = await migrated(kind);
-    const details = await checkpointsStep.run(s.context, undefined);
+    const details = await verifySchemaStep.run(s.context, undefined);
     expect({
       newTables: [...(details.newTables as string[])].sort(),
       newColumns: details.newColumns,
@@ -56,7 +56,7 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
     await sql.raw(DROP_INDEX[kind]).execute(staging.db);
     await staging.db.schema.alterTable('audit_log').dropColumn('detail').execute();
 
-    const error = await checkpointsStep.run(s.context, undefined).then(
+    const error = await verifySchemaStep.run(s.context, undefined).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -70,7 +70,7 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
 
   it('describe the comparison without opening staging', async () => {
     scenario = await stepScenario(kind, { release: '1.1.0' });
-    const lines = await checkpointsStep.describe(scenario.context);
+    const lines = await verifySchemaStep.describe(scenario.context);
     expect(lines[0]).toMatch(
       /^Introspect staging and compare it with the expected 2\.0\.0 schema \(11 tables, /,
     );

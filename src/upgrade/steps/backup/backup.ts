@@ -2,15 +2,20 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { type Database, localDatabaseFiles, openDatabase } from '../../../db/connection.js';
-import { type ArchiveSelection, createArchive, verifyArchive } from '../../../db/copy/archive.js';
+import {
+  type ArchiveListing,
+  type ArchiveSelection,
+  createArchive,
+  verifyArchive,
+} from '../../../db/copy/archive.js';
 import { DUMP_MANIFEST } from '../../../db/copy/dump-format.js';
 import { verifyDump } from '../../../db/copy/dump-read.js';
 import { writeDump } from '../../../db/copy/dump-write.js';
-import { redactDatabaseUrl } from '../../../db/url.js';
+import { type DatabaseKind, redactDatabaseUrl } from '../../../db/url.js';
 import { formatBytes } from '../../../progress/bytes.js';
 import { crashPoint } from '../../crash.js';
 import { type SharedStoreDatabase, sharedStoreDatabases } from '../../home/old-home-databases.js';
-import type { Step, StepDetails, UpgradeContext } from '../../types.js';
+import type { Step, UpgradeContext } from '../../types.js';
 
 /** Inside the backup folder: the logical dump of production and the archive of the old home. */
 export const BACKUP_DATABASE_FOLDER = 'database';
@@ -23,11 +28,41 @@ export function backupFolder(context: UpgradeContext): string {
   return path.join(context.newLayout.backups, `upgrade-${context.journal.data.id}`);
 }
 
+/** A dump written and read back, as the journal keeps it. */
+interface DumpRecord {
+  folder: string;
+  manifest: string;
+  kind: DatabaseKind;
+  rows: number;
+  bytes: number;
+  tables: Record<string, { rows: number; checksum: string; bytes: number }>;
+  durationMs: number;
+}
+
+/** What the backup records: where each dump and the archive are, and that each was verified. */
+export interface BackupDetails {
+  folder: string;
+  database: DumpRecord;
+  storeDatabases: (StoreDump & { verification: 'verified' })[];
+  oldHome: ArchiveListing & {
+    root: string;
+    archive: string;
+    bytes: number;
+    sha256: string;
+    /** The database file's path in the archive where a consistent copy stands in for it, else null. */
+    databaseSnapshot: string | null;
+    skipped: readonly string[];
+    durationMs: number;
+  };
+  verification: { dump: 'verified'; archive: 'verified'; durationMs: number };
+  durationMs: number;
+}
+
 /**
  * Upgrade step 3 (docs/architecture.md, The upgrade): a logical, checksummed dump of production and an archive of the old home, both read
  * back and verified before the step ends. Production is only read.
  */
-export const backupStep: Step = {
+export const backupStep: Step<'backup', BackupDetails> = {
   name: 'backup',
   title: 'Backup: dump production and archive the old home, then verify both',
 
@@ -81,7 +116,7 @@ export const backupStep: Step = {
       context.progress.line(
         `Backup verified: database dump ${dumpFolder} (${manifest.tables.length} tables, ${rows.toLocaleString('en')} rows, ${formatBytes(dumpBytes)}); ${storeDumps.length} store database dumps; old home archive ${archiveFile} (${listing.files} files, ${formatBytes(archive.bytes)}).`,
       );
-      const details: StepDetails = {
+      return {
         folder,
         database: {
           folder: dumpFolder,
@@ -94,7 +129,7 @@ export const backupStep: Step = {
           ),
           durationMs: Math.round(dumpMs),
         },
-        storeDatabases: storeDumps.map((store) => ({ ...store, verification: 'verified' })),
+        storeDatabases: storeDumps.map((store) => ({ ...store, verification: 'verified' as const })),
         oldHome: {
           root: context.oldLayout.root,
           archive: archiveFile,
@@ -105,10 +140,13 @@ export const backupStep: Step = {
           skipped: selection.skip ?? [],
           durationMs: Math.round(archiveMs),
         },
-        verification: { dump: 'verified', archive: 'verified', durationMs: Math.round(verifyMs) },
+        verification: {
+          dump: 'verified' as const,
+          archive: 'verified' as const,
+          durationMs: Math.round(verifyMs),
+        },
         durationMs: Math.round(performance.now() - started),
       };
-      return details;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -127,8 +165,10 @@ function storeDumpFolder(backup: string, index: number, store: SharedStoreDataba
  * does not copy these (the new home keeps using them, as the old one did), so this dump is what an
  * operator restores them from. Each is opened read-only: the backup cannot change it.
  */
-interface StoreDump extends StepDetails {
-  folder: string;
+interface StoreDump extends DumpRecord {
+  /** The store database, its password masked. */
+  database: string;
+  usedBy: string[];
 }
 
 async function dumpStoreDatabases(context: UpgradeContext, folder: string): Promise<StoreDump[]> {

@@ -10,26 +10,43 @@ import {
 import { getRelease } from '../../../releases/matrix.js';
 import { crashPoint } from '../../crash.js';
 import { writeFileAtomic } from '../../home/atomic.js';
-import type { Step, StepDetails, UpgradeContext } from '../../types.js';
+import type { Step, UpgradeContext } from '../../types.js';
 import { type CopyUnit, homeCopyUnits, listTenantFolders } from './copy-units.js';
 import { mirrorFolder } from './mirror.js';
 import {
   assertStoresCarriable,
   copyStoreDatabase,
   findStoreDatabases,
+  type StoreDatabaseCopy,
   type StoreDatabases,
+  type StoreLeftInPlace,
 } from './store-database-files.js';
 import { readTree } from './tree.js';
 
 /** The new config may carry a database password: readable by the server's user only. */
 const CONFIG_FILE_MODE = 0o600;
 
+/** What configure records: the config it wrote with its report, and every copy it made into the new home. */
+export interface ConfigureDetails {
+  configFile: string;
+  sourceFormat: ConfigFormat;
+  targetFormat: ConfigFormat;
+  /** Every key of the old config and what became of it (the report `tessera upgrade report` prints). */
+  report: ConfigUpgrade['changes'];
+  warnings: string[];
+  storeDatabases: StoreDatabaseCopy[];
+  storesLeftInPlace: StoreLeftInPlace[];
+  copies: Awaited<ReturnType<typeof copyUnits>>;
+  ignored: string[];
+  durationMs: number;
+}
+
 /**
  * Upgrade step 7 (docs/architecture.md, The upgrade): the new release's config, made from the old one by explicit rules and pointed at
  * the upgraded database, then the old home's folders copied into the new home in an order a running
  * server could follow, each copy verified. The old home is only ever read.
  */
-export const configureStep: Step = {
+export const configureStep: Step<'configure', ConfigureDetails> = {
   name: 'configure',
   title: 'Write the new config and copy the home folders',
 
@@ -88,7 +105,7 @@ export const configureStep: Step = {
     progress.line(
       `Copied ${units.length} folders and ${storeDatabases.length} store databases into ${newLayout.root} (${copiedFiles} files written, all verified by sha256).`,
     );
-    const details: StepDetails = {
+    return {
       configFile: newLayout.configFile,
       sourceFormat: config.sourceFormat,
       targetFormat: config.targetFormat,
@@ -100,7 +117,6 @@ export const configureStep: Step = {
       ignored,
       durationMs: Math.round(performance.now() - started),
     };
-    return details;
   },
 };
 

@@ -9,7 +9,8 @@ import { compareVersions, upgradePath } from '../../../releases/matrix.js';
 import { type MigrationProgress, migrateTo } from '../../../releases/migrator.js';
 import { type ReleaseScript, releaseScripts } from '../../../releases/scripts.js';
 import { crashPoint } from '../../crash.js';
-import type { Step, StepDetails, UpgradeContext, UpgradePlan } from '../../types.js';
+import type { Step, UpgradeContext } from '../../types.js';
+import type { UpgradePlan } from '../../upgrade-plan.js';
 
 /** What the journal keeps of one hop of the migration. */
 export interface HopRecord {
@@ -24,8 +25,20 @@ export interface HopRecord {
   alreadyApplied?: boolean;
 }
 
+/** What the migration records: every hop, and (while it runs) the last statement applied. */
+export interface MigrateDetails {
+  target: string;
+  /** An earlier attempt had started: a half-applied script was continued, not redone. */
+  resumed: boolean;
+  hops: HopRecord[];
+  statementsApplied: number;
+  durationMs: number;
+  /** Where the migration was, statement by statement: what an operator looks at after a kill. */
+  lastStatement?: MigrationProgress;
+}
+
 /** Upgrade step 5 (docs/architecture.md, The upgrade): the release scripts run on staging, hop by hop through the matrix; production is never touched. */
-export const migrateStep: Step = {
+export const migrateStep: Step<'migrate', MigrateDetails> = {
   name: 'migrate',
   title: 'Migrate: run the release scripts on staging, never on production',
 
@@ -45,10 +58,10 @@ export const migrateStep: Step = {
     await assertStagedFromSource(staging, plan);
     const earlier = recordedHops(previous);
     const hops: HopRecord[] = [];
-    journal.checkpoint('migrate', { target: plan.targetRelease, resumed: resume });
+    journal.markForResume(migrateStep, { target: plan.targetRelease, resumed: resume });
     for (const hop of hopsOf(plan)) {
       hops.push(await migrateHop(context, staging, hop, resume, earlier.get(hop)));
-      journal.checkpoint('migrate', { hops });
+      journal.markForResume(migrateStep, { hops });
     }
     const state = await inspectSchema(staging, plan.targetRelease);
     if (state.status !== 'current') {
@@ -58,14 +71,13 @@ export const migrateStep: Step = {
         { hint: 'Production is untouched. Run the upgrade again with --resume.' },
       );
     }
-    const details: StepDetails = {
+    return {
       target: plan.targetRelease,
       resumed: resume,
       hops,
       statementsApplied: hops.reduce((sum, h) => sum + h.statementsApplied, 0),
       durationMs: hops.reduce((sum, h) => sum + h.durationMs, 0),
     };
-    return details;
   },
 };
 
@@ -105,7 +117,7 @@ async function migrateHop(
       // one that rolled back: the schema history, never the journal, decides where a resume starts.
       applied++;
       task.advance(1);
-      context.journal.checkpoint('migrate', { lastStatement: { ...progress } });
+      context.journal.markForResume(migrateStep, { lastStatement: { ...progress } });
       crashPoint('migrate:statement');
     },
   });
@@ -177,12 +189,11 @@ async function assertStagedFromSource(staging: Database<unknown>, plan: UpgradeP
 }
 
 /** The hop records an interrupted attempt left in the journal, by release. */
-function recordedHops(previous: StepDetails | undefined): Map<string, HopRecord> {
+function recordedHops(previous: Partial<MigrateDetails> | undefined): Map<string, HopRecord> {
   const hops = previous?.hops;
   if (!Array.isArray(hops)) return new Map();
-  return new Map(
-    (hops as HopRecord[]).filter((h) => typeof h?.release === 'string').map((h) => [h.release, h]),
-  );
+  // JSON an interrupted attempt wrote: a hop without its release is skipped rather than trusted.
+  return new Map(hops.filter((h) => typeof h?.release === 'string').map((h) => [h.release, h]));
 }
 
 function describeScripts(scripts: readonly ReleaseScript[]): string {

@@ -1,5 +1,5 @@
 import { isTesseraError, TesseraError } from '../../../errors.js';
-import type { CheckResult, Step, StepDetails, UpgradeContext } from '../../types.js';
+import type { CheckResult, Step, UpgradeContext } from '../../types.js';
 import { checkDatabaseTypes, DATABASE_TYPES_CHECK } from './database-types.js';
 import { checkDiskSpace, DISK_SPACE_CHECK, type FreeSpaceSource, statfsFreeSpace } from './disk-space.js';
 import { checkNoLiveNode, LIVE_NODES_CHECK } from './live-nodes.js';
@@ -31,10 +31,11 @@ export async function runPreflight(
   environment: PreflightEnvironment = DEFAULT_ENVIRONMENT,
 ): Promise<PreflightOutcome> {
   const targets = resolveTargets(context);
+  const passedBefore = context.journal.step(preflightStep).status === 'done';
   let noLiveNodeAt: number | undefined;
   const results = [
     await guarded(DATABASE_TYPES_CHECK, async () => checkDatabaseTypes(targets)),
-    await guarded(STAGING_CHECK, () => checkStagingDatabase(context, targets)),
+    await guarded(STAGING_CHECK, () => checkStagingDatabase(context, targets, passedBefore)),
     await guarded(LIVE_NODES_CHECK, async () => {
       const outcome = await checkNoLiveNode(context);
       noLiveNodeAt = outcome.noLiveNodeAt;
@@ -83,7 +84,16 @@ export function preflightRefusal(results: readonly CheckResult[]): TesseraError 
   );
 }
 
-export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_ENVIRONMENT): Step {
+/** What the preflight records: every check's result, and when the last node was found stopped. */
+export interface PreflightDetails {
+  checks: CheckResult[];
+  /** Epoch ms; where promote's outage begins. Absent when the live-node check did not pass. */
+  noLiveNodeAt: number | undefined;
+}
+
+export type PreflightStep = Step<'preflight', PreflightDetails>;
+
+export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_ENVIRONMENT): PreflightStep {
   return {
     name: 'preflight',
     title: 'Preflight: same database type, empty staging, no live node, a release path, disk, new home',
@@ -97,7 +107,7 @@ export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_
         "Check that the new home is absent, empty, or holds this upgrade's journal.",
       ];
     },
-    async run(context): Promise<StepDetails> {
+    async run(context) {
       const { results, noLiveNodeAt } = await runPreflight(context, environment);
       if (results.some((r) => !r.ok)) throw preflightRefusal(results);
       for (const result of results)
@@ -108,4 +118,4 @@ export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_
 }
 
 /** Upgrade step 2 (docs/architecture.md, The upgrade): refuses the upgrade unless every precondition holds; changes nothing either way. */
-export const preflightStep: Step = createPreflightStep();
+export const preflightStep: PreflightStep = createPreflightStep();

@@ -1,6 +1,7 @@
 import { isTesseraError } from '../../../errors.js';
 import { compareVersions, getRelease, RELEASES, upgradePath } from '../../../releases/matrix.js';
-import type { CheckResult, UpgradePlan } from '../../types.js';
+import type { CheckResult } from '../../types.js';
+import type { UpgradePlan } from '../../upgrade-plan.js';
 
 export const RELEASE_PATH_CHECK = 'release-path';
 

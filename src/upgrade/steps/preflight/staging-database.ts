@@ -16,6 +16,8 @@ export const STAGING_CHECK = 'staging-database';
 export async function checkStagingDatabase(
   context: UpgradeContext,
   targets: UpgradeTargets,
+  /** This upgrade's preflight passed before (a resumed run): staging then holds what the upgrade wrote. */
+  passedBefore: boolean,
 ): Promise<CheckResult> {
   const { production, staging } = targets;
   const label = redactDatabaseUrl(context.plan.stagingUrl);
@@ -47,7 +49,7 @@ export async function checkStagingDatabase(
   const tables = (await database.dialect.introspect(database.db)).map((t) => t.name);
   if (tables.length === 0) return pass(`Staging ${label} exists and is empty.`);
   // A preflight that passed earlier in this upgrade saw staging empty: what it holds now, the upgrade wrote.
-  if (context.journal.step('preflight').status === 'done') {
+  if (passedBefore) {
     return pass(`Staging ${label} holds ${tables.length} tables written by this upgrade.`);
   }
   return fail(

@@ -11,7 +11,8 @@ import { assertNewHomeOnStaging } from '../../home/new-config.js';
 import { JOURNAL_FOLDER } from '../../journal.js';
 import { measureReadiness } from '../../server-process/readiness.js';
 import { spawnServerProcess } from '../../server-process/spawn.js';
-import type { Step, StepDetails, UpgradeContext } from '../../types.js';
+import type { Step, UpgradeContext } from '../../types.js';
+import { preflightStep } from '../preflight/preflight.js';
 
 /** Left in the new home for operators: which database it runs on, and that the old one is retired. */
 export const PROMOTED_FILE = 'PROMOTED';
@@ -21,7 +22,7 @@ export const PROMOTED_FILE = 'PROMOTED';
  * starts on it again; then the new release is started on the new home until it answers, which ends the
  * outage that began when the preflight found the last node stopped.
  */
-export const promoteStep: Step = {
+export const promoteStep: Step<'promote', PromoteDetails> = {
   name: 'promote',
   title: 'Retire production, start the new release, measure the outage',
 
@@ -46,7 +47,7 @@ export const promoteStep: Step = {
       retirementChecksum(journal.data.id),
       context.now(),
     );
-    journal.checkpoint('promote', { retired });
+    journal.markForResume(promoteStep, { retired });
     crashPoint('promote:retired');
     progress.line(
       `Production ${production.label} ${retired.alreadyRetired ? 'was already' : 'is now'} retired; no Tessera node will start on it again.`,
@@ -60,12 +61,12 @@ export const promoteStep: Step = {
       readyAt = readiness.readyAt;
       childPeakRssMb = readiness.stopped.peakRssMb;
     }
-    journal.checkpoint('promote', { readyAt });
+    journal.markForResume(promoteStep, { readyAt });
     const outage = recordOutage(context, readyAt);
 
     const promotedFile = path.join(newLayout.root, JOURNAL_FOLDER, PROMOTED_FILE);
     await writeFileAtomic(promotedFile, promotedText(context, readyAt, outage?.durationMs));
-    const details: StepDetails = {
+    return {
       retired,
       readyAt,
       outage: outage ?? null,
@@ -73,9 +74,25 @@ export const promoteStep: Step = {
       // The server ran in a process of its own: its peak beside the upgrade process's own `peakRssMb`.
       ...(childPeakRssMb !== undefined ? { childPeakRssMb } : {}),
     };
-    return details;
   },
 };
+
+/** The outage as promote measured it, from the last node found stopped to its own readiness probe. */
+interface MeasuredOutage {
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+}
+
+/** What promote records: the retirement of production, and when the new release answered. */
+export interface PromoteDetails {
+  retired: Retirement;
+  /** Epoch ms of the readiness probe's answer; a resumed attempt keeps it rather than probing again. */
+  readyAt: number;
+  outage: MeasuredOutage | null;
+  promotedFile: string;
+  childPeakRssMb?: number;
+}
 
 export interface Retirement {
   database: string;
@@ -140,11 +157,8 @@ async function retireProduction(
 }
 
 /** The outage, from the preflight's last-node-stopped moment to `readyAt`; undefined when that moment is unknown. */
-function recordOutage(
-  context: UpgradeContext,
-  readyAt: number,
-): { startedAt: string; endedAt: string; durationMs: number } | undefined {
-  const noLiveNodeAt = context.journal.step('preflight').details?.noLiveNodeAt;
+function recordOutage(context: UpgradeContext, readyAt: number): MeasuredOutage | undefined {
+  const noLiveNodeAt = context.journal.step(preflightStep).details?.noLiveNodeAt;
   if (typeof noLiveNodeAt !== 'number') {
     context.progress.line(
       'Outage not measured: the preflight recorded no moment at which the last node was found stopped.',

@@ -7,9 +7,9 @@ import { assertNewHomeOnStaging } from '../../home/new-config.js';
 import { databasesOfOldHome, sharedStoreDatabases } from '../../home/old-home-databases.js';
 import type { UpgradeServer } from '../../server-process/protocol.js';
 import { spawnServerProcess } from '../../server-process/spawn.js';
-import type { Step, StepDetails, UpgradeContext } from '../../types.js';
+import type { Step, UpgradeContext } from '../../types.js';
 import { insertSmokeAdmin, removeSmokeAdmin } from './admin.js';
-import { CheckLog } from './check-log.js';
+import { CheckLog, type CheckRecord } from './check-log.js';
 import {
   authenticateSmokeAccounts,
   type CreatedTenant,
@@ -31,12 +31,37 @@ import {
 import { type SmokeNames, smokeNames } from './names.js';
 import { countDifferences, countRows, type RowCounts } from './row-counts.js';
 
+/** What the smoke test removed: from an interrupted attempt, or after its own checks. */
+interface RemovalRecord {
+  tenants: string[];
+  adminUsers: number;
+  auditRows: number;
+  folders: string[];
+}
+
+/** What the smoke test records; its first three facts are written before it changes anything. */
+export interface SmokeDetails {
+  runId: string;
+  /** Every table's rows before the checks: the cleanup must bring them back to these. */
+  rowCountsBefore: RowCounts;
+  /** The tenant id mark before the smoke tenants moved it on; null when there was none. */
+  tenantIdMarkBefore: number | null;
+  checks: CheckRecord[];
+  created: { tenant: string; id: number; store: string; storeUrl: string; accounts: string[] }[];
+  checkLogins: LoginResult[];
+  removedAfterEarlierAttempt: RemovalRecord;
+  removedByCleanup: RemovalRecord;
+  verified: { rowCounts: RowCounts; leftovers: string[] };
+  durationMs: number;
+  childPeakRssMb?: number;
+}
+
 /**
  * Upgrade step 8 (docs/architecture.md, The upgrade): the new release started on the new home (which points at staging) and put through
  * the production-readiness checks over its REST API, then everything the checks made removed again and
  * the removal verified, down to the row count of every table.
  */
-export const smokeStep: Step = {
+export const smokeStep: Step<'smoke', SmokeDetails> = {
   name: 'smoke',
   title: 'Smoke test the new release on the upgraded database',
 
@@ -76,7 +101,7 @@ export const smokeStep: Step = {
     const before = countsFrom(previous) ?? (await countRows(staging));
     // The smoke tenants move the tenant id mark on; it is put back with everything else they made.
     const markBefore = earlierMark === undefined ? await readTenantIdMark(db) : earlierMark.mark;
-    context.journal.checkpoint('smoke', {
+    context.journal.markForResume(smokeStep, {
       runId: names.runId,
       rowCountsBefore: before,
       tenantIdMarkBefore: markBefore ?? null,
@@ -96,8 +121,9 @@ export const smokeStep: Step = {
     const after = await countRows(staging);
     const leftovers = describeLeftovers(await findSmokeLeftovers(db, context.newLayout, names));
     const problems = [...countDifferences(before, after).map((d) => `row count ${d}`), ...leftovers];
-    const details: StepDetails = {
+    const details: SmokeDetails = {
       runId: names.runId,
+      rowCountsBefore: before,
       checks: log.records,
       created: created.map((t) => ({
         tenant: t.domain,
@@ -115,7 +141,7 @@ export const smokeStep: Step = {
       // The server ran in a process of its own: its peak beside the upgrade process's own `peakRssMb`.
       ...(outcome.childPeakRssMb !== undefined ? { childPeakRssMb: outcome.childPeakRssMb } : {}),
     };
-    context.journal.checkpoint('smoke', details);
+    context.journal.markForResume(smokeStep, details);
     printSummary(context, log, problems);
 
     const refused = logins.filter((login) => !login.ok).map((login) => login.username);
@@ -217,7 +243,7 @@ async function removeEverything(
   return { leftovers, admins };
 }
 
-function summarizeRemoval({ leftovers, admins }: Removal): StepDetails {
+function summarizeRemoval({ leftovers, admins }: Removal): RemovalRecord {
   return {
     tenants: leftovers.tenants.map((t) => t.domain),
     adminUsers: admins,
@@ -230,7 +256,7 @@ function summarizeRemoval({ leftovers, admins }: Removal): StepDetails {
  * The tenant id mark an earlier attempt found before its tenants moved it on (`mark` undefined: there was
  * none), if it got that far; undefined when nothing is known.
  */
-function markFrom(previous: StepDetails | undefined): { mark: number | undefined } | undefined {
+function markFrom(previous: Partial<SmokeDetails> | undefined): { mark: number | undefined } | undefined {
   if (previous === undefined || !('tenantIdMarkBefore' in previous)) return undefined;
   const mark = previous.tenantIdMarkBefore;
   if (mark === null) return { mark: undefined };
@@ -238,7 +264,7 @@ function markFrom(previous: StepDetails | undefined): { mark: number | undefined
 }
 
 /** The row counts an earlier attempt took before it changed anything, if it got that far. */
-function countsFrom(previous: StepDetails | undefined): RowCounts | undefined {
+function countsFrom(previous: Partial<SmokeDetails> | undefined): RowCounts | undefined {
   const counts = previous?.rowCountsBefore;
   if (typeof counts !== 'object' || counts === null) return undefined;
   const entries = Object.entries(counts);

@@ -1,18 +1,11 @@
-import type { Journal } from '../../journal.js';
-import type { StepDetails } from '../../types.js';
+import type { Journal, JournaledStep } from '../../journal.js';
+import type { StageDetails, StagedTable } from './details.js';
 
-/** What the journal holds of each table while the stage step runs, so that a resumed run can continue. */
-export interface StagedTable {
-  status: 'copying' | 'done';
-  rows?: number;
-  durationMs?: number;
-  /** Bytes of values copied, where the copy path counts them. */
-  bytes?: number;
-  rowsPerSecond?: number;
-}
-
-/** The stage step's checkpoints: per-table status and rates, written to the journal after every change. */
-export class StageJournal {
+/**
+ * The stage step's resume marks: per-table status and rates, written to the journal after every change, so
+ * that a resumed attempt skips the tables marked done and copies the others again.
+ */
+export class ResumeMarks {
   private readonly tables: Record<string, StagedTable>;
   schemaBuilt: boolean;
   /** How the server cloned the database, once it did. */
@@ -20,7 +13,8 @@ export class StageJournal {
 
   constructor(
     private readonly journal: Journal,
-    previous: StepDetails | undefined,
+    private readonly step: JournaledStep<StageDetails>,
+    previous: Partial<StageDetails> | undefined,
   ) {
     this.tables = readStagedTables(previous?.tables);
     this.schemaBuilt = previous?.schemaBuilt === true;
@@ -60,7 +54,7 @@ export class StageJournal {
   }
 
   private save(): void {
-    this.journal.checkpoint('stage', {
+    this.journal.markForResume(this.step, {
       schemaBuilt: this.schemaBuilt,
       ...(this.cloneMethod !== undefined ? { cloneMethod: this.cloneMethod } : {}),
       tables: { ...this.tables },
@@ -68,6 +62,7 @@ export class StageJournal {
   }
 }
 
+/** The tables an earlier attempt marked, from its JSON: entries of another shape are not trusted. */
 function readStagedTables(value: unknown): Record<string, StagedTable> {
   const tables: Record<string, StagedTable> = {};
   if (typeof value !== 'object' || value === null) return tables;

@@ -9,13 +9,25 @@ import {
   type SchemaTable,
   schemaAdditions,
 } from '../../../releases/expected-schema.js';
-import type { Step, UpgradePlan } from '../../types.js';
+import type { Step } from '../../types.js';
+import type { UpgradePlan } from '../../upgrade-plan.js';
+
+/** What the schema verification records: the schema staging was found to have, and what is new in it. */
+export interface VerifySchemaDetails {
+  release: string;
+  tables: number;
+  columns: number;
+  indexes: number;
+  newTables: string[];
+  newColumns: string[];
+}
 
 /**
  * Upgrade step 6 (docs/architecture.md, The upgrade): staging, once migrated, must have exactly the target release's schema (tables, columns
  * with their types and nullability, indexes). Any difference stops the upgrade before anything is promoted.
+ * Its name in the journal and on screen stays `checkpoints`, as existing journals and scripts know it.
  */
-export const checkpointsStep: Step = {
+export const verifySchemaStep: Step<'checkpoints', VerifySchemaDetails> = {
   name: 'checkpoints',
   title: "Checkpoints: compare staging with the target release's expected schema",
 
