@@ -18,6 +18,7 @@ import type { DatabaseKind } from '../src/db/url.js';
 import { homeLayout } from '../src/home/layout.js';
 import { createProgress } from '../src/progress/progress.js';
 import { CURRENT_RELEASE, upgradePath } from '../src/releases/matrix.js';
+import { readOldConfig } from '../src/upgrade/build-plan.js';
 import { UpgradeConnections } from '../src/upgrade/connections.js';
 import { Journal } from '../src/upgrade/journal.js';
 import { STEP_NAMES } from '../src/upgrade/steps/index.js';
@@ -124,6 +125,7 @@ async function tesseraStage(
         checkLogins: [],
       },
       oldLayout: homeLayout(oldHome),
+      oldConfig: readOldConfig(homeLayout(oldHome).configFile),
       newLayout: homeLayout(newHome),
       plan,
       journal: Journal.create(undefined, command, plan, STEP_NAMES),

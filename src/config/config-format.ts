@@ -12,8 +12,21 @@ export interface ConfigSummary {
   databaseUrl: string;
 }
 
+/** A config file of any known release, read and parsed once: its text, its document and what it names. */
+export interface ConfigFileContents extends ConfigSummary {
+  file: string;
+  source: string;
+  document: Record<string, unknown>;
+}
+
 /** Reads just enough of a config of any known release to find its database (for status and upgrade plans). */
 export function summarizeConfigFile(file: string): ConfigSummary {
+  const { format, databaseUrl } = readConfigFile(file);
+  return { format, databaseUrl };
+}
+
+/** Reads and parses a config of any known release, without applying this release's rules to it. */
+export function readConfigFile(file: string): ConfigFileContents {
   if (!existsSync(file)) {
     // Most often a mistyped --home (or TESSERA_HOME), or a command run from another folder.
     throw new TesseraError('CONFIG_INVALID', `No Tessera home here: ${file} does not exist.`, {
@@ -21,8 +34,10 @@ export function summarizeConfigFile(file: string): ConfigSummary {
     });
   }
   let raw: Record<string, unknown>;
+  let source: string;
   try {
-    raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    source = readFileSync(file, 'utf8');
+    raw = parse(source) as Record<string, unknown>;
   } catch (error) {
     if (error instanceof TomlError) throw tomlSyntaxRefusal(file, error);
     throw new TesseraError(
@@ -39,5 +54,6 @@ export function summarizeConfigFile(file: string): ConfigSummary {
   }
   const database = (raw.database ?? {}) as Record<string, unknown>;
   const url = format === '1.0' ? database.dsn : database.url;
-  return { format, databaseUrl: typeof url === 'string' ? url : CONFIG_KEYS['database.url'].default };
+  const databaseUrl = typeof url === 'string' ? url : CONFIG_KEYS['database.url'].default;
+  return { file, source, document: raw, format, databaseUrl };
 }

@@ -15,6 +15,11 @@ export function peekInteger(source: string, name: KeyNameOfType<'integer'>): num
   } catch {
     document = {};
   }
+  return peekIntegerIn(document, source, name);
+}
+
+/** `peekInteger` of a config already parsed (`source` is its text, for the reader's bookkeeping only). */
+export function peekIntegerIn(document: unknown, source: string, name: KeyNameOfType<'integer'>): number {
   const ignored = new Problems('', source);
   return keyReader(isTable(document) ? document : {}, ignored).integer(name);
 }

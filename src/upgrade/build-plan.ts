@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
-import { summarizeConfigFile } from '../config/config-format.js';
+import { readConfigFile } from '../config/config-format.js';
+import { peekIntegerIn } from '../config/peek.js';
 import { type Database, openDatabase } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
-import type { HomeLayout } from '../home/layout.js';
 import { inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE, getRelease, upgradePath } from '../releases/matrix.js';
 import { compareVersions } from '../releases/semver.js';
-import type { UpgradeOptions } from './types.js';
+import type { OldConfig, UpgradeOptions } from './types.js';
 import type { UpgradePlan } from './upgrade-plan.js';
 
 /**
@@ -15,10 +15,9 @@ import type { UpgradePlan } from './upgrade-plan.js';
  */
 export async function buildPlan(
   options: UpgradeOptions,
-  oldLayout: HomeLayout,
+  config: OldConfig,
   production: Database<unknown>,
 ): Promise<UpgradePlan> {
-  const config = summarizeConfigFile(oldLayout.configFile);
   const state = await inspectSchema(production, '99.0.0');
   if (state.status === 'empty' || state.status === 'foreign') {
     throw new TesseraError(
@@ -79,8 +78,16 @@ export async function buildPlan(
   };
 }
 
+/** Reads the old home's config, once per run: a missing or unreadable file stops the upgrade here. */
+export function readOldConfig(configFile: string): OldConfig {
+  const contents = readConfigFile(configFile);
+  return {
+    ...contents,
+    heartbeatSeconds: peekIntegerIn(contents.document, contents.source, 'cluster.heartbeat_seconds'),
+  };
+}
+
 /** Opens the production database named by the old home's config. */
-export async function openProduction(oldLayout: HomeLayout): Promise<Database<unknown>> {
-  const config = summarizeConfigFile(oldLayout.configFile);
-  return openDatabase<unknown>(config.databaseUrl, oldLayout.root);
+export async function openProduction(config: OldConfig, oldHome: string): Promise<Database<unknown>> {
+  return openDatabase<unknown>(config.databaseUrl, oldHome);
 }

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { summarizeConfigFile } from '../config/config-format.js';
 import { openDatabase } from '../db/connection.js';
 import { resolveEngineAbilities } from '../db/engine-abilities.js';
 import { redactDatabaseUrl } from '../db/url.js';
@@ -7,14 +6,14 @@ import { isTesseraError, TesseraError } from '../errors.js';
 import { type HomeLayout, homeLayout } from '../home/layout.js';
 import { tightenHome } from '../home/private-modes.js';
 import type { Progress } from '../progress/progress.js';
-import { buildPlan, openProduction } from './build-plan.js';
+import { buildPlan, openProduction, readOldConfig } from './build-plan.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
 import { Journal, journalPath } from './journal.js';
 import { STEP_NAMES, STEPS_IN_ORDER } from './steps/index.js';
 import { planStep } from './steps/plan/plan.js';
 import { preflightStep, runPreflightChecks } from './steps/preflight/preflight.js';
-import type { CheckResult, Step, UpgradeContext, UpgradeOptions } from './types.js';
+import type { CheckResult, OldConfig, Step, UpgradeContext, UpgradeOptions } from './types.js';
 import type { UpgradePlan } from './upgrade-plan.js';
 
 export interface UpgradeIo {
@@ -39,11 +38,12 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
     newLayout: homeLayout(options.home),
   };
   assertTwoHomes(homes);
+  const oldConfig = readOldConfig(homes.oldLayout.configFile);
   const file = journalPath(homes.newLayout.root);
   const existing = journalToContinue(file, options, homes.newLayout);
-  const connections = upgradeConnections(options, homes);
+  const connections = upgradeConnections(options, homes, oldConfig);
   try {
-    const context = await createContext(options, io, homes, existing, connections);
+    const context = await createContext(options, io, homes, oldConfig, existing, connections);
     if (options.dryRun) return { journal: context.journal, dryRun: await preview(context) };
     if (existing) announceResume(context);
     else await startAfterPreflight(context, io, file);
@@ -115,9 +115,10 @@ function journalToContinue(
 function upgradeConnections(
   options: UpgradeOptions,
   { oldLayout, newLayout }: UpgradeHomes,
+  oldConfig: OldConfig,
 ): UpgradeConnections {
   return new UpgradeConnections({
-    production: () => openProduction(oldLayout),
+    production: () => openProduction(oldConfig, oldLayout.root),
     staging: () => openDatabase<unknown>(options.stagingUrl, newLayout.root),
   });
 }
@@ -130,14 +131,15 @@ async function createContext(
   options: UpgradeOptions,
   io: UpgradeIo,
   { oldLayout, newLayout }: UpgradeHomes,
+  oldConfig: OldConfig,
   existing: Journal | undefined,
   connections: UpgradeConnections,
 ): Promise<UpgradeContext> {
   const production = () => connections.get('production');
   const staging = () => connections.get('staging');
   const plan = existing
-    ? planToResume(existing, options, oldLayout)
-    : await buildPlan(options, oldLayout, await production());
+    ? planToResume(existing, options, oldConfig)
+    : await buildPlan(options, oldConfig, await production());
   const command = {
     fromHome: oldLayout.root,
     home: newLayout.root,
@@ -148,6 +150,7 @@ async function createContext(
     options,
     oldLayout,
     newLayout,
+    oldConfig,
     plan,
     journal: existing ?? Journal.create(undefined, command, plan, STEP_NAMES),
     progress: io.progress,
@@ -271,13 +274,13 @@ function sameRedactedUrl(recorded: string, given: string): boolean {
  * assertSameCommand) and production's from the old home's config, which must still name the database
  * the run started on.
  */
-function planToResume(journal: Journal, options: UpgradeOptions, oldLayout: HomeLayout): UpgradePlan {
+function planToResume(journal: Journal, options: UpgradeOptions, oldConfig: OldConfig): UpgradePlan {
   const recorded = journal.data.plan;
-  const productionUrl = summarizeConfigFile(oldLayout.configFile).databaseUrl;
+  const productionUrl = oldConfig.databaseUrl;
   if (!sameRedactedUrl(recorded.productionUrl, productionUrl)) {
     throw new TesseraError(
       'BAD_USAGE',
-      `${oldLayout.configFile} now names the database ${redactDatabaseUrl(productionUrl)}, not ${redactDatabaseUrl(recorded.productionUrl)} that this upgrade started on.`,
+      `${oldConfig.file} now names the database ${redactDatabaseUrl(productionUrl)}, not ${redactDatabaseUrl(recorded.productionUrl)} that this upgrade started on.`,
       { hint: "Put the old home's database.url back as it was, then resume." },
     );
   }

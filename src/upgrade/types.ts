@@ -1,3 +1,4 @@
+import type { ConfigFileContents } from '../config/config-format.js';
 import type { Database } from '../db/connection.js';
 import type { EngineAbilities } from '../db/engine-abilities.js';
 import type { HomeLayout } from '../home/layout.js';
@@ -28,11 +29,19 @@ export interface UpgradeOptions {
   noClone?: boolean;
 }
 
+/** The old home's config as the upgrade reads it: never validated by this release's rules, never changed. */
+export interface OldConfig extends ConfigFileContents {
+  /** `[cluster] heartbeat_seconds` as the old nodes read it (the key table's default when absent). */
+  heartbeatSeconds: number;
+}
+
 /** Everything a step may use. Steps never call each other: they read what earlier steps left in the journal. */
 export interface UpgradeContext {
   options: UpgradeOptions;
   oldLayout: HomeLayout;
   newLayout: HomeLayout;
+  /** The old home's config, read once when the run starts: the plan, the preflight and configure use it. */
+  oldConfig: OldConfig;
   plan: UpgradePlan;
   journal: Journal;
   progress: Progress;

@@ -8,6 +8,7 @@ import { homeLayout } from '../../src/home/layout.js';
 import { createProgress, type Progress } from '../../src/progress/progress.js';
 import { buildFixture, type FixtureSummary, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE, upgradePath } from '../../src/releases/matrix.js';
+import { readOldConfig } from '../../src/upgrade/build-plan.js';
 import { UpgradeConnections } from '../../src/upgrade/connections.js';
 import { Journal, journalPath } from '../../src/upgrade/journal.js';
 import { STEP_NAMES } from '../../src/upgrade/steps/index.js';
@@ -120,6 +121,7 @@ export async function createUpgradeFixture(
     const context: UpgradeContext = {
       options: upgradeOptions,
       oldLayout: homeLayout(oldHome),
+      oldConfig: readOldConfig(homeLayout(oldHome).configFile),
       newLayout: homeLayout(newHome),
       plan,
       journal: Journal.create(journalFile, command, plan, STEP_NAMES),

@@ -12,6 +12,8 @@ import type { ConfigChange } from './types.js';
 export interface ConfigUpgradeInput {
   /** The old config's text, as read from the old home. */
   source: string;
+  /** That text already parsed (the upgrade reads the old config once); parsed here when absent. */
+  document?: Record<string, unknown>;
   /** Its path, for messages. */
   file: string;
   /** The format to reach: the target release's. */
@@ -43,7 +45,7 @@ const KEPT_NOTE =
  * points it at the upgraded database, and reports every key. Pure: reads and writes no file.
  */
 export function upgradeConfig(input: ConfigUpgradeInput): ConfigUpgrade {
-  const document = parseConfigDocument(input.source, input.file);
+  const document = input.document ?? parseConfigDocument(input.source, input.file);
   const sourceFormat = configFormatOf(document, input.file);
   let config = flattenConfig(document);
   const changes: ConfigChange[] = [];

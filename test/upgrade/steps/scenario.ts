@@ -10,6 +10,7 @@ import type { Progress } from '../../../src/progress/progress.js';
 import { captureSchema } from '../../../src/releases/expected-schema.js';
 import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE, upgradePath } from '../../../src/releases/matrix.js';
+import { readOldConfig } from '../../../src/upgrade/build-plan.js';
 import { UpgradeConnections } from '../../../src/upgrade/connections.js';
 import { Journal } from '../../../src/upgrade/journal.js';
 import { STEP_NAMES } from '../../../src/upgrade/steps/index.js';
@@ -98,6 +99,7 @@ export async function stepScenario(kind: DatabaseKind, options: ScenarioOptions)
     const context: UpgradeContext = {
       options: { ...command, dryRun: false, resume: false, yes: true, checkLogins: [] },
       oldLayout: homeLayout(oldHome),
+      oldConfig: readOldConfig(homeLayout(oldHome).configFile),
       newLayout: homeLayout(newHome),
       plan,
       journal: Journal.create(undefined, command, plan, STEP_NAMES),

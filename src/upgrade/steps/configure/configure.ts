@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import type { ConfigFormat } from '../../../config/config-format.js';
 import { isTesseraError } from '../../../errors.js';
 import {
@@ -137,9 +137,10 @@ async function describeConfig(context: UpgradeContext): Promise<string[]> {
 }
 
 async function transformConfig(context: UpgradeContext): Promise<ConfigUpgrade> {
-  const file = context.oldLayout.configFile;
+  const { file, source, document } = context.oldConfig;
   return upgradeConfig({
-    source: await readFile(file, 'utf8'),
+    source,
+    document,
     file,
     targetFormat: getRelease(context.plan.targetRelease).configFormat as ConfigFormat,
     databaseUrl: context.plan.stagingUrl,

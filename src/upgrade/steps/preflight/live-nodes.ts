@@ -5,7 +5,6 @@ import {
   MISSED_HEARTBEATS,
 } from '../../../cluster/liveness.js';
 import type { CheckResult, UpgradeContext } from '../../types.js';
-import { heartbeatPeriodMs } from './heartbeat-period.js';
 
 export const LIVE_NODES_CHECK = 'no-live-node';
 
@@ -29,7 +28,7 @@ export async function checkNoLiveNode(context: UpgradeContext): Promise<LiveNode
     database: production,
     layout: context.oldLayout,
     release,
-    periodMs: heartbeatPeriodMs(context.oldLayout.configFile),
+    periodMs: context.oldConfig.heartbeatSeconds * 1000,
     now: context.now,
   });
 
