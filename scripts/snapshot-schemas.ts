@@ -15,10 +15,11 @@ import {
   renderSchemaSnapshot,
   schemaSnapshotPath,
 } from '../src/releases/expected-schema.js';
-import { RELEASES } from '../src/releases/matrix.js';
+import { RELEASES, shipsScripts } from '../src/releases/matrix.js';
 import { DATABASE_KINDS, scratchDatabase } from '../test/helpers/databases.js';
 
-for (const { version } of RELEASES) {
+// A release that changes code only has its predecessor's schema, and no snapshot of its own.
+for (const { version } of RELEASES.filter((r) => shipsScripts(r.version))) {
   for (const kind of DATABASE_KINDS) {
     const scratch = await scratchDatabase(kind, 'snapshot');
     try {

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Help } from 'commander';
 import { restrictUmask } from '../home/private-modes.js';
 import { PACKAGE_VERSION } from '../package-root.js';
-import { CURRENT_RELEASE } from '../releases/matrix.js';
+import { CURRENT_SCHEMA_LEVEL } from '../releases/matrix.js';
 import { COMMANDS, type CommandEntry, listedCommand, listedTerm } from './commands.js';
 
 /**
@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     .command('version')
     .description('print the Tessera version and the schema level it runs on')
     .action(() => {
-      process.stdout.write(`tessera ${PACKAGE_VERSION} (schema level ${CURRENT_RELEASE})\n`);
+      process.stdout.write(`tessera ${PACKAGE_VERSION} (schema level ${CURRENT_SCHEMA_LEVEL})\n`);
     });
 
   const wanted = commandToLoad(argv.slice(2));

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Database } from '../db/connection.js';
 import type { IntrospectedIndex, IntrospectedTable } from '../db/dialect.js';
 import type { DatabaseKind } from '../db/url.js';
-import { getRelease } from './matrix.js';
+import { releaseSchemaLevel } from './matrix.js';
 import { migrateTo } from './migrator.js';
 import { RELEASES_DIR } from './scripts.js';
 
@@ -32,20 +32,23 @@ export function schemaSnapshotPath(release: string, kind: DatabaseKind): string 
 
 const loaded = new Map<string, SchemaTable[]>();
 
-/** The tables, columns and indexes a database at `release` must have on engine `kind`. */
+/**
+ * The tables, columns and indexes a database at `release` must have on engine `kind`: those of its schema
+ * level's snapshot (a release that changes code only has its predecessor's).
+ */
 export function expectedSchema(release: string, kind: DatabaseKind): SchemaTable[] {
-  getRelease(release);
-  const file = schemaSnapshotPath(release, kind);
+  const level = releaseSchemaLevel(release);
+  const file = schemaSnapshotPath(level, kind);
   const cached = loaded.get(file);
   if (cached) return cached;
   if (!existsSync(file)) {
     throw new Error(
-      `no expected schema for ${release} on ${kind} (${file}); generate it with npx vite-node scripts/snapshot-schemas.ts`,
+      `no expected schema for ${level} on ${kind} (${file}); generate it with npx vite-node scripts/snapshot-schemas.ts`,
     );
   }
   const snapshot = JSON.parse(readFileSync(file, 'utf8')) as SchemaSnapshot;
-  if (snapshot.release !== release || snapshot.kind !== kind) {
-    throw new Error(`${file} describes ${snapshot.release} on ${snapshot.kind}, not ${release} on ${kind}`);
+  if (snapshot.release !== level || snapshot.kind !== kind) {
+    throw new Error(`${file} describes ${snapshot.release} on ${snapshot.kind}, not ${level} on ${kind}`);
   }
   loaded.set(file, snapshot.tables);
   return snapshot.tables;

@@ -2,7 +2,13 @@ import type { Database } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
 import { countTables, historyTableExists, readHistory } from './history.js';
 import { schemaLevelOf } from './level.js';
-import { CURRENT_RELEASE, findRelease, releasesUpTo } from './matrix.js';
+import {
+  CURRENT_RELEASE,
+  CURRENT_SCHEMA_LEVEL,
+  findRelease,
+  releaseSchemaLevel,
+  releasesUpTo,
+} from './matrix.js';
 import { releaseScripts } from './scripts.js';
 import { compareVersions } from './semver.js';
 
@@ -16,9 +22,13 @@ export type SchemaState =
   | { status: 'retired'; level: string | undefined }
   | { status: 'foreign' };
 
-/** Reads where a database stands against this build's release (`expected`, the current one by default). */
-export async function inspectSchema<S>(typed: Database<S>, expected = CURRENT_RELEASE): Promise<SchemaState> {
+/**
+ * Reads where a database stands against a release (`release`, this build's by default): its schema level, which
+ * a release that changes code only shares with the one before it.
+ */
+export async function inspectSchema<S>(typed: Database<S>, release = CURRENT_RELEASE): Promise<SchemaState> {
   const database = typed as unknown as Database<unknown>;
+  const expected = releaseSchemaLevel(release);
   if (!(await historyTableExists(database.db))) {
     return (await countTables(database.db)) === 0 ? { status: 'empty' } : { status: 'foreign' };
   }
@@ -59,7 +69,7 @@ export function assertStartable(state: SchemaState, label: string): void {
     case 'older':
       throw new TesseraError(
         'SCHEMA_OLDER',
-        `Database ${label} is at schema level ${state.level}; Tessera ${CURRENT_RELEASE} needs ${CURRENT_RELEASE}.`,
+        `Database ${label} is at schema level ${state.level}; Tessera ${CURRENT_RELEASE} needs ${CURRENT_SCHEMA_LEVEL}.`,
         { hint: `Upgrade it first: tessera upgrade --from-home OLD_HOME --home NEW_HOME --staging-db URL` },
       );
     case 'newer': {

@@ -7,6 +7,11 @@ export interface Release {
   configFormat: string;
   /** Releases whose databases and homes this release's scripts and rules upgrade directly. */
   upgradesFrom: readonly string[];
+  /**
+   * The release whose scripts built this release's database: its own version when it ships scripts
+   * (`<version>/<engine>/migration.sql`), its predecessor's level when it changes code only.
+   */
+  schemaLevel: string;
   summary: string;
 }
 
@@ -17,25 +22,35 @@ export interface Release {
 export const RELEASES: readonly Release[] = [
   {
     version: '1.0.0',
+    schemaLevel: '1.0.0',
     configFormat: '1.0',
     upgradesFrom: [],
     summary: 'tenants, primary store with salted SHA-256 passwords, roles, attributes, webapps',
   },
   {
     version: '1.1.0',
+    schemaLevel: '1.1.0',
     configFormat: '1.1',
     upgradesFrom: ['1.0.0'],
     summary: 'user-store domains, system users and roles, wider attribute values, config keys renamed',
   },
   {
     version: '2.0.0',
+    schemaLevel: '2.0.0',
     configFormat: '2.0',
     upgradesFrom: ['1.1.0'],
     summary: 'argon2id passwords, registry with mounts, cluster nodes, audit log, config changes',
   },
+  {
+    version: '2.0.1',
+    schemaLevel: '2.0.0',
+    configFormat: '2.0',
+    upgradesFrom: ['2.0.0'],
+    summary: 'code only: maintenance mode',
+  },
 ];
 
-export const CURRENT_RELEASE = '2.0.0';
+export const CURRENT_RELEASE = '2.0.1';
 
 export function findRelease(version: string): Release | undefined {
   return RELEASES.find((r) => r.version === version);
@@ -86,10 +101,28 @@ export function upgradePath(from: string, to: string): string[] {
   return path;
 }
 
-/** Every release from the first up to `version`, the scripts that build a fresh database at that level. */
+/** The schema level a database at `version` has: `version` itself unless that release changed code only. */
+export function releaseSchemaLevel(version: string): string {
+  return getRelease(version).schemaLevel;
+}
+
+/** Whether `version` ships migration scripts of its own (a release that changes code only does not). */
+export function shipsScripts(version: string): boolean {
+  return releaseSchemaLevel(version) === version;
+}
+
+/** The schema level of this build: what the server's database must be at. */
+export const CURRENT_SCHEMA_LEVEL = releaseSchemaLevel(CURRENT_RELEASE);
+
+/**
+ * Every release that ships scripts, from the first up to `version`'s schema level: the scripts that build a
+ * fresh database at that level, in order.
+ */
 export function releasesUpTo(version: string): string[] {
-  getRelease(version);
-  return RELEASES.filter((r) => compareVersions(r.version, version) <= 0).map((r) => r.version);
+  const level = releaseSchemaLevel(version);
+  return RELEASES.filter((r) => shipsScripts(r.version) && compareVersions(r.version, level) <= 0).map(
+    (r) => r.version,
+  );
 }
 
 export { compareVersions, isVersion };

@@ -4,7 +4,7 @@ import type { Database } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
 import { ensureHistoryTable, HISTORY_TABLE, historyDb, readHistory } from './history.js';
 import { schemaLevelOf } from './level.js';
-import { releasesUpTo, upgradePath } from './matrix.js';
+import { releasesUpTo, shipsScripts, upgradePath } from './matrix.js';
 import { type ReleaseScript, releaseScripts } from './scripts.js';
 
 export interface MigrationProgress {
@@ -21,7 +21,10 @@ export interface MigrateOptions {
   now?: () => number;
 }
 
-/** Applies every release from the database's level (or nothing) up to `target`, hop by hop. */
+/**
+ * Applies every release from the database's level (or nothing) up to `target`, hop by hop, and returns those
+ * whose scripts it ran.
+ */
 export async function migrateTo<S>(
   typed: Database<S>,
   target: string,
@@ -36,7 +39,10 @@ export async function migrateTo<S>(
       'This database was retired by an upgrade; it is never migrated again.',
     );
   }
-  const hops = state.level === undefined ? releasesUpTo(target) : upgradePath(state.level, target);
+  // A release that changes code only has nothing to apply: its database is at its predecessor's level.
+  const hops = (state.level === undefined ? releasesUpTo(target) : upgradePath(state.level, target)).filter(
+    shipsScripts,
+  );
   const unfinishedVersion = state.unfinished[0]?.version;
   const pending =
     unfinishedVersion !== undefined && !hops.includes(unfinishedVersion)

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseKind } from '../db/url.js';
 import { PACKAGE_ROOT } from '../package-root.js';
-import { getRelease } from './matrix.js';
+import { shipsScripts } from './matrix.js';
 import { splitStatements } from './sql-splitter.js';
 
 export const RELEASES_DIR = path.join(PACKAGE_ROOT, 'src', 'releases');
@@ -17,9 +17,12 @@ export interface ReleaseScript {
   statements: string[];
 }
 
-/** A release's scripts for one engine: `migration.sql` first, then any extra scripts by name. */
+/**
+ * A release's scripts for one engine: `migration.sql` first, then any extra scripts by name; none for a release
+ * that changes code only.
+ */
 export function releaseScripts(version: string, kind: DatabaseKind): ReleaseScript[] {
-  getRelease(version);
+  if (!shipsScripts(version)) return [];
   const folder = path.join(RELEASES_DIR, version, kind);
   if (!existsSync(folder)) throw new Error(`release ${version} ships no scripts for ${kind} (${folder})`);
   const names = readdirSync(folder)

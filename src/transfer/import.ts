@@ -10,7 +10,7 @@ import { TesseraError } from '../errors.js';
 import { type HomeLayout, homeLayout } from '../home/layout.js';
 import type { Progress } from '../progress/progress.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
-import { CURRENT_RELEASE } from '../releases/matrix.js';
+import { CURRENT_RELEASE, findRelease, getRelease } from '../releases/matrix.js';
 import { migrateTo } from '../releases/migrator.js';
 import { compareVersions } from '../releases/semver.js';
 import {
@@ -112,12 +112,26 @@ export async function importHome(options: ImportOptions): Promise<ImportSummary>
   }
 }
 
+/**
+ * An export of another release is taken when it holds the same database and config: same schema level and
+ * config format (2.0.0 and 2.0.1, which changed code only). Anything else goes through `tessera upgrade`.
+ */
+function sameDataAsThisRelease(exported: string): boolean {
+  const release = findRelease(exported);
+  const current = getRelease(CURRENT_RELEASE);
+  return (
+    release !== undefined &&
+    release.schemaLevel === current.schemaLevel &&
+    release.configFormat === current.configFormat
+  );
+}
+
 function assertImportable(manifest: ExportManifest, database: Database<unknown>, file: string): void {
-  if (manifest.release !== CURRENT_RELEASE) {
+  if (!sameDataAsThisRelease(manifest.release)) {
     const older = compareVersions(manifest.release, CURRENT_RELEASE) < 0;
     throw new TesseraError(
       older ? 'SCHEMA_OLDER' : 'SCHEMA_NEWER',
-      `${file} was exported by Tessera ${manifest.release}; this is Tessera ${CURRENT_RELEASE}, and import moves data between homes of one release.`,
+      `${file} was exported by Tessera ${manifest.release}; this is Tessera ${CURRENT_RELEASE}, and import moves data between homes of one schema level and config format.`,
       {
         hint: older
           ? `Import it with Tessera ${manifest.release} and upgrade that home (tessera upgrade).`

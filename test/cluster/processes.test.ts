@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterNode } from '../../src/cluster/nodes.js';
+import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { CLI, ensureBuilt, ProcessCluster, waitFor } from '../helpers/cluster.js';
 
 const run = promisify(execFile);
@@ -43,12 +44,14 @@ describe('three server processes on one PostgreSQL database', () => {
     });
     expect(all.map((n) => n.port).sort()).toEqual([first.port, second.port, third.port].sort());
     for (const n of all) {
-      expect(n.release).toBe('2.0.0');
+      expect(n.release).toBe(CURRENT_RELEASE);
       expect(n.nodeId).toMatch(new RegExp(`-${n.port}-[0-9a-f]{8}$`));
     }
     const { stdout: text } = await run(process.execPath, [CLI, 'cluster', 'status', '--home', second.home]);
     expect(text).toContain('3 live, 0 gone');
-    expect(text).toMatch(new RegExp(`:${third.port}\\s+2\\.0\\.0\\s+\\S+\\s+\\d+ s ago\\s+live`));
+    expect(text).toMatch(
+      new RegExp(`:${third.port}\\s+${CURRENT_RELEASE.replaceAll('.', '\\.')}\\s+\\S+\\s+\\d+ s ago\\s+live`),
+    );
 
     // A crash leaves the row: it stays until 3 heartbeats are missed, then shows as gone.
     second.child.kill('SIGKILL');

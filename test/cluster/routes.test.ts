@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -23,7 +24,11 @@ describe('GET /api/v1/cluster/nodes', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toMatchObject({ heartbeatSeconds: 10, goneAfterSeconds: 30 });
     expect(reply.body.nodes).toHaveLength(1);
-    expect(reply.body.nodes[0]).toMatchObject({ port: t.server.port, release: '2.0.0', state: 'live' });
+    expect(reply.body.nodes[0]).toMatchObject({
+      port: t.server.port,
+      release: CURRENT_RELEASE,
+      state: 'live',
+    });
 
     expect((await t.call('GET', '/api/v1/cluster/nodes', { as: ACME })).status).toBe(403);
     expect((await t.call('GET', '/api/v1/cluster/nodes')).status).toBe(401);

@@ -54,10 +54,13 @@ export interface StartProcess {
   untilHealthy(): Promise<void>;
 }
 
-/** Spawns `tessera start` (the built CLI) on `home` on a free port, with the tests' admin password. */
-export async function spawnStartProcess(home: string): Promise<StartProcess> {
+/**
+ * Spawns `tessera start` on `home` on a free port, with the tests' admin password: this checkout's built CLI,
+ * or `cli`, another release's (test/helpers/release-build.ts).
+ */
+export async function spawnStartProcess(home: string, cli = CLI): Promise<StartProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'start', '--home', home], {
+  const child = spawn(process.execPath, [cli, 'start', '--home', home], {
     env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: ADMIN_PASSWORD },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

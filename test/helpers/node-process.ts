@@ -19,9 +19,12 @@ export interface NodeProcess {
   kill(): Promise<void>;
 }
 
-/** Starts a node on `home`, waits until it answers /healthz and shows in `tessera cluster status`. */
-export async function startNodeProcess(home: string): Promise<NodeProcess> {
-  const { port, child, exited, untilHealthy } = await spawnStartProcess(home);
+/**
+ * Starts a node on `home` (this checkout's CLI, or `cli`: another release's), waits until it answers /healthz
+ * and shows in `tessera cluster status`.
+ */
+export async function startNodeProcess(home: string, cli?: string): Promise<NodeProcess> {
+  const { port, child, exited, untilHealthy } = await spawnStartProcess(home, cli);
   const running = () => child.exitCode === null && child.signalCode === null;
   try {
     await untilHealthy();

@@ -1,12 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { CURRENT_RELEASE, RELEASES, releasesUpTo, upgradePath } from '../../src/releases/matrix.js';
+import { expectedSchema } from '../../src/releases/expected-schema.js';
+import {
+  CURRENT_RELEASE,
+  CURRENT_SCHEMA_LEVEL,
+  RELEASES,
+  releaseSchemaLevel,
+  releasesUpTo,
+  shipsScripts,
+  upgradePath,
+} from '../../src/releases/matrix.js';
 import { releaseScripts } from '../../src/releases/scripts.js';
 import { splitStatements } from '../../src/releases/sql-splitter.js';
 
 describe('release matrix', () => {
-  it('knows 1.0.0, 1.1.0 and 2.0.0, the last being current', () => {
-    expect(RELEASES.map((r) => r.version)).toEqual(['1.0.0', '1.1.0', '2.0.0']);
-    expect(CURRENT_RELEASE).toBe('2.0.0');
+  it('knows 1.0.0, 1.1.0, 2.0.0 and 2.0.1, the last being current at schema level 2.0.0', () => {
+    expect(RELEASES.map((r) => r.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1']);
+    expect(CURRENT_RELEASE).toBe('2.0.1');
+    expect(CURRENT_SCHEMA_LEVEL).toBe('2.0.0');
+  });
+
+  it('takes 2.0.1 as a release of code only: no scripts, the schema and expected schema of 2.0.0', () => {
+    expect(shipsScripts('2.0.1')).toBe(false);
+    expect(releaseSchemaLevel('2.0.1')).toBe('2.0.0');
+    expect(upgradePath('2.0.0', '2.0.1')).toEqual(['2.0.1']);
+    expect(upgradePath('1.1.0', '2.0.1')).toEqual(['2.0.0', '2.0.1']);
+    expect(releasesUpTo('2.0.1')).toEqual(['1.0.0', '1.1.0', '2.0.0']);
+    for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
+      expect(releaseScripts('2.0.1', kind)).toEqual([]);
+      expect(expectedSchema('2.0.1', kind)).toEqual(expectedSchema('2.0.0', kind));
+    }
   });
 
   it('routes 1.0.0 to 2.0.0 through the required stop 1.1.0', () => {
@@ -25,8 +47,13 @@ describe('release matrix', () => {
     expect(releasesUpTo('1.1.0')).toEqual(['1.0.0', '1.1.0']);
   });
 
-  it('ships a checksummed migration.sql for every release and engine', () => {
-    for (const release of RELEASES) {
+  it('ships a checksummed migration.sql for every release with a schema of its own, on every engine', () => {
+    expect(RELEASES.filter((r) => shipsScripts(r.version)).map((r) => r.version)).toEqual([
+      '1.0.0',
+      '1.1.0',
+      '2.0.0',
+    ]);
+    for (const release of RELEASES.filter((r) => shipsScripts(r.version))) {
       for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {
         const [script] = releaseScripts(release.version, kind);
         expect(script?.name).toBe('migration.sql');

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
@@ -30,7 +31,12 @@ describe.each(DATABASE_KINDS)('admin API on %s', (kind) => {
     expect((await t.call('GET', '/healthz')).body).toEqual({ status: 'ok' });
     const ready = await t.call('GET', '/readyz');
     expect(ready.status).toBe(200);
-    expect(ready.body).toMatchObject({ ready: true, schema: 'current', database: kind, release: '2.0.0' });
+    expect(ready.body).toMatchObject({
+      ready: true,
+      schema: 'current',
+      database: kind,
+      release: CURRENT_RELEASE,
+    });
     const metrics = await t.call('GET', '/metrics');
     expect(metrics.body).toContain('tessera_http_requests_total');
     expect(metrics.body).toContain('tessera_authentications_total');
