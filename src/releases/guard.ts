@@ -2,13 +2,7 @@ import type { Database } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
 import { countTables, historyTableExists, readHistory } from './history.js';
 import { schemaLevelOf } from './level.js';
-import {
-  CURRENT_RELEASE,
-  CURRENT_SCHEMA_LEVEL,
-  findRelease,
-  releaseSchemaLevel,
-  releasesUpTo,
-} from './matrix.js';
+import { CURRENT_RELEASE, CURRENT_SCHEMA_LEVEL, findRelease, releasesUpTo } from './matrix.js';
 import { releaseScripts } from './scripts.js';
 import { compareVersions } from './semver.js';
 
@@ -28,7 +22,8 @@ export type SchemaState =
  */
 export async function inspectSchema<S>(typed: Database<S>, release = CURRENT_RELEASE): Promise<SchemaState> {
   const database = typed as unknown as Database<unknown>;
-  const expected = releaseSchemaLevel(release);
+  // A version past every known release (the upgrade plan asks with one) stands for itself.
+  const expected = findRelease(release)?.schemaLevel ?? release;
   if (!(await historyTableExists(database.db))) {
     return (await countTables(database.db)) === 0 ? { status: 'empty' } : { status: 'foreign' };
   }
