@@ -10,6 +10,9 @@ const ReadyBody = Type.Object({
   database: Type.String(),
   schema: Type.String({ description: 'The schema state: current, older, newer, tampered... or unreachable' }),
   release: Type.String(),
+  maintenance: Type.Boolean({
+    description: 'Writes are refused for maintenance (the node stays ready: reads and logins work)',
+  }),
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
@@ -47,9 +50,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         schema = 'unreachable';
       }
       const ready = schema === 'current';
-      return reply
-        .status(ready ? 200 : 503)
-        .send({ ready, database: context.database.kind, schema, release: CURRENT_RELEASE });
+      return reply.status(ready ? 200 : 503).send({
+        ready,
+        database: context.database.kind,
+        schema,
+        release: CURRENT_RELEASE,
+        maintenance: context.maintenance.on,
+      });
     },
   );
 

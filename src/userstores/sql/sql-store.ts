@@ -16,6 +16,8 @@ export interface SqlUserStoreOptions {
   readOnly: boolean;
   /** Runs once when the store is closed, e.g. to release a shared connection. */
   onClose?: () => Promise<void>;
+  /** While true, a login writes nothing (the legacy re-hash waits for a later login): maintenance mode. */
+  loginWritesSkipped?: (() => boolean) | undefined;
 }
 
 type UserRow = Selectable<StoreSchema['users']>;
@@ -41,6 +43,7 @@ export class SqlUserStore implements UserStore {
   private readonly db: Kysely<StoreSchema>;
   private readonly tenantId: number;
   private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly loginWritesSkipped: () => boolean;
   private closed = false;
 
   constructor(options: SqlUserStoreOptions) {
@@ -50,6 +53,7 @@ export class SqlUserStore implements UserStore {
     this.kind = options.kind;
     this.readOnly = options.readOnly;
     this.onClose = options.onClose;
+    this.loginWritesSkipped = options.loginWritesSkipped ?? (() => false);
   }
 
   async authenticate(username: string, password: string): Promise<StoreUser | undefined> {
@@ -290,7 +294,7 @@ export class SqlUserStore implements UserStore {
    * the next login and never fails this one.
    */
   private async rehash(row: UserRow, password: string): Promise<void> {
-    if (this.readOnly) return;
+    if (this.readOnly || this.loginWritesSkipped()) return;
     try {
       const fresh = await hashPassword(password);
       await this.db
@@ -438,7 +442,11 @@ export class SqlUserStore implements UserStore {
 }
 
 /** The PRIMARY store of a tenant: the server database's own tables, always read-write. */
-export function primaryStore(db: Kysely<Schema>, tenantId: number): SqlUserStore {
+export function primaryStore(
+  db: Kysely<Schema>,
+  tenantId: number,
+  loginWritesSkipped?: () => boolean,
+): SqlUserStore {
   // The server schema's user tables have exactly the store schema's shape; Kysely's types are invariant.
   const storeDb = db as unknown as Kysely<StoreSchema>;
   return new SqlUserStore({
@@ -447,6 +455,7 @@ export function primaryStore(db: Kysely<Schema>, tenantId: number): SqlUserStore
     domain: PRIMARY_DOMAIN,
     kind: 'primary',
     readOnly: false,
+    loginWritesSkipped,
   });
 }
 
