@@ -13,6 +13,11 @@ const ReadyBody = Type.Object({
   maintenance: Type.Boolean({
     description: 'Writes are refused for maintenance (the node stays ready: reads and logins work)',
   }),
+  maintenanceMessage: Type.Optional(
+    Type.String({
+      description: 'While in maintenance: what refused writes answer with (the console shows it)',
+    }),
+  ),
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
@@ -56,6 +61,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         schema,
         release: CURRENT_RELEASE,
         maintenance: context.maintenance.on,
+        maintenanceMessage: context.maintenance.on ? context.maintenance.state.message : undefined,
       });
     },
   );
