@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
@@ -147,51 +148,76 @@ describe.each(DATABASE_KINDS)('maintenance mode on %s', (kind) => {
     expect(JSON.stringify(children.body)).not.toContain('maintenance');
   });
 
-  it('lets a legacy-hash login succeed without re-hashing it', async () => {
+  it('lets a legacy-hash login succeed without re-hashing it, in PRIMARY and in a JDBC store', async () => {
     t = await withTenant(kind);
-    const db = t.server.context.database.db;
-    const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id as number;
-    const salt = '00112233445566778899aabbccddeeff';
-    const legacy = legacySha256('old-password', salt);
-    await db
-      .insertInto('users')
-      .values({
-        tenant_id: acmeId,
-        username: 'old-sha',
-        password_hash: legacy,
-        password_salt: salt,
-        password_algorithm: 'sha256',
-        is_system: 0,
-        created_at: 1,
-      })
-      .execute();
-    expect((await t.call('PUT', '/api/v1/maintenance', { as: SUPER, body: {} })).status).toBe(200);
-    const login = await t.call('POST', '/api/v1/authenticate', {
-      body: { username: 'old-sha@acme.com', password: 'old-password' },
+    const server = t;
+    const acmeId = (await server.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id as number;
+    const partnersUrl = `sqlite:repository/tenants/${acmeId}/acme-partners.db`;
+    const store = await server.call('POST', '/api/v1/tenants/acme.com/userstores', {
+      as: SUPER,
+      body: { domain: 'PARTNERS', type: 'jdbc', url: partnersUrl, readOnly: false },
     });
-    expect(login.status).toBe(200);
-    const hashOf = () =>
-      db
-        .selectFrom('users')
-        .select(['password_hash', 'password_algorithm'])
-        .where('tenant_id', '=', acmeId)
-        .where('username', '=', 'old-sha')
-        .executeTakeFirstOrThrow();
-    expect(await hashOf()).toEqual({ password_hash: legacy, password_algorithm: 'sha256' });
-    // Off again, the next login re-hashes as it always did.
-    expect((await t.call('DELETE', '/api/v1/maintenance', { as: SUPER })).status).toBe(200);
-    expect(
-      (
-        await t.call('POST', '/api/v1/authenticate', {
-          body: { username: 'old-sha@acme.com', password: 'old-password' },
-        })
-      ).status,
-    ).toBe(200);
-    expect((await hashOf()).password_algorithm).toBe('argon2id');
+    expect(store.status).toBe(201);
+    const partners = await openDatabase(partnersUrl, server.home);
+    try {
+      const salt = '00112233445566778899aabbccddeeff';
+      const legacy = legacySha256('old-password', salt);
+      const databases: [string, Database['db']][] = [
+        ['', server.server.context.database.db],
+        ['PARTNERS/', partners.db],
+      ];
+      for (const [, db] of databases)
+        await db
+          .insertInto('users')
+          .values({
+            tenant_id: acmeId,
+            username: 'old-sha',
+            password_hash: legacy,
+            password_salt: salt,
+            password_algorithm: 'sha256',
+            is_system: 0,
+            created_at: 1,
+          })
+          .execute();
+      const hashOf = (db: Database['db']) =>
+        db
+          .selectFrom('users')
+          .select(['password_hash', 'password_algorithm'])
+          .where('tenant_id', '=', acmeId)
+          .where('username', '=', 'old-sha')
+          .executeTakeFirstOrThrow();
+      const login = (prefix: string) =>
+        server.call('POST', '/api/v1/authenticate', {
+          body: { username: `${prefix}old-sha@acme.com`, password: 'old-password' },
+        });
+
+      expect((await server.call('PUT', '/api/v1/maintenance', { as: SUPER, body: {} })).status).toBe(200);
+      for (const [prefix, db] of databases) {
+        expect((await login(prefix)).status, prefix).toBe(200);
+        expect(await hashOf(db), prefix).toEqual({ password_hash: legacy, password_algorithm: 'sha256' });
+      }
+      // Off again, the next login re-hashes as it always did.
+      expect((await server.call('DELETE', '/api/v1/maintenance', { as: SUPER })).status).toBe(200);
+      for (const [prefix, db] of databases) {
+        expect((await login(prefix)).status, prefix).toBe(200);
+        expect((await hashOf(db)).password_algorithm, prefix).toBe('argon2id');
+      }
+    } finally {
+      await partners.close();
+    }
   });
 });
 
-describe('maintenance mode and work in flight (SQLite)', () => {
+describe('maintenance mode on SQLite: work in flight, hot deploy, the API description', () => {
+  it('is in the OpenAPI document', async () => {
+    t = await startTestServer('sqlite');
+    const openapi = await t.call('GET', '/openapi.json');
+    expect(Object.keys(openapi.body.paths['/api/v1/maintenance'] ?? {}).sort()).toEqual([
+      'delete',
+      'get',
+      'put',
+    ]);
+  });
   it('answers `on` only after a write already let in has completed; later writes are refused', async () => {
     t = await withTenant('sqlite');
     const server = t;
