@@ -14,7 +14,7 @@ export const LAYERS = [
   ['config'],
   ['releases'],
   ['cluster', 'telemetry'],
-  ['cache'],
+  ['cache', 'maintenance'],
   ['userstores', 'webapps'],
   ['tenants'],
   ['identity', 'transfer', 'upgrade'],

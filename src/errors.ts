@@ -31,6 +31,7 @@ export type ErrorCode =
   | 'SMOKE_FAILED'
   | 'PREFLIGHT_FAILED'
   | 'CHECKPOINTS_FAILED'
+  | 'MAINTENANCE'
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -62,6 +63,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   SMOKE_FAILED: 500,
   PREFLIGHT_FAILED: 412,
   CHECKPOINTS_FAILED: 500,
+  MAINTENANCE: 503,
   INTERNAL: 500,
 };
 
@@ -86,12 +88,19 @@ export class TesseraError extends Error {
   readonly code: ErrorCode;
   /** What the operator should do next; printed on its own line by the CLI. */
   readonly hint: string | undefined;
+  /** When to try again, for a refusal that passes (maintenance): the API sends it as `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { hint?: string; cause?: unknown; retryAfterSeconds?: number } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TesseraError';
     this.code = code;
     this.hint = options.hint;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   get httpStatus(): number {

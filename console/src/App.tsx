@@ -2,6 +2,7 @@ import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { logout, onSessionExpired } from './api';
 import { LoginDialog } from './components/LoginDialog';
 import { LoginForm } from './components/LoginForm';
+import { MaintenanceBanner, MaintenanceProvider } from './maintenance';
 import { ClusterPage } from './pages/ClusterPage';
 import { RegistryPage } from './pages/RegistryPage';
 import { TenantsPage } from './pages/TenantsPage';
@@ -61,7 +62,7 @@ export function App() {
     );
   }
   return (
-    <>
+    <MaintenanceProvider>
       <Shell
         user={user}
         onLogout={async () => {
@@ -80,7 +81,7 @@ export function App() {
           }}
         />
       )}
-    </>
+    </MaintenanceProvider>
   );
 }
 
@@ -131,6 +132,7 @@ function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) 
         </span>
       </header>
       <main>
+        <MaintenanceBanner />
         <div className="page-head">
           <h1>{current?.title}</h1>
           {tenantPage &&

@@ -34,6 +34,13 @@ try {
 }
 let reauthenticate: Reauthenticate | undefined;
 
+let maintenanceSeen: ((message: string) => void) | undefined;
+
+/** Called with the message of every write the server refused for maintenance (503 MAINTENANCE). */
+export function onMaintenance(handler: ((message: string) => void) | undefined): void {
+  maintenanceSeen = handler;
+}
+
 /** Called with every 401 an admin call gets; the call is tried again once the promise resolves. */
 export function onSessionExpired(handler: Reauthenticate | undefined): void {
   reauthenticate = handler;
@@ -74,7 +81,11 @@ export async function api<T>(method: string, path: string, options: RequestOptio
       await reauthenticate();
       continue;
     }
-    if (!response.ok) throw await errorOf(response);
+    if (!response.ok) {
+      const error = await errorOf(response);
+      if (error.code === 'MAINTENANCE') maintenanceSeen?.(error.message);
+      throw error;
+    }
     if (response.status === 204) return undefined as T;
     return (await response.json()) as T;
   }

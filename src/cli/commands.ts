@@ -38,6 +38,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import('./cluster.js').then((m) => m.clusterCommand()),
   },
   {
+    name: 'maintenance',
+    description: 'refuse every write on every node (reads and logins keep working), or accept them again',
+    term: 'maintenance',
+    load: () => import('./maintenance.js').then((m) => m.maintenanceCommand()),
+  },
+  {
     name: 'fixture',
     description: 'build a realistic home and database as a given release would have left them',
     term: 'fixture [options]',

@@ -9,7 +9,9 @@ export type BusMessage =
   /** A tenant's user store definitions changed in the database: read them again. */
   | { kind: 'stores'; tenantId: number }
   /** A tenant was created or deleted. */
-  | { kind: 'tenants' };
+  | { kind: 'tenants' }
+  /** The maintenance mode was switched to this generation: read its state again (src/maintenance). */
+  | { kind: 'maintenance'; generation: number };
 
 export type BusListener = (message: BusMessage) => void;
 export type SubscriptionListener = (subscribed: boolean) => void;
@@ -147,5 +149,7 @@ function parseMessage(text: string): BusMessage | undefined {
   if (message.kind === 'stores' && Number.isInteger(message.tenantId))
     return { kind: 'stores', tenantId: message.tenantId as number };
   if (message.kind === 'tenants') return { kind: 'tenants' };
+  if (message.kind === 'maintenance' && Number.isInteger(message.generation))
+    return { kind: 'maintenance', generation: message.generation as number };
   return undefined;
 }

@@ -6,12 +6,14 @@ import type { ServerContext } from './context.js';
 import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerMaintenanceGate } from './plugins/maintenance.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
+import { maintenanceRoutes } from './routes/maintenance.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
 import { sessionLoginRoutes, sessionRoutes } from './routes/sessions.js';
@@ -36,6 +38,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
   registerErrorHandling(app);
   registerRequestLog(app);
   registerSecurityHeaders(app);
+  registerMaintenanceGate(app, context.maintenance);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
@@ -75,6 +78,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(sessionRoutes, { sessions });
         await admin.register(webappRoutes, { context });
         await admin.register(upgradeRoutes, { context });
+        await admin.register(maintenanceRoutes, { context });
       });
     },
     { prefix: '/api/v1' },

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { SharedCache } from '../cache/shared-cache.js';
+import type { InvalidationBus } from '../cluster/bus.js';
 import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { HomeLayout } from '../home/layout.js';
 import type { AuditLog } from '../identity/audit-log.js';
 import type { Authenticator } from '../identity/authenticator.js';
+import type { MaintenanceMode } from '../maintenance/mode.js';
 import type { Registry } from '../registry/registry.js';
 import type { ServerMetrics } from '../telemetry/metrics.js';
 import type { TenantService } from '../tenants/service.js';
@@ -26,4 +28,8 @@ export interface ServerContext {
   metrics: ServerMetrics;
   /** The cluster's shared cache (Redis or this process's memory), for health details. */
   cache: SharedCache;
+  /** What reaches every node (Redis pub/sub, or this node only): the maintenance switch announces itself. */
+  bus: InvalidationBus;
+  /** This node's maintenance mode and its gate for writes (README, Maintenance mode). */
+  maintenance: MaintenanceMode;
 }

@@ -13,6 +13,7 @@ import { buildApp } from '../http/app.js';
 import type { ServerContext } from '../http/context.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
+import { openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
@@ -132,7 +133,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metrics: metrics.prometheus,
     });
     closers.push(() => cluster.close());
-    const definitions = new SharedStoreDefinitions(database.db, cluster.bus, cluster.cache, logger);
+    // Read before anything is served or deployed: a node restarted in maintenance refuses writes at once.
+    const maintenance = await openNodeMaintenance({
+      db: database.db,
+      bus: cluster.bus,
+      logger,
+      periodMs: config.cluster.heartbeatSeconds * 1000,
+      metrics: metrics.prometheus,
+    });
+    closers.push(() => maintenance.close());
+    // What would change the database or the deployment while in maintenance waits until it is off.
+    const inMaintenance = () => maintenance.mode.on;
+    const definitions = new SharedStoreDefinitions(database.db, cluster.bus, cluster.cache, logger, {
+      publishingHeld: inMaintenance,
+    });
     // For refusals to name a tenant by its domain; first called when stores and apps start, after `lifecycle`.
     const tenantDomain = async (tenantId: number) => (await lifecycle.tenants.getById(tenantId))?.domain;
     const stores = new UserStoreManager({
@@ -144,6 +158,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       readOnlyDatabases: options.readOnlyStoreDatabases,
       tenantDomain,
       connectTimeoutMs: config.userstores?.connectTimeoutMs,
+      loginWritesSkipped: inMaintenance,
     });
     closers.push(() => stores.close());
     // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
@@ -159,6 +174,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       hotDeploy: config.deployment.hotDeploy,
       quotas: quotasFromConfig(config.deployment),
       tenantDomain,
+      hotDeployHeld: inMaintenance,
     });
     closers.push(() => deployer.close());
     const lifecycle: TenantLifecycle = new TenantLifecycle({
@@ -198,6 +214,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       audit: new AuditLog(database.db, logger),
       metrics,
       cache: cluster.cache,
+      bus: cluster.bus,
+      maintenance: maintenance.mode,
     };
     const app = await buildApp(context);
     closers.push(() => app.close());
@@ -220,6 +238,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     lock.identify({ nodeId: node.nodeId, host: node.host, port: node.port });
     await node.start();
     closers.push(() => node.stop());
+    await maintenance.attachNode(node.nodeId);
     // Listening and registered: this node serves. On the new home of an upgrade, the first node to get
     // here after promote ends the upgrade's outage, and records so itself.
     const firstServing = recordFirstServing(layout.root, database.target, {

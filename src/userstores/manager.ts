@@ -46,6 +46,11 @@ export interface UserStoreManagerOptions {
   readOnlyDatabases?: readonly DatabaseTarget[];
   /** A tenant's domain, for refusals to name it (a tenant admin never sees numeric ids). */
   tenantDomain?: (tenantId: number) => Promise<string | undefined>;
+  /**
+   * While true, logins write nothing as a side effect (a legacy hash is verified, not re-hashed): the
+   * maintenance mode, passed in as a question so that the stores need not know where it comes from.
+   */
+  loginWritesSkipped?: () => boolean;
 }
 
 /** A secondary store to create, as the API takes it. */
@@ -105,6 +110,7 @@ export class UserStoreManager {
   private readonly connections: StoreConnections;
   private readonly sharing: UserStoreSharing | undefined;
   private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
+  private readonly loginWritesSkipped: (() => boolean) | undefined;
   private readonly tenants = new Map<number, TenantStores>();
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -118,6 +124,7 @@ export class UserStoreManager {
     this.debounceMs = options.debounceMs ?? 150;
     this.sharing = options.sharing;
     this.tenantDomain = options.tenantDomain;
+    this.loginWritesSkipped = options.loginWritesSkipped;
     this.connections = new StoreConnections(
       this.layout.root,
       options.connectTimeoutMs,
@@ -141,7 +148,7 @@ export class UserStoreManager {
     const tenant: TenantStores = {
       tenantId,
       folder,
-      primary: primaryStore(this.database.db, tenantId),
+      primary: primaryStore(this.database.db, tenantId, this.loginWritesSkipped),
       secondaries: new Map(),
       watch: undefined,
       queue: Promise.resolve(),
@@ -344,15 +351,16 @@ export class UserStoreManager {
   /** Brings the tenant's loaded stores in line with its folder: load new files, reload changed ones, unload gone ones. */
   private async sync(tenant: TenantStores, retryFailed: RetryFailed): Promise<void> {
     if (this.tenants.get(tenant.tenantId) !== tenant) return;
-    await this.sharing?.reconcile(tenant.tenantId, tenant.folder);
+    const held = (await this.sharing?.reconcile(tenant.tenantId, tenant.folder)) ?? new Set<string>();
     const files = await listStoreFiles(tenant.folder);
     for (const [domain, loaded] of tenant.secondaries) {
-      if (files.has(domain)) continue;
+      if (files.has(domain) || held.has(domain)) continue;
       tenant.secondaries.delete(domain);
       await this.closeStore(tenant, loaded);
       this.logger.info({ tenantId: tenant.tenantId, store: domain }, 'user store unloaded: its file is gone');
     }
-    for (const [domain, file] of files) await this.syncFile(tenant, domain, file, retryFailed);
+    for (const [domain, file] of files)
+      if (!held.has(domain)) await this.syncFile(tenant, domain, file, retryFailed);
     // The folder may have been removed and created again since the watch broke.
     if (this.hotLoad && tenant.watch === undefined && existsSync(tenant.folder)) this.startWatching(tenant);
   }
@@ -387,6 +395,7 @@ export class UserStoreManager {
         logger: this.logger,
         previousError: unchanged ? current.description.error : undefined,
         previousFailures: unchanged ? current.failures : undefined,
+        loginWritesSkipped: this.loginWritesSkipped,
       },
       domain,
       file,

@@ -66,6 +66,11 @@ export interface DeployerOptions {
   quotas?: Partial<DeploymentQuotas>;
   /** The tenant's domain, for refusals a tenant admin reads; `tenant <id>` when not given or not found. */
   tenantDomain?: (tenantId: number) => Promise<string | undefined>;
+  /**
+   * While true, changes in `webapps/` wait (maintenance mode): what is deployed keeps serving, and the
+   * watcher's and the rescan's changes are applied by the first rescan after it turns false.
+   */
+  hotDeployHeld?: () => boolean;
 }
 
 const DEFAULT_RESCAN_INTERVAL_MS = 2_000;
@@ -126,6 +131,8 @@ export class Deployer {
   readonly quotas: Readonly<DeploymentQuotas>;
   private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
   private readonly tenants = new Map<number, TenantState>();
+  private readonly hotDeployHeld: () => boolean;
+  private heldLogged = false;
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -138,6 +145,7 @@ export class Deployer {
     this.zipSettleMs = options.zipSettleMs ?? DEFAULT_ZIP_SETTLE_MS;
     this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
     this.tenantDomain = options.tenantDomain;
+    this.hotDeployHeld = options.hotDeployHeld ?? (() => false);
   }
 
   /** Deploys every tenant's apps, then (with hot deploy) starts watching. */
@@ -251,6 +259,7 @@ export class Deployer {
   private enqueueScan(state: TenantState, mode: ScanMode): Promise<void> {
     state.queue = state.queue.then(async () => {
       if (this.closed || state.removed) return;
+      if (mode === 'settled' && this.heldNow()) return;
       try {
         await this.scan(state, mode);
       } catch (error) {
@@ -258,6 +267,15 @@ export class Deployer {
       }
     });
     return state.queue;
+  }
+
+  /** Whether hot deploy waits now; says so in the log once per wait. */
+  private heldNow(): boolean {
+    const held = this.hotDeployHeld();
+    if (held && !this.heldLogged) this.logger.info('hot deploy waits until maintenance mode is off');
+    if (!held && this.heldLogged) this.logger.info('maintenance mode off: hot deploy resumes');
+    this.heldLogged = held;
+    return held;
   }
 
   /** One reconciliation of a tenant's deployments with its `webapps/` folder. */

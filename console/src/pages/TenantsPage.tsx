@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { api, seg } from '../api';
 import { Field } from '../components/Field';
 import { Notice } from '../components/Notice';
+import { WriteButton } from '../maintenance';
 import type { Tenant } from '../types';
 import { useLoad } from '../useLoad';
 import { type Errors, passwordProblem, tenantDomainProblem, valid } from '../validation';
@@ -82,15 +83,15 @@ export function TenantsPage({
                       Manage<span className="sr-only"> {tenant.domain}</span>
                     </button>
                     {tenant.id > 0 && (
-                      <button type="button" onClick={() => setActive(tenant, !tenant.active)}>
+                      <WriteButton type="button" onClick={() => setActive(tenant, !tenant.active)}>
                         {tenant.active ? 'Deactivate' : 'Activate'}
                         <span className="sr-only"> {tenant.domain}</span>
-                      </button>
+                      </WriteButton>
                     )}
                     {tenant.id > 0 && (
-                      <button type="button" className="danger" onClick={() => remove(tenant)}>
+                      <WriteButton type="button" className="danger" onClick={() => remove(tenant)}>
                         Delete<span className="sr-only"> {tenant.domain}</span>
-                      </button>
+                      </WriteButton>
                     )}
                   </td>
                 </tr>
@@ -150,7 +151,7 @@ function CreateTenant({ onCreated }: { onCreated: () => void }) {
           error={errors.password}
           autoComplete="new-password"
         />
-        <button type="submit">Create tenant</button>
+        <WriteButton type="submit">Create tenant</WriteButton>
       </form>
       <Notice error={failure} success={created} />
     </section>

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { api, seg } from '../api';
 import { Checkbox, Field, Select } from '../components/Field';
 import { Notice } from '../components/Notice';
+import { WriteButton } from '../maintenance';
 import type { NewUserStore, UserStore } from '../types';
 import { useLoad } from '../useLoad';
 import { type Errors, required, storeDomainProblem, valid } from '../validation';
@@ -55,9 +56,9 @@ export function UserStoresPage({ tenant }: { tenant: string }) {
                   </td>
                   <td>
                     {store.type !== 'primary' && (
-                      <button type="button" onClick={() => remove(store)}>
+                      <WriteButton type="button" onClick={() => remove(store)}>
                         Remove<span className="sr-only"> {store.domain}</span>
-                      </button>
+                      </WriteButton>
                     )}
                   </td>
                 </tr>
@@ -204,12 +205,12 @@ function AddStore({ base, onAdded }: { base: string; onAdded: () => void }) {
         )}
         <Checkbox label="Read-only" checked={readOnly} onChange={setReadOnly} />
         <div className="buttons">
-          <button type="button" onClick={testConnection} disabled={busy}>
+          <WriteButton type="button" onClick={testConnection} disabled={busy}>
             Test connection
-          </button>
-          <button type="submit" disabled={busy}>
+          </WriteButton>
+          <WriteButton type="submit" disabled={busy}>
             Add store
-          </button>
+          </WriteButton>
         </div>
       </form>
       <Notice error={failure} success={success} />

@@ -2,6 +2,7 @@ import { type FormEvent, useState } from 'react';
 import { api, seg } from '../api';
 import { Field, Select } from '../components/Field';
 import { Notice } from '../components/Notice';
+import { WriteButton } from '../maintenance';
 import type { Role, User, UserStore } from '../types';
 import { useLoad } from '../useLoad';
 import { type Errors, nameList, passwordProblem, required, valid } from '../validation';
@@ -196,7 +197,7 @@ function CreateUser({
         />
         <Field label="Roles" value={roles} onChange={setRoles} hint="Comma-separated role names" />
         <div className="buttons">
-          <button type="submit">Add user</button>
+          <WriteButton type="submit">Add user</WriteButton>
         </div>
       </form>
       <Notice error={failure} success={success} />
@@ -249,7 +250,7 @@ function EditUser({ base, user, onDone }: { base: string; user: User; onDone: ()
           onChange={setRoles}
           hint="Comma-separated; replaces the user's roles"
         />
-        <button type="submit">Save roles</button>
+        <WriteButton type="submit">Save roles</WriteButton>
       </form>
       <form onSubmit={resetPassword} noValidate className="inline-form">
         <Field
@@ -260,7 +261,7 @@ function EditUser({ base, user, onDone }: { base: string; user: User; onDone: ()
           error={passwordError}
           autoComplete="new-password"
         />
-        <button type="submit">Reset password</button>
+        <WriteButton type="submit">Reset password</WriteButton>
       </form>
       <Notice error={failure} success={success} />
       <button type="button" className="link" onClick={onDone}>
@@ -317,7 +318,7 @@ function RolesSection({
           error={nameError}
           hint="STORE/name for a role of a secondary store"
         />
-        <button type="submit">Add role</button>
+        <WriteButton type="submit">Add role</WriteButton>
       </form>
     </section>
   );

@@ -2,6 +2,7 @@ import { type FormEvent, useId, useState } from 'react';
 import { api, seg } from '../api';
 import { Field } from '../components/Field';
 import { Notice } from '../components/Notice';
+import { WriteButton } from '../maintenance';
 import type { RefusedApp, WebApp } from '../types';
 import { useLoad } from '../useLoad';
 import { appNameProblem } from '../validation';
@@ -53,9 +54,9 @@ export function WebappsPage({ tenant }: { tenant: string }) {
                   <td>{app.login ? 'required' : 'no'}</td>
                   <td>{new Date(app.deployedAt).toLocaleString()}</td>
                   <td>
-                    <button type="button" onClick={() => undeploy(app)}>
+                    <WriteButton type="button" onClick={() => undeploy(app)}>
                       Undeploy<span className="sr-only"> {app.name}</span>
-                    </button>
+                    </WriteButton>
                   </td>
                 </tr>
               ))}
@@ -168,9 +169,9 @@ function UploadApp({ base, onUploaded }: { base: string; onUploaded: () => void 
           )}
         </div>
         <Field label="App name" value={name} onChange={setName} error={errors.name} />
-        <button type="submit" disabled={busy}>
+        <WriteButton type="submit" disabled={busy}>
           {busy ? 'Uploading…' : 'Upload and deploy'}
-        </button>
+        </WriteButton>
       </form>
       <Notice error={failure} success={success} />
     </section>

@@ -15,6 +15,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
         error.httpStatus >= 500 ? { code: error.code, error } : { code: error.code, message: error.message },
       );
       if (error.code === 'UNAUTHENTICATED') reply.header('WWW-Authenticate', 'Basic realm="tessera"');
+      if (error.retryAfterSeconds !== undefined) reply.header('Retry-After', String(error.retryAfterSeconds));
       // Whatever route carried it, a store's driver reason (host, port, refusal) is the super admin's only.
       const shown = request.principal?.isSuperAdmin === true ? error : withoutReachDetails(error);
       return reply.status(error.httpStatus).send({ error: error.code, message: shown.message });

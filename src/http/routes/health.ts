@@ -10,6 +10,14 @@ const ReadyBody = Type.Object({
   database: Type.String(),
   schema: Type.String({ description: 'The schema state: current, older, newer, tampered... or unreachable' }),
   release: Type.String(),
+  maintenance: Type.Boolean({
+    description: 'Writes are refused for maintenance (the node stays ready: reads and logins work)',
+  }),
+  maintenanceMessage: Type.Optional(
+    Type.String({
+      description: 'While in maintenance: what refused writes answer with (the console shows it)',
+    }),
+  ),
 });
 
 export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }> = async (
@@ -47,9 +55,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         schema = 'unreachable';
       }
       const ready = schema === 'current';
-      return reply
-        .status(ready ? 200 : 503)
-        .send({ ready, database: context.database.kind, schema, release: CURRENT_RELEASE });
+      return reply.status(ready ? 200 : 503).send({
+        ready,
+        database: context.database.kind,
+        schema,
+        release: CURRENT_RELEASE,
+        maintenance: context.maintenance.on,
+        maintenanceMessage: context.maintenance.on ? context.maintenance.state.message : undefined,
+      });
     },
   );
 

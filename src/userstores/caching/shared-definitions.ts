@@ -27,6 +27,14 @@ const MEDIA_TYPE = 'application/toml';
 const WRITER = 'tessera:userstores';
 const INSERT_ATTEMPTS = 5;
 
+export interface SharedDefinitionsOptions {
+  /**
+   * While true, a change made by hand in a folder is not published (maintenance mode: the database holds
+   * still); the file waits, unloaded, until the first reconcile after it turns false.
+   */
+  publishingHeld?: () => boolean;
+}
+
 /**
  * The secondary store definitions of every tenant, shared by the nodes of a cluster through the server
  * database, and each node's `userstores/` folder kept in line with them (where the manager loads them from).
@@ -45,13 +53,17 @@ export class SharedStoreDefinitions {
   private readonly reconciled = new Set<number>();
   /** Names already warned about, so that the periodic reconcile does not repeat the warning every time. */
   private readonly warned = new Set<string>();
+  private readonly publishingHeld: () => boolean;
 
   constructor(
     private readonly db: Kysely<Schema>,
     private readonly bus: InvalidationBus,
     private readonly cache: SharedCache,
     private readonly logger: Logger,
-  ) {}
+    options: SharedDefinitionsOptions = {},
+  ) {
+    this.publishingHeld = options.publishingHeld ?? (() => false);
+  }
 
   /** A store created through the API: recorded in the database; CONFLICT when any node already has it. */
   async created(tenantId: number, definition: StoreDefinition): Promise<void> {
@@ -72,15 +84,19 @@ export class SharedStoreDefinitions {
   }
 
   /**
-   * Brings a tenant's folder and the database in line (see the class). Never throws: while the database
-   * cannot be read, the folder stays as it is and the next reconcile tries again.
+   * Brings a tenant's folder and the database in line (see the class), and returns the domains whose
+   * change in the folder waits to be published (see `publishingHeld`): their files are not to be loaded,
+   * nor their stores unloaded, yet. Never throws: while the database cannot be read, the folder stays as
+   * it is and the next reconcile tries again.
    */
-  async reconcile(tenantId: number, folder: string): Promise<void> {
+  async reconcile(tenantId: number, folder: string): Promise<ReadonlySet<string>> {
+    const held = new Set<string>();
     try {
-      await this.reconcileOrThrow(tenantId, folder);
+      await this.reconcileOrThrow(tenantId, folder, held);
     } catch (error) {
       this.logger.warn({ tenantId, reason: String(error) }, 'cannot share user store definitions now');
     }
+    return held;
   }
 
   /** Forgets what it knew of a tenant that is no longer served. */
@@ -90,7 +106,7 @@ export class SharedStoreDefinitions {
     this.reconciled.delete(tenantId);
   }
 
-  private async reconcileOrThrow(tenantId: number, folder: string): Promise<void> {
+  private async reconcileOrThrow(tenantId: number, folder: string, held: Set<string>): Promise<void> {
     const firstTime = !this.reconciled.has(tenantId);
     const agreed = this.agreedOf(tenantId);
     const shared = await this.readDefinitions(tenantId);
@@ -116,6 +132,19 @@ export class SharedStoreDefinitions {
       }
       local.delete(domain);
       const base = agreed.get(domain);
+      const changedHere =
+        inDatabase !== onDisk &&
+        ((base !== undefined && inDatabase === base) ||
+          (base === undefined && inDatabase === undefined && onDisk !== undefined));
+      if (changedHere && this.publishingHeld()) {
+        this.warnOnce(
+          `held:${tenantId}:${domain}:${onDisk ?? ''}`,
+          { tenantId, store: domain },
+          'user store file changed by hand: it is published and loaded once maintenance mode is off',
+        );
+        held.add(domain);
+        continue;
+      }
       if (inDatabase === onDisk) {
         if (inDatabase === undefined) agreed.delete(domain);
         else agreed.set(domain, inDatabase);

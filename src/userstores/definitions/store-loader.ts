@@ -49,6 +49,8 @@ export interface LoadContext {
   previousError?: string | undefined;
   /** How many loads of this same text failed in a row before this one. */
   previousFailures?: number | undefined;
+  /** While true, a login writes nothing to a JDBC store (see `UserStoreManagerOptions`). */
+  loginWritesSkipped?: (() => boolean) | undefined;
 }
 
 /** Loads one store file. Never throws: whatever goes wrong becomes the store's `error` status, and is logged. */
@@ -87,6 +89,7 @@ export async function loadStoreFile(
       kind: 'jdbc',
       readOnly,
       onClose: () => lease.release(),
+      loginWritesSkipped: context.loginWritesSkipped,
     });
     logger.info({ tenantId, store: domain, url: description.url, readOnly }, 'user store loaded');
     return {

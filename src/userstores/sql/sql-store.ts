@@ -17,6 +17,8 @@ export interface SqlUserStoreOptions {
   readOnly: boolean;
   /** Runs once when the store is closed, e.g. to release a shared connection. */
   onClose?: () => Promise<void>;
+  /** While true, a login writes nothing (the legacy re-hash waits for a later login): maintenance mode. */
+  loginWritesSkipped?: (() => boolean) | undefined;
 }
 
 type UserRow = Selectable<StoreSchema['users']>;
@@ -43,6 +45,7 @@ export class SqlUserStore implements UserStore {
   private readonly tenantId: number;
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly lifecycle: StoreLifecycle;
+  private readonly loginWritesSkipped: () => boolean;
 
   constructor(options: SqlUserStoreOptions) {
     this.db = options.db;
@@ -52,6 +55,7 @@ export class SqlUserStore implements UserStore {
     this.readOnly = options.readOnly;
     this.lifecycle = new StoreLifecycle(this.domain, this.readOnly);
     this.onClose = options.onClose;
+    this.loginWritesSkipped = options.loginWritesSkipped ?? (() => false);
   }
 
   async authenticate(username: string, password: string): Promise<StoreUser | undefined> {
@@ -279,7 +283,7 @@ export class SqlUserStore implements UserStore {
    * the next login and never fails this one.
    */
   private async rehash(row: UserRow, password: string): Promise<void> {
-    if (this.readOnly) return;
+    if (this.readOnly || this.loginWritesSkipped()) return;
     try {
       const fresh = await hashPassword(password);
       await this.db
@@ -427,7 +431,11 @@ export class SqlUserStore implements UserStore {
 }
 
 /** The PRIMARY store of a tenant: the server database's own tables, always read-write. */
-export function primaryStore(db: Kysely<Schema>, tenantId: number): SqlUserStore {
+export function primaryStore(
+  db: Kysely<Schema>,
+  tenantId: number,
+  loginWritesSkipped?: () => boolean,
+): SqlUserStore {
   // The server schema's user tables have exactly the store schema's shape; Kysely's types are invariant.
   const storeDb = db as unknown as Kysely<StoreSchema>;
   return new SqlUserStore({
@@ -436,6 +444,7 @@ export function primaryStore(db: Kysely<Schema>, tenantId: number): SqlUserStore
     domain: PRIMARY_DOMAIN,
     kind: 'primary',
     readOnly: false,
+    loginWritesSkipped,
   });
 }
 

@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { TesseraError } from '../../errors.js';
+import type { MaintenanceMode, WriteDone } from '../../maintenance/mode.js';
+
+/** Methods that change nothing: always let through. */
+const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Writes that keep working in maintenance (README, Maintenance mode): the logins, which write nothing a
+ * maintenance must hold still (a console session lives in the node's memory, a legacy re-hash is skipped),
+ * and the switch itself, or the mode could never be switched off through the API.
+ */
+const LET_THROUGH: ReadonlySet<string> = new Set([
+  'POST /api/v1/authenticate',
+  'POST /api/v1/sessions',
+  'DELETE /api/v1/sessions/current',
+  'PUT /api/v1/maintenance',
+  'DELETE /api/v1/maintenance',
+]);
+
+/**
+ * Refuses every other write with 503 MAINTENANCE while the mode is on, and counts the writes it lets in
+ * until their answer is sent, so that the node can wait for them before it acknowledges `on`
+ * (maintenance/mode.ts). Added on the root, before any route, so that it sees every request.
+ */
+export function registerMaintenanceGate(app: FastifyInstance, mode: MaintenanceMode): void {
+  const running = new WeakMap<FastifyRequest, WriteDone>();
+  app.addHook('onRequest', async (request) => {
+    if (READ_METHODS.has(request.method)) return;
+    if (LET_THROUGH.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
+    const done = mode.beginWrite();
+    if (done === undefined) {
+      const { message, retryAfterSeconds } = mode.state;
+      throw new TesseraError('MAINTENANCE', message, { retryAfterSeconds });
+    }
+    running.set(request, done);
+  });
+  // The handler has finished (its answer, or its error's, is being sent): the write is over. onResponse
+  // too, for an answer that never reached onSend.
+  const finish = async (request: FastifyRequest) => {
+    running.get(request)?.();
+    running.delete(request);
+  };
+  app.addHook('onSend', async (request, _reply, payload) => {
+    await finish(request);
+    return payload;
+  });
+  app.addHook('onResponse', finish);
+}
