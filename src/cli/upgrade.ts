@@ -67,6 +67,10 @@ async function upgrade(flags: UpgradeFlags): Promise<number> {
     progress: createProgress(),
     confirm: process.stdin.isTTY ? ask : undefined,
   });
+  if (outcome.rollingRestart) {
+    process.stdout.write(`${outcome.rollingRestart.join('\n')}\n`);
+    return 0;
+  }
   if (outcome.dryRun) return printDryRun(outcome.dryRun);
   printUpgradeReport(outcome.journal);
   return 0;

@@ -7,6 +7,7 @@ import { type HomeLayout, homeLayout } from '../home/layout.js';
 import { tightenHome } from '../home/private-modes.js';
 import type { Progress } from '../progress/progress.js';
 import { buildPlan, openProduction, readOldConfig } from './build-plan.js';
+import { changesCodeOnly, describeRollingRestart } from './code-only.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
 import { Journal, journalPath } from './journal.js';
@@ -24,6 +25,8 @@ export interface UpgradeIo {
 
 export interface UpgradeOutcome {
   journal: Journal;
+  /** For an upgrade that changes code only: the rolling restart to do instead, said; nothing was written. */
+  rollingRestart?: string[];
   /** For a dry run: every preflight result and each step's account of what it would do. */
   dryRun?: { preflight: CheckResult[]; steps: { name: string; title: string; lines: string[] }[] };
 }
@@ -44,6 +47,15 @@ export async function runUpgrade(options: UpgradeOptions, io: UpgradeIo): Promis
   const connections = upgradeConnections(options, homes, oldConfig);
   try {
     const context = await createContext(options, io, homes, oldConfig, existing, connections);
+    if (!existing && changesCodeOnly(context.plan)) {
+      const lines = await describeRollingRestart(
+        context.plan,
+        oldConfig,
+        homes.oldLayout.root,
+        await context.production(),
+      );
+      return { journal: context.journal, rollingRestart: lines };
+    }
     if (options.dryRun) return { journal: context.journal, dryRun: await preview(context) };
     if (existing) announceResume(context);
     else await startAfterPreflight(context, io, file);

@@ -6,6 +6,7 @@ import { dropDatabase } from '../../../src/db/connection.js';
 import { buildFixture, storesDatabaseUrl } from '../../../src/releases/fixtures/build.js';
 import { inspectSchema } from '../../../src/releases/guard.js';
 import { HISTORY_TABLE, historyDb, RETIRED_SCRIPT } from '../../../src/releases/history.js';
+import { CURRENT_RELEASE } from '../../../src/releases/matrix.js';
 import { startServer } from '../../../src/server/start.js';
 import { preflightStep } from '../../../src/upgrade/steps/preflight/preflight.js';
 import {
@@ -94,7 +95,7 @@ describe.each(DATABASE_KINDS)('promote step on %s', (kind) => {
     expect(scenario.output.join('\n')).toMatch(/Outage: \d+\.\d\d s/);
 
     const promoted = readFileSync(path.join(newHome, 'upgrade', PROMOTED_FILE), 'utf8');
-    expect(promoted).toContain('promoted 1.1.0 -> 2.0.0');
+    expect(promoted).toContain(`promoted 1.1.0 -> ${CURRENT_RELEASE}`);
     expect(promoted).toContain(
       `runs on ${context.plan.stagingUrl.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@')}`,
     );

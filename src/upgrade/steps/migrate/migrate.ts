@@ -5,7 +5,7 @@ import { TesseraError } from '../../../errors.js';
 import { inspectSchema } from '../../../releases/guard.js';
 import { readHistory } from '../../../releases/history.js';
 import { schemaLevelOf } from '../../../releases/level.js';
-import { compareVersions, upgradePath } from '../../../releases/matrix.js';
+import { compareVersions, shipsScripts, upgradePath } from '../../../releases/matrix.js';
 import { type MigrationProgress, migrateTo } from '../../../releases/migrator.js';
 import { type ReleaseScript, releaseScripts } from '../../../releases/scripts.js';
 import { crashPoint } from '../../crash.js';
@@ -82,8 +82,9 @@ export const migrateStep: Step<'migrate', MigrateDetails> = {
 };
 
 /** The releases applied in order, as the matrix of this build says (the source excluded). */
+/** The releases on the path whose scripts run: one that changes code only has nothing to apply. */
 function hopsOf(plan: UpgradePlan): string[] {
-  return upgradePath(plan.sourceRelease, plan.targetRelease);
+  return upgradePath(plan.sourceRelease, plan.targetRelease).filter(shipsScripts);
 }
 
 async function migrateHop(

@@ -9,11 +9,13 @@ import {
   type SchemaTable,
   schemaAdditions,
 } from '../../../releases/expected-schema.js';
+import { releaseSchemaLevel } from '../../../releases/matrix.js';
 import type { Step } from '../../types.js';
 import type { UpgradePlan } from '../../upgrade-plan.js';
 
 /** What the schema verification records: the schema staging was found to have, and what is new in it. */
 export interface VerifySchemaDetails {
+  /** The schema level compared with: the target release's (a release that changes code only has its predecessor's). */
   release: string;
   tables: number;
   columns: number;
@@ -35,7 +37,7 @@ export const verifySchemaStep: Step<'checkpoints', VerifySchemaDetails> = {
     const { plan } = context;
     const expected = expectedSchema(plan.targetRelease, plan.kind);
     return [
-      `Introspect staging and compare it with the expected ${plan.targetRelease} schema (${countSchema(expected)}); any difference stops the upgrade.`,
+      `Introspect staging and compare it with the expected ${releaseSchemaLevel(plan.targetRelease)} schema (${countSchema(expected)}); any difference stops the upgrade.`,
       ...describeAdditions(additionsOf(plan), plan).map((line) => `Expect ${line}`),
     ];
   },
@@ -49,7 +51,7 @@ export const verifySchemaStep: Step<'checkpoints', VerifySchemaDetails> = {
     if (differences.length > 0) {
       throw new TesseraError(
         'CHECKPOINTS_FAILED',
-        `Staging ${redactDatabaseUrl(plan.stagingUrl)} does not have the ${plan.targetRelease} schema (${differences.length} difference(s)):\n${differences.map((d) => `  - ${describeDifference(d)}`).join('\n')}`,
+        `Staging ${redactDatabaseUrl(plan.stagingUrl)} does not have the ${releaseSchemaLevel(plan.targetRelease)} schema (${differences.length} difference(s)):\n${differences.map((d) => `  - ${describeDifference(d)}`).join('\n')}`,
         {
           hint: 'Production is untouched. Drop staging, create it again empty and start the upgrade with a new --home; if the difference comes back, report it with this list.',
         },
@@ -58,7 +60,7 @@ export const verifySchemaStep: Step<'checkpoints', VerifySchemaDetails> = {
     const additions = additionsOf(plan);
     for (const line of describeAdditions(additions, plan)) context.progress.line(`  ${line}`);
     return {
-      release: plan.targetRelease,
+      release: releaseSchemaLevel(plan.targetRelease),
       tables: expected.length,
       columns: expected.reduce((sum, t) => sum + t.columns.length, 0),
       indexes: expected.reduce((sum, t) => sum + t.indexes.length, 0),

@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type Database, openDatabase } from '../../src/db/connection.js';
+import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { runCli } from '../helpers/cli.js';
+import { ensureBuilt } from '../helpers/cluster.js';
+import { DATABASE_KINDS, scratchDatabase } from '../helpers/databases.js';
+import { buildFixtureOn } from '../helpers/fixtures.js';
+import { startNodeProcess } from '../helpers/node-process.js';
+import { allRows } from '../helpers/rows.js';
+
+const PASSWORD = 'fixture-pw';
+
+async function rowsOf(url: string, home: string) {
+  const database: Database<unknown> = await openDatabase<unknown>(url, home);
+  try {
+    return await allRows(database);
+  } finally {
+    await database.close();
+  }
+}
+
+describe.each(DATABASE_KINDS)('a code-only upgrade from 2.0.0, on %s', (kind) => {
+  const cleanups = cleanupsAfterEach();
+
+  it('is planned as a rolling restart: nothing copied or written, and the old home serves on this release', async () => {
+    ensureBuilt();
+    const production = await scratchDatabase(kind, 'prod');
+    cleanups.add(() => production.drop());
+    const oldHome = path.join(production.home, 'old');
+    const newHome = path.join(production.home, 'new');
+    const fixture = await buildFixtureOn(kind, production, {
+      release: '2.0.0',
+      home: oldHome,
+      tenants: 1,
+      users: 3,
+      password: PASSWORD,
+    });
+    cleanups.add(() => fixture.dropStores());
+    const staging = kind === 'sqlite' ? undefined : await scratchDatabase(kind, 'staging');
+    if (staging) cleanups.add(() => staging.drop());
+    const stagingUrl = staging?.url ?? 'sqlite:staging/tessera.db';
+    const before = await rowsOf(fixture.summary.databaseUrl, oldHome);
+    const args = ['upgrade', '--from-home', oldHome, '--home', newHome, '--staging-db', stagingUrl, '--yes'];
+
+    for (const extra of [['--dry-run'], []]) {
+      const run = runCli([...args, ...extra]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`-> ${CURRENT_RELEASE} changes code only`);
+      expect(run.stdout).toContain(`tessera start --home ${oldHome}`);
+      expect(run.stdout).toContain('No node runs on production now.');
+    }
+    // No new home, no journal, no staging copy, no backup; production row by row as it was.
+    expect(existsSync(newHome)).toBe(false);
+    expect(existsSync(path.join(oldHome, 'backups', 'upgrade'))).toBe(false);
+    if (staging) expect(Object.keys(await rowsOf(staging.url, production.home))).toEqual([]);
+    expect(await rowsOf(fixture.summary.databaseUrl, oldHome)).toEqual(before);
+
+    // The rolling restart itself: this release starts on the 2.0.0 home as it is and serves its users.
+    const node = await startNodeProcess(oldHome);
+    cleanups.add(() => node.kill());
+    const login = await fetch(`http://127.0.0.1:${node.port}/api/v1/authenticate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+    });
+    expect(login.status).toBe(200);
+    const ready = (await (await fetch(`http://127.0.0.1:${node.port}/readyz`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(ready).toMatchObject({ ready: true, schema: 'current', release: CURRENT_RELEASE });
+
+    // Asked again with a node up, the plan names it and the release it runs.
+    const again = runCli([...args, '--dry-run']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toContain(
+      `${node.node.nodeId} at ${node.node.host}:${node.port}: release ${CURRENT_RELEASE}, live`,
+    );
+  });
+});
