@@ -31,9 +31,9 @@ const BUILT_MARK = '.tessera-built';
 /**
  * Builds `commit` of this repository into the cache once, and returns it. The source comes from git (a clone
  * with history: a shallow clone lacks the commit and is refused with that said). Its dependencies are this
- * checkout's when its lockfile is byte-identical, else its own `npm ci`. Only the server is compiled (tsc), not
- * the console. Built in a folder of its own and renamed into place, so test files building it at the same
- * time each get a whole build and none sees a half-built one.
+ * checkout's when its lockfile pins the same packages (its own version aside), else its own `npm ci`. Only
+ * the server is compiled (tsc), not the console. Built in a folder of its own and renamed into place, so
+ * test files building it at the same time each get a whole build and none sees a half-built one.
  */
 export function buildRelease(version: string, commit: string): BuiltRelease {
   const started = Date.now();
@@ -87,8 +87,9 @@ export function buildRelease(version: string, commit: string): BuiltRelease {
 }
 
 function installDependencies(folder: string): void {
-  const lock = (root: string) => readFileSync(path.join(root, 'package-lock.json'));
-  if (lock(folder).equals(lock(PACKAGE_ROOT))) {
+  if (
+    sameDependencies(path.join(folder, 'package-lock.json'), path.join(PACKAGE_ROOT, 'package-lock.json'))
+  ) {
     symlinkSync(path.join(PACKAGE_ROOT, 'node_modules'), path.join(folder, 'node_modules'), 'dir');
     return;
   }
@@ -98,4 +99,18 @@ function installDependencies(folder: string): void {
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 10 * 60_000,
   });
+}
+
+/** Whether two lockfiles pin the same packages: the same file but for the package's own version. */
+export function sameDependencies(lockFile: string, otherLockFile: string): boolean {
+  const pinned = (file: string) => {
+    const lock = JSON.parse(readFileSync(file, 'utf8')) as {
+      version?: string;
+      packages?: Record<string, { version?: string }>;
+    };
+    delete lock.version;
+    if (lock.packages?.['']) delete lock.packages[''].version;
+    return JSON.stringify(lock);
+  };
+  return pinned(lockFile) === pinned(otherLockFile);
 }
