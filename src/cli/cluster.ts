@@ -1,9 +1,8 @@
 import { Command } from 'commander';
 import { GONE_AFTER_PERIODS, listNodes } from '../cluster/nodes.js';
 import { loadConfigFile } from '../config/load.js';
-import { type Database, openDatabase } from '../db/connection.js';
-import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
+import { assertTablesPresent, withHomeDatabase } from './home-database.js';
 import { resolveHome, runCommand } from './run.js';
 
 export function clusterCommand(): Command {
@@ -17,25 +16,8 @@ export function clusterCommand(): Command {
       runCommand(async () => {
         const layout = homeLayout(resolveHome(options.home));
         const config = loadConfigFile(layout.configFile);
-        let database: Database<unknown>;
-        try {
-          database = await openDatabase<unknown>(config.database.url, layout.root);
-        } catch (error) {
-          if (error instanceof TesseraError) throw error;
-          throw new TesseraError(
-            'DB_CONNECT_FAILED',
-            `Cannot open ${config.database.url}: ${(error as Error).message}`,
-          );
-        }
-        try {
-          const tables = await database.db.introspection.getTables();
-          if (!tables.some((t) => t.name === 'cluster_nodes')) {
-            throw new TesseraError(
-              'BAD_USAGE',
-              `${database.label} has no cluster_nodes table (not a Tessera 2.0 database, or never started).`,
-              { hint: 'Run tessera status --home to see the database’s schema level.' },
-            );
-          }
+        await withHomeDatabase(config.database.url, layout.root, async (database) => {
+          await assertTablesPresent(database, ['cluster_nodes']);
           const periodMs = config.cluster.heartbeatSeconds * 1000;
           const now = Date.now();
           const nodes = await listNodes(database.db, periodMs, now);
@@ -69,9 +51,7 @@ export function clusterCommand(): Command {
               '',
             ].join('\n'),
           );
-        } finally {
-          await database.close();
-        }
+        });
       }),
     );
   return cluster;

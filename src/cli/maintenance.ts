@@ -3,11 +3,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { openClusterCache } from '../cache/cluster-cache.js';
 import { loadConfigFile } from '../config/load.js';
-import { type Database, openDatabase } from '../db/connection.js';
+import type { Database } from '../db/connection.js';
+import type { Schema } from '../db/schema.js';
 import { isTesseraError, TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
 import { type AckReport, ackReport } from '../maintenance/ack-report.js';
 import { DEFAULT_ACK_WAIT_SECONDS, switchCluster } from '../maintenance/switch.js';
+import { assertTablesPresent, withHomeDatabase } from './home-database.js';
 import { resolveHome, runCommand } from './run.js';
 
 interface Options {
@@ -106,28 +108,10 @@ async function withDatabase<T>(
 ): Promise<T> {
   const layout = homeLayout(resolveHome(options.home));
   const config = loadConfigFile(layout.configFile);
-  let database: Database;
-  try {
-    database = await openDatabase(config.database.url, layout.root);
-  } catch (error) {
-    if (error instanceof TesseraError) throw error;
-    throw new TesseraError(
-      'DB_CONNECT_FAILED',
-      `Cannot open ${config.database.url}: ${(error as Error).message}`,
-    );
-  }
-  try {
-    const tables = new Set((await database.db.introspection.getTables()).map((table) => table.name));
-    if (!tables.has('cluster_nodes') || !tables.has('registry_resources'))
-      throw new TesseraError(
-        'BAD_USAGE',
-        `${database.label} is not a Tessera 2.0 database (no cluster_nodes or registry_resources table).`,
-        { hint: 'Run tessera status --home to see the database’s schema level.' },
-      );
-    return await body(database, config.cluster.heartbeatSeconds * 1000, config.cache.redis);
-  } finally {
-    await database.close();
-  }
+  return withHomeDatabase<T, Schema>(config.database.url, layout.root, async (database) => {
+    await assertTablesPresent(database, ['cluster_nodes', 'registry_resources']);
+    return body(database, config.cluster.heartbeatSeconds * 1000, config.cache.redis);
+  });
 }
 
 function print(report: AckReport, options: Options): void {

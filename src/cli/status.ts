@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import { summarizeConfigFile } from '../config/config-format.js';
-import { type Database, openDatabase } from '../db/connection.js';
-import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
 import { inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
+import { withHomeDatabase } from './home-database.js';
 import { resolveHome, runCommand } from './run.js';
 
 const HINTS: Record<string, string> = {
@@ -25,17 +24,7 @@ export function statusCommand(): Command {
       runCommand(async () => {
         const layout = homeLayout(resolveHome(options.home));
         const summary = summarizeConfigFile(layout.configFile);
-        let database: Database<unknown>;
-        try {
-          database = await openDatabase<unknown>(summary.databaseUrl, layout.root);
-        } catch (error) {
-          if (error instanceof TesseraError) throw error;
-          throw new TesseraError(
-            'DB_CONNECT_FAILED',
-            `Cannot open ${summary.databaseUrl}: ${(error as Error).message}`,
-          );
-        }
-        try {
+        return withHomeDatabase(summary.databaseUrl, layout.root, async (database) => {
           const state = await inspectSchema(database);
           const level = 'level' in state ? (state.level ?? 'none') : 'none';
           const matches = state.status === 'current';
@@ -61,9 +50,8 @@ export function statusCommand(): Command {
             if (hint) process.stderr.write(`next: ${hint}\n`);
             return 2;
           }
-        } finally {
-          await database.close();
-        }
+          return undefined;
+        });
       }),
     );
 }
