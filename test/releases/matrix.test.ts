@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PACKAGE_VERSION } from '../../src/package-root.js';
 import { expectedSchema } from '../../src/releases/expected-schema.js';
 import {
   CURRENT_RELEASE,
@@ -17,6 +18,8 @@ describe('release matrix', () => {
     expect(RELEASES.map((r) => r.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1']);
     expect(CURRENT_RELEASE).toBe('2.0.1');
     expect(CURRENT_SCHEMA_LEVEL).toBe('2.0.0');
+    // The package is the current release: `tessera version`, npm pack and the nodes' rows say the same.
+    expect(PACKAGE_VERSION).toBe(CURRENT_RELEASE);
   });
 
   it('takes 2.0.1 as a release of code only: no scripts, the schema and expected schema of 2.0.0', () => {
