@@ -13,6 +13,11 @@ export interface Release {
    */
   schemaLevel: string;
   summary: string;
+  /**
+   * From 2.0.1 on, the release's exact source: the commit it was cut from, tagged `v<version>`. Tests build
+   * and run that commit as the old side of an upgrade (test/helpers/release-build.ts).
+   */
+  source?: { commit: string };
 }
 
 /**
@@ -47,6 +52,7 @@ export const RELEASES: readonly Release[] = [
     configFormat: '2.0',
     upgradesFrom: ['2.0.0'],
     summary: 'code only: maintenance mode',
+    source: { commit: 'd3d84324eaefe6dd589b81fc5aa9eb0642dd97fa' },
   },
 ];
 
