@@ -1,0 +1,137 @@
+import type { Logger } from 'pino';
+import { openClusterCache } from '../cache/cluster-cache.js';
+import type { TesseraConfig } from '../config/schema.js';
+import type { Database } from '../db/connection.js';
+import type { DatabaseTarget } from '../db/url.js';
+import type { HomeLayout } from '../home/layout.js';
+import type { ServerContext } from '../http/context.js';
+import { AuditLog } from '../identity/audit-log.js';
+import { Authenticator } from '../identity/authenticator.js';
+import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
+import { Registry } from '../registry/registry.js';
+import { ServerMetrics } from '../telemetry/metrics.js';
+import { TenantLifecycle } from '../tenants/lifecycle.js';
+import { SharedStoreDefinitions } from '../userstores/caching/shared-definitions.js';
+import { storeSharing } from '../userstores/caching/store-sharing.js';
+import { UserStoreManager } from '../userstores/manager.js';
+import { applyBackupRetention } from '../webapps/backup-retention.js';
+import { Deployer } from '../webapps/deployer.js';
+import { quotasFromConfig } from '../webapps/quotas.js';
+import type { Closers } from './closers.js';
+
+export interface ServicesInput {
+  config: TesseraConfig;
+  layout: HomeLayout;
+  database: Database;
+  logger: Logger;
+  /** Store databases to open read-only (StartOptions.readOnlyStoreDatabases). */
+  readOnlyStoreDatabases?: readonly DatabaseTarget[];
+}
+
+export interface Services {
+  context: ServerContext;
+  /** This node's part in the maintenance mode: told the node's id once it is registered. */
+  maintenance: NodeMaintenance;
+}
+
+/**
+ * Opens what a node serves with, in dependency order, each added to `closers` as soon as it is open: the
+ * shared cache and bus, the maintenance mode, the user stores, the deployer, the tenants they serve and the
+ * registry. What the routes get is the returned context.
+ */
+export async function openServices(input: ServicesInput, closers: Closers): Promise<Services> {
+  const { config, layout, database, logger } = input;
+  const metrics = new ServerMetrics();
+  const cluster = await openClusterCache({
+    redisUrl: config.cache.redis,
+    databaseLabel: database.label,
+    logger,
+    metrics: metrics.prometheus,
+  });
+  closers.add(() => cluster.close());
+  // Read before anything is served or deployed: a node restarted in maintenance refuses writes at once.
+  const maintenance = await openNodeMaintenance({
+    db: database.db,
+    bus: cluster.bus,
+    logger,
+    periodMs: config.cluster.heartbeatSeconds * 1000,
+    metrics: metrics.prometheus,
+  });
+  closers.add(() => maintenance.close());
+  // What would change the database or the deployment while in maintenance waits until it is off.
+  const inMaintenance = () => maintenance.mode.on;
+  const definitions = new SharedStoreDefinitions(database.db, cluster.bus, cluster.cache, logger, {
+    publishingHeld: inMaintenance,
+  });
+  // For refusals to name a tenant by its domain; first called when stores and apps start, after `lifecycle`.
+  const tenantDomain = async (tenantId: number) => (await lifecycle.tenants.getById(tenantId))?.domain;
+  const stores = new UserStoreManager({
+    database,
+    layout,
+    logger,
+    hotLoad: config.deployment.hotDeploy,
+    sharing: storeSharing(cluster.cache, definitions),
+    readOnlyDatabases: input.readOnlyStoreDatabases,
+    tenantDomain,
+    connectTimeoutMs: config.userstores?.connectTimeoutMs,
+    loginWritesSkipped: inMaintenance,
+  });
+  closers.add(() => stores.close());
+  // Another node changed a tenant's store definitions: read them now rather than at the next rescan.
+  cluster.bus.onMessage((message) => {
+    if (message.kind !== 'stores') return;
+    stores.rescan(message.tenantId, { dueOnly: true }).catch((error: unknown) => {
+      logger.debug({ tenantId: message.tenantId, reason: String(error) }, 'store rescan on message failed');
+    });
+  });
+  const deployer = new Deployer({
+    layout,
+    logger,
+    hotDeploy: config.deployment.hotDeploy,
+    quotas: quotasFromConfig(config.deployment),
+    tenantDomain,
+    hotDeployHeld: inMaintenance,
+  });
+  closers.add(() => deployer.close());
+  const lifecycle: TenantLifecycle = new TenantLifecycle({
+    db: database.db,
+    layout,
+    logger,
+    stores,
+    deployer,
+    cache: cluster.cache,
+    bus: cluster.bus,
+    definitions,
+  });
+  await lifecycle.start();
+  closers.add(() => lifecycle.stop());
+  // Uploads and undeploys prune backups/; this applies the age limit to what earlier runs left.
+  await applyBackupRetention(layout.backups, config.deployment, logger);
+  // A mount that cannot be reached is logged; only paths under it fail, with STORE_UNAVAILABLE.
+  const registry = await Registry.open({
+    database,
+    mounts: config.registry?.mounts ?? [],
+    home: layout.root,
+    logger,
+  });
+  closers.add(() => registry.close());
+
+  const tenants = lifecycle.tenants;
+  const context: ServerContext = {
+    config,
+    layout,
+    database,
+    logger,
+    tenants,
+    stores,
+    deployer,
+    registry,
+    authenticator: new Authenticator(tenants, stores),
+    audit: new AuditLog(database.db, logger),
+    metrics,
+    cache: cluster.cache,
+    bus: cluster.bus,
+    maintenance: maintenance.mode,
+  };
+  return { context, maintenance };
+}
