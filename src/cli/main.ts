@@ -33,7 +33,7 @@ export async function main(argv: string[]): Promise<void> {
   const wanted = commandToLoad(argv.slice(2));
   for (const entry of COMMANDS) {
     const command = entry === wanted ? await entry.load() : listedCommand(entry);
-    program.addCommand(command.copyInheritedSettings(program));
+    program.addCommand(inheritSettings(command, program));
   }
 
   try {
@@ -46,6 +46,16 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw error;
   }
+}
+
+/**
+ * `command` and every command under it take the settings of the one above (exitOverride above all, so that
+ * bad usage of `tessera cluster status` exits 2 like any other), whichever way they were made.
+ */
+function inheritSettings(command: Command, parent: Command): Command {
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) inheritSettings(sub, command);
+  return command;
 }
 
 /** The command the arguments run (`tessera help X` shows X's help, so X is loaded), if any. */

@@ -28,10 +28,8 @@ export function maintenanceCommand(): Command {
   const maintenance = new Command('maintenance').description(
     'refuse every write on every node (reads and logins keep working), or accept them again',
   );
-  // Subcommands made here do not inherit main's settings (they exist before it copies them onto this
-  // command): without exitOverride, commander would exit 1 on bad usage instead of main's 2.
   const common = (command: Command) =>
-    command.option('--home <dir>', 'the Tessera home folder').option('--json', 'print JSON').exitOverride();
+    command.option('--home <dir>', 'the Tessera home folder').option('--json', 'print JSON');
   common(
     maintenance
       .command('on')
