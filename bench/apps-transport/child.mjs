@@ -104,8 +104,7 @@ function virtualConnection(id, writer, forget) {
     read() {},
     write(chunk, _encoding, callback) {
       // Let up to LINK_BUFFER bytes queue on the shared link before pushing back on the app, as the kernel
-      // buffer of a socket per request would; waiting for 'drain' after every 64 KiB chunk made each chunk
-      // a round trip between the two processes (1 MiB responses at a third of undici's rate).
+      // buffer of a socket per request would, rather than a wait for 'drain' after every 64 KiB chunk.
       if (writer.write(DATA, id, chunk) || writer.socket.writableLength < LINK_BUFFER) return callback();
       waitingDrain = callback;
       writer.socket.once('drain', () => {

@@ -36,20 +36,35 @@ export class FrameWriter {
   }
 }
 
-/** Calls `onFrame(type, stream, payload)` for each complete frame read from `socket`. */
+/**
+ * Calls `onFrame(type, stream, payload)` for each complete frame read from `socket`. The reads of a large
+ * frame are kept in a list and joined once when it is complete, not at every read.
+ */
 export function readFrames(socket, onFrame) {
-  let pending = Buffer.alloc(0);
+  /** @type {Buffer[]} */
+  let parts = [];
+  let buffered = 0;
+  let needed = HEADER; // bytes needed before the next frame (or its header) can be read
   socket.on('data', (chunk) => {
-    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    parts.push(chunk);
+    buffered += chunk.length;
+    if (buffered < needed) return;
+    let pending = parts.length === 1 ? parts[0] : Buffer.concat(parts, buffered);
     let offset = 0;
+    needed = HEADER;
     while (pending.length - offset >= HEADER) {
       const length = pending.readUInt32BE(offset + 5);
-      if (pending.length - offset < HEADER + length) break;
+      if (pending.length - offset < HEADER + length) {
+        needed = HEADER + length;
+        break;
+      }
       const type = pending.readUInt8(offset);
       const stream = pending.readUInt32BE(offset + 1);
       onFrame(type, stream, pending.subarray(offset + HEADER, offset + HEADER + length));
       offset += HEADER + length;
     }
-    pending = offset === pending.length ? Buffer.alloc(0) : pending.subarray(offset);
+    pending = pending.subarray(offset);
+    parts = pending.length === 0 ? [] : [pending];
+    buffered = pending.length;
   });
 }

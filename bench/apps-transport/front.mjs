@@ -209,7 +209,9 @@ function responseReader(reply, isHead, complete) {
   let body = null;
   let chunked = false;
   let remaining = 0; // body bytes still expected when the length is known
-  let chunkBuffer = Buffer.alloc(0);
+  let chunkLeft = 0; // data bytes left in the current chunk
+  let skip = 0; // CRLF bytes still to skip after a chunk's data
+  let sizeLine = '';
   const finish = () => {
     body?.end();
     complete();
@@ -221,15 +223,29 @@ function responseReader(reply, isHead, complete) {
       if (remaining <= 0) finish();
       return;
     }
-    chunkBuffer = chunkBuffer.length === 0 ? bytes : Buffer.concat([chunkBuffer, bytes]);
-    for (;;) {
-      const lineEnd = chunkBuffer.indexOf('\r\n');
-      if (lineEnd < 0) return;
-      const size = Number.parseInt(chunkBuffer.toString('latin1', 0, lineEnd), 16);
-      if (chunkBuffer.length < lineEnd + 2 + size + 2) return;
-      if (size === 0) return finish(); // no trailers are sent by node:http unless asked
-      body.write(chunkBuffer.subarray(lineEnd + 2, lineEnd + 2 + size));
-      chunkBuffer = chunkBuffer.subarray(lineEnd + 2 + size + 2);
+    // De-chunk without joining buffers: chunk data goes on as views of what arrived (joining 64 KiB chunks
+    // with their size lines allocated and copied every chunk; garbage collection then dominated).
+    let at = 0;
+    while (at < bytes.length) {
+      if (chunkLeft > 0) {
+        const take = Math.min(chunkLeft, bytes.length - at);
+        body.write(bytes.subarray(at, at + take));
+        chunkLeft -= take;
+        at += take;
+        if (chunkLeft === 0) skip = 2; // the CRLF after the chunk's data
+      } else if (skip > 0) {
+        const take = Math.min(skip, bytes.length - at);
+        skip -= take;
+        at += take;
+      } else {
+        const lineEnd = bytes.indexOf(10, at); // the size line is short: kept as text until its LF
+        sizeLine += bytes.toString('latin1', at, lineEnd < 0 ? bytes.length : lineEnd + 1);
+        if (lineEnd < 0) return;
+        at = lineEnd + 1;
+        chunkLeft = Number.parseInt(sizeLine, 16);
+        sizeLine = '';
+        if (chunkLeft === 0) return finish(); // no trailers are sent by node:http unless asked
+      }
     }
   };
   return {
