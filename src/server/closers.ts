@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 export class Closers {
   private readonly closers: (() => Promise<void>)[] = [];
 
-  constructor(private readonly logger: () => Logger | undefined) {}
+  constructor(private readonly logger: Logger) {}
 
   add(close: () => Promise<void>): void {
     this.closers.push(close);
@@ -15,7 +15,7 @@ export class Closers {
 
   async closeAll(): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) {
-      await close().catch((error: unknown) => this.logger()?.error({ err: error }, 'close failed'));
+      await close().catch((error: unknown) => this.logger.error({ err: error }, 'close failed'));
     }
   }
 }

@@ -83,7 +83,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     logsFolder: layout.logs,
     stdout: options.stdoutLogs ?? true,
   });
-  const closers = new Closers(() => logger);
+  const closers = new Closers(logger);
   closers.add(closeLogger);
   try {
     // Held from before the database is opened until after the node's row is gone, so that export, import
