@@ -5,19 +5,16 @@ import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { ensureBuilt, ProcessCluster, waitFor } from '../helpers/cluster.js';
 import { freePort } from '../helpers/ports.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
+import { ADMIN_PASSWORD, callJson } from '../helpers/server.js';
 
 const CONFIG = path.join(PACKAGE_ROOT, 'deploy', 'haproxy.cfg');
 const HAPROXY = '/usr/sbin/haproxy';
 
 async function login(url: string): Promise<number> {
-  const response = await fetch(`${url}/api/v1/authenticate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+  const reply = await callJson(url, 'POST', '/api/v1/authenticate', {
+    body: { username: 'admin', password: ADMIN_PASSWORD },
   });
-  await response.arrayBuffer();
-  return response.status;
+  return reply.status;
 }
 
 /** Successful password checks a node counted (its own /metrics, not through HAProxy). */

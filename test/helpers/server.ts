@@ -23,6 +23,11 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+/** The `Authorization` header of HTTP Basic for `[name, password]`. */
+export function basicAuthorization([name, password]: readonly [string, string]): string {
+  return `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+}
+
 /** fetch against `baseUrl` + `route`, JSON in and out (a body that is not JSON stays text), Basic auth when `as` is given. */
 export async function callJson(
   baseUrl: string,
@@ -31,7 +36,7 @@ export async function callJson(
   options: { as?: [string, string]; body?: unknown } = {},
 ): Promise<Reply> {
   const headers: Record<string, string> = {};
-  if (options.as) headers.authorization = `Basic ${Buffer.from(options.as.join(':')).toString('base64')}`;
+  if (options.as) headers.authorization = basicAuthorization(options.as);
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`${baseUrl}${route}`, {
     method,

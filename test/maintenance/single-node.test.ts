@@ -7,6 +7,7 @@ import { legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import {
   ADMIN_PASSWORD,
+  basicAuthorization,
   callJson,
   startServerOn,
   startTestServer,
@@ -16,8 +17,6 @@ import { buildZip, eventually } from '../webapps/helpers.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
-const basic = ([name, password]: [string, string]) =>
-  `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -242,7 +241,7 @@ describe('maintenance mode on SQLite: work in flight, hot deploy, the API descri
     const finished: string[] = [];
     const uploading = fetch(`${server.server.url}/api/v1/tenants/acme.com/webapps?name=slow`, {
       method: 'POST',
-      headers: { authorization: basic(ACME), 'content-type': 'application/zip' },
+      headers: { authorization: basicAuthorization(ACME), 'content-type': 'application/zip' },
       body,
       duplex: 'half',
     } as RequestInit).then(async (response) => {

@@ -1,27 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { CURRENT_RELEASE, RELEASES } from '../../src/releases/matrix.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { ensureBuilt, ProcessCluster } from '../helpers/cluster.js';
-import { startNodeProcess } from '../helpers/node-process.js';
+import { clusterStatus, startNodeProcess } from '../helpers/node-process.js';
 import { buildRelease } from '../helpers/release-build.js';
-import { ADMIN_PASSWORD } from '../helpers/server.js';
+import { ADMIN_PASSWORD, callJson } from '../helpers/server.js';
 
 const RECORDED = RELEASES.filter((release) => release.source !== undefined);
 
-async function login(port: number): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`http://127.0.0.1:${port}/api/v1/authenticate`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+function login(url: string) {
+  return callJson(url, 'POST', '/api/v1/authenticate', {
+    body: { username: 'admin', password: ADMIN_PASSWORD },
   });
-  return { status: response.status, body: await response.json() };
-}
-
-async function readiness(port: number): Promise<Record<string, unknown>> {
-  return (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as Record<string, unknown>;
 }
 
 describe('releases whose source is recorded', () => {
@@ -59,25 +51,24 @@ describe.each(RECORDED.map((release) => [release.version, release.source?.commit
       // The old release lays out the home and creates the database, as an operator's first node would.
       const old = await startNodeProcess(cluster.homeFor(0), built.cli);
       cleanups.add(() => old.kill());
-      expect(await readiness(old.port)).toMatchObject({ ready: true, release: version });
-      expect(await login(old.port)).toMatchObject({ status: 200, body: { user: 'admin' } });
+      const oldUrl = `http://127.0.0.1:${old.port}`;
+      expect((await callJson(oldUrl, 'GET', '/readyz')).body).toMatchObject({
+        ready: true,
+        release: version,
+      });
+      expect(await login(oldUrl)).toMatchObject({ status: 200, body: { user: 'admin' } });
 
       const current = await startNodeProcess(cluster.homeFor(1));
       cleanups.add(() => current.kill());
-      expect(await readiness(current.port)).toMatchObject({ ready: true, release: CURRENT_RELEASE });
-      expect(await login(current.port)).toMatchObject({ status: 200, body: { user: 'admin' } });
+      const currentUrl = `http://127.0.0.1:${current.port}`;
+      expect((await callJson(currentUrl, 'GET', '/readyz')).body).toMatchObject({
+        ready: true,
+        release: CURRENT_RELEASE,
+      });
+      expect(await login(currentUrl)).toMatchObject({ status: 200, body: { user: 'admin' } });
 
       // Each sees the other: the old node's row says the release its own code reports.
-      const nodes = spawnSync(
-        process.execPath,
-        [path.join(PACKAGE_ROOT, 'bin', 'tessera.js'), 'cluster', 'status', '--home', current.home, '--json'],
-        {
-          encoding: 'utf8',
-        },
-      );
-      const listed = (
-        JSON.parse(nodes.stdout) as { nodes: { port: number; release: string; state: string }[] }
-      ).nodes;
+      const listed = await clusterStatus(current.home);
       expect(listed.find((n) => n.port === old.port)).toMatchObject({ release: version, state: 'live' });
       expect(listed.find((n) => n.port === current.port)).toMatchObject({
         release: CURRENT_RELEASE,

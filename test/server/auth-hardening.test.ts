@@ -6,7 +6,7 @@ import { type Database, openDatabase } from '../../src/db/connection.js';
 import { ARGON2_OPTIONS, legacySha256 } from '../../src/userstores/passwords.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { freePort } from '../helpers/ports.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ADMIN_PASSWORD, basicAuthorization, startTestServer, type TestServer } from '../helpers/server.js';
 import { ALLOW_LOCAL_STORE_HOSTS, createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -16,10 +16,6 @@ const BOB_PASSWORD = 'bob-partner-pw';
 /** `café-naïve-pw` with precomposed letters, and the same text with combining accents (as macOS types it). */
 const NFC_PASSWORD = 'caf\u00e9-na\u00efve-pw';
 const NFD_PASSWORD = NFC_PASSWORD.normalize('NFD');
-
-function basic(name: string, password: string): string {
-  return `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
-}
 
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -49,12 +45,12 @@ const LOGIN_PATHS: Record<string, LoginPath> = {
       body: JSON.stringify({ username, password }),
     }),
   'HTTP Basic on the admin API': (url, name, password) =>
-    fetch(`${url}/api/v1/tenants`, { headers: { authorization: basic(name, password) } }),
+    fetch(`${url}/api/v1/tenants`, { headers: { authorization: basicAuthorization([name, password]) } }),
   // An app of acme.com that asks for a login: names are typed inside the tenant, so `@acme.com` is dropped
   // and any other tenant's name is refused there.
   "an app's login": (url, name, password) =>
     fetch(`${url}/t/acme.com/members/`, {
-      headers: { authorization: basic(name.replace(/@acme\.com$/, ''), password) },
+      headers: { authorization: basicAuthorization([name.replace(/@acme\.com$/, ''), password]) },
     }),
   'POST /sessions': (url, username, password) =>
     fetch(`${url}/api/v1/sessions`, {
@@ -129,7 +125,7 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
     writeFileSync(path.join(members, 'tessera-app.toml'), 'login = true\n');
     await t.server.context.deployer.rescan();
     const member = await fetch(`${t.server.url}/t/acme.com/members/`, {
-      headers: { authorization: basic('alice', ALICE_PASSWORD) },
+      headers: { authorization: basicAuthorization(['alice', ALICE_PASSWORD]) },
     });
     expect(await member.text()).toBe('members only');
   }, 120_000);
@@ -206,12 +202,17 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
     expect(session.status).toBe(201);
     const answers: [string, Response][] = [
       ['session token', session],
-      ['200', await fetch(`${t.server.url}/api/v1/tenants`, { headers: { authorization: basic(...ACME) } })],
+      [
+        '200',
+        await fetch(`${t.server.url}/api/v1/tenants`, {
+          headers: { authorization: basicAuthorization(ACME) },
+        }),
+      ],
       ['401', await fetch(`${t.server.url}/api/v1/tenants`)],
       [
         '403',
         await fetch(`${t.server.url}/api/v1/tenants/acme.com`, {
-          headers: { authorization: basic('alice@acme.com', ALICE_PASSWORD) },
+          headers: { authorization: basicAuthorization(['alice@acme.com', ALICE_PASSWORD]) },
         }),
       ],
       ['404 route', await fetch(`${t.server.url}/api/v1/no/such/route`)],
@@ -250,7 +251,9 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
       await response.arrayBuffer();
       expect(response.headers.get('x-content-type-options'), url).toBe('nosniff');
     }
-    const member = await fetch(`${t.server.url}/members/`, { headers: { authorization: basic(...SUPER) } });
+    const member = await fetch(`${t.server.url}/members/`, {
+      headers: { authorization: basicAuthorization(SUPER) },
+    });
     expect(await member.text()).toBe('members only');
     expect(member.headers.get('x-content-type-options')).toBe('nosniff');
   });
@@ -286,9 +289,9 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
     await t.server.context.deployer.rescan();
     const app = (authorization: string) => fetch(`${t.server.url}/strict/`, { headers: { authorization } });
     // A super tenant app: its users are the super tenant's.
-    expect((await app(basic(...SUPER))).status).toBe(200);
-    expect((await app(`${basic(...SUPER)}garbage`)).status).toBe(401);
-    expect((await app(`${basic(...SUPER)} ${token}`)).status).toBe(401);
+    expect((await app(basicAuthorization(SUPER))).status).toBe(200);
+    expect((await app(`${basicAuthorization(SUPER)}garbage`)).status).toBe(401);
+    expect((await app(`${basicAuthorization(SUPER)} ${token}`)).status).toBe(401);
   });
 
   it('matches an NFD password with its NFC twin in PRIMARY and in a JDBC store', async () => {

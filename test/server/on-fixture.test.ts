@@ -4,9 +4,7 @@ import { dropDatabase } from '../../src/db/connection.js';
 import { buildFixture, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
 import { type RunningServer, startServer } from '../../src/server/start.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
-
-const basic = (name: string, password: string) =>
-  `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
+import { basicAuthorization } from '../helpers/server.js';
 
 describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
   let scratch: ScratchDatabase;
@@ -42,14 +40,19 @@ describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
     const get = (route: string, auth?: string) =>
       fetch(`${server?.url}${route}`, { headers: auth ? { authorization: auth } : {} });
 
-    const tenants = (await (await get('/api/v1/tenants', basic('admin', 'fixture-pw'))).json()) as {
+    const tenants = (await (
+      await get('/api/v1/tenants', basicAuthorization(['admin', 'fixture-pw']))
+    ).json()) as {
       tenants: { domain: string; active: boolean }[];
     };
     expect(tenants.tenants).toHaveLength(5);
     const first = tenants.tenants[1]?.domain as string;
 
     const partners = (await (
-      await get(`/api/v1/tenants/${first}/users?store=PARTNERS`, basic(`admin@${first}`, 'fixture-pw'))
+      await get(
+        `/api/v1/tenants/${first}/users?store=PARTNERS`,
+        basicAuthorization([`admin@${first}`, 'fixture-pw']),
+      )
     ).json()) as {
       users: { username: string }[];
     };
@@ -65,10 +68,12 @@ describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
 
     expect(await (await get('/hello/')).text()).toContain('Hello from Tessera');
     expect((await get(`/t/${first}/portal/`)).status).toBe(401);
-    const portal = await get(`/t/${first}/portal/`, basic(partner, 'fixture-pw'));
+    const portal = await get(`/t/${first}/portal/`, basicAuthorization([partner, 'fixture-pw']));
     expect(portal.status).toBe(200);
     expect(await portal.text()).toContain(`${first} portal`);
-    expect((await get(`/t/${first}/portal/`, basic(partner, 'wrong-password'))).status).toBe(401);
+    expect((await get(`/t/${first}/portal/`, basicAuthorization([partner, 'wrong-password']))).status).toBe(
+      401,
+    );
     expect((await get(`/t/${first}/docs/`)).status).toBe(200);
   });
 

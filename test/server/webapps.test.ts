@@ -2,13 +2,11 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deployer } from '../../src/webapps/deployer.js';
-import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { ADMIN_PASSWORD, basicAuthorization, startTestServer, type TestServer } from '../helpers/server.js';
 import { buildZip, rawZip } from '../webapps/helpers.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
-const basic = ([name, password]: [string, string]) =>
-  `Basic ${Buffer.from(`${name}:${password}`).toString('base64')}`;
 
 let t: TestServer | undefined;
 afterEach(async () => {
@@ -20,7 +18,11 @@ afterEach(async () => {
 async function upload(server: TestServer, tenant: string, name: string, zip: Buffer, as = SUPER) {
   const response = await fetch(
     `${server.server.url}/api/v1/tenants/${tenant}/webapps?name=${encodeURIComponent(name)}`,
-    { method: 'POST', headers: { authorization: basic(as), 'content-type': 'application/zip' }, body: zip },
+    {
+      method: 'POST',
+      headers: { authorization: basicAuthorization(as), 'content-type': 'application/zip' },
+      body: zip,
+    },
   );
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }

@@ -10,6 +10,7 @@ import { DATABASE_KINDS, scratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { allRows } from '../helpers/rows.js';
+import { callJson } from '../helpers/server.js';
 
 const PASSWORD = 'fixture-pw';
 
@@ -61,17 +62,13 @@ describe.each(DATABASE_KINDS)('a code-only upgrade from 2.0.0, on %s', (kind) =>
     // The rolling restart itself: this release starts on the 2.0.0 home as it is and serves its users.
     const node = await startNodeProcess(oldHome);
     cleanups.add(() => node.kill());
-    const login = await fetch(`http://127.0.0.1:${node.port}/api/v1/authenticate`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+    const url = `http://127.0.0.1:${node.port}`;
+    const login = await callJson(url, 'POST', '/api/v1/authenticate', {
+      body: { username: 'admin', password: PASSWORD },
     });
     expect(login.status).toBe(200);
-    const ready = (await (await fetch(`http://127.0.0.1:${node.port}/readyz`)).json()) as Record<
-      string,
-      unknown
-    >;
-    expect(ready).toMatchObject({ ready: true, schema: 'current', release: CURRENT_RELEASE });
+    const ready = await callJson(url, 'GET', '/readyz');
+    expect(ready.body).toMatchObject({ ready: true, schema: 'current', release: CURRENT_RELEASE });
 
     // Asked again with a node up, the plan names it and the release it runs.
     const again = runCli([...args, '--dry-run']);
