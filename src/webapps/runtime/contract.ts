@@ -1,0 +1,121 @@
+import type { Pool } from 'undici';
+
+/**
+ * What the three parts of the application runtime agree on (README, Applications; DESIGN.md section 4):
+ * the app's settings (read from `tessera-app.toml` by `app-config.ts`), the supervised process that runs
+ * its code (`app-process.ts`, `app-runtime.ts`, the host in `app-host/`), and the HTTP front that decides
+ * each request in Tessera's process and forwards it (`http/plugins/app-proxy.ts`).
+ */
+
+/** `static`: files served by Tessera. `node`: the entry's code runs in a child process. */
+export type AppRuntimeKind = 'static' | 'node';
+
+/** `[limits]` of `tessera-app.toml`, with the defaults filled in. */
+export interface AppLimits {
+  /** The V8 heap of the app's process (`--max-old-space-size`); past it the process is restarted. */
+  readonly memoryMb: number;
+  /** Past it the client gets 504, and an event loop blocked that long gets the process restarted. */
+  readonly requestTimeoutS: number;
+  /** Requests in flight to the app; past it 503. */
+  readonly maxConcurrent: number;
+  /** The largest request body Tessera forwards; past it 413. */
+  readonly maxBodyMb: number;
+}
+
+export const DEFAULT_APP_LIMITS: Readonly<AppLimits> = Object.freeze({
+  memoryMb: 256,
+  requestTimeoutS: 30,
+  maxConcurrent: 64,
+  maxBodyMb: 10,
+});
+
+export interface AppConfig {
+  readonly runtime: AppRuntimeKind;
+  /** The code to run, relative to the app folder (`node` only). */
+  readonly entry?: string;
+  /** Sign-in through the tenant's user stores before the app sees a request. */
+  readonly login: boolean;
+  /** A path below the app's mount answered 2xx once the app is ready for traffic. */
+  readonly health?: string;
+  /** `[env]`: given to the app's `process.env`, beside the `TESSERA_*` variables. */
+  readonly env: Readonly<Record<string, string>>;
+  readonly limits: AppLimits;
+}
+
+/** What starts one app's process: where its code is and what it may touch. */
+export interface AppLaunch {
+  readonly tenantId: number;
+  readonly tenantDomain: string;
+  readonly name: string;
+  /** The real path of the app's folder (for a zip, where it was extracted); the process may read only it. */
+  readonly root: string;
+  /** The app's data folder, created if missing; the only folder the process may write. */
+  readonly dataDir: string;
+  /** `TESSERA_APP_VERSION`. */
+  readonly version: string;
+  readonly config: AppConfig;
+}
+
+/**
+ * `starting`: the process is loading the entry. `running`: it answers. `restarting`: it stopped and waits
+ * for its backoff. `error`: it failed to start or crashes in a loop (`reason` says why; restarts go on with
+ * backoff). `stopped`: undeployed or shut down.
+ */
+export type AppState = 'starting' | 'running' | 'restarting' | 'error' | 'stopped';
+
+export interface AppStatus {
+  readonly state: AppState;
+  /** Why it is not running: the first lines of the error, the exit code or signal, the limit it passed. */
+  readonly reason?: string;
+  /** Restarts since it was deployed. */
+  readonly restarts: number;
+  /** The process's resident memory at its last heartbeat. */
+  readonly memoryBytes?: number;
+  /** Event-loop utilisation (0..1) over the last heartbeat period. */
+  readonly eventLoopUtilization?: number;
+  readonly pid?: number;
+  /** When it entered this state. */
+  readonly since: Date;
+}
+
+/** Where a running app's process takes requests. */
+export interface AppEndpoint {
+  /** The Unix socket its host listens on, in a folder only Tessera's user may enter. */
+  readonly socketPath: string;
+  /**
+   * Sent in `KEY_HEADER` with every request and upgrade; the host answers 403 to anything without it and
+   * removes it before the app sees the request, so another local process cannot speak for Tessera.
+   */
+  readonly key: string;
+  /** Keep-alive connections to `socketPath`, closed when the process goes. */
+  readonly pool: Pool;
+}
+
+export interface RunningApp {
+  readonly tenantId: number;
+  readonly tenantDomain: string;
+  readonly name: string;
+  readonly config: AppConfig;
+  status(): AppStatus;
+  /** `undefined` unless `running`. */
+  endpoint(): AppEndpoint | undefined;
+  /** Seconds until the next start attempt (for `Retry-After`), at least 1. */
+  retryAfterS(): number;
+  /** Resolves once the app has left `starting` (running, or failed), with its status then. */
+  settled(): Promise<AppStatus>;
+}
+
+/** The running apps, by tenant and name: what the HTTP front asks for. */
+export interface AppDirectory {
+  get(tenantId: number, name: string): RunningApp | undefined;
+}
+
+/** Request metrics the HTTP front records per app (`tessera_app_requests_total`, the duration histogram). */
+export interface AppRequestMetrics {
+  observeRequest(tenant: string, app: string, status: number, seconds: number): void;
+}
+
+/** The header carrying `AppEndpoint.key` from Tessera to the app's host. */
+export const KEY_HEADER = 'x-tessera-key';
+/** Tessera's request id, given to the app and put on each line the app logs while serving the request. */
+export const REQUEST_ID_HEADER = 'x-request-id';
