@@ -24,7 +24,7 @@ function folder(p: string): string {
 }
 
 /**
- * Node's permission model: read only the app and the host, write only the data folder, no child processes,
+ * Node's permission model: read only the app, the host and the data folder, write only the data folder, no child processes,
  * no workers (neither `--allow-child-process` nor `--allow-worker` is given). Node 20.20 takes one path per
  * `--allow-fs-*` flag (a comma-separated list is refused with a warning). Module resolution's
  * `package.json` lookups above the allowed folders are internal reads Node does not check, so neither the
@@ -35,6 +35,7 @@ export function hostArguments(launch: AppLaunch, dataDir: string, hostEntry: str
     '--experimental-permission',
     `--allow-fs-read=${folder(launch.root)}`,
     `--allow-fs-read=${folder(path.dirname(hostEntry))}`,
+    `--allow-fs-read=${folder(dataDir)}`,
     `--allow-fs-write=${folder(dataDir)}`,
     `--max-old-space-size=${launch.config.limits.memoryMb}`,
     // The permission model's ExperimentalWarning would start every app's log.
