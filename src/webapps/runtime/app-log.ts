@@ -1,4 +1,4 @@
-import { createWriteStream, mkdirSync, renameSync, statSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, openSync, renameSync, statSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { PRIVATE_FILE_MODE, PRIVATE_FOLDER_MODE } from '../../home/private-modes.js';
@@ -110,8 +110,10 @@ export class AppLog {
     this.stream = this.open();
   }
 
+  /** Opened synchronously, so the file exists at once and a rotation right after renames it. */
   private open(): WriteStream {
-    const stream = createWriteStream(this.file, { flags: 'a', mode: PRIVATE_FILE_MODE });
+    const fd = openSync(this.file, 'a', PRIVATE_FILE_MODE);
+    const stream = createWriteStream('', { fd });
     stream.on('error', () => {}); // a full disk must not take Tessera down; the app keeps running
     return stream;
   }

@@ -203,3 +203,22 @@ export default server;`,
     expect(hello.status().state).toBe('stopped');
   });
 });
+
+describe('the runtime', () => {
+  it('replaces a running app of the same tenant and name', async () => {
+    const { runtime, app } = await fixture();
+    const v1 = await runtime.start(
+      app({ name: 'site', files: { 'server.js': `module.exports = (q, s) => s.end('v1');` } }),
+    );
+    const old = await v1.settled();
+    const v2 = await runtime.start(
+      app({ name: 'site', files: { 'server.js': `module.exports = (q, s) => s.end('v2');` } }),
+    );
+    expect((await v2.settled()).state).toBe('running');
+    expect(v1.status().state).toBe('stopped');
+    expect(alive(old.pid ?? 0)).toBe(false);
+    expect(runtime.get(1, 'site')).toBe(v2);
+    expect(runtime.list()).toEqual([v2]);
+    expect((await call(v2, '/')).text).toBe('v2');
+  });
+});
