@@ -1,0 +1,289 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { Pool } from 'undici';
+import { PRIVATE_FOLDER_MODE } from '../../home/private-modes.js';
+import type { AppMetrics } from '../../telemetry/app-metrics.js';
+import { type HostMessage, type HostSettings, isHostMessage } from './app-host/messages.js';
+import { AppLog, appLogFile } from './app-log.js';
+import { HOST_ENTRY, hostArguments, hostEnvironment } from './app-spawn.js';
+import {
+  type AppConfig,
+  type AppEndpoint,
+  type AppLaunch,
+  type AppState,
+  type AppStatus,
+  KEY_HEADER,
+  REQUEST_ID_HEADER,
+  type RunningApp,
+} from './contract.js';
+import { RestartPolicy } from './restart-policy.js';
+
+export interface AppProcessOptions {
+  /** The runtime's private folder (0700) where the sockets live. */
+  readonly socketFolder: string;
+  /** A short socket file name, new for every start (Unix socket paths are limited to 107 bytes). */
+  readonly socketName: () => string;
+  /** The home's `logs/` folder; the app's output goes to `apps/<tenant domain>/<app>.log` below it. */
+  readonly logsFolder: string;
+  readonly logger: Logger;
+  readonly metrics?: AppMetrics;
+  /** The host's `main.js` (default: the build's). */
+  readonly hostEntry?: string;
+  /** Between SIGTERM and SIGKILL on stop. */
+  readonly stopGraceMs?: number;
+}
+
+/** The watchdog never waits less than this for a heartbeat (they come every second). */
+const MIN_WATCHDOG_S = 2;
+const HEAP_ABORT = /JavaScript heap out of memory/;
+
+/** One run of the host: the child and what it said. */
+interface Run {
+  readonly child: ChildProcess;
+  readonly socketPath: string;
+  readonly key: string;
+  readonly exited: Promise<void>;
+  pool?: Pool;
+  readyAt?: number;
+  lastBeat: number;
+  /** Why it failed, when known before it exits: the host's `error`, the watchdog, the heap limit. */
+  failure?: string;
+  watchdog?: NodeJS.Timeout;
+}
+
+/**
+ * Supervises one app's process: spawns the host under Node's permission model, keeps it running (restarts
+ * with backoff), watches its heartbeat and memory, and gives the HTTP front its endpoint while it runs.
+ */
+export class AppProcess implements RunningApp {
+  readonly tenantId: number;
+  readonly tenantDomain: string;
+  readonly name: string;
+  readonly config: AppConfig;
+  private readonly launch: AppLaunch;
+  private readonly options: AppProcessOptions;
+  private readonly log: AppLog;
+  private readonly policy = new RestartPolicy();
+  private state: AppState = 'starting';
+  private reason: string | undefined;
+  private since = new Date();
+  private restarts = 0;
+  private memoryBytes: number | undefined;
+  private eventLoopUtilization: number | undefined;
+  private run: Run | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private nextStartAt: number | undefined;
+  private waiters: Array<(status: AppStatus) => void> = [];
+  private dataDir: string | undefined;
+
+  constructor(launch: AppLaunch, options: AppProcessOptions) {
+    this.launch = launch;
+    this.options = options;
+    this.tenantId = launch.tenantId;
+    this.tenantDomain = launch.tenantDomain;
+    this.name = launch.name;
+    this.config = launch.config;
+    this.log = new AppLog(appLogFile(options.logsFolder, launch.tenantDomain, launch.name));
+    this.log.onLine((stream, line) => {
+      if (stream === 'stderr' && HEAP_ABORT.test(line) && this.run) {
+        this.run.failure = `memory limit of ${this.config.limits.memoryMb} MiB exceeded`;
+      }
+    });
+  }
+
+  /** Spawns the first run; `settled()` tells how it went. */
+  start(): void {
+    this.spawnRun();
+  }
+
+  status(): AppStatus {
+    return {
+      state: this.state,
+      restarts: this.restarts,
+      since: this.since,
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
+      ...(this.memoryBytes !== undefined ? { memoryBytes: this.memoryBytes } : {}),
+      ...(this.eventLoopUtilization !== undefined ? { eventLoopUtilization: this.eventLoopUtilization } : {}),
+      ...(this.run?.child.pid !== undefined ? { pid: this.run.child.pid } : {}),
+    };
+  }
+
+  endpoint(): AppEndpoint | undefined {
+    const run = this.run;
+    if (this.state !== 'running' || !run?.pool) return undefined;
+    return { socketPath: run.socketPath, key: run.key, pool: run.pool };
+  }
+
+  retryAfterS(): number {
+    if (this.nextStartAt === undefined) return 1;
+    return Math.max(1, Math.ceil((this.nextStartAt - Date.now()) / 1000));
+  }
+
+  settled(): Promise<AppStatus> {
+    if (this.state !== 'starting') return Promise.resolve(this.status());
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** SIGTERM, SIGKILL after the grace; resolves once the process is gone and the state is `stopped`. */
+  async stop(): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.nextStartAt = undefined;
+    const run = this.run;
+    this.enter('stopped', undefined);
+    if (run) {
+      const grace = setTimeout(() => run.child.kill('SIGKILL'), this.options.stopGraceMs ?? 5000);
+      run.child.kill('SIGTERM');
+      await run.exited;
+      clearTimeout(grace);
+    }
+    this.options.metrics?.forget(this.tenantDomain, this.name);
+    await this.log.close();
+  }
+
+  private spawnRun(): void {
+    const dataDir = this.ensureDataDir();
+    const hostEntry = this.options.hostEntry ?? HOST_ENTRY;
+    const socketPath = path.join(this.options.socketFolder, this.options.socketName());
+    rmSync(socketPath, { force: true });
+    const key = randomBytes(32).toString('hex');
+    const child = spawn(process.execPath, hostArguments(this.launch, dataDir, hostEntry), {
+      cwd: this.launch.root,
+      env: hostEnvironment(this.launch, dataDir),
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    const exited = new Promise<void>((resolve) => {
+      child.once('close', (code, signal) => {
+        this.exited(run, code, signal);
+        resolve();
+      });
+      child.once('error', (error) => {
+        // The spawn itself failed: 'close' will not come.
+        if (child.pid === undefined) {
+          run.failure = `cannot start the process: ${error.message}`;
+          this.exited(run, null, null);
+          resolve();
+        }
+      });
+    });
+    const run: Run = { child, socketPath, key, exited, lastBeat: Date.now() };
+    this.run = run;
+    this.log.clearErrorLines();
+    if (child.stdout) this.log.follow(child.stdout, 'stdout');
+    if (child.stderr) this.log.follow(child.stderr, 'stderr');
+    child.on('message', (message: unknown) => {
+      if (isHostMessage(message)) this.received(run, message);
+    });
+    const settings: HostSettings = {
+      type: 'settings',
+      socketPath,
+      key,
+      keyHeader: KEY_HEADER,
+      requestIdHeader: REQUEST_ID_HEADER,
+      entry: path.resolve(this.launch.root, this.config.entry ?? 'index.js'),
+      requestTimeoutS: this.config.limits.requestTimeoutS,
+      envNames: Object.keys(this.config.env),
+    };
+    child.send(settings, (error) => {
+      if (error) run.failure ??= `cannot send the settings: ${error.message}`;
+    });
+    this.startWatchdog(run);
+    this.log.note(`started pid ${child.pid ?? '?'}`);
+  }
+
+  private received(run: Run, message: HostMessage): void {
+    if (run !== this.run) return;
+    run.lastBeat = Date.now();
+    if (message.type === 'heartbeat') {
+      this.memoryBytes = message.rss;
+      this.eventLoopUtilization = message.elu;
+      this.options.metrics?.observeProcess(this.tenantDomain, this.name, message.rss, message.elu);
+    } else if (message.type === 'error') {
+      run.failure = message.reason;
+    } else if (message.type === 'ready' && this.state !== 'stopped') {
+      run.readyAt = Date.now();
+      run.pool = new Pool('http://app', {
+        socketPath: run.socketPath,
+        connections: this.config.limits.maxConcurrent,
+      });
+      this.nextStartAt = undefined;
+      this.enter('running', undefined);
+    }
+  }
+
+  /** No heartbeat for the request timeout (at least 2 s): the event loop is blocked, so the run is killed. */
+  private startWatchdog(run: Run): void {
+    const limitS = Math.max(MIN_WATCHDOG_S, this.config.limits.requestTimeoutS);
+    run.watchdog = setInterval(() => {
+      if (Date.now() - run.lastBeat <= limitS * 1000) return;
+      run.failure = `event loop blocked for more than ${limitS} s`;
+      this.log.note(`killing pid ${run.child.pid ?? '?'}: ${run.failure}`);
+      run.child.kill('SIGKILL');
+      clearInterval(run.watchdog);
+    }, 250);
+    run.watchdog.unref();
+  }
+
+  private exited(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
+    clearInterval(run.watchdog);
+    void run.pool?.destroy().catch(() => {});
+    rmSync(run.socketPath, { force: true });
+    if (run !== this.run) return;
+    this.run = undefined;
+    const why = run.failure ?? this.describeExit(code, signal);
+    this.log.note(`pid ${run.child.pid ?? '?'} exited (${signal ?? `code ${code}`}): ${why}`);
+    if (this.state === 'stopped') return;
+    this.memoryBytes = undefined;
+    this.eventLoopUtilization = undefined;
+    const readyFor = run.readyAt === undefined ? undefined : Date.now() - run.readyAt;
+    this.policy.failed(readyFor);
+    if (readyFor === undefined) {
+      this.enter('error', why);
+    } else if (this.policy.crashLoop) {
+      this.enter('error', `crashed ${this.policy.consecutiveFailures} times without a stable run: ${why}`);
+    } else {
+      this.enter('restarting', why);
+    }
+    this.options.logger.warn(
+      { tenant: this.tenantDomain, app: this.name, state: this.state, reason: why },
+      'app process exited',
+    );
+    const delay = this.policy.delayMs();
+    this.nextStartAt = Date.now() + delay;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.restarts += 1;
+      this.options.metrics?.countRestart(this.tenantDomain, this.name);
+      // `error` stays visible while it tries again; a restart after a crash shows as `starting`.
+      if (this.state === 'restarting') this.enter('starting', this.reason);
+      this.spawnRun();
+    }, delay);
+  }
+
+  private describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    const tail = this.log.lastErrorLines().filter((line) => line.trim() !== '');
+    return tail.length ? `${how}: ${tail.join('\n')}` : how;
+  }
+
+  private enter(state: AppState, reason: string | undefined): void {
+    if (state !== this.state) this.since = new Date();
+    this.state = state;
+    this.reason = reason;
+    if (state !== 'starting') {
+      const status = this.status();
+      for (const waiter of this.waiters.splice(0)) waiter(status);
+    }
+  }
+
+  private ensureDataDir(): string {
+    if (this.dataDir) return this.dataDir;
+    mkdirSync(this.launch.dataDir, { recursive: true, mode: PRIVATE_FOLDER_MODE });
+    // The permission model compares real paths.
+    this.dataDir = realpathSync(this.launch.dataDir);
+    return this.dataDir;
+  }
+}
