@@ -34,10 +34,13 @@ export function parseHealth(value: unknown, refuse: Refuse): string {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names the process side never passes on (`refusedEnvName` in the runtime): refused here, not lost silently. */
+const LOADER_NAMES = /^(?:NODE_(?!ENV$)|LD_|DYLD_|OPENSSL_)/;
 
 /**
  * `[env]`: string values under names a shell could export. `TESSERA_*` are Tessera's to set, and
- * `NODE_OPTIONS` is refused because it would let the app lift the permission model it runs under.
+ * `NODE_OPTIONS` is refused because it would let the app lift the permission model it runs under; so are
+ * the other names that change how code is loaded (`LD_PRELOAD`, ...).
  */
 export function parseAppEnv(value: unknown, refuse: Refuse): Readonly<Record<string, string>> {
   if (value === undefined) return Object.freeze({});
@@ -48,8 +51,13 @@ export function parseAppEnv(value: unknown, refuse: Refuse): Readonly<Record<str
       refuse(`[env] ${name}: a name must be letters, digits and _, not starting with a digit`);
     if (name.toUpperCase().startsWith('TESSERA_'))
       refuse(`[env] ${name}: names starting TESSERA_ are set by Tessera itself; choose another name`);
-    if (name.toUpperCase() === 'NODE_OPTIONS')
+    if (name === 'NODE_OPTIONS')
       refuse('[env] NODE_OPTIONS is not allowed: it could lift the permission model the app runs under');
+    if (LOADER_NAMES.test(name))
+      refuse(
+        `[env] ${name} is not allowed: NODE_* (but NODE_ENV), LD_*, DYLD_* and OPENSSL_* change how the ` +
+          'process loads code before its limits hold',
+      );
     if (typeof text !== 'string')
       refuse(`[env] ${name} must be a string (quote it: ${name} = "${String(text)}")`);
     if ((text as string).includes('\0')) refuse(`[env] ${name} must not contain a NUL character`);

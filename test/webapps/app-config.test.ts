@@ -36,6 +36,7 @@ describe('tessera-app.toml', () => {
         'health = "/healthz?deep=1"',
         '[env]',
         'GREETING = "hello"',
+        'NODE_ENV = "staging"',
         '_private = ""',
         '[limits]',
         'memory_mb = 16',
@@ -49,7 +50,7 @@ describe('tessera-app.toml', () => {
       entry: 'dist/server.mjs',
       login: true,
       health: '/healthz?deep=1',
-      env: { GREETING: 'hello', _private: '' },
+      env: { GREETING: 'hello', NODE_ENV: 'staging', _private: '' },
       limits: { memoryMb: 16, requestTimeoutS: 3600, maxConcurrent: 10000, maxBodyMb: 0 },
     });
   });
@@ -107,6 +108,13 @@ describe('tessera-app.toml', () => {
       '[env] NODE_OPTIONS is not allowed',
     ],
     ['entry = "a.js"\n[env]\nA = "a\\u0000b"', '[env] A must not contain a NUL character'],
+    [
+      'entry = "a.js"\n[env]\nLD_PRELOAD = "/tmp/x.so"',
+      '[env] LD_PRELOAD is not allowed: NODE_* (but NODE_ENV), LD_*',
+    ],
+    ['entry = "a.js"\n[env]\nNODE_PATH = "/usr/lib"', '[env] NODE_PATH is not allowed'],
+    ['entry = "a.js"\n[env]\nDYLD_INSERT_LIBRARIES = "x"', '[env] DYLD_INSERT_LIBRARIES is not allowed'],
+    ['entry = "a.js"\n[env]\nOPENSSL_CONF = "/tmp/x.cnf"', '[env] OPENSSL_CONF is not allowed'],
     ['entry = "a.js"\nlimits = 5', '[limits] must be a table with any of memory_mb, request_timeout_s'],
     [
       'entry = "a.js"\n[limits]\nmemory = 64',
