@@ -63,12 +63,29 @@ export interface Role {
   system: boolean;
 }
 
+/** A node app's process on the node that answered (GET .../webapps, `status`). */
+export interface WebAppStatus {
+  state: 'starting' | 'running' | 'restarting' | 'error' | 'stopped';
+  reason?: string;
+  restarts: number;
+  memoryBytes?: number;
+  since: string;
+}
+
 export interface WebApp {
   name: string;
   source: 'zip' | 'folder';
+  /** `static`: files served by Tessera; `node`: `entry` runs in its own process. */
+  runtime: 'static' | 'node';
+  entry?: string;
   login: boolean;
+  health?: string;
+  limits?: { memoryMb: number; requestTimeoutS: number; maxConcurrent: number; maxBodyMb: number };
+  /** Absent for static apps, and where the server runs no app processes. */
+  status?: WebAppStatus;
   url: string;
   deployedAt: string;
+  version: string;
 }
 
 /** An entry of a tenant's webapps/ folder that is not deployed, and why (GET .../webapps, `refused`). */

@@ -47,6 +47,15 @@ export function userstoresFolder(layout: HomeLayout, tenantId: number): string {
   return path.join(tenantFolder(layout, tenantId), 'userstores');
 }
 
+/**
+ * The one folder an app's process may write (`TESSERA_DATA_DIR`): `<tenant folder>/appdata/<app>`. It lies
+ * in the tenant's folder so that upgrades and exports, which carry tenant folders whole, carry it too; it
+ * outlives undeploys and redeploys of the app.
+ */
+export function appDataFolder(layout: HomeLayout, tenantId: number, app: string): string {
+  return path.join(tenantFolder(layout, tenantId), 'appdata', app);
+}
+
 export function ensureTenantFolders(layout: HomeLayout, tenantId: number): void {
   mkdirSync(webappsFolder(layout, tenantId), { recursive: true, mode: PRIVATE_FOLDER_MODE });
   mkdirSync(userstoresFolder(layout, tenantId), { recursive: true, mode: PRIVATE_FOLDER_MODE });

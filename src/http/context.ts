@@ -12,6 +12,7 @@ import type { ServerMetrics } from '../telemetry/metrics.js';
 import type { TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
 import type { Deployer } from '../webapps/deployer.js';
+import type { AppDirectory } from '../webapps/runtime/contract.js';
 
 /** The services one running server is made of, handed to every route plugin. */
 export interface ServerContext {
@@ -32,4 +33,6 @@ export interface ServerContext {
   bus: InvalidationBus;
   /** This node's maintenance mode and its gate for writes (README, Maintenance mode). */
   maintenance: MaintenanceMode;
+  /** The running `node` apps (the application runtime), for their status in the API; absent: none shown. */
+  apps?: AppDirectory;
 }

@@ -2,8 +2,10 @@ import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { TesseraError } from '../errors.js';
-import { type HomeLayout, SUPER_TENANT_ID, webappsFolder } from '../home/layout.js';
+import { appDataFolder, type HomeLayout, SUPER_TENANT_ID, webappsFolder } from '../home/layout.js';
+import { PRIVATE_FOLDER_MODE } from '../home/private-modes.js';
 import { readAppConfig } from './app-config.js';
+import { assertEntryInsideApp } from './app-entry.js';
 import { appNameProblem } from './app-name.js';
 import { AppConfigError, ArchiveRefusedError } from './errors.js';
 import { FolderWatcher } from './folder-watcher.js';
@@ -16,6 +18,7 @@ import {
   QuotaExceededError,
   type TenantUsage,
 } from './quotas.js';
+import type { AppConfig } from './runtime/contract.js';
 import { createStagingFolder, removeFolder, replaceFolder } from './staging.js';
 import { type AppSource, type AppSourceKind, scanWebapps } from './webapps-scan.js';
 
@@ -34,9 +37,16 @@ export interface DeployedApp {
   readonly root: string;
   /** What was dropped into `webapps/`. */
   readonly sourcePath: string;
-  /** Every request needs HTTP Basic credentials valid in the app's tenant (`tessera-app.toml`). */
-  readonly login: boolean;
+  /** Its `tessera-app.toml` (the defaults without one): `config.login`, `config.runtime`, ... */
+  readonly config: AppConfig;
   readonly deployedAt: Date;
+  /**
+   * `TESSERA_APP_VERSION`. Until apps have numbered versions (issue 13) this is `deployedAt` as an ISO
+   * 8601 string: it changes with every (re)deployment, which is what the app can rely on.
+   */
+  readonly version: string;
+  /** `node` apps: their data folder (`appDataFolder`), created 0700 when deployed. */
+  readonly dataDir?: string;
   /** Its expanded size when deployed (a folder app's files may change later), counted in the tenant's quota. */
   readonly bytes: number;
 }
@@ -49,6 +59,16 @@ export interface RefusedApp {
   /** The error code a client would get for it (`QUOTA_EXCEEDED`, `UNSAFE_ARCHIVE`, ...). */
   readonly error: string;
   readonly message: string;
+}
+
+/**
+ * Told of every change to the deployed apps, after it is made: the application runtime starts, replaces
+ * and stops app processes from it. A redeployment is `deployed` again with the new app (same tenant and
+ * name); a refused new version, a removed source and a removed tenant are `undeployed`.
+ */
+export interface DeployListener {
+  deployed(app: DeployedApp): void;
+  undeployed(app: DeployedApp): void;
 }
 
 export interface DeployerOptions {
@@ -71,6 +91,8 @@ export interface DeployerOptions {
    * watcher's and the rescan's changes are applied by the first rescan after it turns false.
    */
   hotDeployHeld?: () => boolean;
+  /** Told of each deployment and undeployment (see `DeployListener`). */
+  apps?: DeployListener;
 }
 
 const DEFAULT_RESCAN_INTERVAL_MS = 2_000;
@@ -95,6 +117,12 @@ interface Deployment {
 interface Refusal {
   key: string;
   app: RefusedApp;
+  /**
+   * Tried again on every scan even though the entry did not change: a folder app whose settings or entry
+   * file are wrong. Its fingerprint covers only `tessera-app.toml`, and the missing entry file may be the
+   * one still being copied in. Cheap: a folder app is read in place, never extracted.
+   */
+  retry: boolean;
 }
 
 interface TenantState {
@@ -132,6 +160,7 @@ export class Deployer {
   private readonly tenantDomain: ((tenantId: number) => Promise<string | undefined>) | undefined;
   private readonly tenants = new Map<number, TenantState>();
   private readonly hotDeployHeld: () => boolean;
+  private readonly listener: DeployListener | undefined;
   private heldLogged = false;
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -146,6 +175,7 @@ export class Deployer {
     this.quotas = Object.freeze({ ...DEFAULT_QUOTAS, ...options.quotas });
     this.tenantDomain = options.tenantDomain;
     this.hotDeployHeld = options.hotDeployHeld ?? (() => false);
+    this.listener = options.apps;
   }
 
   /** Deploys every tenant's apps, then (with hot deploy) starts watching. */
@@ -296,8 +326,9 @@ export class Deployer {
     let stillSettling = false;
     for (const source of wanted.values()) {
       if (state.deployments.get(source.name)?.fingerprint === source.fingerprint) continue;
-      const refusedAs = state.refusals.get(source.entry)?.key;
-      if (refusedAs === failedKey(source)) continue;
+      const refusal = state.refusals.get(source.entry);
+      const refusedAs = refusal?.key;
+      if (refusedAs === failedKey(source) && !refusal?.retry) continue;
       // A quota refusal stands until the tenant's other apps change (one undeployed makes room).
       if (refusedAs === quotaKey(source, othersUsage(state, source.name))) continue;
       if (source.kind === 'zip' && mode === 'settled' && !this.hasSettled(state, source)) {
@@ -365,9 +396,13 @@ export class Deployer {
         source.kind === 'zip'
           ? await this.deployZip(state, source, tenant, others)
           : await this.deployFolder(state, source, tenant, others);
+      const { config, root } = deployment.app;
+      if (deployment.app.dataDir)
+        await mkdir(deployment.app.dataDir, { recursive: true, mode: PRIVATE_FOLDER_MODE });
       state.deployments.set(source.name, deployment);
       state.refusals.delete(source.entry);
-      this.logger.info({ ...log, login: deployment.app.login, root: deployment.app.root }, 'webapp deployed');
+      this.logger.info({ ...log, runtime: config.runtime, login: config.login, root }, 'webapp deployed');
+      this.tell('deployed', deployment.app);
     } catch (error) {
       // The app mirrors its source: a version that cannot be deployed takes the previous one down too.
       if (state.deployments.has(source.name))
@@ -384,14 +419,15 @@ export class Deployer {
   ): Promise<Deployment> {
     const target = path.join(state.extracted, source.name);
     const staged = await createStagingFolder(state.extracted, source.name);
-    let login: boolean;
+    let config: AppConfig;
     let bytes: number;
     try {
       // Bounded by the app's quota and what is left of the tenant's, so even a zip dropped in by hand is
       // never extracted past them.
       const summary = await extractWithinQuota(source.path, staged, this.quotas, tenant, source.name, others);
       bytes = summary.bytes;
-      login = (await readAppConfig(staged)).login;
+      config = await readAppConfig(staged);
+      await assertEntryInsideApp(staged, config);
       await replaceFolder(staged, target);
       this.logger.debug({ tenant: state.tenantId, app: source.name, ...summary }, 'webapp archive extracted');
     } catch (error) {
@@ -399,16 +435,7 @@ export class Deployer {
       throw error;
     }
     return {
-      app: {
-        name: source.name,
-        tenantId: state.tenantId,
-        source: 'zip',
-        root: await realpath(target),
-        sourcePath: source.path,
-        login,
-        deployedAt: new Date(),
-        bytes,
-      },
+      app: this.deployedApp(state, source, await realpath(target), config, bytes),
       entry: source.entry,
       fingerprint: source.fingerprint,
     };
@@ -421,22 +448,48 @@ export class Deployer {
     others: TenantUsage,
   ): Promise<Deployment> {
     const root = await realpath(source.path);
-    const { login } = await readAppConfig(root);
+    const config = await readAppConfig(root);
+    await assertEntryInsideApp(root, config);
     const bytes = await measureFolderWithinQuota(root, this.quotas, tenant, source.name, others);
     return {
-      app: {
-        name: source.name,
-        tenantId: state.tenantId,
-        source: 'folder',
-        root,
-        sourcePath: source.path,
-        login,
-        deployedAt: new Date(),
-        bytes,
-      },
+      app: this.deployedApp(state, source, root, config, bytes),
       entry: source.entry,
       fingerprint: source.fingerprint,
     };
+  }
+
+  private deployedApp(
+    state: TenantState,
+    source: AppSource,
+    root: string,
+    config: AppConfig,
+    bytes: number,
+  ): DeployedApp {
+    const deployedAt = new Date();
+    return {
+      name: source.name,
+      tenantId: state.tenantId,
+      source: source.kind,
+      root,
+      sourcePath: source.path,
+      config,
+      deployedAt,
+      version: deployedAt.toISOString(),
+      ...(config.runtime === 'node'
+        ? { dataDir: appDataFolder(this.layout, state.tenantId, source.name) }
+        : {}),
+      bytes,
+    };
+  }
+
+  /** Tells the listener; its failure is logged, never allowed to break the deployer's bookkeeping. */
+  private tell(event: 'deployed' | 'undeployed', app: DeployedApp): void {
+    if (!this.listener) return;
+    try {
+      this.listener[event](app);
+    } catch (error) {
+      this.logger.error({ tenant: app.tenantId, app: app.name, event, err: error }, 'app listener failed');
+    }
   }
 
   /** How refusals name the tenant: its domain when known. */
@@ -454,6 +507,9 @@ export class Deployer {
     const deployment = state.deployments.get(name);
     if (!deployment) return;
     state.deployments.delete(name);
+    // Told before the extracted files go, so the runtime starts stopping the process first. The data
+    // folder stays: it outlives the app's deployments.
+    this.tell('undeployed', deployment.app);
     if (deployment.app.source === 'zip') await removeFolder(path.join(state.extracted, name));
     this.logger.info(
       { tenant: state.tenantId, app: name, source: deployment.entry, reason },
@@ -463,9 +519,15 @@ export class Deployer {
 
   private logFailure(state: TenantState, source: AppSource, error: unknown, others: TenantUsage): void {
     const key = error instanceof QuotaExceededError ? quotaKey(source, others) : failedKey(source);
-    if (state.refusals.get(source.entry)?.key === key) return;
+    const retry = source.kind === 'folder' && error instanceof AppConfigError;
+    const previous = state.refusals.get(source.entry);
+    if (previous?.key === key) {
+      previous.retry = retry;
+      return;
+    }
     state.refusals.set(source.entry, {
       key,
+      retry,
       app: refusedApp(
         source,
         error instanceof TesseraError ? error.code : 'INTERNAL',
@@ -491,7 +553,7 @@ export class Deployer {
     const key = `${reason}|${source.fingerprint}`;
     if (state.refusals.get(source.entry)?.key === key) return;
     const code = reason === 'name' ? 'BAD_REQUEST' : 'CONFLICT';
-    state.refusals.set(source.entry, { key, app: refusedApp(source, code, message) });
+    state.refusals.set(source.entry, { key, retry: false, app: refusedApp(source, code, message) });
     this.logger.warn({ tenant: state.tenantId, app: source.name, source: source.entry }, message);
   }
 }

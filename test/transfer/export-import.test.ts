@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { sql } from 'kysely';
@@ -61,6 +61,12 @@ async function withDatabase<T>(home: Home, work: (database: Database<unknown>) =
   }
 }
 
+/** App data folders (`appDataFolder`) of the super tenant and of a tenant, and what an app wrote there. */
+const APP_DATA = [
+  ['repository/deployment/server/appdata/hello', '["super"]'],
+  ['repository/tenants/1/appdata/shop', '["tenant"]'],
+] as const;
+
 const isHomeFile = (file: string) => !file.startsWith('repository/database') && !file.startsWith('logs');
 
 describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
@@ -82,6 +88,11 @@ describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
     source = { root, url, open: () => openDatabase<unknown>(url, root) };
     scratches.push({ ...scratch, drop: fixture.dropStores });
     await withDatabase(source, (db) => addEdgeRows(db, '2.0.0'));
+    // What node apps wrote into their data folders (README, Applications) travels with the export.
+    for (const [folder, content] of APP_DATA) {
+      mkdirSync(path.join(root, folder), { recursive: true });
+      writeFileSync(path.join(root, folder, 'orders.json'), content);
+    }
     exported = path.join(scratch.home, 'export.tar.gz');
     await exportHome({ home: root, out: exported });
   });
@@ -104,6 +115,8 @@ describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
         readFileSync(path.join(source.root, file)),
       );
     }
+    for (const [folder, content] of APP_DATA)
+      expect(readFileSync(path.join(target.root, folder, 'orders.json'), 'utf8'), folder).toBe(content);
     // The home keeps its own config (its database); the exported one lies beside it.
     expect(readFileSync(path.join(target.root, 'conf', 'tessera.toml'), 'utf8')).toBe(ownConfig);
     expect(readFileSync(path.join(target.root, IMPORTED_CONFIG_FILE), 'utf8')).toBe(

@@ -65,7 +65,7 @@ describe('Deployer', () => {
       await deployer.start([SUPER_TENANT_ID, ACME]);
 
       expect(deployer.list(SUPER_TENANT_ID).map((app) => app.name)).toEqual(['hello']);
-      expect(deployer.list(ACME).map((app) => [app.name, app.source, app.login])).toEqual([
+      expect(deployer.list(ACME).map((app) => [app.name, app.source, app.config.login])).toEqual([
         ['docs', 'zip', false],
         ['shop', 'folder', true],
       ]);
@@ -180,7 +180,7 @@ describe('Deployer', () => {
 
       writeFileSync(path.join(superApps, 'shop', 'tessera-app.toml'), 'login = true\n# fixed');
       await deployer.rescan();
-      expect(deployer.app(SUPER_TENANT_ID, 'shop')?.login).toBe(true);
+      expect(deployer.app(SUPER_TENANT_ID, 'shop')?.config.login).toBe(true);
     });
 
     it('undeploys a tenant on removeTenant', async () => {
@@ -249,11 +249,11 @@ describe('Deployer', () => {
     it('picks up a changed tessera-app.toml in a folder app', async () => {
       folderApp(acmeApps, 'shop');
       await eventually(() => deployer.app(ACME, 'shop') !== undefined, 3_000);
-      expect(deployer.app(ACME, 'shop')?.login).toBe(false);
+      expect(deployer.app(ACME, 'shop')?.config.login).toBe(false);
       writeFileSync(path.join(acmeApps, 'shop', 'tessera-app.toml'), 'login = true');
       // A change inside an app folder is not an event on webapps/: the rescan picks it up.
       await deployer.rescan();
-      expect(deployer.app(ACME, 'shop')?.login).toBe(true);
+      expect(deployer.app(ACME, 'shop')?.config.login).toBe(true);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { type FormEvent, useId, useState } from 'react';
 import { api, seg } from '../api';
+import { AppRuntime, AppStatus } from '../components/AppStatus';
 import { Field } from '../components/Field';
 import { Notice } from '../components/Notice';
 import { WriteButton } from '../maintenance';
@@ -36,6 +37,8 @@ export function WebappsPage({ tenant }: { tenant: string }) {
               <tr>
                 <th scope="col">App</th>
                 <th scope="col">From</th>
+                <th scope="col">Runtime</th>
+                <th scope="col">Status</th>
                 <th scope="col">Login</th>
                 <th scope="col">Deployed</th>
                 <th scope="col">Actions</th>
@@ -51,6 +54,12 @@ export function WebappsPage({ tenant }: { tenant: string }) {
                     <span className="muted mono">{app.url}</span>
                   </td>
                   <td>{app.source}</td>
+                  <td>
+                    <AppRuntime app={app} />
+                  </td>
+                  <td>
+                    <AppStatus app={app} />
+                  </td>
                   <td>{app.login ? 'required' : 'no'}</td>
                   <td>{new Date(app.deployedAt).toLocaleString()}</td>
                   <td>
@@ -62,7 +71,7 @@ export function WebappsPage({ tenant }: { tenant: string }) {
               ))}
               {apps.data?.webapps.length === 0 && (
                 <tr>
-                  <td colSpan={5}>No apps deployed.</td>
+                  <td colSpan={7}>No apps deployed.</td>
                 </tr>
               )}
             </tbody>

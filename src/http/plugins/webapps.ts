@@ -87,12 +87,14 @@ function webappHandler({ deployer, tenants, authenticate }: WebappsOptions) {
     const tenantId = mount.domain === undefined ? SUPER_TENANT_ID : await tenants.idOf(mount.domain);
     if (tenantId === undefined) return notFound(reply);
     const deployed = deployer.app(tenantId, request.params.app);
-    if (!deployed) return notFound(reply);
+    // A node app's folder is its code (and perhaps secrets beside it): never files to hand out. Its
+    // requests belong to the app proxy; here it is as good as absent.
+    if (deployed?.config.runtime !== 'static') return notFound(reply);
     const requested = requestedPath(request.raw.url ?? request.url, mount.prefixSegments);
     if (!requested) return notFound(reply);
     reply.header('content-security-policy', WEBAPP_CSP);
 
-    if (deployed.login) {
+    if (deployed.config.login) {
       const domain = mount.domain ?? (await tenants.domainOf(SUPER_TENANT_ID)) ?? SUPER_TENANT_DOMAIN;
       const credentials = parseBasicAuth(request.headers.authorization);
       const user = credentials && (await authenticate(domain, credentials.name, credentials.password));

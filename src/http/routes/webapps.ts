@@ -10,6 +10,7 @@ import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
 import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import type { Tenant } from '../../tenants/service.js';
 import { readAppConfig } from '../../webapps/app-config.js';
+import { assertEntryInsideApp } from '../../webapps/app-entry.js';
 import { appNameProblem } from '../../webapps/app-name.js';
 import { applyBackupRetention } from '../../webapps/backup-retention.js';
 import type { DeployedApp } from '../../webapps/deployer.js';
@@ -20,6 +21,7 @@ import {
   QuotaExceededError,
   type TenantUsage,
 } from '../../webapps/quotas.js';
+import type { AppDirectory } from '../../webapps/runtime/contract.js';
 import { createStagingFolder, removeFolder } from '../../webapps/staging.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses } from './schemas.js';
@@ -27,14 +29,49 @@ import { managedTenant } from './scope.js';
 
 const MIB = 1024 * 1024;
 
+const LimitsBody = Type.Object(
+  {
+    memoryMb: Type.Integer({ description: 'memory_mb: the heap; past it the app is restarted' }),
+    requestTimeoutS: Type.Integer({ description: 'request_timeout_s: past it the client gets 504' }),
+    maxConcurrent: Type.Integer({ description: 'max_concurrent: requests in flight; past it 503' }),
+    maxBodyMb: Type.Integer({ description: 'max_body_mb: the largest request body; past it 413' }),
+  },
+  { description: '[limits] of tessera-app.toml, defaults filled in (node apps)' },
+);
+
+const StatusBody = Type.Object(
+  {
+    state: Type.Union([
+      Type.Literal('starting'),
+      Type.Literal('running'),
+      Type.Literal('restarting'),
+      Type.Literal('error'),
+      Type.Literal('stopped'),
+    ]),
+    reason: Type.Optional(Type.String({ description: 'Why it is not running' })),
+    restarts: Type.Integer({ description: 'Restarts since it was deployed' }),
+    memoryBytes: Type.Optional(Type.Integer({ description: 'Resident memory at its last heartbeat' })),
+    since: Type.String({ format: 'date-time', description: 'When it entered this state' }),
+  },
+  { description: "The app's process on the node that answers (node apps)" },
+);
+
 const AppBody = Type.Object({
   name: Type.String(),
   source: Type.Union([Type.Literal('zip'), Type.Literal('folder')]),
+  runtime: Type.Union([Type.Literal('static'), Type.Literal('node')], {
+    description: 'static: files served by Tessera; node: the entry runs in its own process',
+  }),
+  entry: Type.Optional(Type.String({ description: 'The code run, relative to the app (node apps)' })),
   login: Type.Boolean({
     description: 'Requests need HTTP Basic login against the tenant (tessera-app.toml)',
   }),
+  health: Type.Optional(Type.String({ description: 'The path answered 2xx once the app is ready' })),
+  limits: Type.Optional(LimitsBody),
+  status: Type.Optional(StatusBody),
   url: Type.String({ description: 'Where the app is served, from the server root' }),
   deployedAt: Type.String({ format: 'date-time' }),
+  version: Type.String({ description: 'TESSERA_APP_VERSION: for now the deployment time (ISO 8601)' }),
 });
 
 const RefusedBody = Type.Object({
@@ -47,13 +84,37 @@ const RefusedBody = Type.Object({
 
 const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLength: 1, maxLength: 100 }) });
 
-function appView(tenant: Tenant, app: DeployedApp) {
+function appView(tenant: Tenant, app: DeployedApp, apps: AppDirectory | undefined) {
+  const { config } = app;
+  const node = config.runtime === 'node';
   return {
     name: app.name,
     source: app.source,
-    login: app.login,
+    runtime: config.runtime,
+    ...(node ? { entry: config.entry } : {}),
+    login: config.login,
+    ...(config.health === undefined ? {} : { health: config.health }),
+    ...(node ? { limits: { ...config.limits } } : {}),
+    ...(node ? statusView(apps, app) : {}),
     url: tenant.id === SUPER_TENANT_ID ? `/${app.name}/` : `/t/${tenant.domain}/${app.name}/`,
     deployedAt: app.deployedAt.toISOString(),
+    version: app.version,
+  };
+}
+
+/** `{ status }` from the node's running apps, or nothing when there is no runtime or no process yet. */
+function statusView(apps: AppDirectory | undefined, app: DeployedApp) {
+  const running = apps?.get(app.tenantId, app.name);
+  if (!running) return {};
+  const status = running.status();
+  return {
+    status: {
+      state: status.state,
+      ...(status.reason === undefined ? {} : { reason: status.reason }),
+      restarts: status.restarts,
+      ...(status.memoryBytes === undefined ? {} : { memoryBytes: Math.round(status.memoryBytes) }),
+      since: status.since.toISOString(),
+    },
   };
 }
 
@@ -94,7 +155,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
     async (request) => {
       const { tenant } = await managedTenant(context, request, request.params.domain);
       return {
-        webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed)),
+        webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed, context.apps)),
         refused: context.deployer.refused(tenant.id),
       };
     },
@@ -183,7 +244,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       }
       await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
       await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
-      return reply.status(201).send(appView(tenant, deployed));
+      return reply.status(201).send(appView(tenant, deployed, context.apps));
     },
   );
 
@@ -234,7 +295,7 @@ async function assertSafeZip(
   const scratch = await createStagingFolder(path.join(context.layout.work, 'uploads'), 'check');
   try {
     await extractWithinQuota(zip, scratch, context.deployer.quotas, tenant, app, others);
-    await readAppConfig(scratch);
+    await assertEntryInsideApp(scratch, await readAppConfig(scratch));
   } catch (error) {
     if (error instanceof AppConfigError) throw new TesseraError('BAD_REQUEST', error.message);
     throw error;

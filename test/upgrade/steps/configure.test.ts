@@ -35,6 +35,12 @@ describe('configure step', () => {
   it('writes the 2.0 config and copies the home in order, verified, leaving the old home byte-identical', async () => {
     scenario = await stepScenario('sqlite', { release: '1.0.0' });
     const { context, oldHome, newHome } = scenario;
+    // Node apps' data folders (README, Applications) live in the tenant folders and travel with them.
+    const appData = ['repository/deployment/server/appdata/hello', 'repository/tenants/1/appdata/shop'];
+    for (const folder of appData) {
+      mkdirSync(path.join(oldHome, folder), { recursive: true });
+      writeFileSync(path.join(oldHome, folder, 'orders.json'), folder);
+    }
     const oldDigest = await digestOf(oldHome);
 
     const lines = await configureStep.describe(context);
@@ -103,6 +109,8 @@ describe('configure step', () => {
         usedBy: ['PARTNERS (repository/deployment/server)', 'PARTNERS (repository/tenants/1)'],
       }),
     ]);
+    for (const folder of appData)
+      expect(readFileSync(path.join(newHome, folder, 'orders.json'), 'utf8')).toBe(folder);
     // Production's own database is the stage step's business, not a file to copy.
     expect(existsSync(path.join(newHome, 'repository/database/tessera.db'))).toBe(false);
     for (const folder of ['logs', 'backups']) expect(existsSync(path.join(newHome, folder))).toBe(true);
