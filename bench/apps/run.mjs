@@ -6,7 +6,15 @@
 //   npm run build && node bench/apps/run.mjs [--modes bare-listener,bare-fetch,tessera-listener,tessera-fetch,proxy-hop]
 //        [--scenarios hello,cpu] [--connections 16,64] [--duration 10] [--warmup 3] [--rounds 2] [--json FILE]
 import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +88,9 @@ function stopped(child) {
 
 /** A bare node:http server running the handler in-process; resolves with its port and pid. */
 function startBare(form) {
-  const child = spawn(process.execPath, [path.join(here, 'bare.mjs'), form], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(here, 'bare.mjs'), form], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`bare ${form} exited early (${code})`)));
     child.stdout.once('data', (line) => {
@@ -158,7 +168,11 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
         ? await startBare(form)
         : kind === 'proxy'
           ? await startProxyHop()
-          : { base: `${tessera.base}/bench-${form}`, appPid: await appPidOf(tessera.base, form), stop: async () => {} };
+          : {
+              base: `${tessera.base}/bench-${form}`,
+              appPid: await appPidOf(tessera.base, form),
+              stop: async () => {},
+            };
     await sleep(1000);
     idle[mode] ??= [];
     if (run.appPid) idle[mode].push(rssMiB(run.appPid));
@@ -193,10 +207,16 @@ console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const scenario of scenarios) {
   for (const connections of connectionCounts) {
     for (const mode of modes) {
-      const rows = results.filter((r) => r.mode === mode && r.scenario === scenario && r.connections === connections);
+      const rows = results.filter(
+        (r) => r.mode === mode && r.scenario === scenario && r.connections === connections,
+      );
       const bare = (round) =>
         results.find(
-          (r) => r.mode === referenceOf(mode) && r.round === round && r.scenario === scenario && r.connections === connections,
+          (r) =>
+            r.mode === referenceOf(mode) &&
+            r.round === round &&
+            r.scenario === scenario &&
+            r.connections === connections,
         );
       const ratio = (r, key) => (bare(r.round) ? (r[key] / bare(r.round)[key]).toFixed(2) : '-');
       const list = (fn) => rows.map(fn).join(' / ');

@@ -9,6 +9,7 @@ import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
+import { AppMetrics } from '../telemetry/app-metrics.js';
 import { ServerMetrics } from '../telemetry/metrics.js';
 import { TenantLifecycle } from '../tenants/lifecycle.js';
 import { SharedStoreDefinitions } from '../userstores/caching/shared-definitions.js';
@@ -17,6 +18,8 @@ import { UserStoreManager } from '../userstores/manager.js';
 import { applyBackupRetention } from '../webapps/backup-retention.js';
 import { Deployer } from '../webapps/deployer.js';
 import { quotasFromConfig } from '../webapps/quotas.js';
+import { AppRuntime } from '../webapps/runtime/app-runtime.js';
+import { runtimeListener } from '../webapps/runtime/runtime-listener.js';
 import type { Closers } from './closers.js';
 
 export interface ServicesInput {
@@ -84,6 +87,15 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
       logger.debug({ tenantId: message.tenantId, reason: String(error) }, 'store rescan on message failed');
     });
   });
+  // Tenants' Node.js apps run in child processes, each started when the deployer deploys it. Closed after
+  // the deployer (closers run in reverse), so no start arrives once the runtime has stopped every app.
+  const appMetrics = new AppMetrics(metrics.prometheus);
+  const apps = await AppRuntime.open({ logsFolder: layout.logs, logger, metrics: appMetrics });
+  const appsListener = runtimeListener(apps, tenantDomain, logger);
+  closers.add(async () => {
+    await appsListener.idle();
+    await apps.close();
+  });
   const deployer = new Deployer({
     layout,
     logger,
@@ -91,6 +103,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     quotas: quotasFromConfig(config.deployment),
     tenantDomain,
     hotDeployHeld: inMaintenance,
+    apps: appsListener,
   });
   closers.add(() => deployer.close());
   const lifecycle: TenantLifecycle = new TenantLifecycle({
@@ -125,6 +138,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     tenants,
     stores,
     deployer,
+    apps,
     registry,
     authenticator: new Authenticator(tenants, stores),
     audit: new AuditLog(database.db, logger),

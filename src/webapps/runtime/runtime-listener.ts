@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import type { DeployedApp, DeployListener } from '../deployer.js';
+import type { AppRuntime } from './app-runtime.js';
+
+/**
+ * Keeps the runtime in step with the deployer: a deployed (or redeployed) `runtime = "node"` app gets its
+ * process (replacing the one before), an undeployed one loses it. The deployer tells synchronously; the
+ * starts and stops of one app run one after the other, so a quick redeploy then undeploy never leaves a
+ * process behind.
+ */
+export function runtimeListener(
+  runtime: AppRuntime,
+  tenantDomain: (tenantId: number) => Promise<string | undefined>,
+  logger: Logger,
+): DeployListener & { idle(): Promise<void> } {
+  const queues = new Map<string, Promise<void>>();
+  const enqueue = (app: DeployedApp, work: () => Promise<void>) => {
+    const key = `${app.tenantId}/${app.name}`;
+    const next = (queues.get(key) ?? Promise.resolve())
+      .then(work)
+      .catch((error: unknown) => {
+        logger.error({ tenant: app.tenantId, app: app.name, err: error }, 'app process could not be changed');
+      })
+      .finally(() => {
+        if (queues.get(key) === next) queues.delete(key);
+      });
+    queues.set(key, next);
+  };
+  return {
+    deployed(app) {
+      if (app.config.runtime !== 'node') {
+        // A node app redeployed as static files: its process goes.
+        enqueue(app, () => runtime.stop(app.tenantId, app.name));
+        return;
+      }
+      const { dataDir } = app;
+      if (dataDir === undefined) throw new Error(`node app ${app.name} was deployed without a data folder`);
+      enqueue(app, async () => {
+        const domain = (await tenantDomain(app.tenantId)) ?? String(app.tenantId);
+        await runtime.start({
+          tenantId: app.tenantId,
+          tenantDomain: domain,
+          name: app.name,
+          root: app.root,
+          dataDir,
+          version: app.version,
+          config: app.config,
+        });
+      });
+    },
+    undeployed(app) {
+      enqueue(app, () => runtime.stop(app.tenantId, app.name));
+    },
+    /** Resolves once every start and stop asked for so far is done (for shutdown and tests). */
+    async idle() {
+      while (queues.size > 0) await Promise.all(queues.values());
+    },
+  };
+}
