@@ -137,9 +137,9 @@ export class AppProxy {
       await upstream.body.dump();
       return reply.send();
     }
-    // Fastify writes the head with the first chunk of a streamed body; an event stream may send its first
-    // event much later, and its client waits for the head to open the stream.
-    reply.raw.once('pipe', () => reply.raw.flushHeaders());
+    // Fastify writes the head with the first chunk of a streamed body; an event stream (or any body of
+    // unknown length) may send its first chunk much later, and its client waits for the head meanwhile.
+    if (headers['content-length'] === undefined) reply.raw.once('pipe', () => reply.raw.flushHeaders());
     return reply.send(upstream.body);
   }
 }
