@@ -43,6 +43,7 @@ const CONFIGS: Record<string, AppConfig | undefined> = {
   small: nodeConfig({ limits: { maxBodyMb: 0.01 } }),
   pages: undefined,
 };
+const SUPER_HUB = nodeConfig();
 const SMALL_LIMIT = Math.floor(0.01 * 1024 * 1024);
 
 describe('app proxy', () => {
@@ -56,7 +57,8 @@ describe('app proxy', () => {
   };
   const running = new Map<string, TestApp>();
   const directory: AppDirectory = {
-    get: (tenantId, name) => (tenantId === ACME ? running.get(name) : undefined),
+    get: (tenantId, name) =>
+      tenantId === ACME ? running.get(name) : name === 'hub' ? running.get('super:hub') : undefined,
   };
   let upstream: Upstream;
   let deployer: Deployer;
@@ -71,7 +73,8 @@ describe('app proxy', () => {
       mkdirSync(folder, { recursive: true });
       writeFileSync(path.join(folder, 'index.html'), `static ${name}`);
     }
-    mkdirSync(path.join(webappsFolder(layout, SUPER_TENANT_ID)), { recursive: true });
+    mkdirSync(path.join(webappsFolder(layout, SUPER_TENANT_ID), 'hub'), { recursive: true });
+    writeFileSync(path.join(webappsFolder(layout, SUPER_TENANT_ID), 'hub', 'server.js'), '');
     deployer = new Deployer({ layout, logger: captureLog().logger, hotDeploy: false });
     await deployer.start([SUPER_TENANT_ID, ACME]);
 
@@ -79,6 +82,7 @@ describe('app proxy', () => {
     for (const [name, config] of Object.entries(CONFIGS)) {
       if (config) running.set(name, new TestApp(ACME, 'acme.com', name, config, upstream));
     }
+    running.set('super:hub', new TestApp(SUPER_TENANT_ID, SUPER_TENANT_DOMAIN, 'hub', SUPER_HUB, upstream));
     running.get('down')?.setState('error');
 
     app = Fastify({ forceCloseConnections: true });
@@ -90,7 +94,8 @@ describe('app proxy', () => {
       authenticate,
       nodeApps: {
         apps: directory,
-        configOf: (tenantId, name) => (tenantId === ACME ? CONFIGS[name] : undefined),
+        configOf: (tenantId, name) =>
+          tenantId === ACME ? CONFIGS[name] : name === 'hub' ? SUPER_HUB : undefined,
         metrics,
       },
     });
@@ -151,6 +156,19 @@ describe('app proxy', () => {
     expect(seen.headers['x-request-id']).toMatch(/^req-/);
     expect(seen.headers['x-tessera-user']).toBeUndefined();
     expect(observed).toContainEqual(['acme.com', 'shop', 200]);
+  });
+
+  it('serves the super tenant’s node apps at /{app}/', async () => {
+    const { status, text } = await call('/hub/status?full=1');
+    expect(status).toBe(200);
+    const seen = JSON.parse(text);
+    expect(seen.url).toBe('/status?full=1');
+    expect(seen.headers['x-forwarded-prefix']).toBe('/hub');
+    expect(seen.headers['x-tessera-tenant']).toBe(SUPER_TENANT_DOMAIN);
+    const moved = await call('/hub/redirect?to=%2Fhome');
+    expect(moved.headers.location).toBe('/hub/home');
+    expect(await rawUpgradeStatus('/hub/ws')).toBe(101);
+    expect(upstream.last('/ws')?.headers['x-forwarded-prefix']).toBe('/hub');
   });
 
   it('redirects the mount alone to its folder, query kept, and answers 404 for unknown tenants and apps', async () => {
@@ -400,6 +418,7 @@ describe('app proxy', () => {
     abort.abort();
     expect(await request).toBeInstanceOf(Error);
     expect(await closed).toBe('/hang-client');
+    expect(observed).toContainEqual(['acme.com', 'shop', 499]);
   });
 
   it('answers 503 past max_concurrent requests in flight, before forwarding', async () => {
@@ -528,5 +547,9 @@ describe('app proxy', () => {
     expect(await rawUpgradeStatus('/t/acme.com/shop/%2e%2e/secure/ws')).toBe(400);
     expect(await rawUpgradeStatus('/t/acme.com/shop/../secure/ws')).toBe(400);
     expect(await rawUpgradeStatus('/t/acme.com/shop/ws')).toBe(101);
+    expect(await rawUpgradeStatus('/t/acme.com/shop/ws-die')).toBe(502);
+    const started = performance.now();
+    expect(await rawUpgradeStatus('/t/acme.com/slow/ws-hang')).toBe(504);
+    expect(performance.now() - started).toBeGreaterThan(900);
   });
 });

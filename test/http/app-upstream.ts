@@ -47,6 +47,8 @@ export class Upstream {
     this.#server.on('upgrade', (req, socket, head) => {
       if (req.headers[KEY_HEADER] !== key) return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
       this.received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: head });
+      if (req.url?.startsWith('/ws-hang')) return; // never answers
+      if (req.url?.startsWith('/ws-die')) return socket.destroy();
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.on('message', (data) => ws.send(`echo:${String(data)}`));
       });
