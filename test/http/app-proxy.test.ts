@@ -531,6 +531,30 @@ describe('app proxy', () => {
     secure.close();
   });
 
+  it('answers other upgrades as plain requests, as before node apps (curl --http2 sends Upgrade: h2c)', async () => {
+    const { port } = new URL(origin);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write(
+      'GET /t/acme.com/pages/ HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n' +
+        'Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n',
+    );
+    let text = '';
+    for await (const chunk of socket) text += String(chunk);
+    expect(text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(text).toMatch(/connection: close/i);
+    expect(text.endsWith('static pages')).toBe(true);
+    const post = net.connect(Number(port), '127.0.0.1');
+    await once(post, 'connect');
+    post.write(
+      'POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 7\r\n\r\n{"a":1}',
+    );
+    let refused = '';
+    for await (const chunk of post) refused += String(chunk);
+    expect(refused).toMatch(/^HTTP\/1\.1 404 /);
+  });
+
   it('refuses upgrades it cannot forward with a plain HTTP answer', async () => {
     const wsOrigin = origin.replace('http:', 'ws:');
     const statusOf = async (url: string): Promise<number> => {
@@ -539,8 +563,9 @@ describe('app proxy', () => {
       response.destroy();
       return response.statusCode ?? 0;
     };
-    expect(await statusOf(`${wsOrigin}/t/acme.com/pages/`)).toBe(404); // static
-    expect(await statusOf(`${wsOrigin}/api/v1/echo`)).toBe(404);
+    // Anything but a node app answers an upgrade as the plain request it is (as before node apps).
+    expect(await statusOf(`${wsOrigin}/t/acme.com/pages/`)).toBe(200); // static
+    expect(await statusOf(`${wsOrigin}/t/acme.com/nope/`)).toBe(404);
     expect(await statusOf(`${wsOrigin}/t/acme.com/secure/ws`)).toBe(401);
     expect(await statusOf(`${wsOrigin}/t/acme.com/down/ws`)).toBe(503);
     // Raw: a WebSocket client's URL parser would resolve the dots itself.

@@ -90,7 +90,7 @@ export async function registerWebapps(app: FastifyInstance, options: WebappsOpti
     }
   });
   if (proxy) {
-    const tunnels = new UpgradeTunnels(proxy.apps, upgradeTarget(options), app.log);
+    const tunnels = new UpgradeTunnels(app.server, proxy.apps, upgradeTarget(options), app.log);
     app.server.on('upgrade', tunnels.listener);
     app.addHook('onClose', async () => {
       app.server.off('upgrade', tunnels.listener);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import net from 'node:net';
+import { type IncomingMessage, type Server, ServerResponse } from 'node:http';
+import net, { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDirectory } from '../../../webapps/runtime/contract.js';
@@ -16,15 +16,18 @@ const SAFE_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /**
  * Tunnels WebSocket (and other) upgrades to node apps: the same decision as a plain request, then the
- * rewritten request head is written to the app's socket and bytes flow both ways untouched. Node hands
- * every upgrade to the server's `upgrade` listener once there is one, so anything that is not a node app
- * gets a 404 here and is closed (before, an upgrade was answered as a plain request, and no route of
- * Tessera's answers an upgrade).
+ * rewritten request head is written to the app's socket and bytes flow both ways untouched.
+ *
+ * Node hands every upgrade to the server's `upgrade` listener once there is one; without one (Tessera
+ * before node apps) it answered an upgrade as a plain request. That stays so for anything that is not a
+ * node app (`curl --http2` sends `Upgrade: h2c` with every request): a request without a body is passed to
+ * the server's ordinary handler, answered there, and its connection closed; one with a body gets 404.
  */
 export class UpgradeTunnels {
   readonly #open = new Set<Duplex>();
 
   constructor(
+    private readonly server: Server,
     private readonly apps: AppDirectory,
     private readonly targetOf: UpgradeTarget,
     private readonly log: FastifyBaseLogger,
@@ -48,7 +51,7 @@ export class UpgradeTunnels {
 
   async #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const target = await this.targetOf(request);
-    if (!target) return this.#refuse(request, socket, notFound());
+    if (!target) return this.#passOn(request, socket);
     const admitted = await admit({ ...target, upgrade: true }, this.apps);
     if (isAnswer(admitted)) return this.#refuse(request, socket, admitted);
 
@@ -103,6 +106,27 @@ export class UpgradeTunnels {
     // Not `end`ed by the pipe: an app that closes before answering still gets its 502 written above.
     upstream.pipe(socket, { end: false });
     socket.pipe(upstream);
+  }
+
+  /**
+   * Answers an upgrade that is not for a node app as the plain request it also is, on a connection that
+   * closes afterwards (the parser has left the socket). Its body would not reach the handler: refused.
+   */
+  #passOn(request: IncomingMessage, socket: Duplex): void {
+    const { headers } = request;
+    const hasBody = headers['transfer-encoding'] !== undefined || Number(headers['content-length'] ?? 0) > 0;
+    if (hasBody || !(socket instanceof Socket)) {
+      this.#refuse(request, socket, notFound());
+      return;
+    }
+    const response = new ServerResponse(request);
+    response.shouldKeepAlive = false;
+    response.assignSocket(socket);
+    response.once('finish', () => {
+      response.detachSocket(socket);
+      socket.end();
+    });
+    this.server.emit('request', request, response);
   }
 
   #refuse(request: IncomingMessage, socket: Duplex, answer: Answer): void {
