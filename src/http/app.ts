@@ -96,8 +96,11 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     authenticate: async (tenantDomain, username, password) => {
       const principal = await context.authenticator.authenticateInTenant(tenantDomain, username, password);
       context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
-      return principal && { username: principal.qualifiedName, roles: principal.roles };
+      return (
+        principal && { username: principal.qualifiedName, roles: principal.roles, store: principal.store }
+      );
     },
+    ...(context.apps ? { nodeApps: { apps: context.apps, metrics: context.appMetrics } } : {}),
   });
   return app;
 }

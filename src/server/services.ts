@@ -139,6 +139,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     stores,
     deployer,
     apps,
+    appMetrics,
     registry,
     authenticator: new Authenticator(tenants, stores),
     audit: new AuditLog(database.db, logger),

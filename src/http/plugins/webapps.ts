@@ -1,10 +1,20 @@
 import { createReadStream } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../../home/layout.js';
 import { parseBasicAuth } from '../../identity/basic-credentials.js';
 import { contentTypeFor } from '../../webapps/content-types.js';
 import type { DeployedApp, Deployer, TenantDirectory } from '../../webapps/deployer.js';
+import type { AppConfig } from '../../webapps/runtime/contract.js';
 import { type RequestedPath, requestedPath, resolveStaticFile } from '../../webapps/static-files.js';
+import type { NodeAppRequest } from './app-proxy/admission.js';
+import { methodNotAllowed, sendAnswer } from './app-proxy/answers.js';
+import { type AppUser, appUser } from './app-proxy/headers.js';
+import { UpgradeTunnels } from './app-proxy/upgrade.js';
+import { AppProxy, type NodeAppsOptions } from './app-proxy.js';
+import { WEBAPP_CSP } from './webapp-sandbox.js';
+
+export { WEBAPP_CSP };
 
 /**
  * Checks a user name, as typed inside the tenant (`alice`, `SECONDARY/alice`), and a password against
@@ -14,12 +24,22 @@ export type Authenticator = (
   tenantDomain: string,
   username: string,
   password: string,
-) => Promise<{ username: string; roles: string[] } | undefined>;
+) => Promise<AuthenticatedUser | undefined>;
+
+export interface AuthenticatedUser {
+  /** The name inside the tenant, store prefix included (`SECONDARY/alice`); a trailing `@tenant` is dropped. */
+  username: string;
+  roles: string[];
+  /** The user's store (`PRIMARY`, `SECONDARY`); read from `username`'s prefix when absent. */
+  store?: string;
+}
 
 export interface WebappsOptions {
   deployer: Deployer;
   tenants: TenantDirectory;
   authenticate: Authenticator;
+  /** Serves `runtime = "node"` apps through their processes; without it every app is static files. */
+  nodeApps?: NodeAppsOptions;
 }
 
 interface AppRouteParams {
@@ -36,35 +56,45 @@ interface Mount {
 }
 
 /**
- * Tenant apps are served on the console's origin, so each of their pages is put in a sandbox without
- * `allow-same-origin`: its scripts run in an opaque origin and cannot read the console's storage, cookies
- * or API answers as a same-origin page could.
- */
-export const WEBAPP_CSP = 'sandbox allow-scripts allow-forms allow-popups allow-downloads';
-
-/**
  * Serves deployed web applications. The routes are parametric (`/:app/*`, `/t/:domain/:app/*`), and
  * the router prefers static routes, so `/api/v1/…`, `/healthz`, `/console/…` and the like registered
- * by other plugins keep winning whatever the registration order.
+ * by other plugins keep winning whatever the registration order. They take every method: a node app
+ * answers what it likes, a static app GET and HEAD (405 otherwise).
  */
 export async function registerWebapps(app: FastifyInstance, options: WebappsOptions): Promise<void> {
-  const serve = webappHandler(options);
+  const proxy = options.nodeApps && new AppProxy(options.nodeApps);
+  const serve = webappHandler(options, proxy);
   const superTenant: Mount = { domain: undefined, prefixSegments: 1 };
-  // GET and HEAD in one route: Fastify's automatic HEAD route would run the GET handler and open (and
-  // drain) the file only to throw the body away.
-  for (const url of ['/:app', '/:app/*']) {
-    app.route<{ Params: AppRouteParams }>({
-      method: ['GET', 'HEAD'],
-      url,
-      handler: (request, reply) => serve(request, reply, superTenant),
-    });
-  }
-  for (const url of ['/t/:domain/:app', '/t/:domain/:app/*']) {
-    app.route<{ Params: AppRouteParams }>({
-      method: ['GET', 'HEAD'],
-      url,
-      handler: (request, reply) =>
-        serve(request, reply, { domain: request.params.domain, prefixSegments: 3 }),
+  // In their own context, so that the parsers below leave `/api/v1`'s alone.
+  await app.register(async (scope) => {
+    // A node app's body goes to the app as it arrives: no parser reads it, whatever its type, and no
+    // Fastify body limit applies (the app's `max_body_mb` does, in app-proxy.ts).
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    // GET and HEAD in one route: Fastify's automatic HEAD route would run the GET handler and open (and
+    // drain) a static file only to throw the body away.
+    for (const url of ['/:app', '/:app/*']) {
+      scope.route<{ Params: AppRouteParams }>({
+        method: scope.supportedMethods,
+        url,
+        handler: (request, reply) => serve(request, reply, superTenant),
+      });
+    }
+    for (const url of ['/t/:domain/:app', '/t/:domain/:app/*']) {
+      scope.route<{ Params: AppRouteParams }>({
+        method: scope.supportedMethods,
+        url,
+        handler: (request, reply) =>
+          serve(request, reply, { domain: request.params.domain, prefixSegments: 3 }),
+      });
+    }
+  });
+  if (proxy) {
+    const tunnels = new UpgradeTunnels(app.server, proxy.apps, upgradeTarget(options), app.log);
+    app.server.on('upgrade', tunnels.listener);
+    app.addHook('onClose', async () => {
+      app.server.off('upgrade', tunnels.listener);
+      tunnels.closeAll();
     });
   }
 }
@@ -78,24 +108,31 @@ export const webappsPlugin: FastifyPluginAsync<WebappsOptions> = Object.assign(
   { [Symbol.for('skip-override')]: true },
 );
 
-function webappHandler({ deployer, tenants, authenticate }: WebappsOptions) {
+function webappHandler(options: WebappsOptions, proxy: AppProxy | undefined) {
+  const { tenants, authenticate } = options;
   return async (
     request: FastifyRequest<{ Params: AppRouteParams }>,
     reply: FastifyReply,
     mount: Mount,
   ): Promise<FastifyReply> => {
-    const tenantId = mount.domain === undefined ? SUPER_TENANT_ID : await tenants.idOf(mount.domain);
-    if (tenantId === undefined) return notFound(reply);
-    const deployed = deployer.app(tenantId, request.params.app);
-    // A node app's folder is its code (and perhaps secrets beside it): never files to hand out. Its
-    // requests belong to the app proxy; here it is as good as absent.
-    if (deployed?.config.runtime !== 'static') return notFound(reply);
+    const found = await findApp(options, mount, request.params.app);
+    if (!found) return notFound(reply);
+    const { tenantId, deployed, config } = found;
+    if (config.runtime === 'node') {
+      // Without the runtime (tests of static serving) a node app is as good as absent: its folder is its
+      // code, perhaps with secrets beside it, never files to hand out.
+      if (!proxy) return notFound(reply);
+      return proxy.handle(request, reply, await nodeAppRequest(options, found, mount, request.raw));
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      return sendAnswer(request, reply, methodNotAllowed(request.method));
+    }
     const requested = requestedPath(request.raw.url ?? request.url, mount.prefixSegments);
     if (!requested) return notFound(reply);
     reply.header('content-security-policy', WEBAPP_CSP);
 
-    if (deployed.config.login) {
-      const domain = mount.domain ?? (await tenants.domainOf(SUPER_TENANT_ID)) ?? SUPER_TENANT_DOMAIN;
+    if (config.login) {
+      const domain = await tenantDomainOf(tenants, mount);
       const credentials = parseBasicAuth(request.headers.authorization);
       const user = credentials && (await authenticate(domain, credentials.name, credentials.password));
       if (!user) {
@@ -128,6 +165,83 @@ function webappHandler({ deployer, tenants, authenticate }: WebappsOptions) {
       .header('x-content-type-options', 'nosniff');
     if (request.method === 'HEAD') return reply.send();
     return reply.send(createReadStream(target.path));
+  };
+}
+
+interface FoundApp {
+  tenantId: number;
+  deployed: DeployedApp;
+  config: AppConfig;
+}
+
+async function findApp(options: WebappsOptions, mount: Mount, name: string): Promise<FoundApp | undefined> {
+  const { tenants, deployer } = options;
+  const tenantId = mount.domain === undefined ? SUPER_TENANT_ID : await tenants.idOf(mount.domain);
+  if (tenantId === undefined) return undefined;
+  const deployed = deployer.app(tenantId, name);
+  if (!deployed) return undefined;
+  return { tenantId, deployed, config: deployed.config };
+}
+
+async function tenantDomainOf(tenants: TenantDirectory, mount: Mount): Promise<string> {
+  return mount.domain ?? (await tenants.domainOf(SUPER_TENANT_ID)) ?? SUPER_TENANT_DOMAIN;
+}
+
+/** What the front needs to decide a request to a node app, for a plain request and an upgrade alike. */
+async function nodeAppRequest(
+  options: WebappsOptions,
+  found: FoundApp,
+  mount: Mount,
+  raw: IncomingMessage,
+): Promise<NodeAppRequest> {
+  const tenantDomain = await tenantDomainOf(options.tenants, mount);
+  return {
+    tenantId: found.tenantId,
+    tenantDomain,
+    name: found.deployed.name,
+    config: found.config,
+    mount: appBase(mount, found.deployed),
+    prefixSegments: mount.prefixSegments,
+    rawUrl: raw.url ?? '/',
+    upgrade: false,
+    signIn: () => signIn(options.authenticate, tenantDomain, raw.headers.authorization),
+  };
+}
+
+async function signIn(
+  authenticate: Authenticator,
+  tenantDomain: string,
+  authorization: string | undefined,
+): Promise<AppUser | undefined> {
+  const credentials = parseBasicAuth(authorization);
+  const user = credentials && (await authenticate(tenantDomain, credentials.name, credentials.password));
+  if (!user) return undefined;
+  const suffix = `@${tenantDomain}`;
+  const name = user.username.endsWith(suffix) ? user.username.slice(0, -suffix.length) : user.username;
+  return appUser(name, user.roles, user.store);
+}
+
+/**
+ * The node app an upgrade's URL names, found as the router and `findApp` find a plain request's: the
+ * super tenant's at `/{app}`, a tenant's at `/t/{domain}/{app}`; `undefined` for anything else.
+ */
+function upgradeTarget(options: WebappsOptions) {
+  return async (request: IncomingMessage): Promise<NodeAppRequest | undefined> => {
+    const segments = (request.url ?? '/').split('?')[0]?.split('/') ?? [];
+    const tenantApp = segments[1] === 't' && segments.length >= 4;
+    let mount: Mount;
+    let name: string;
+    try {
+      mount = tenantApp
+        ? { domain: decodeURIComponent(segments[2] ?? ''), prefixSegments: 3 }
+        : { domain: undefined, prefixSegments: 1 };
+      name = decodeURIComponent(segments[tenantApp ? 3 : 1] ?? '');
+    } catch {
+      return undefined;
+    }
+    const found = await findApp(options, mount, name);
+    if (found?.config.runtime !== 'node') return undefined;
+    return nodeAppRequest(options, found, mount, request);
   };
 }
 

@@ -1,0 +1,85 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { AppConfig, AppDirectory, AppEndpoint, RunningApp } from '../../../webapps/runtime/contract.js';
+import { requestedPath } from '../../../webapps/static-files.js';
+import { type Answer, badPath, loginRequired, notRunning, redirect } from './answers.js';
+import type { AppUser } from './headers.js';
+
+/** A node app found for a request: its tenant, its settings and where it is mounted. */
+export interface NodeAppRequest {
+  readonly tenantId: number;
+  readonly tenantDomain: string;
+  readonly name: string;
+  readonly config: AppConfig;
+  /** The app's URL without the trailing slash (`/t/acme.com/shop`), rebuilt from checked parts. */
+  readonly mount: string;
+  /** How many path segments of the raw URL the mount takes. */
+  readonly prefixSegments: number;
+  /** The URL as received (raw, not decoded). */
+  readonly rawUrl: string;
+  /** A WebSocket upgrade: no redirect to the mount's `/` (clients do not follow one), the root is asked. */
+  readonly upgrade: boolean;
+  /** The user named by the request's HTTP Basic credentials, valid in the tenant; `undefined` otherwise. */
+  signIn(): Promise<AppUser | undefined>;
+}
+
+/** Where the request goes: the running app, its endpoint, the path below the mount and the user. */
+export interface Admitted {
+  readonly app: RunningApp;
+  readonly endpoint: AppEndpoint;
+  /** The path below the mount with the query, as received (`/cart?x=1`). */
+  readonly path: string;
+  readonly user: AppUser | undefined;
+}
+
+/**
+ * Decides a request to a node app in Tessera's process, for plain requests and upgrades alike (DESIGN.md
+ * section 4): a path escaping the app is refused, sign-in is checked before the app sees anything, the
+ * mount alone is redirected to its `/`, and an app that is not running is answered 503 with `Retry-After`.
+ * An app still `starting` is waited for (up to its request timeout) rather than refused, so the first
+ * requests after a deployment are served.
+ */
+export async function admit(request: NodeAppRequest, apps: AppDirectory): Promise<Admitted | Answer> {
+  const requested = requestedPath(request.rawUrl, request.prefixSegments);
+  if (!requested) return badPath();
+  let user: AppUser | undefined;
+  if (request.config.login) {
+    user = await request.signIn();
+    if (!user) return loginRequired(request.name);
+  }
+  if (!requested.belowApp && !request.upgrade) return redirect(`${request.mount}/${requested.query}`);
+
+  const app = apps.get(request.tenantId, request.name);
+  if (!app) return notRunning(request.name, 'stopped', 1);
+  if (app.status().state === 'starting') await settledWithin(app, request.config.limits.requestTimeoutS);
+  const state = app.status().state;
+  const endpoint = state === 'running' ? app.endpoint() : undefined;
+  if (!endpoint) return notRunning(request.name, state, Math.max(1, Math.ceil(app.retryAfterS())));
+  return { app, endpoint, path: pathBelowMount(request.rawUrl, request.prefixSegments), user };
+}
+
+export function isAnswer(value: Admitted | Answer): value is Answer {
+  return 'status' in value;
+}
+
+/**
+ * The raw path after the mount's segments, query kept, exactly as the client spelt it (already checked
+ * by `requestedPath`): `/t/acme.com/shop/a%20b?q=1` -> `/a%20b?q=1`, the mount alone -> `/`.
+ */
+export function pathBelowMount(rawUrl: string, prefixSegments: number): string {
+  const queryStart = rawUrl.indexOf('?');
+  const pathname = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
+  const query = queryStart < 0 ? '' : rawUrl.slice(queryStart);
+  const below = pathname
+    .split('/')
+    .slice(1 + prefixSegments)
+    .join('/');
+  return `/${below}${query}`;
+}
+
+async function settledWithin(app: RunningApp, seconds: number): Promise<void> {
+  const timeout = new AbortController();
+  await Promise.race([
+    app.settled().catch(() => undefined),
+    delay(seconds * 1000, undefined, { signal: timeout.signal }).catch(() => {}),
+  ]).finally(() => timeout.abort());
+}
