@@ -12,7 +12,7 @@ import type { ServerMetrics } from '../telemetry/metrics.js';
 import type { TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
 import type { Deployer } from '../webapps/deployer.js';
-import type { AppDirectory, AppRequestMetrics } from '../webapps/runtime/contract.js';
+import type { AppDeployments, AppRequestMetrics } from '../webapps/runtime/contract.js';
 
 /** The services one running server is made of, handed to every route plugin. */
 export interface ServerContext {
@@ -34,7 +34,7 @@ export interface ServerContext {
   /** This node's maintenance mode and its gate for writes (README, Maintenance mode). */
   maintenance: MaintenanceMode;
   /** The running `node` apps (the application runtime), for their status in the API; absent: none shown. */
-  apps?: AppDirectory;
+  apps?: AppDeployments;
   /** Per-app request counts and durations, recorded by the front of node apps. */
   appMetrics?: AppRequestMetrics;
 }

@@ -138,7 +138,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     tenants,
     stores,
     deployer,
-    apps,
+    apps: appsListener,
     appMetrics,
     registry,
     authenticator: new Authenticator(tenants, stores),

@@ -1,7 +1,6 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AppDirectory, AppStatus, RunningApp } from '../../src/webapps/runtime/contract.js';
 import { ADMIN_PASSWORD, basicAuthorization, startTestServer, type TestServer } from '../helpers/server.js';
 import { buildZip } from '../webapps/helpers.js';
 
@@ -36,28 +35,10 @@ async function upload(name: string, files: Record<string, string>) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** A directory standing in for the application runtime: every app it is asked about has `status`. */
-function directoryOf(status: AppStatus, asked: string[]): AppDirectory {
-  return {
-    get(tenantId, name): RunningApp {
-      asked.push(`${tenantId}/${name}`);
-      return {
-        tenantId,
-        tenantDomain: 'acme.com',
-        name,
-        config: { runtime: 'node', login: false, env: {}, limits: SHOP_LIMITS },
-        status: () => status,
-        endpoint: () => undefined,
-        retryAfterS: () => 1,
-        settled: async () => status,
-      };
-    },
-  };
-}
 const SHOP_LIMITS = { memoryMb: 128, requestTimeoutS: 30, maxConcurrent: 8, maxBodyMb: 10 };
 
 describe('node apps through /api/v1/tenants/{domain}/webapps', () => {
-  it('deploys an upload with its settings and data folder, lists its status, and never serves its files', async () => {
+  it('deploys an upload with its settings and data folder, answers once it runs, lists its status, and never serves its files', async () => {
     t = await startTestServer('sqlite');
     expect(
       (
@@ -71,6 +52,7 @@ describe('node apps through /api/v1/tenants/{domain}/webapps', () => {
 
     const uploaded = await upload('shop', SHOP);
     expect(uploaded.status).toBe(201);
+    // The upload answers once the app's process is up.
     expect(uploaded.body).toEqual({
       name: 'shop',
       source: 'zip',
@@ -79,66 +61,52 @@ describe('node apps through /api/v1/tenants/{domain}/webapps', () => {
       login: false,
       health: '/healthz',
       limits: SHOP_LIMITS,
+      status: { state: 'running', restarts: 0, since: expect.any(String) },
       url: '/t/acme.com/shop/',
       deployedAt: expect.any(String),
       version: uploaded.body.deployedAt,
     });
     expect(await upload('docs', { 'index.html': 'docs' })).toMatchObject({ status: 201 });
+    // Code that cannot load is deployed (its files are kept) but reported: error, with the reason.
+    const broken = await upload('broken', {
+      'server.mjs': 'export default {',
+      'tessera-app.toml': 'entry = "server.mjs"',
+    });
+    expect(broken.status).toBe(201);
+    expect(broken.body.status).toMatchObject({
+      state: 'error',
+      reason: expect.stringContaining('SyntaxError'),
+    });
 
     const dataDir = path.join(t.home, 'repository', 'tenants', String(tenantId), 'appdata', 'shop');
     expect(statSync(dataDir).mode & 0o777).toBe(0o700);
 
-    // Without an application runtime there is no status to show.
-    let listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: ACME });
+    const listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: ACME });
     expect(listed.status).toBe(200);
     expect(
-      listed.body.webapps.map((a: Record<string, unknown>) => [a.name, a.runtime, 'status' in a]),
+      listed.body.webapps.map((a: Record<string, { state?: string }>) => [
+        a.name,
+        a.runtime,
+        a.status?.state,
+      ]),
     ).toEqual([
-      ['docs', 'static', false],
-      ['shop', 'node', false],
+      ['broken', 'node', 'error'],
+      ['docs', 'static', undefined],
+      ['shop', 'node', 'running'],
     ]);
     expect(JSON.stringify(listed.body)).not.toContain('not for the API');
 
-    const since = new Date('2030-01-02T03:04:05.000Z');
-    const asked: string[] = [];
-    t.server.context.apps = directoryOf(
-      {
-        state: 'error',
-        reason: 'exit code 1: SyntaxError',
-        restarts: 3,
-        memoryBytes: 52_428_800,
-        pid: 9,
-        since,
-      },
-      asked,
-    );
-    listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: ACME });
-    const [docs, shop] = listed.body.webapps;
-    expect(docs).toEqual({
-      name: 'docs',
-      source: 'zip',
-      runtime: 'static',
-      login: false,
-      url: '/t/acme.com/docs/',
-      deployedAt: expect.any(String),
-      version: docs.deployedAt,
-    });
-    expect(shop.status).toEqual({
-      state: 'error',
-      reason: 'exit code 1: SyntaxError',
-      restarts: 3,
-      memoryBytes: 52_428_800,
-      since: '2030-01-02T03:04:05.000Z',
-    });
-    // Static apps have no process to ask about.
-    expect(asked).toEqual([`${tenantId}/shop`]);
-
-    // A node app's folder is code: the static server answers nothing from it.
+    // A node app's folder is code: every path is the app's to answer, none is a file handed out.
     for (const file of ['server.js', '', 'tessera-app.toml']) {
       const response = await fetch(`${t.server.url}/t/acme.com/shop/${file}`);
-      expect(response.status, file).toBe(404);
-      expect(await response.text(), file).not.toContain('code, not a file');
+      expect(response.status, file).toBe(200);
+      expect(await response.text(), file).toBe('code, not a file to serve');
     }
+    // A broken app answers 503 with Retry-After, never its files.
+    const down = await fetch(`${t.server.url}/t/acme.com/broken/server.mjs`);
+    expect(down.status).toBe(503);
+    expect(Number(down.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await down.text()).not.toContain('export default');
     expect(await (await fetch(`${t.server.url}/t/acme.com/docs/`)).text()).toBe('docs');
   });
 

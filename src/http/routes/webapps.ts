@@ -244,6 +244,11 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       }
       await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
       await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
+      if (deployed.config.runtime === 'node') {
+        // The answer says whether the code came up (running) or not (error, with the reason), within the
+        // app's own request timeout; past it the status says starting.
+        await context.apps?.settled(tenant.id, name, deployed.config.limits.requestTimeoutS * 1000);
+      }
       return reply.status(201).send(appView(tenant, deployed, context.apps));
     },
   );

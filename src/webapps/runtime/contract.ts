@@ -110,6 +110,15 @@ export interface AppDirectory {
   get(tenantId: number, name: string): RunningApp | undefined;
 }
 
+/** The running apps as the admin API sees them: it may also wait for a deployment's process to come up. */
+export interface AppDeployments extends AppDirectory {
+  /**
+   * Once the process of the app's latest deployment has been asked to start: resolves when it has left
+   * `starting`, or after `timeoutMs`, with its status then; `undefined` when the app has no process.
+   */
+  settled(tenantId: number, name: string, timeoutMs: number): Promise<AppStatus | undefined>;
+}
+
 /** Request metrics the HTTP front records per app (`tessera_app_requests_total`, the duration histogram). */
 export interface AppRequestMetrics {
   observeRequest(tenant: string, app: string, status: number, seconds: number): void;

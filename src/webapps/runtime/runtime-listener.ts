@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DeployedApp, DeployListener } from '../deployer.js';
 import type { AppRuntime } from './app-runtime.js';
+import type { AppDeployments, AppStatus } from './contract.js';
 
 /**
  * Keeps the runtime in step with the deployer: a deployed (or redeployed) `runtime = "node"` app gets its
@@ -12,10 +13,11 @@ export function runtimeListener(
   runtime: AppRuntime,
   tenantDomain: (tenantId: number) => Promise<string | undefined>,
   logger: Logger,
-): DeployListener & { idle(): Promise<void> } {
+): DeployListener & AppDeployments & { idle(): Promise<void> } {
   const queues = new Map<string, Promise<void>>();
+  const keyOf = (tenantId: number, name: string) => `${tenantId}/${name}`;
   const enqueue = (app: DeployedApp, work: () => Promise<void>) => {
-    const key = `${app.tenantId}/${app.name}`;
+    const key = keyOf(app.tenantId, app.name);
     const next = (queues.get(key) ?? Promise.resolve())
       .then(work)
       .catch((error: unknown) => {
@@ -50,6 +52,21 @@ export function runtimeListener(
     },
     undeployed(app) {
       enqueue(app, () => runtime.stop(app.tenantId, app.name));
+    },
+    get: (tenantId, name) => runtime.get(tenantId, name),
+    async settled(tenantId, name, timeoutMs) {
+      await queues.get(keyOf(tenantId, name));
+      const app = runtime.get(tenantId, name);
+      if (!app) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<AppStatus>((resolve) => {
+        timer = setTimeout(() => resolve(app.status()), timeoutMs);
+      });
+      try {
+        return await Promise.race([app.settled(), late]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     /** Resolves once every start and stop asked for so far is done (for shutdown and tests). */
     async idle() {
