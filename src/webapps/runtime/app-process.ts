@@ -19,6 +19,7 @@ import {
   REQUEST_ID_HEADER,
   type RunningApp,
 } from './contract.js';
+import { waitUntilHealthy } from './health-check.js';
 import { RestartPolicy } from './restart-policy.js';
 
 export interface AppProcessOptions {
@@ -204,14 +205,31 @@ export class AppProcess implements RunningApp {
     } else if (message.type === 'error') {
       run.failure = message.reason;
     } else if (message.type === 'ready' && this.state !== 'stopped') {
-      run.readyAt = Date.now();
       run.pool = new Pool('http://app', {
         socketPath: run.socketPath,
         connections: this.config.limits.maxConcurrent,
       });
-      this.nextStartAt = undefined;
-      this.enter('running', undefined);
+      void this.takeTraffic(run, run.pool);
     }
+  }
+
+  /** Running once listening, or, with a `health` path, once that answers 2xx; a start failure otherwise. */
+  private async takeTraffic(run: Run, pool: Pool): Promise<void> {
+    const { health } = this.config;
+    if (health !== undefined) {
+      const timeoutMs = this.config.limits.requestTimeoutS * 1000;
+      const failure = await waitUntilHealthy(pool, health, run.key, timeoutMs, () => run !== this.run);
+      if (run !== this.run || this.state === 'stopped') return;
+      if (failure !== undefined) {
+        run.failure = failure;
+        this.log.note(`killing pid ${run.child.pid ?? '?'}: ${failure}`);
+        run.child.kill('SIGKILL');
+        return;
+      }
+    }
+    run.readyAt = Date.now();
+    this.nextStartAt = undefined;
+    this.enter('running', undefined);
   }
 
   /** No heartbeat for the request timeout (at least 2 s): the event loop is blocked, so the run is killed. */

@@ -36,6 +36,7 @@ export interface AppSpec {
   tenantId?: number;
   env?: Record<string, string>;
   limits?: Partial<AppLimits>;
+  health?: string;
 }
 
 export const TENANT_ID = 1;
@@ -88,6 +89,7 @@ export function runtimeFixtures(): () => Promise<RuntimeFixture> {
             runtime: 'node',
             entry: spec.entry ?? 'server.js',
             login: false,
+            ...(spec.health === undefined ? {} : { health: spec.health }),
             env: spec.env ?? {},
             limits: { ...DEFAULT_APP_LIMITS, ...spec.limits },
           },
