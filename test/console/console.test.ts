@@ -385,6 +385,31 @@ describe('the management console', () => {
     await apps.getByRole('button', { name: 'Undeploy catalog' }).click();
     await apps.getByText('No apps deployed.').waitFor();
     expect((await fetch(`${server.url}/t/${TENANT}/catalog/`)).status).toBe(404);
+
+    // Node apps: the list shows each one's process, running or failed with the reason.
+    const uploads = {
+      hello: 'export default { fetch: () => new Response("hello from code") }',
+      broken: 'export default {',
+    };
+    for (const [name, code] of Object.entries(uploads)) {
+      const app = await buildZip({ 'tessera-app.toml': 'entry = "server.mjs"', 'server.mjs': code });
+      await form
+        .getByLabel('Zip file')
+        .setInputFiles({ name: `${name}.zip`, mimeType: 'application/zip', buffer: app });
+      await form.getByRole('button', { name: 'Upload and deploy' }).click();
+      await form.getByText(`${name} deployed at /t/${TENANT}/${name}/`).waitFor();
+    }
+    expect(
+      await form.getByText(`broken deployed at /t/${TENANT}/broken/, but it does not start`).isVisible(),
+    ).toBe(true);
+    const helloRow = apps.getByRole('row').filter({ hasText: 'hello' });
+    await helloRow.getByText('running', { exact: true }).waitFor();
+    expect(await helloRow.textContent()).toContain('server.mjs');
+    const brokenRow = apps.getByRole('row').filter({ hasText: 'broken' });
+    await brokenRow.getByText('error', { exact: true }).waitFor();
+    expect(await brokenRow.textContent()).toContain('SyntaxError');
+    await screenshot(page, '09b-node-apps');
+    expect(await (await fetch(`${server.url}/t/${TENANT}/hello/`)).text()).toBe('hello from code');
   });
 
   it('browses the registry', async () => {

@@ -145,7 +145,16 @@ function UploadApp({ base, onUploaded }: { base: string; onUploaded: () => void 
       const app = await api<WebApp>('POST', `${base}?name=${encodeURIComponent(name.trim())}`, {
         raw: { data: file, contentType: 'application/zip' },
       });
-      setSuccess(`${app.name} deployed at ${app.url}.`);
+      // A node app is deployed even when its code does not start: say so rather than report success alone.
+      if (app.status?.state === 'error') {
+        setFailure(
+          new Error(
+            `${app.name} deployed at ${app.url}, but it does not start: ${app.status.reason ?? 'see the server log'}`,
+          ),
+        );
+      } else {
+        setSuccess(`${app.name} deployed at ${app.url}.`);
+      }
       setName('');
       setFile(undefined);
       (event.target as HTMLFormElement).reset();

@@ -283,7 +283,12 @@ export class AppProcess implements RunningApp {
 
   private describeExit(code: number | null, signal: NodeJS.Signals | null): string {
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    const tail = this.log.lastErrorLines().filter((line) => line.trim() !== '');
+    // Tenant admins read the reason: paths relative to the app, not where the server keeps its home.
+    const root = `${this.launch.root}/`;
+    const tail = this.log
+      .lastErrorLines()
+      .filter((line) => line.trim() !== '')
+      .map((line) => line.replaceAll(`file://${root}`, '').replaceAll(root, ''));
     return tail.length ? `${how}: ${tail.join('\n')}` : how;
   }
 

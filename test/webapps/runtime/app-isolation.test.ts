@@ -80,11 +80,14 @@ describe('an entry that cannot run', () => {
       /cannot load .*server\.js.*SyntaxError: Unexpected end of input/s,
     ],
   ])('%s is an error naming the problem', async (_label, files, reason) => {
-    const { runtime, app } = await fixture();
+    const { runtime, app, home } = await fixture();
     const broken = await runtime.start(app({ name: 'broken', files }));
     const status = await broken.settled();
     expect(status.state).toBe('error');
     expect(status.reason).toMatch(reason);
+    // Read by tenant admins: no server paths, no frames of Node's own.
+    expect(status.reason).not.toContain(home);
+    expect(status.reason).not.toContain('node:internal');
     expect(broken.endpoint()).toBeUndefined();
     expect(broken.retryAfterS()).toBeGreaterThanOrEqual(1);
   });

@@ -36,12 +36,14 @@ export async function loadEntry(entry: string): Promise<AppForm> {
   try {
     namespace = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
   } catch (error) {
-    throw new EntryError(`cannot load ${entry}: ${firstLines(error)}`);
+    throw new EntryError(`cannot load ${appRelative(entry)}: ${firstLines(error)}`);
   }
   const exported = namespace.default;
   const form = formOf(exported) ?? formOf(nested(exported));
   if (form) return form;
-  throw new EntryError(`${entry} exports ${describe(exported)} as its default; expected ${ACCEPTED_FORMS}`);
+  throw new EntryError(
+    `${appRelative(entry)} exports ${describe(exported)} as its default; expected ${ACCEPTED_FORMS}`,
+  );
 }
 
 function nested(value: unknown): unknown {
@@ -76,10 +78,22 @@ function describe(value: unknown): string {
   return `a ${typeof value} (${String(value).slice(0, 40)})`;
 }
 
-/** The message and the first stack lines: enough to find the problem, short enough for a status. */
+/**
+ * The message and the first stack lines: enough to find the problem, short enough for a status. Node's own
+ * frames (`node:internal/...`) say nothing about the app and are left out; paths are shown relative to the
+ * app's folder (the process's working directory), since the status is read by tenant admins, who have no
+ * business knowing where the server keeps its home.
+ */
 export function firstLines(error: unknown, count = 6): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) return appRelative(String(error));
   const stack = error.stack ?? `${error.name}: ${error.message}`;
   const text = stack.includes(error.message) ? stack : `${error.name}: ${error.message}\n${stack}`;
-  return text.split('\n').slice(0, count).join('\n');
+  const lines = text.split('\n').filter((line) => !/^\s*at .*\bnode:internal\//.test(line));
+  return appRelative(lines.slice(0, count).join('\n'));
+}
+
+/** `text` with the app folder's absolute path (plain or as a file: URL) taken out. */
+function appRelative(text: string): string {
+  const root = process.cwd();
+  return text.replaceAll(`${pathToFileURL(root).href}/`, '').replaceAll(`${root}/`, '');
 }
