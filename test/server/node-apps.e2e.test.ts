@@ -145,6 +145,7 @@ describe.each(['sqlite', 'postgres'] as const)('node apps end to end on %s', (ki
     const tenantId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id;
     expect(env).toMatchObject({
       greeting: 'hello from the toml',
+      fromEnvArgument: 'hello from the toml',
       tenant: 'acme.com',
       app: 'hello',
       dataDir: path.join(t.home, 'repository', 'tenants', String(tenantId), 'appdata', 'hello'),
