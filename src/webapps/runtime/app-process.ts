@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { Pool } from 'undici';
 import { PRIVATE_FOLDER_MODE } from '../../home/private-modes.js';
 import type { AppMetrics } from '../../telemetry/app-metrics.js';
+import { HEARTBEAT_MS } from './app-host/heartbeat.js';
 import { type HostMessage, type HostSettings, isHostMessage } from './app-host/messages.js';
 import { AppLog, appLogFile } from './app-log.js';
 import { HOST_ENTRY, hostArguments, hostEnvironment } from './app-spawn.js';
@@ -232,11 +233,16 @@ export class AppProcess implements RunningApp {
     this.enter('running', undefined);
   }
 
-  /** No heartbeat for the request timeout (at least 2 s): the event loop is blocked, so the run is killed. */
+  /**
+   * No heartbeat for the request timeout (at least 2 s) plus one heartbeat period: the event loop has been
+   * blocked that long, so the run is killed. The period is added because the last beat may have come up to
+   * one period before the loop blocked; without it the kill could come before the front's timeout, and the
+   * request that blocked the loop would get 502 instead of its 504.
+   */
   private startWatchdog(run: Run): void {
     const limitS = Math.max(MIN_WATCHDOG_S, this.config.limits.requestTimeoutS);
     run.watchdog = setInterval(() => {
-      if (Date.now() - run.lastBeat <= limitS * 1000) return;
+      if (Date.now() - run.lastBeat <= limitS * 1000 + HEARTBEAT_MS) return;
       run.failure = `event loop blocked for more than ${limitS} s`;
       this.log.note(`killing pid ${run.child.pid ?? '?'}: ${run.failure}`);
       run.child.kill('SIGKILL');
@@ -285,9 +291,12 @@ export class AppProcess implements RunningApp {
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     // Tenant admins read the reason: paths relative to the app, not where the server keeps its home.
     const root = `${this.launch.root}/`;
-    const tail = this.log
-      .lastErrorLines()
-      .filter((line) => line.trim() !== '')
+    const lines = this.log.lastErrorLines();
+    // Node prints the source line and a caret before an uncaught error: start at the error itself.
+    const errorAt = lines.findLastIndex((line) => /^\w*(Error|Exception)\b.*:/.test(line));
+    const tail = lines
+      .slice(Math.max(0, errorAt))
+      .filter((line) => line.trim() !== '' && !/^\s*at .*\bnode:internal\//.test(line))
       .map((line) => line.replaceAll(`file://${root}`, '').replaceAll(root, ''));
     return tail.length ? `${how}: ${tail.join('\n')}` : how;
   }
