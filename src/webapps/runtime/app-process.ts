@@ -205,7 +205,8 @@ export class AppProcess implements RunningApp {
       this.options.metrics?.observeProcess(this.tenantDomain, this.name, message.rss, message.elu);
     } else if (message.type === 'error') {
       run.failure = message.reason;
-    } else if (message.type === 'ready' && this.state !== 'stopped') {
+    } else if (message.type === 'ready' && this.state !== 'stopped' && !run.pool) {
+      // Once per run: the app's code shares the process with the host and could send its own `ready`.
       run.pool = new Pool('http://app', {
         socketPath: run.socketPath,
         connections: this.config.limits.maxConcurrent,
