@@ -5,12 +5,14 @@
 //
 //   npm run build && node bench/apps/run.mjs [--modes bare-listener,bare-fetch,tessera-listener,tessera-fetch,proxy-hop]
 //        [--scenarios hello,cpu] [--connections 16,64] [--duration 10] [--warmup 3] [--rounds 2] [--json FILE]
+//        [--cpu-prof DIR]   (then: node bench/apps/profile-summary.mjs DIR/*.cpuprofile)
 import { execFileSync, spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -29,6 +31,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
     json: { type: 'string' },
+    // Tessera's server runs under `node --cpu-prof`, its profiles written here when it stops.
+    'cpu-prof': { type: 'string' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -130,7 +134,8 @@ async function startTessera() {
       'runtime = "node"\nentry = "server.mjs"\n[limits]\nmax_concurrent = 1024\n',
     );
   }
-  const server = spawn(process.execPath, [path.join(root, 'bin/tessera.js'), 'start', '--home', home], {
+  const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`] : [];
+  const server = spawn(process.execPath, [...profile, path.join(root, 'bin/tessera.js'), 'start', '--home', home], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: 'bench-admin-pw' },
   });
@@ -147,13 +152,23 @@ async function startTessera() {
   };
 }
 
-/** The pid of an app's process, from the API's status. */
-async function appPidOf(base, form) {
-  const response = await fetch(`${base}/api/v1/tenants/carbon.super/webapps`, {
-    headers: { authorization: `Basic ${Buffer.from('admin:bench-admin-pw').toString('base64')}` },
-  });
-  const { webapps } = await response.json();
-  return webapps.find((app) => app.name === `bench-${form}`)?.status?.pid;
+/**
+ * The pid of an app's process: the server's child whose permission flags name the app's folder (the API's
+ * status has no pid, and the settings travel over IPC, not argv).
+ */
+function appPidOf(serverPid, form) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === serverPid && cmdline.includes(`bench-${form}`)) return Number(entry);
+    } catch {
+      // the process went away meanwhile
+    }
+  }
+  return undefined;
 }
 
 const results = [];
@@ -170,7 +185,7 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
           ? await startProxyHop()
           : {
               base: `${tessera.base}/bench-${form}`,
-              appPid: await appPidOf(tessera.base, form),
+              appPid: appPidOf(tessera.serverPid, form),
               stop: async () => {},
             };
     await sleep(1000);
