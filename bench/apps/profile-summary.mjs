@@ -14,7 +14,9 @@ for (const file of positionals) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const hits = new Map();
   // timeDeltas[i] is the time before samples[i]: weighs each sample by the time it stood for.
-  profile.samples.forEach((id, i) => hits.set(id, (hits.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  profile.samples.forEach((id, i) => {
+    hits.set(id, (hits.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const total = [...hits.values()].reduce((a, b) => a + b, 0);
   const perFunction = new Map();
   const perFile = new Map();

@@ -134,11 +134,17 @@ async function startTessera() {
       'runtime = "node"\nentry = "server.mjs"\n[limits]\nmax_concurrent = 1024\n',
     );
   }
-  const profile = flags['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`] : [];
-  const server = spawn(process.execPath, [...profile, path.join(root, 'bin/tessera.js'), 'start', '--home', home], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: 'bench-admin-pw' },
-  });
+  const profile = flags['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`]
+    : [];
+  const server = spawn(
+    process.execPath,
+    [...profile, path.join(root, 'bin/tessera.js'), 'start', '--home', home],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: 'bench-admin-pw' },
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   await untilAnswers(`${base}/bench-listener/hello`);
   await untilAnswers(`${base}/bench-fetch/hello`);
