@@ -47,6 +47,18 @@ function rssMiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
 }
 
+/**
+ * CPU time (user + system) a process has used, in seconds. Per request, it measures a configuration's cost
+ * more steadily than requests/s when other work shares the cores: contention stretches the time a request
+ * waits, not the CPU it takes.
+ */
+function cpuSeconds(pid) {
+  if (!pid) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+}
+
 /** Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds. */
 function ms(text) {
   const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text);
@@ -113,7 +125,12 @@ function startProxyHop() {
     front.once('exit', (code) => reject(new Error(`proxy hop exited early (${code})`)));
     front.stdout.once('data', (line) => {
       const { port, appPid } = JSON.parse(String(line));
-      resolve({ base: `http://127.0.0.1:${port}/t/acme.com/shop`, appPid, stop: () => stopped(front) });
+      resolve({
+        base: `http://127.0.0.1:${port}/t/acme.com/shop`,
+        appPid,
+        frontPid: front.pid,
+        stop: () => stopped(front),
+      });
     });
   });
 }
@@ -192,6 +209,7 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
           : {
               base: `${tessera.base}/bench-${form}`,
               appPid: appPidOf(tessera.serverPid, form),
+              frontPid: tessera.serverPid,
               stop: async () => {},
             };
     await sleep(1000);
@@ -202,8 +220,13 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
         const url = `${run.base}/${scenario}`;
         wrk(url, connections, Number(flags.warmup));
         const load = loadavg()[0].toFixed(2);
+        const cpuBefore = [cpuSeconds(run.frontPid), cpuSeconds(run.appPid)];
         const figures = wrk(url, connections, Number(flags.duration));
-        const row = { round, mode, scenario, connections, load, ...figures };
+        const served = figures.rps * Number(flags.duration);
+        const [frontUs, appUs] = [run.frontPid, run.appPid].map((pid, i) =>
+          pid ? Math.round(((cpuSeconds(pid) - cpuBefore[i]) * 1e6) / served) : undefined,
+        );
+        const row = { round, mode, scenario, connections, load, ...figures, frontUs, appUs };
         results.push(row);
         if (flags.json) appendFileSync(flags.json, `${JSON.stringify(row)}\n`);
         console.error(JSON.stringify(row));
@@ -222,9 +245,9 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
 // the listener form).
 const referenceOf = (mode) => (mode.endsWith('-fetch') ? 'bare-fetch' : 'bare-listener');
 console.log(
-  '| scenario | conns | config | req/s per round | vs bare | p50 ms | p99 ms | p99 vs bare | load (1 min) | non-2xx |',
+  '| scenario | conns | config | req/s per round | vs bare | p50 ms | p99 ms | p99 vs bare | front CPU µs/req | app CPU µs/req | load (1 min) | non-2xx |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const scenario of scenarios) {
   for (const connections of connectionCounts) {
     for (const mode of modes) {
@@ -242,7 +265,7 @@ for (const scenario of scenarios) {
       const ratio = (r, key) => (bare(r.round) ? (r[key] / bare(r.round)[key]).toFixed(2) : '-');
       const list = (fn) => rows.map(fn).join(' / ');
       console.log(
-        `| ${scenario} | ${connections} | ${mode} | ${list((r) => Math.round(r.rps))} | ${list((r) => ratio(r, 'rps'))} | ${list((r) => r.p50.toFixed(2))} | ${list((r) => r.p99.toFixed(2))} | ${list((r) => ratio(r, 'p99'))} | ${list((r) => r.load)} | ${list((r) => r.errors)} |`,
+        `| ${scenario} | ${connections} | ${mode} | ${list((r) => Math.round(r.rps))} | ${list((r) => ratio(r, 'rps'))} | ${list((r) => r.p50.toFixed(2))} | ${list((r) => r.p99.toFixed(2))} | ${list((r) => ratio(r, 'p99'))} | ${list((r) => r.frontUs ?? '-')} | ${list((r) => r.appUs ?? '-')} | ${list((r) => r.load)} | ${list((r) => r.errors)} |`,
       );
     }
   }
