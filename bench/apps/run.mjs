@@ -5,12 +5,14 @@
 //
 //   npm run build && node bench/apps/run.mjs [--modes bare-listener,bare-fetch,tessera-listener,tessera-fetch,proxy-hop]
 //        [--scenarios hello,cpu] [--connections 16,64] [--duration 10] [--warmup 3] [--rounds 2] [--json FILE]
+//        [--cpu-prof DIR]   (then: node bench/apps/profile-summary.mjs DIR/*.cpuprofile)
 import { execFileSync, spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -29,6 +31,8 @@ const { values: flags } = parseArgs({
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
     json: { type: 'string' },
+    // Tessera's server runs under `node --cpu-prof`, its profiles written here when it stops.
+    'cpu-prof': { type: 'string' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -41,6 +45,18 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function rssMiB(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+/**
+ * CPU time (user + system) a process has used, in seconds. Per request, it measures a configuration's cost
+ * more steadily than requests/s when other work shares the cores: contention stretches the time a request
+ * waits, not the CPU it takes.
+ */
+function cpuSeconds(pid) {
+  if (!pid) return 0;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
 }
 
 /** Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds. */
@@ -109,7 +125,12 @@ function startProxyHop() {
     front.once('exit', (code) => reject(new Error(`proxy hop exited early (${code})`)));
     front.stdout.once('data', (line) => {
       const { port, appPid } = JSON.parse(String(line));
-      resolve({ base: `http://127.0.0.1:${port}/t/acme.com/shop`, appPid, stop: () => stopped(front) });
+      resolve({
+        base: `http://127.0.0.1:${port}/t/acme.com/shop`,
+        appPid,
+        frontPid: front.pid,
+        stop: () => stopped(front),
+      });
     });
   });
 }
@@ -130,10 +151,17 @@ async function startTessera() {
       'runtime = "node"\nentry = "server.mjs"\n[limits]\nmax_concurrent = 1024\n',
     );
   }
-  const server = spawn(process.execPath, [path.join(root, 'bin/tessera.js'), 'start', '--home', home], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: 'bench-admin-pw' },
-  });
+  const profile = flags['cpu-prof']
+    ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['cpu-prof'])}`]
+    : [];
+  const server = spawn(
+    process.execPath,
+    [...profile, path.join(root, 'bin/tessera.js'), 'start', '--home', home],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: 'bench-admin-pw' },
+    },
+  );
   const base = `http://127.0.0.1:${port}`;
   await untilAnswers(`${base}/bench-listener/hello`);
   await untilAnswers(`${base}/bench-fetch/hello`);
@@ -147,13 +175,23 @@ async function startTessera() {
   };
 }
 
-/** The pid of an app's process, from the API's status. */
-async function appPidOf(base, form) {
-  const response = await fetch(`${base}/api/v1/tenants/carbon.super/webapps`, {
-    headers: { authorization: `Basic ${Buffer.from('admin:bench-admin-pw').toString('base64')}` },
-  });
-  const { webapps } = await response.json();
-  return webapps.find((app) => app.name === `bench-${form}`)?.status?.pid;
+/**
+ * The pid of an app's process: the server's child whose permission flags name the app's folder (the API's
+ * status has no pid, and the settings travel over IPC, not argv).
+ */
+function appPidOf(serverPid, form) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === serverPid && cmdline.includes(`bench-${form}`)) return Number(entry);
+    } catch {
+      // the process went away meanwhile
+    }
+  }
+  return undefined;
 }
 
 const results = [];
@@ -170,7 +208,8 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
           ? await startProxyHop()
           : {
               base: `${tessera.base}/bench-${form}`,
-              appPid: await appPidOf(tessera.base, form),
+              appPid: appPidOf(tessera.serverPid, form),
+              frontPid: tessera.serverPid,
               stop: async () => {},
             };
     await sleep(1000);
@@ -181,8 +220,13 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
         const url = `${run.base}/${scenario}`;
         wrk(url, connections, Number(flags.warmup));
         const load = loadavg()[0].toFixed(2);
+        const cpuBefore = [cpuSeconds(run.frontPid), cpuSeconds(run.appPid)];
         const figures = wrk(url, connections, Number(flags.duration));
-        const row = { round, mode, scenario, connections, load, ...figures };
+        const served = figures.rps * Number(flags.duration);
+        const [frontUs, appUs] = [run.frontPid, run.appPid].map((pid, i) =>
+          pid ? Math.round(((cpuSeconds(pid) - cpuBefore[i]) * 1e6) / served) : undefined,
+        );
+        const row = { round, mode, scenario, connections, load, ...figures, frontUs, appUs };
         results.push(row);
         if (flags.json) appendFileSync(flags.json, `${JSON.stringify(row)}\n`);
         console.error(JSON.stringify(row));
@@ -201,9 +245,9 @@ for (let round = 1; round <= Number(flags.rounds); round++) {
 // the listener form).
 const referenceOf = (mode) => (mode.endsWith('-fetch') ? 'bare-fetch' : 'bare-listener');
 console.log(
-  '| scenario | conns | config | req/s per round | vs bare | p50 ms | p99 ms | p99 vs bare | load (1 min) | non-2xx |',
+  '| scenario | conns | config | req/s per round | vs bare | p50 ms | p99 ms | p99 vs bare | front CPU µs/req | app CPU µs/req | load (1 min) | non-2xx |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const scenario of scenarios) {
   for (const connections of connectionCounts) {
     for (const mode of modes) {
@@ -221,7 +265,7 @@ for (const scenario of scenarios) {
       const ratio = (r, key) => (bare(r.round) ? (r[key] / bare(r.round)[key]).toFixed(2) : '-');
       const list = (fn) => rows.map(fn).join(' / ');
       console.log(
-        `| ${scenario} | ${connections} | ${mode} | ${list((r) => Math.round(r.rps))} | ${list((r) => ratio(r, 'rps'))} | ${list((r) => r.p50.toFixed(2))} | ${list((r) => r.p99.toFixed(2))} | ${list((r) => ratio(r, 'p99'))} | ${list((r) => r.load)} | ${list((r) => r.errors)} |`,
+        `| ${scenario} | ${connections} | ${mode} | ${list((r) => Math.round(r.rps))} | ${list((r) => ratio(r, 'rps'))} | ${list((r) => r.p50.toFixed(2))} | ${list((r) => r.p99.toFixed(2))} | ${list((r) => ratio(r, 'p99'))} | ${list((r) => r.frontUs ?? '-')} | ${list((r) => r.appUs ?? '-')} | ${list((r) => r.load)} | ${list((r) => r.errors)} |`,
       );
     }
   }

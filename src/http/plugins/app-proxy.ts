@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
@@ -19,6 +20,14 @@ export interface NodeAppsOptions {
   /** The running apps. */
   apps: AppDirectory;
   metrics?: AppRequestMetrics;
+}
+
+/** What the end of an exchange (the client's response closing) settles, filled in as the request goes. */
+interface Ending {
+  /** Frees the request's slot among the app's `max_concurrent`. */
+  leave: (() => void) | undefined;
+  /** Aborts the app's request when the client went away first. */
+  clientGone: (() => void) | undefined;
 }
 
 /** Why a forwarded request ended early, whichever came first. */
@@ -51,8 +60,14 @@ export class AppProxy {
   /** Answers `request` for the node app `target`: refused here, or forwarded and its answer streamed back. */
   async handle(request: FastifyRequest, reply: FastifyReply, target: NodeAppRequest): Promise<FastifyReply> {
     const started = performance.now();
+    const ending: Ending = { leave: undefined, clientGone: undefined };
+    // One listener for all the end of the exchange settles (a `once` per concern was three closures and
+    // wrappers per request, visible in the front's profile).
     reply.raw.once('close', () => {
-      const status = reply.raw.writableFinished ? reply.statusCode : CLIENT_GONE;
+      const finished = reply.raw.writableFinished;
+      ending.leave?.();
+      if (!finished) ending.clientGone?.();
+      const status = finished ? reply.statusCode : CLIENT_GONE;
       const seconds = (performance.now() - started) / 1000;
       this.#options.metrics?.observeRequest(target.tenantDomain, target.name, status, seconds);
     });
@@ -63,13 +78,13 @@ export class AppProxy {
     const { limits } = admitted.app.config;
     const leave = this.#inFlight.enter(admitted.app, limits.maxConcurrent);
     if (!leave) return sendAnswer(request, reply, busy(target.name, limits.maxConcurrent));
-    reply.raw.once('close', leave);
+    ending.leave = leave;
     const maxBytes = limits.maxBodyMb * 1024 * 1024;
     const declared = request.headers['content-length'];
     if (declared !== undefined && Number(declared) > maxBytes) {
       return sendAnswer(request, reply, tooLarge(limits.maxBodyMb));
     }
-    return this.#forward(request, reply, target, admitted, maxBytes);
+    return this.#forward(request, reply, target, admitted, maxBytes, ending);
   }
 
   async #forward(
@@ -78,17 +93,19 @@ export class AppProxy {
     target: NodeAppRequest,
     admitted: Admitted,
     maxBytes: number,
+    ending: Ending,
   ): Promise<FastifyReply> {
     const { limits } = admitted.app.config;
-    const abort = new AbortController();
+    // undici takes an EventEmitter as a request's signal: an AbortController per request (its EventTarget
+    // and AbortSignal) cost more in the front's profile than the whole header rewriting.
+    const abort = new EventEmitter();
     let cut: Cut | undefined;
     const stop = (why: Cut) => {
-      cut ??= why;
-      abort.abort();
+      if (cut !== undefined) return;
+      cut = why;
+      abort.emit('abort');
     };
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) stop('client-gone');
-    });
+    ending.clientGone = () => stop('client-gone');
     const timer = setTimeout(() => stop('timeout'), limits.requestTimeoutS * 1000);
     const declared = request.headers['content-length'];
     const hasBody =
@@ -110,7 +127,7 @@ export class AppProxy {
           upgrade: false,
         }),
         body: hasBody ? limitedBody(request.raw, maxBytes, () => stop('too-large')) : null,
-        signal: abort.signal,
+        signal: abort,
         // The front's own timer above bounds the wait for the head; a body may stream (SSE) for as long
         // as the client stays.
         headersTimeout: 0,
