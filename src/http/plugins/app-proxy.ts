@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import type {
-  AppConfig,
   AppDirectory,
   AppRequestMetrics,
   RunningApp,

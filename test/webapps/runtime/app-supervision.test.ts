@@ -55,7 +55,9 @@ setTimeout(() => { console.error('about to crash'); throw new Error('boom'); }, 
       const status = crashing.status();
       return status.state === 'error' ? status : undefined;
     });
-    expect(errored.reason).toMatch(/^crashed 3 times without a stable run: exited with code 1: Error: boom\n/);
+    expect(errored.reason).toMatch(
+      /^crashed 3 times without a stable run: exited with code 1: Error: boom\n/,
+    );
     const metrics = await registry.getSingleMetricAsString('tessera_app_restarts_total');
     expect(metrics).toContain('tessera_app_restarts_total{tenant="acme.com",app="crashing"} 3');
   });
