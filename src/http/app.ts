@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { idleSecondsFromEnvironment, SessionStore } from '../identity/sessions.js';
 import { PACKAGE_VERSION } from '../package-root.js';
+import { RecentLookups } from '../tenants/recent-lookups.js';
 import type { ServerContext } from './context.js';
 import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
@@ -22,6 +23,12 @@ import { upgradeRoutes } from './routes/upgrade.js';
 import { userRoutes } from './routes/users.js';
 import { userStoreRoutes } from './routes/userstores.js';
 import { webappRoutes } from './routes/webapps.js';
+
+/**
+ * How long an app request's tenant lookup is reused. Creations, deletions and (de)activations clear it on
+ * every node through the bus; without Redis another node sees them this late (or at its follower's period).
+ */
+const TENANT_LOOKUP_TTL_MS = 1_000;
 
 /** The Fastify application of one server: every concern a plugin, the admin API under `/api/v1`. */
 export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
@@ -84,14 +91,19 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     { prefix: '/api/v1' },
   );
 
+  // Every request to a tenant's app names the tenant: its row is read once a second at most, not per request.
+  const activeTenantIds = new RecentLookups(async (domain: string) => {
+    const tenant = await context.tenants.get(domain);
+    return tenant?.active ? tenant.id : undefined;
+  }, TENANT_LOOKUP_TTL_MS);
+  context.bus.onMessage((message) => {
+    if (message.kind === 'tenants') activeTenantIds.clear();
+  });
   await registerWebapps(app, {
     deployer: context.deployer,
     tenants: {
       domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
-      idOf: async (domain) => {
-        const tenant = await context.tenants.get(domain);
-        return tenant?.active ? tenant.id : undefined;
-      },
+      idOf: (domain) => activeTenantIds.get(domain),
     },
     authenticate: async (tenantDomain, username, password) => {
       const principal = await context.authenticator.authenticateInTenant(tenantDomain, username, password);

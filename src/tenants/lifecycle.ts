@@ -58,6 +58,11 @@ export class TenantLifecycle {
         await this.unload(tenantId);
         await options.bus.publish({ kind: 'tenants' });
       },
+      // Every node's app front forgets the tenants it looked up (http/app.ts): a deactivated tenant's apps
+      // stop at once, not after the lookups' time to live.
+      activeChanged: async () => {
+        await options.bus.publish({ kind: 'tenants' });
+      },
     });
   }
 

@@ -26,6 +26,8 @@ export interface NewTenant {
 export interface TenantHooks {
   created(tenantId: number): Promise<void>;
   deleted(tenantId: number): Promise<void>;
+  /** Deactivated or reactivated: what serves its apps must learn it. */
+  activeChanged?(tenantId: number): Promise<void>;
 }
 
 export const ADMIN_ROLE = 'admin';
@@ -142,6 +144,7 @@ export class TenantService {
       .set({ active: active ? 1 : 0 })
       .where('id', '=', tenant.id)
       .execute();
+    await this.hooks.activeChanged?.(tenant.id);
     return { ...tenant, active };
   }
 

@@ -71,6 +71,21 @@ describe('/api/v1/tenants/{domain}/webapps', () => {
     expect((await t.call('DELETE', '/api/v1/tenants/acme.com/webapps/shop', { as: ACME })).status).toBe(404);
   });
 
+  it("stops serving a tenant's apps as soon as it is deactivated, and again once reactivated", async () => {
+    t = await withTenant();
+    expect((await upload(t, 'acme.com', 'shop', await buildZip({ 'index.html': 'open' }), ACME)).status).toBe(
+      201,
+    );
+    const page = async () => (await fetch(`${t?.server.url}/t/acme.com/shop/`)).status;
+    expect(await page()).toBe(200);
+    // The app front reuses tenant lookups for a second; a change made here must not wait for that.
+    const off = await t.call('PATCH', '/api/v1/tenants/acme.com', { as: SUPER, body: { active: false } });
+    expect(off.status).toBe(200);
+    expect(await page()).toBe(404);
+    await t.call('PATCH', '/api/v1/tenants/acme.com', { as: SUPER, body: { active: true } });
+    expect(await page()).toBe(200);
+  });
+
   it('serves a super tenant upload at /{app}/ and replaces an earlier zip of the same name', async () => {
     t = await startTestServer('sqlite');
     expect((await upload(t, 'carbon.super', 'hello', await buildZip({ 'index.html': 'v1' }))).body.url).toBe(

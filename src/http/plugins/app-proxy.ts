@@ -2,11 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
-import type {
-  AppDirectory,
-  AppRequestMetrics,
-  RunningApp,
-} from '../../webapps/runtime/contract.js';
+import type { AppDirectory, AppRequestMetrics, RunningApp } from '../../webapps/runtime/contract.js';
 import { type Admitted, admit, isAnswer, type NodeAppRequest } from './app-proxy/admission.js';
 import { busy, sendAnswer, timedOut, tooLarge, upstreamFailed } from './app-proxy/answers.js';
 import { limitedBody } from './app-proxy/body-limit.js';
