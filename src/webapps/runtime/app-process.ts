@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import { PRIVATE_FOLDER_MODE } from '../../home/private-modes.js';
 import type { AppMetrics } from '../../telemetry/app-metrics.js';
 import { HEARTBEAT_MS } from './app-host/heartbeat.js';
@@ -48,12 +48,24 @@ interface Run {
   readonly socketPath: string;
   readonly key: string;
   readonly exited: Promise<void>;
+  /** The host said `ready` (once per run counts: the app's code shares its process and could say it too). */
+  announced?: boolean;
   pool?: Pool;
   readyAt?: number;
   lastBeat: number;
   /** Why it failed, when known before it exits: the host's `error`, the watchdog, the heap limit. */
   failure?: string;
   watchdog?: NodeJS.Timeout;
+}
+
+/**
+ * undici, loaded when the first app comes up rather than with the server: it adds about 120 ms to every
+ * start of a node (and of every CLI command that opens the services) whose home runs no node app.
+ */
+let undiciModule: Promise<typeof import('undici')> | undefined;
+function undici(): Promise<typeof import('undici')> {
+  undiciModule ??= import('undici');
+  return undiciModule;
 }
 
 /**
@@ -205,23 +217,31 @@ export class AppProcess implements RunningApp {
       this.options.metrics?.observeProcess(this.tenantDomain, this.name, message.rss, message.elu);
     } else if (message.type === 'error') {
       run.failure = message.reason;
-    } else if (message.type === 'ready' && this.state !== 'stopped' && !run.pool) {
-      // Once per run: the app's code shares the process with the host and could send its own `ready`.
-      run.pool = new Pool('http://app', {
-        socketPath: run.socketPath,
-        connections: this.config.limits.maxConcurrent,
-      });
-      void this.takeTraffic(run, run.pool);
+    } else if (message.type === 'ready' && this.state !== 'stopped' && !run.announced) {
+      run.announced = true;
+      void this.takeTraffic(run);
     }
   }
 
+  /** The run has exited or been replaced, or the app stopped, while something about it was awaited. */
+  private abandoned(run: Run): boolean {
+    return run !== this.run || this.state === 'stopped';
+  }
+
   /** Running once listening, or, with a `health` path, once that answers 2xx; a start failure otherwise. */
-  private async takeTraffic(run: Run, pool: Pool): Promise<void> {
+  private async takeTraffic(run: Run): Promise<void> {
+    const { Pool } = await undici();
+    if (this.abandoned(run)) return;
+    const pool = new Pool('http://app', {
+      socketPath: run.socketPath,
+      connections: this.config.limits.maxConcurrent,
+    });
+    run.pool = pool;
     const { health } = this.config;
     if (health !== undefined) {
       const timeoutMs = this.config.limits.requestTimeoutS * 1000;
-      const failure = await waitUntilHealthy(pool, health, run.key, timeoutMs, () => run !== this.run);
-      if (run !== this.run || this.state === 'stopped') return;
+      const failure = await waitUntilHealthy(pool, health, run.key, timeoutMs, () => this.abandoned(run));
+      if (this.abandoned(run)) return;
       if (failure !== undefined) {
         run.failure = failure;
         this.log.note(`killing pid ${run.child.pid ?? '?'}: ${failure}`);
