@@ -6,10 +6,11 @@
 //   node bench/apps-transport/run.mjs [--modes bare,proxy,undici,socket,frames] [--scenarios hello,cpu,mib]
 //        [--connections 16,64] [--duration 10] [--warmup 3] [--rounds 2] [--json FILE]
 // (c) needs undici: BENCH_UNDICI_DIR=DIR where `npm install --prefix DIR undici@7` put it.
-import { execFileSync, spawn } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { rssMiB, wrk } from '../wrk.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -36,31 +37,6 @@ function start(mode) {
     front.once('exit', (code) => reject(new Error(`${mode} exited early (${code})`)));
     front.stdout.once('data', (line) => resolve({ front, ...JSON.parse(String(line)) }));
   });
-}
-
-function rssMiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
-}
-
-/** Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds. */
-function ms(text) {
-  const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text);
-  return Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
-}
-
-function wrk(url, connections, seconds) {
-  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
-  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1] ?? '';
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]),
-    p50: ms(/ 50%\s+(\S+)/.exec(out)[1]),
-    p99: ms(/ 99%\s+(\S+)/.exec(out)[1]),
-    errors: Number(errors) + (socketErrors ? ` (${socketErrors})` : ''),
-  };
 }
 
 const results = [];

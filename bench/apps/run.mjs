@@ -6,7 +6,7 @@
 //   npm run build && node bench/apps/run.mjs [--modes bare-listener,bare-fetch,tessera-listener,tessera-fetch,proxy-hop]
 //        [--scenarios hello,cpu] [--connections 16,64] [--duration 10] [--warmup 3] [--rounds 2] [--json FILE]
 //        [--cpu-prof DIR]   (then: node bench/apps/profile-summary.mjs DIR/*.cpuprofile)
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
@@ -21,6 +21,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { rssMiB, wrk } from '../wrk.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -42,11 +43,6 @@ const scenarios = flags.scenarios.split(',');
 const connectionCounts = flags.connections.split(',').map(Number);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function rssMiB(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
-}
-
 /**
  * CPU time (user + system) a process has used, in seconds. Per request, it measures a configuration's cost
  * more steadily than requests/s when other work shares the cores: contention stretches the time a request
@@ -57,26 +53,6 @@ function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
-
-/** Converts wrk's "1.23ms" / "456.00us" / "1.02s" to milliseconds. */
-function ms(text) {
-  const [, value, unit] = /([\d.]+)(us|ms|s)/.exec(text);
-  return Number(value) * { us: 0.001, ms: 1, s: 1000 }[unit];
-}
-
-function wrk(url, connections, seconds) {
-  const out = execFileSync('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
-  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0');
-  const socketErrors = /Socket errors: (.*)/.exec(out)?.[1] ?? '';
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]),
-    p50: ms(/ 50%\s+(\S+)/.exec(out)[1]),
-    p99: ms(/ 99%\s+(\S+)/.exec(out)[1]),
-    errors: `${errors}${socketErrors ? ` (${socketErrors})` : ''}`,
-  };
 }
 
 async function untilAnswers(url, deadlineMs = 30_000) {
