@@ -12,6 +12,8 @@ export interface RequestedPath {
   endsWithSlash: boolean;
   /** `?…` as received, or ''. */
   query: string;
+  /** The path below the app exactly as the client spelt it (not decoded, `//` kept): `/a%20b`, or `/`. */
+  rawBelow: string;
 }
 
 /**
@@ -37,7 +39,13 @@ export function requestedPath(rawUrl: string, prefixSegments: number): Requested
     if (segment === '.' || segment === '..' || /[/\\\0]/.test(segment)) return undefined;
     segments.push(segment);
   }
-  return { segments, belowApp: below.length > 0, endsWithSlash: pathname.endsWith('/'), query };
+  return {
+    segments,
+    belowApp: below.length > 0,
+    endsWithSlash: pathname.endsWith('/'),
+    query,
+    rawBelow: `/${below.join('/')}`,
+  };
 }
 
 export type StaticTarget =

@@ -11,6 +11,7 @@ describe('requestedPath', () => {
       belowApp: true,
       endsWithSlash: false,
       query: '?x=1',
+      rawBelow: '/a%20b/c.txt',
     });
     expect(requestedPath('/t/acme.com/app/', 3)).toMatchObject({
       segments: [],

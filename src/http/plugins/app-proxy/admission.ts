@@ -54,26 +54,11 @@ export async function admit(request: NodeAppRequest, apps: AppDirectory): Promis
   const state = app.status().state;
   const endpoint = state === 'running' ? app.endpoint() : undefined;
   if (!endpoint) return notRunning(request.name, state, Math.max(1, Math.ceil(app.retryAfterS())));
-  return { app, endpoint, path: pathBelowMount(request.rawUrl, request.prefixSegments), user };
+  return { app, endpoint, path: `${requested.rawBelow}${requested.query}`, user };
 }
 
 export function isAnswer(value: Admitted | Answer): value is Answer {
   return 'status' in value;
-}
-
-/**
- * The raw path after the mount's segments, query kept, exactly as the client spelt it (already checked
- * by `requestedPath`): `/t/acme.com/shop/a%20b?q=1` -> `/a%20b?q=1`, the mount alone -> `/`.
- */
-export function pathBelowMount(rawUrl: string, prefixSegments: number): string {
-  const queryStart = rawUrl.indexOf('?');
-  const pathname = queryStart < 0 ? rawUrl : rawUrl.slice(0, queryStart);
-  const query = queryStart < 0 ? '' : rawUrl.slice(queryStart);
-  const below = pathname
-    .split('/')
-    .slice(1 + prefixSegments)
-    .join('/');
-  return `/${below}${query}`;
 }
 
 async function settledWithin(app: RunningApp, seconds: number): Promise<void> {
