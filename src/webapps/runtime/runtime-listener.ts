@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { DeployedApp, DeployListener } from '../deployer.js';
 import type { AppRuntime } from './app-runtime.js';
-import type { AppDeployments, AppStatus } from './contract.js';
+import type { AppDeployments } from './contract.js';
+import { settledWithin } from './settled-within.js';
 
 /**
  * Keeps the runtime in step with the deployer: a deployed (or redeployed) `runtime = "node"` app gets its
@@ -58,15 +59,7 @@ export function runtimeListener(
       await queues.get(keyOf(tenantId, name));
       const app = runtime.get(tenantId, name);
       if (!app) return undefined;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<AppStatus>((resolve) => {
-        timer = setTimeout(() => resolve(app.status()), timeoutMs);
-      });
-      try {
-        return await Promise.race([app.settled(), late]);
-      } finally {
-        clearTimeout(timer);
-      }
+      return settledWithin(app, timeoutMs);
     },
     /** Resolves once every start and stop asked for so far is done (for shutdown and tests). */
     async idle() {

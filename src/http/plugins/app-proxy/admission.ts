@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { AppConfig, AppDirectory, AppEndpoint, RunningApp } from '../../../webapps/runtime/contract.js';
+import { settledWithin } from '../../../webapps/runtime/settled-within.js';
 import { requestedPath } from '../../../webapps/static-files.js';
 import { type Answer, badPath, loginRequired, notRunning, redirect } from './answers.js';
 import type { AppUser } from './headers.js';
@@ -50,7 +50,10 @@ export async function admit(request: NodeAppRequest, apps: AppDirectory): Promis
 
   const app = apps.get(request.tenantId, request.name);
   if (!app) return notRunning(request.name, 'stopped', 1);
-  if (app.status().state === 'starting') await settledWithin(app, request.config.limits.requestTimeoutS);
+  if (app.status().state === 'starting') {
+    // Whatever settled() does (a directory may reject it), the state read below decides the answer.
+    await settledWithin(app, request.config.limits.requestTimeoutS * 1000).catch(() => undefined);
+  }
   const state = app.status().state;
   const endpoint = state === 'running' ? app.endpoint() : undefined;
   if (!endpoint) return notRunning(request.name, state, Math.max(1, Math.ceil(app.retryAfterS())));
@@ -59,12 +62,4 @@ export async function admit(request: NodeAppRequest, apps: AppDirectory): Promis
 
 export function isAnswer(value: Admitted | Answer): value is Answer {
   return 'status' in value;
-}
-
-async function settledWithin(app: RunningApp, seconds: number): Promise<void> {
-  const timeout = new AbortController();
-  await Promise.race([
-    app.settled().catch(() => undefined),
-    delay(seconds * 1000, undefined, { signal: timeout.signal }).catch(() => {}),
-  ]).finally(() => timeout.abort());
 }
