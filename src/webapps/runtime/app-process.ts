@@ -8,6 +8,7 @@ import { PRIVATE_FOLDER_MODE } from '../../home/private-modes.js';
 import type { AppMetrics } from '../../telemetry/app-metrics.js';
 import { HEARTBEAT_MS } from './app-host/heartbeat.js';
 import { type HostMessage, type HostSettings, isHostMessage } from './app-host/messages.js';
+import { readableLines } from './app-host/readable-lines.js';
 import { AppLog, appLogFile } from './app-log.js';
 import { HOST_ENTRY, hostArguments, hostEnvironment } from './app-spawn.js';
 import {
@@ -310,15 +311,13 @@ export class AppProcess implements RunningApp {
 
   private describeExit(code: number | null, signal: NodeJS.Signals | null): string {
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-    // Tenant admins read the reason: paths relative to the app, not where the server keeps its home.
-    const root = `${this.launch.root}/`;
     const lines = this.log.lastErrorLines();
     // Node prints the source line and a caret before an uncaught error: start at the error itself.
     const errorAt = lines.findLastIndex((line) => /^\w*(Error|Exception)\b.*:/.test(line));
-    const tail = lines
-      .slice(Math.max(0, errorAt))
-      .filter((line) => line.trim() !== '' && !/^\s*at .*\bnode:internal\//.test(line))
-      .map((line) => line.replaceAll(`file://${root}`, '').replaceAll(root, ''));
+    const tail = readableLines(
+      lines.slice(Math.max(0, errorAt)).filter((line) => line.trim() !== ''),
+      this.launch.root,
+    );
     return tail.length ? `${how}: ${tail.join('\n')}` : how;
   }
 

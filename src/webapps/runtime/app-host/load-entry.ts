@@ -1,5 +1,6 @@
 import { type RequestListener, Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
+import { readableLines } from './readable-lines.js';
 
 /** A fetch handler: the convention of workerd, Deno, Bun and Hono. */
 export interface FetchHandler {
@@ -79,21 +80,16 @@ function describe(value: unknown): string {
 }
 
 /**
- * The message and the first stack lines: enough to find the problem, short enough for a status. Node's own
- * frames (`node:internal/...`) say nothing about the app and are left out; paths are shown relative to the
- * app's folder (the process's working directory), since the status is read by tenant admins, who have no
- * business knowing where the server keeps its home.
+ * The message and the first stack lines: enough to find the problem, short enough for a status; without
+ * Node's own frames or the app folder's path (`readableLines`; the process's working directory is the app).
  */
 export function firstLines(error: unknown, count = 6): string {
   if (!(error instanceof Error)) return appRelative(String(error));
   const stack = error.stack ?? `${error.name}: ${error.message}`;
   const text = stack.includes(error.message) ? stack : `${error.name}: ${error.message}\n${stack}`;
-  const lines = text.split('\n').filter((line) => !/^\s*at .*\bnode:internal\//.test(line));
-  return appRelative(lines.slice(0, count).join('\n'));
+  return readableLines(text.split('\n'), process.cwd()).slice(0, count).join('\n');
 }
 
-/** `text` with the app folder's absolute path (plain or as a file: URL) taken out. */
 function appRelative(text: string): string {
-  const root = process.cwd();
-  return text.replaceAll(`${pathToFileURL(root).href}/`, '').replaceAll(`${root}/`, '');
+  return readableLines([text], process.cwd()).join('\n');
 }
