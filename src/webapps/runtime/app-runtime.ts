@@ -24,20 +24,24 @@ export interface AppRuntimeOptions {
 export class AppRuntime implements AppDirectory {
   private readonly apps = new Map<string, AppProcess>();
   private readonly options: AppRuntimeOptions;
-  private readonly socketFolder: string;
+  /** Made when the first app starts: a node whose home runs no node app leaves nothing in the temp folder. */
+  private socketFolder: Promise<string> | undefined;
   private sockets = 0;
   private closed = false;
 
-  private constructor(options: AppRuntimeOptions, socketFolder: string) {
+  private constructor(options: AppRuntimeOptions) {
     this.options = options;
-    this.socketFolder = socketFolder;
   }
 
-  /** Makes the socket folder (mode 0700, as mkdtemp makes it) in the system's temporary folder. */
   static async open(options: AppRuntimeOptions): Promise<AppRuntime> {
+    return new AppRuntime(options);
+  }
+
+  /** The socket folder (mode 0700, as mkdtemp makes it) in the system's temporary folder. */
+  private folder(): Promise<string> {
     // Short on purpose: a Unix socket path has at most 107 bytes.
-    const folder = await mkdtemp(path.join(os.tmpdir(), 'tessera-apps-'));
-    return new AppRuntime(options, folder);
+    this.socketFolder ??= mkdtemp(path.join(os.tmpdir(), 'tessera-apps-'));
+    return this.socketFolder;
   }
 
   /**
@@ -47,8 +51,10 @@ export class AppRuntime implements AppDirectory {
   async start(launch: AppLaunch): Promise<RunningApp> {
     if (this.closed) throw new Error('the app runtime is closed');
     await this.stop(launch.tenantId, launch.name);
+    const socketFolder = await this.folder();
+    if (this.closed) throw new Error('the app runtime is closed');
     const app = new AppProcess(launch, {
-      socketFolder: this.socketFolder,
+      socketFolder,
       socketName: () => this.nextSocketName(),
       logsFolder: this.options.logsFolder,
       logger: this.options.logger,
@@ -89,7 +95,7 @@ export class AppRuntime implements AppDirectory {
     const apps = [...this.apps.values()];
     this.apps.clear();
     await Promise.allSettled(apps.map((app) => app.stop()));
-    await rm(this.socketFolder, { recursive: true, force: true });
+    if (this.socketFolder) await rm(await this.socketFolder, { recursive: true, force: true });
   }
 }
 
