@@ -31,7 +31,14 @@ export class RedisCache implements SharedCache {
   private readonly prefix: string;
   private readonly logger: Logger;
   private readonly redisLabel: string;
-  private readonly generations = new Map<string, number>();
+  /**
+   * The highest generation of each scope seen in this subscribed session. Only an `anchored` copy is
+   * trusted: one that a read of Redis (or this node's own INCR) begun within the session has confirmed.
+   * A message alone is not enough: it may be older than an INCR whose message came before the subscription
+   * did (messages and INCRs travel on different connections), so a node that seeded its copy from it
+   * would stay on a generation every other node has left.
+   */
+  private readonly generations = new Map<string, { generation: number; anchored: boolean }>();
   /** Moves on whenever the subscription comes or goes: a read begun in another session stores nothing locally. */
   private session = 0;
   private epochBumpOwed = false;
@@ -50,7 +57,7 @@ export class RedisCache implements SharedCache {
       this.generations.clear();
     });
     this.bus.onMessage((message) => {
-      if (message.kind === 'generation') this.learn(message.scope, message.generation);
+      if (message.kind === 'generation') this.learn(message.scope, message.generation, false);
     });
     this.redis.on('ready', () => {
       if (!this.down) return;
@@ -89,8 +96,12 @@ export class RedisCache implements SharedCache {
   async invalidate(scopes: readonly string[]): Promise<void> {
     for (const scope of scopes) {
       try {
+        const trusted = this.bus.subscribed;
+        const session = this.session;
         const generation = await this.redis.incr(this.generationKey(scope));
-        this.learn(scope, generation);
+        // As in currentGenerations: an INCR sent before the subscription came back may be answered after it,
+        // by then older than another node's INCR whose message this node never heard.
+        if (trusted && session === this.session) this.learn(scope, generation, true);
         // Subscribed nodes trust their copies of the generations: one that never hears of this one keeps
         // serving what was cached before it, so an unsent message is as much a failure as a failed INCR.
         if (!(await this.bus.publish({ kind: 'generation', scope, generation })))
@@ -119,22 +130,34 @@ export class RedisCache implements SharedCache {
   private async currentGenerations(scopes: readonly string[]): Promise<number[]> {
     const trusted = this.bus.subscribed;
     const session = this.session;
-    const known = scopes.map((s) => (trusted ? this.generations.get(s) : undefined));
+    const known = scopes.map((s) => {
+      const copy = trusted ? this.generations.get(s) : undefined;
+      return copy?.anchored === true ? copy.generation : undefined;
+    });
     const missing = scopes.filter((_, i) => known[i] === undefined);
     if (missing.length === 0) return known as number[];
     const fetched = await this.redis.mget(missing.map((s) => this.generationKey(s)));
     const byScope = new Map(missing.map((s, i) => [s, Number(fetched[i] ?? 0)]));
-    // Only a read begun and ended in one subscribed session is as new as the messages it will receive.
+    // Only a read begun and ended in one subscribed session is as new as the messages it will receive; its
+    // answer may still be older than a message heard while it travelled, hence the copy read back.
     if (trusted && session === this.session && this.bus.subscribed) {
-      for (const [scope, generation] of byScope) this.learn(scope, generation);
+      for (const [scope, generation] of byScope) this.learn(scope, generation, true);
+      return scopes.map((s, i) => known[i] ?? (this.generations.get(s)?.generation as number));
     }
     return scopes.map((s, i) => known[i] ?? (byScope.get(s) as number));
   }
 
-  /** Generations only move forward within a session: an older answer arriving late changes nothing. */
-  private learn(scope: string, generation: number): void {
+  /**
+   * Generations only move forward within a session: an older answer arriving late changes nothing. A read
+   * of Redis anchors the copy; a message only raises it.
+   */
+  private learn(scope: string, generation: number, anchor: boolean): void {
     if (!this.bus.subscribed) return;
-    if ((this.generations.get(scope) ?? -1) < generation) this.generations.set(scope, generation);
+    const copy = this.generations.get(scope);
+    this.generations.set(scope, {
+      generation: Math.max(copy?.generation ?? -1, generation),
+      anchored: anchor || copy?.anchored === true,
+    });
   }
 
   /** Pays an owed epoch bump (once, however many lookups wait for it); false while it cannot be paid. */
