@@ -1,7 +1,12 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RedisCache } from '../../src/cache/redis-cache.js';
 import { storeScope, tenantScope } from '../../src/cache/shared-cache.js';
-import type { BusListener, BusMessage, InvalidationBus, SubscriptionListener } from '../../src/cluster/bus.js';
+import type {
+  BusListener,
+  BusMessage,
+  InvalidationBus,
+  SubscriptionListener,
+} from '../../src/cluster/bus.js';
 import { openRedis } from '../../src/cluster/redis-connection.js';
 import { capturingLogger, deleteKeys, SHARED_REDIS_URL, uniquePrefix } from './redis.js';
 
