@@ -12,6 +12,8 @@ const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME: [string, string] = ['admin@acme.com', 'acme-admin-pw'];
 const PROBE = '/api/v1/tenants/acme.com/userstores/test';
 
+const PROBE_TIMEOUT_MS = 2_000;
+
 describe('POST /tenants/{domain}/userstores/test', () => {
   let slapd: Slapd;
   let t: TestServer;
@@ -19,7 +21,8 @@ describe('POST /tenants/{domain}/userstores/test', () => {
 
   beforeAll(async () => {
     slapd = await startSlapd();
-    t = await startTestServer('sqlite');
+    // Short, so that each refusal a tenant admin waits out (to the timeout: see probe.ts) costs the suite little.
+    t = await startTestServer('sqlite', `\n[userstores]\nconnect_timeout_ms = ${PROBE_TIMEOUT_MS}\n`);
     const tenant = await t.call('POST', '/api/v1/tenants', {
       as: SUPER,
       body: { domain: 'acme.com', adminPassword: ACME[1] },
