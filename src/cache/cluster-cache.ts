@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { type InvalidationBus, LocalBus, RedisBus } from '../cluster/bus.js';
-import { connectWithin, openRedis, redactRedisUrl } from '../cluster/redis-connection.js';
+import { redactRedisUrl } from '../cluster/redis-url.js';
 import { MemoryCache } from './memory-cache.js';
-import { RedisCache } from './redis-cache.js';
+import type { RedisCache } from './redis-cache.js';
 import type { SharedCache } from './shared-cache.js';
 
 /** How long a start waits for Redis before serving from the database (the cache joins in when Redis does). */
@@ -76,8 +76,13 @@ export async function openRedisCache(
   prefix: string,
   logger: Logger,
 ): Promise<{ cache: RedisCache; bus: RedisBus }> {
+  // Loaded here, not with this module: a node without `cache.redis` never loads ioredis.
+  const [{ connectWithin, openRedis }, { RedisCache }] = await Promise.all([
+    import('../cluster/redis-connection.js'),
+    import('./redis-cache.js'),
+  ]);
   const redis = openRedis(url, 'tessera-cache');
-  const bus = new RedisBus(url, `${prefix}invalidate`, redis, logger);
+  const bus = new RedisBus(openRedis(url, 'tessera-bus'), `${prefix}invalidate`, redis, logger);
   const cache = new RedisCache({ redis, bus, prefix, logger, redisLabel: redactRedisUrl(url) });
   await Promise.all([connectWithin(redis, START_WAIT_MS), bus.start()]);
   return { cache, bus };

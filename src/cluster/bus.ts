@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { openRedis } from './redis-connection.js';
 
 /** What one node tells the others. */
 export type BusMessage =
@@ -65,13 +64,14 @@ export class RedisBus implements InvalidationBus {
   private isSubscribed = false;
   private closing = false;
 
+  /** `subscriber` is a connection of the bus's own (`openRedis`), not yet connected: `start` connects it. */
   constructor(
-    url: string,
+    subscriber: Redis,
     private readonly channel: string,
     private readonly publisher: Redis,
     private readonly logger: Logger,
   ) {
-    this.subscriber = openRedis(url, 'tessera-bus');
+    this.subscriber = subscriber;
     this.subscriber.on('ready', () => {
       // Subscribed again by hand on every reconnect, so that "subscribed" is only said once it is true.
       this.subscriber.subscribe(this.channel).then(

@@ -1,5 +1,5 @@
 import { Kysely, MysqlDialect, type RawBuilder, sql } from 'kysely';
-import { type ConnectionOptions, createConnection, createPool } from 'mysql2';
+import type { ConnectionOptions } from 'mysql2';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { TesseraError } from '../../../errors.js';
 import { insertInBatches } from '../../batch.js';
@@ -24,6 +24,18 @@ const MAX_PARAMETERS = 60_000;
 /** The name MySQL and MariaDB give every primary key. */
 const PRIMARY_KEY_INDEX = 'PRIMARY';
 const BATCH_LIMITS = { maxParameters: MAX_PARAMETERS, maxRows: 5_000 };
+
+type Mysql2 = typeof import('mysql2');
+let loadedDriver: Promise<Mysql2> | undefined;
+
+/**
+ * mysql2, loaded when a MariaDB or MySQL database is first used: a process on SQLite or PostgreSQL (most
+ * server starts and CLI commands) does not pay for loading it.
+ */
+function driver(): Promise<Mysql2> {
+  loadedDriver ??= import('mysql2').then((module) => module.default ?? module);
+  return loadedDriver;
+}
 
 function serverConfig(target: DatabaseTarget, withDatabase: boolean): ConnectionOptions {
   if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
@@ -121,6 +133,7 @@ function createRefusal(target: ServerTarget, [user, host]: [string, string]): Ro
 }
 
 async function adminQuery(target: DatabaseTarget, statement: string): Promise<void> {
+  const { createConnection } = await driver();
   const connection = createConnection(serverConfig(target, false)).promise();
   try {
     await connection.query(statement);
@@ -396,6 +409,7 @@ export const mysqlModule: DialectModule = {
   },
 
   async connect(target, options: ConnectOptions = {}) {
+    const { createPool } = await driver();
     const pool = createPool({
       ...serverConfig(target, true),
       connectionLimit: options.poolSize ?? DEFAULT_POOL_SIZE,
@@ -446,6 +460,7 @@ export const mysqlModule: DialectModule = {
   async createDatabaseAsRole(target, options = {}) {
     if (target.kind !== 'mysql') throw new Error('mysql dialect given another target');
     // Connected without a database, as the store's own account: never with the server's credentials.
+    const { createConnection } = await driver();
     const connection = createConnection({
       ...serverConfig(target, false),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeout: options.connectTimeoutMs }),

@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
-import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type pg from 'pg';
 import { TesseraError } from '../../../errors.js';
 import {
   type CloneResult,
@@ -28,6 +27,26 @@ const INT8_OID = 20;
 const COPY_REPORT_ROWS = 5_000;
 const pools = new WeakMap<Kysely<unknown>, pg.Pool>();
 
+interface PgDriver {
+  pg: typeof pg;
+  copyFrom: typeof import('pg-copy-streams').from;
+  copyTo: typeof import('pg-copy-streams').to;
+}
+let loadedDriver: Promise<PgDriver> | undefined;
+
+/**
+ * pg and pg-copy-streams, loaded when a PostgreSQL database is first used: a process on SQLite or MariaDB
+ * (most server starts and CLI commands) does not pay for loading them.
+ */
+function driver(): Promise<PgDriver> {
+  loadedDriver ??= Promise.all([import('pg'), import('pg-copy-streams')]).then(([pgModule, copy]) => ({
+    pg: pgModule.default,
+    copyFrom: copy.from,
+    copyTo: copy.to,
+  }));
+  return loadedDriver;
+}
+
 function poolOf(db: Kysely<unknown>, purpose: string): pg.Pool {
   const pool = pools.get(db);
   if (!pool) throw new Error(`${purpose} needs the Kysely instance returned by connect(), not a transaction`);
@@ -35,12 +54,14 @@ function poolOf(db: Kysely<unknown>, purpose: string): pg.Pool {
 }
 
 // Ids, counts and epoch-millisecond timestamps are BIGINT; all stay far below 2^53.
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+function typeParsers(driverPg: typeof pg): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+      oid === INT8_OID
+        ? (value: string) => Number(value)
+        : driverPg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
+}
 
 function serverConfig(target: DatabaseTarget, database?: string): pg.ClientConfig {
   if (target.kind !== 'postgres') throw new Error('postgres dialect given another target');
@@ -63,7 +84,8 @@ async function withAdminClient(
   run: (client: pg.Client) => Promise<void>,
   connectTimeoutMs?: number,
 ): Promise<void> {
-  const client = new pg.Client({
+  const { pg: driverPg } = await driver();
+  const client = new driverPg.Client({
     ...serverConfig(target, 'postgres'),
     ...(connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: connectTimeoutMs }),
   });
@@ -279,6 +301,7 @@ const dialect: Dialect = {
   },
 
   async bulkInsert(db, table, columns, rows, options = {}) {
+    const { copyFrom } = await driver();
     const client = await poolOf(db, 'bulkInsert').connect();
     const counter = { rows: 0 };
     const statement = `COPY ${quoteIdentifier(table)} (${columns.map(quoteIdentifier).join(', ')}) FROM STDIN`;
@@ -379,6 +402,7 @@ const dialect: Dialect = {
     scope: 'table',
     method: 'PostgreSQL binary COPY',
     async copy(source, target, { name: table, columns }, onBatch) {
+      const { copyFrom, copyTo } = await driver();
       const reader = await poolOf(source, 'copy').connect();
       let writer: pg.PoolClient;
       try {
@@ -496,10 +520,11 @@ export const postgresModule: DialectModule = {
   },
 
   async connect(target, options: ConnectOptions = {}) {
-    const pool = new pg.Pool({
+    const { pg: driverPg } = await driver();
+    const pool = new driverPg.Pool({
       ...serverConfig(target),
       max: options.poolSize ?? DEFAULT_POOL_SIZE,
-      types,
+      types: typeParsers(driverPg),
       // Set by the server at connection start, for every transaction of the session: a write is refused
       // with "cannot execute ... in a read-only transaction".
       ...(options.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
