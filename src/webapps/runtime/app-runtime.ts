@@ -92,7 +92,13 @@ export class AppRuntime implements AppDirectory {
       },
     );
     this.copies.set(app, run);
-    await this.slotOf(launch.tenantId, launch.name).begin(app);
+    const slot = this.slotOf(launch.tenantId, launch.name);
+    await slot.begin(app);
+    if (this.closed) {
+      // Closed while the version was being put in place: `close()` no longer sees this slot.
+      await slot.stopAll();
+      throw new Error('the app runtime is closed');
+    }
     this.options.logger.info(
       { tenant: launch.tenantDomain, app: launch.name, version: launch.version, copyMs },
       'app process started',
