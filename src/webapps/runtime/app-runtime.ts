@@ -72,7 +72,9 @@ export class AppRuntime implements AppDirectory {
     const copying = performance.now();
     const root = await copyForRun(launch.root, run).catch(async (error: unknown) => {
       await rm(run, { recursive: true, force: true });
-      throw error;
+      const reason = `cannot copy the app to run it: ${error instanceof Error ? error.message : String(error)}`;
+      this.slots.get(key(launch.tenantId, launch.name))?.failedBeforeStart(launch.version, reason);
+      throw new Error(reason, { cause: error });
     });
     const copyMs = Math.round(performance.now() - copying);
     if (this.closed) {

@@ -74,6 +74,11 @@ export class AppSlot {
     version.start();
   }
 
+  /** A version that could not even be started (its copy failed): the serving one stays, the reason shown. */
+  failedBeforeStart(version: string, reason: string): void {
+    this.failure = { version, reason, at: new Date() };
+  }
+
   /** Resolves once a redeploy under way has switched or failed; at once when none is. */
   async switched(): Promise<void> {
     await this.switching;

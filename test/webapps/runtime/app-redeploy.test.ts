@@ -177,3 +177,20 @@ describe('a redeploy on one node', () => {
     await runtime.close();
   });
 });
+
+describe('a version that cannot be copied', () => {
+  it('leaves the serving version and says why', async () => {
+    const { runtime, app } = await fixture();
+    const v1 = await runtime.start(app({ name: 'site', files: versionApp('v1') }));
+    await v1.settled();
+    const gone = {
+      ...app({ name: 'site', files: versionApp('v2') }),
+      root: '/nonexistent/app',
+      version: '2',
+    };
+    await expect(runtime.start(gone)).rejects.toThrow(/cannot copy the app to run it/);
+    expect(runtime.get(1, 'site')).toBe(v1);
+    expect((await call(v1, '/')).text).toBe('v1');
+    expect(runtime.rollout(1, 'site')?.failed).toMatchObject({ version: '2', reason: /ENOENT/ });
+  });
+});
