@@ -70,6 +70,12 @@ export interface WebAppStatus {
   restarts: number;
   memoryBytes?: number;
   since: string;
+  /** The version serving. */
+  version?: string;
+  /** A redeploy under way: the new version starting beside the one serving. */
+  next?: { version: string; state: string; since: string };
+  /** The last redeploy that did not take over (the version above kept serving), and why. */
+  failed?: { version: string; reason: string; at: string };
 }
 
 export interface WebApp {

@@ -56,6 +56,15 @@ export function appDataFolder(layout: HomeLayout, tenantId: number, app: string)
   return path.join(tenantFolder(layout, tenantId), 'appdata', app);
 }
 
+/**
+ * Where node apps run from on this node: `<work>/apps/<tenantId>/<app>/<n>/`, one copy of the app's folder
+ * per started version (n increasing), so a redeploy or an edit of the source never changes the files under
+ * a running process. Rebuildable state: a copy goes when its process stops, and a node's start clears them.
+ */
+export function appRunsFolder(layout: HomeLayout): string {
+  return path.join(layout.work, 'apps');
+}
+
 export function ensureTenantFolders(layout: HomeLayout, tenantId: number): void {
   mkdirSync(webappsFolder(layout, tenantId), { recursive: true, mode: PRIVATE_FOLDER_MODE });
   mkdirSync(userstoresFolder(layout, tenantId), { recursive: true, mode: PRIVATE_FOLDER_MODE });

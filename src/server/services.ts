@@ -3,7 +3,7 @@ import { openClusterCache } from '../cache/cluster-cache.js';
 import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
-import type { HomeLayout } from '../home/layout.js';
+import { appRunsFolder, type HomeLayout } from '../home/layout.js';
 import type { ServerContext } from '../http/context.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
@@ -90,7 +90,12 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   // Tenants' Node.js apps run in child processes, each started when the deployer deploys it. Closed after
   // the deployer (closers run in reverse), so no start arrives once the runtime has stopped every app.
   const appMetrics = new AppMetrics(metrics.prometheus);
-  const apps = await AppRuntime.open({ logsFolder: layout.logs, logger, metrics: appMetrics });
+  const apps = await AppRuntime.open({
+    logsFolder: layout.logs,
+    runsFolder: appRunsFolder(layout),
+    logger,
+    metrics: appMetrics,
+  });
   const appsListener = runtimeListener(apps, tenantDomain, logger);
   closers.add(async () => {
     await appsListener.idle();

@@ -61,7 +61,7 @@ describe('node apps through /api/v1/tenants/{domain}/webapps', () => {
       login: false,
       health: '/healthz',
       limits: SHOP_LIMITS,
-      status: { state: 'running', restarts: 0, since: expect.any(String) },
+      status: { state: 'running', restarts: 0, since: expect.any(String), version: uploaded.body.version },
       url: '/t/acme.com/shop/',
       deployedAt: expect.any(String),
       version: uploaded.body.deployedAt,
@@ -152,6 +152,9 @@ describe('node apps through /api/v1/tenants/{domain}/webapps', () => {
       'restarts',
       'memoryBytes',
       'since',
+      'version',
+      'next',
+      'failed',
     ]);
   });
 });

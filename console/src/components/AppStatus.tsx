@@ -13,7 +13,8 @@ export function AppRuntime({ app }: { app: WebApp }) {
 }
 
 /**
- * A node app's process: its state (the reason when it is not running), restarts and memory. Static apps
+ * A node app's process: its state (the reason when it is not running), a redeploy starting or failed,
+ * restarts and memory. Static apps
  * have no process; a node app without status is one this server runs no processes for (yet).
  */
 export function AppStatus({ app }: { app: WebApp }) {
@@ -29,6 +30,13 @@ export function AppStatus({ app }: { app: WebApp }) {
         {status.state}
       </span>
       {status.reason && <span className="app-reason"> {status.reason}</span>}
+      {status.next && <span className="muted"> (a new version is starting)</span>}
+      {status.failed && (
+        <span className="app-reason">
+          {' '}
+          redeploy failed, the previous version keeps serving: {status.failed.reason}
+        </span>
+      )}
       <br />
       <span className="muted">
         {status.restarts} {status.restarts === 1 ? 'restart' : 'restarts'}

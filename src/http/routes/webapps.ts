@@ -21,7 +21,7 @@ import {
   QuotaExceededError,
   type TenantUsage,
 } from '../../webapps/quotas.js';
-import type { AppDirectory } from '../../webapps/runtime/contract.js';
+import type { AppDeployments } from '../../webapps/runtime/contract.js';
 import { createStagingFolder, removeFolder } from '../../webapps/staging.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses } from './schemas.js';
@@ -52,6 +52,19 @@ const StatusBody = Type.Object(
     restarts: Type.Integer({ description: 'Restarts since it was deployed' }),
     memoryBytes: Type.Optional(Type.Integer({ description: 'Resident memory at its last heartbeat' })),
     since: Type.String({ format: 'date-time', description: 'When it entered this state' }),
+    version: Type.Optional(Type.String({ description: 'The version serving (TESSERA_APP_VERSION)' })),
+    next: Type.Optional(
+      Type.Object(
+        { version: Type.String(), state: Type.String(), since: Type.String({ format: 'date-time' }) },
+        { description: 'A redeploy under way: the new version, starting beside the one serving' },
+      ),
+    ),
+    failed: Type.Optional(
+      Type.Object(
+        { version: Type.String(), reason: Type.String(), at: Type.String({ format: 'date-time' }) },
+        { description: 'The last redeploy that did not take over (the version above kept serving), and why' },
+      ),
+    ),
   },
   { description: "The app's process on the node that answers (node apps)" },
 );
@@ -84,7 +97,7 @@ const RefusedBody = Type.Object({
 
 const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLength: 1, maxLength: 100 }) });
 
-function appView(tenant: Tenant, app: DeployedApp, apps: AppDirectory | undefined) {
+function appView(tenant: Tenant, app: DeployedApp, apps: AppDeployments | undefined) {
   const { config } = app;
   const node = config.runtime === 'node';
   return {
@@ -103,10 +116,11 @@ function appView(tenant: Tenant, app: DeployedApp, apps: AppDirectory | undefine
 }
 
 /** `{ status }` from the node's running apps, or nothing when there is no runtime or no process yet. */
-function statusView(apps: AppDirectory | undefined, app: DeployedApp) {
+function statusView(apps: AppDeployments | undefined, app: DeployedApp) {
   const running = apps?.get(app.tenantId, app.name);
   if (!running) return {};
   const status = running.status();
+  const { next, failed } = apps?.rollout(app.tenantId, app.name) ?? {};
   return {
     status: {
       state: status.state,
@@ -114,6 +128,9 @@ function statusView(apps: AppDirectory | undefined, app: DeployedApp) {
       restarts: status.restarts,
       ...(status.memoryBytes === undefined ? {} : { memoryBytes: Math.round(status.memoryBytes) }),
       since: status.since.toISOString(),
+      ...(status.version === undefined ? {} : { version: status.version }),
+      ...(next ? { next: { ...next, since: next.since.toISOString() } } : {}),
+      ...(failed ? { failed: { ...failed, at: failed.at.toISOString() } } : {}),
     },
   };
 }

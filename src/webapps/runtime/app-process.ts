@@ -78,6 +78,10 @@ export class AppProcess implements RunningApp {
   readonly tenantDomain: string;
   readonly name: string;
   readonly config: AppConfig;
+  /** `TESSERA_APP_VERSION` of this process: each deployed version has its own `AppProcess`. */
+  readonly version: string;
+  /** The folder the process reads: the version's own run copy when the runtime made one. */
+  readonly root: string;
   private readonly launch: AppLaunch;
   private readonly options: AppProcessOptions;
   private readonly log: AppLog;
@@ -93,6 +97,10 @@ export class AppProcess implements RunningApp {
   private nextStartAt: number | undefined;
   private waiters: Array<(status: AppStatus) => void> = [];
   private dataDir: string | undefined;
+  /** Set by `retire`: the version is leaving, so its exits are not restarted nor its heartbeats reported. */
+  private retirement: Promise<void> | undefined;
+  /** Ends a drain under way at once (an undeploy while the old version drains). */
+  private cutDrain: (() => void) | undefined;
 
   constructor(launch: AppLaunch, options: AppProcessOptions) {
     this.launch = launch;
@@ -101,6 +109,8 @@ export class AppProcess implements RunningApp {
     this.tenantDomain = launch.tenantDomain;
     this.name = launch.name;
     this.config = launch.config;
+    this.version = launch.version;
+    this.root = launch.root;
     this.log = new AppLog(appLogFile(options.logsFolder, launch.tenantDomain, launch.name));
     this.log.onLine((stream, line) => {
       if (stream === 'stderr' && HEAP_ABORT.test(line) && this.run) {
@@ -119,6 +129,7 @@ export class AppProcess implements RunningApp {
       state: this.state,
       restarts: this.restarts,
       since: this.since,
+      version: this.version,
       ...(this.reason !== undefined ? { reason: this.reason } : {}),
       ...(this.memoryBytes !== undefined ? { memoryBytes: this.memoryBytes } : {}),
       ...(this.eventLoopUtilization !== undefined ? { eventLoopUtilization: this.eventLoopUtilization } : {}),
@@ -155,8 +166,46 @@ export class AppProcess implements RunningApp {
       await run.exited;
       clearTimeout(grace);
     }
-    this.options.metrics?.forget(this.tenantDomain, this.name);
+    // A retired version's labels are its successor's now.
+    if (!this.retirement) this.options.metrics?.forget(this.tenantDomain, this.name);
     await this.log.close();
+  }
+
+  /**
+   * Takes the version out of service after a newer one took its traffic: the pool stops taking requests and
+   * those in flight finish (undici's `close()` waits for them), for at most `drainMs`; then the process
+   * stops. `retire(0)`, also while a drain is under way, stops it now. Resolves once the process is gone.
+   */
+  retire(drainMs: number): Promise<void> {
+    if (this.retirement) {
+      if (drainMs === 0) this.cutDrain?.();
+      return this.retirement;
+    }
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    this.retirement = (async () => {
+      const pool = this.run?.pool;
+      if (pool && drainMs > 0) {
+        // A request the front admitted to this version before the switch reaches `pool.request` within the
+        // same turn of the event loop (only promise continuations lie between): one turn later it is in the
+        // pool, so `close()` waits for it instead of refusing it.
+        await new Promise((resolve) => setImmediate(resolve));
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, drainMs);
+          this.cutDrain = resolve;
+        });
+        const drained = pool.close().then(
+          () => 'drained',
+          () => 'drained',
+        );
+        const how = await Promise.race([drained, bound.then(() => 'cut')]);
+        clearTimeout(timer);
+        this.log.note(how === 'drained' ? 'old version drained' : 'old version drain cut short');
+      }
+      await this.stop();
+    })();
+    return this.retirement;
   }
 
   private spawnRun(): void {
@@ -212,6 +261,8 @@ export class AppProcess implements RunningApp {
   private received(run: Run, message: HostMessage): void {
     if (run !== this.run) return;
     run.lastBeat = Date.now();
+    // A retiring version's figures would overwrite those of the version that replaced it (same labels).
+    if (message.type === 'heartbeat' && this.retirement) return;
     if (message.type === 'heartbeat') {
       this.memoryBytes = message.rss;
       this.eventLoopUtilization = message.elu;
@@ -282,6 +333,11 @@ export class AppProcess implements RunningApp {
     const why = run.failure ?? this.describeExit(code, signal);
     this.log.note(`pid ${run.child.pid ?? '?'} exited (${signal ?? `code ${code}`}): ${why}`);
     if (this.state === 'stopped') return;
+    if (this.retirement) {
+      // Leaving anyway: no restart; `stop()` (which `retire` ends with) finds the run gone.
+      this.enter('stopped', why);
+      return;
+    }
     this.memoryBytes = undefined;
     this.eventLoopUtilization = undefined;
     const readyFor = run.readyAt === undefined ? undefined : Date.now() - run.readyAt;

@@ -76,6 +76,19 @@ export interface AppStatus {
   readonly pid?: number;
   /** When it entered this state. */
   readonly since: Date;
+  /** The version this process runs (`TESSERA_APP_VERSION`). */
+  readonly version?: string;
+}
+
+/**
+ * A redeploy as it goes on one node: the new version starts beside the one serving and takes its traffic
+ * once `running`; one that fails to start is stopped and the serving one stays.
+ */
+export interface AppRollout {
+  /** The new version while it starts beside the serving one. */
+  readonly next?: { readonly version: string; readonly state: AppState; readonly since: Date };
+  /** The last deploy that did not take over, until a later one does: its version and why. */
+  readonly failed?: { readonly version: string; readonly reason: string; readonly at: Date };
 }
 
 /** Where a running app's process takes requests. */
@@ -114,9 +127,12 @@ export interface AppDirectory {
 export interface AppDeployments extends AppDirectory {
   /**
    * Once the process of the app's latest deployment has been asked to start: resolves when it has left
-   * `starting`, or after `timeoutMs`, with its status then; `undefined` when the app has no process.
+   * `starting` and, on a redeploy, taken over or failed (its status then is the serving version's, with
+   * `rollout` saying why it did not), or after `timeoutMs`; `undefined` when the app has no process.
    */
   settled(tenantId: number, name: string, timeoutMs: number): Promise<AppStatus | undefined>;
+  /** A redeploy under way or failed (nothing when the serving version is the latest deployed). */
+  rollout(tenantId: number, name: string): AppRollout | undefined;
 }
 
 /** Request metrics the HTTP front records per app (`tessera_app_requests_total`, the duration histogram). */

@@ -5,8 +5,9 @@ import type { AppDeployments } from './contract.js';
 import { settledWithin } from './settled-within.js';
 
 /**
- * Keeps the runtime in step with the deployer: a deployed (or redeployed) `runtime = "node"` app gets its
- * process (replacing the one before), an undeployed one loses it. The deployer tells synchronously; the
+ * Keeps the runtime in step with the deployer: a deployed `runtime = "node"` app gets its process, a
+ * redeployed one a new process beside the old one (which goes once the new one has taken over), an
+ * undeployed one loses them all. The deployer tells synchronously; the
  * starts and stops of one app run one after the other, so a quick redeploy then undeploy never leaves a
  * process behind.
  */
@@ -55,15 +56,32 @@ export function runtimeListener(
       enqueue(app, () => runtime.stop(app.tenantId, app.name));
     },
     get: (tenantId, name) => runtime.get(tenantId, name),
+    rollout: (tenantId, name) => runtime.rollout(tenantId, name),
     async settled(tenantId, name, timeoutMs) {
+      const until = Date.now() + timeoutMs;
       await queues.get(keyOf(tenantId, name));
+      // A redeploy: the new version's outcome is the switch (or its failure), not the old one's state.
+      await within(runtime.switched(tenantId, name), until - Date.now());
       const app = runtime.get(tenantId, name);
       if (!app) return undefined;
-      return settledWithin(app, timeoutMs);
+      return settledWithin(app, Math.max(0, until - Date.now()));
     },
     /** Resolves once every start and stop asked for so far is done (for shutdown and tests). */
     async idle() {
       while (queues.size > 0) await Promise.all(queues.values());
     },
   };
+}
+
+/** Waits for `work` at most `ms`. */
+async function within(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      work,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, ms)))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

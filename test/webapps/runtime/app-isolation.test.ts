@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { call, runtimeFixtures } from './helpers.js';
@@ -24,7 +25,7 @@ module.exports = (req, res) => {
 };`;
 
 describe('what an app may touch', () => {
-  it('reads only its own folder, writes only its data folder, spawns nothing', async () => {
+  it('reads only its own run copy, writes only its data folder, spawns nothing', async () => {
     const { runtime, home, app } = await fixture();
     const other = app({ name: 'other', tenantId: 2, files: { 'secret.txt': 'tenant 2 secret' } });
     const launch = app({ name: 'probe', files: { 'server.js': PROBE_APP, 'own.txt': 'mine' } });
@@ -37,10 +38,16 @@ describe('what an app may touch', () => {
         value?: string;
         code?: string;
       };
-    expect(await get('/read', path.join(launch.root, 'own.txt'))).toEqual({ ok: true, value: 'mine' });
-    // From the app folder (tenants/1/webapps/probe), the home's conf/ is four levels up.
-    expect(path.resolve(launch.root, '../../../../../conf/tessera.toml')).toBe(
-      path.join(home, 'conf', 'tessera.toml'),
+    // The process runs from its version's copy (work/apps/<tenant>/<app>/<n>), not the deployed folder.
+    expect(probe.root).toBe(realpathSync(path.join(home, 'work', 'apps', '1', 'probe', '1')));
+    expect(await get('/read', 'own.txt')).toEqual({ ok: true, value: 'mine' });
+    expect(await get('/read', path.join(launch.root, 'own.txt'))).toEqual({
+      ok: false,
+      code: 'ERR_ACCESS_DENIED',
+    });
+    // From the copy, the home's conf/ is five levels up.
+    expect(path.resolve(probe.root, '../../../../../conf/tessera.toml')).toBe(
+      realpathSync(path.join(home, 'conf', 'tessera.toml')),
     );
     expect(await get('/read', '../../../../../conf/tessera.toml')).toEqual({
       ok: false,
@@ -54,7 +61,7 @@ describe('what an app may touch', () => {
       ok: true,
       value: 'written',
     });
-    expect(await get('/write', path.join(launch.root, 'defaced.txt'))).toEqual({
+    expect(await get('/write', path.join(probe.root, 'defaced.txt'))).toEqual({
       ok: false,
       code: 'ERR_ACCESS_DENIED',
     });

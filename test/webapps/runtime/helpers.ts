@@ -61,6 +61,7 @@ export function runtimeFixtures(): () => Promise<RuntimeFixture> {
     const registry = new Registry();
     const runtime = await AppRuntime.open({
       logsFolder,
+      runsFolder: path.join(home, 'work', 'apps'),
       logger: pino({ level: 'silent' }),
       metrics: new AppMetrics(registry),
       stopGraceMs: 2000,
