@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import fs, { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { homeLayout, webappsFolder } from '../../src/home/layout.js';
 import { Deployer } from '../../src/webapps/deployer.js';
 import { extractWithinQuota } from '../../src/webapps/quotas.js';
@@ -8,22 +9,31 @@ import { scratchFolder } from '../helpers/databases.js';
 import { captureLog } from './helpers.js';
 import { lyingZipBomb, zipBomb } from './zip-bombs.js';
 
-/** Every byte the code under test writes through fs write streams, the way extraction writes files. */
-const written = vi.hoisted(() => ({ bytes: 0 }));
-vi.mock('node:fs', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs')>();
-  const createWriteStream: typeof fs.createWriteStream = (
-    ...args: Parameters<typeof fs.createWriteStream>
-  ) => {
-    const stream = fs.createWriteStream(...args);
-    const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
-      written.bytes += chunk.length;
-      return write(chunk, ...rest);
-    }) as typeof stream.write;
-    return stream;
-  };
-  return { ...fs, default: { ...fs, createWriteStream }, createWriteStream };
+/**
+ * Every byte the code under test writes through fs write streams, the way extraction writes files: Node's
+ * `fs.createWriteStream` wrapped while a test runs, and the wrapper made what `import { createWriteStream }
+ * from 'node:fs'` gives too (syncBuiltinESMExports), whichever test files ran before in this worker.
+ */
+const written = { bytes: 0 };
+const realCreateWriteStream = fs.createWriteStream;
+function countingCreateWriteStream(
+  ...args: Parameters<typeof fs.createWriteStream>
+): ReturnType<typeof fs.createWriteStream> {
+  const stream = realCreateWriteStream(...args);
+  const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+  stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
+    written.bytes += chunk.length;
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+  return stream;
+}
+beforeAll(() => {
+  fs.createWriteStream = countingCreateWriteStream as typeof fs.createWriteStream;
+  syncBuiltinESMExports();
+});
+afterAll(() => {
+  fs.createWriteStream = realCreateWriteStream;
+  syncBuiltinESMExports();
 });
 
 const MIB = 1024 * 1024;
