@@ -14,11 +14,18 @@ const HEAVY = ['fastify', 'pg', 'mysql2', 'better-sqlite3', 'ioredis'];
 
 /** Runs the CLI with `args` in a fresh node and answers its output and the heavy packages it loaded. */
 function runAndListHeavy(args: string[]): { status: number | null; stdout: string; heavy: string[] } {
+  return runScriptAndListHeavy(`
+    const { main } = await import(${JSON.stringify(MAIN)});
+    await main(['node', 'tessera', ...${JSON.stringify(args)}]);
+  `);
+}
+
+/** Runs `body` (an ES module's code) in a fresh node and answers its output and the heavy packages loaded. */
+function runScriptAndListHeavy(body: string): { status: number | null; stdout: string; heavy: string[] } {
   const script = `
     import { createRequire } from 'node:module';
     const stdoutWrite = process.stdout.write.bind(process.stdout);
-    const { main } = await import(${JSON.stringify(MAIN)});
-    await main(['node', 'tessera', ...${JSON.stringify(args)}]);
+    ${body}
     const loaded = Object.keys(createRequire(import.meta.url).cache);
     const heavy = ${JSON.stringify(HEAVY)}.filter((name) => loaded.some((file) => file.includes('/node_modules/' + name + '/')));
     stdoutWrite('\\nHEAVY ' + JSON.stringify(heavy) + '\\n');
@@ -52,7 +59,21 @@ describe('the CLI loads a command’s modules only when that command runs', () =
     const run = runAndListHeavy(['status', '--help']);
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('--home <dir>');
-    expect(run.heavy).toEqual(expect.arrayContaining(['better-sqlite3', 'pg', 'mysql2']));
+    // The embedded default's driver only: pg and mysql2 wait until a database of theirs is opened.
+    expect(run.heavy).toEqual(['better-sqlite3']);
+  });
+
+  it('loads a server engine’s driver when a database of that engine is first opened, and not the other’s', () => {
+    const connection = pathToFileURL(path.resolve('dist/db/connection.js')).href;
+    const run = runScriptAndListHeavy(`
+      const { openDatabase } = await import(${JSON.stringify(connection)});
+      const database = await openDatabase('postgres://postgres@127.0.0.1:5432/postgres', process.cwd());
+      await database.close();
+    `);
+    expect(run.status).toBe(0);
+    expect(run.heavy).toContain('pg');
+    expect(run.heavy).not.toContain('mysql2');
+    expect(run.heavy).not.toContain('ioredis');
   });
 
   for (const entry of COMMANDS) {
