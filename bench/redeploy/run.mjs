@@ -3,9 +3,9 @@
 // and times each deploy call to the first answer of the new version seen by a client. Rollbacks and the
 // three nodes are not measured yet: they need the versions stored in the database.
 //
-//   npm run bench:redeploy -- [--clients 16] [--warmup 5] [--redeploys 10] [--pause 1000] [--after 3]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+//   npm run bench:redeploy -- [--app small|express] [--clients 16] [--warmup 5] [--redeploys 10] [--pause 1000] [--after 3]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import yazl from 'yazl';
 
 const { values: flags } = parseArgs({
   options: {
+    app: { type: 'string', default: 'small' },
     clients: { type: 'string', default: '16' },
     warmup: { type: 'string', default: '5' },
     redeploys: { type: 'string', default: '10' },
@@ -36,9 +37,47 @@ const APP_FILES = {
     'export default (req, res) => { res.setHeader("content-type", "text/plain"); res.end(process.env.TESSERA_APP_VERSION); };\n',
 };
 
+/**
+ * The same answer from an Express 5 app with its node_modules (about 600 files), installed as an app
+ * author would, from npm's cache (the project's devDependencies put Express there).
+ */
+function expressFiles() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tessera-bench-express-'));
+  writeFileSync(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'app', private: true, type: 'module' }),
+  );
+  execFileSync(
+    'npm',
+    ['install', '--prefix', dir, '--prefer-offline', '--no-audit', '--no-fund', '--omit=dev', 'express@5'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  const files = {};
+  for (const name of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!name.isFile()) continue;
+    const full = path.join(name.parentPath, name.name);
+    files[path.relative(dir, full)] = readFileSync(full);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  files['tessera-app.toml'] = APP_FILES['tessera-app.toml'];
+  files['server.mjs'] = [
+    "import express from 'express';",
+    'const app = express();',
+    "app.get('/healthz', (req, res) => res.sendStatus(200));",
+    "app.get('/', (req, res) => res.type('text/plain').send(process.env.TESSERA_APP_VERSION));",
+    'export default app;',
+  ].join('\n');
+  return files;
+}
+
+const files = flags.app === 'express' ? expressFiles() : APP_FILES;
+
 async function zip(files) {
   const file = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files)) file.addBuffer(Buffer.from(content), name);
+  for (const [name, content] of Object.entries(files))
+    file.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
   file.end();
   const chunks = [];
   for await (const chunk of file.outputStream) chunks.push(chunk);
@@ -72,6 +111,7 @@ const server = spawn(process.execPath, [path.join(root, 'bin/tessera.js'), 'star
   env: { ...process.env, PORT: String(port), TESSERA_ADMIN_PASSWORD: PASSWORD },
 });
 const base = `http://127.0.0.1:${port}`;
+const archive = await zip(files);
 const auth = `Basic ${Buffer.from(`admin:${PASSWORD}`).toString('base64')}`;
 
 /** Uploads the app; resolves with the answer's `status.version` once the upload has answered. */
@@ -79,7 +119,7 @@ async function deploy() {
   const response = await fetch(`${base}/api/v1/tenants/carbon.super/webapps?name=${APP}`, {
     method: 'POST',
     headers: { authorization: auth, 'content-type': 'application/zip' },
-    body: await zip(APP_FILES),
+    body: archive,
   });
   const body = await response.json();
   if (response.status !== 201) throw new Error(`deploy answered ${response.status}: ${JSON.stringify(body)}`);
@@ -156,6 +196,9 @@ try {
     `load average at the end: ${loadavg()
       .map((n) => n.toFixed(2))
       .join(' ')}`,
+  );
+  console.log(
+    `app ${flags.app} (${Object.keys(files).length} files, zip ${(archive.length / 1024).toFixed(0)} KiB)`,
   );
   console.log(
     `clients ${flags.clients}, warm-up ${flags.warmup} s, ${switches.length} redeploys, ${flags.pause} ms apart`,
