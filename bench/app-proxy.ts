@@ -19,6 +19,7 @@ import { homeLayout, SUPER_TENANT_ID, webappsFolder } from '../src/home/layout.j
 import { webappsPlugin } from '../src/http/plugins/webapps.js';
 import { Deployer } from '../src/webapps/deployer.js';
 import { type AppConfig, DEFAULT_APP_LIMITS, type RunningApp } from '../src/webapps/runtime/contract.js';
+import { OpenTunnels } from '../src/webapps/runtime/open-tunnels.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string, fallback: string) => {
@@ -88,7 +89,12 @@ async function main(): Promise<void> {
     writeFileSync(path.join(folder, 'tessera-app.toml'), 'runtime = "node"\nentry = "server.js"\n');
     const deployer = new Deployer({ layout, logger: pino({ level: 'silent' }), hotDeploy: false });
     await deployer.start([SUPER_TENANT_ID, ACME]);
-    const endpoint = { socketPath, key: KEY, pool: new Pool('http://localhost', { socketPath }) };
+    const endpoint = {
+      socketPath,
+      key: KEY,
+      pool: new Pool('http://localhost', { socketPath }),
+      tunnels: new OpenTunnels(),
+    };
     const shop: RunningApp = {
       tenantId: ACME,
       tenantDomain: 'acme.com',

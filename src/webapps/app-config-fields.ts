@@ -74,6 +74,7 @@ const LIMIT_KEYS: Readonly<
   request_timeout_s: { field: 'requestTimeoutS', min: 1, max: 3600, unit: 'seconds' },
   max_concurrent: { field: 'maxConcurrent', min: 1, max: 10_000, unit: 'requests' },
   max_body_mb: { field: 'maxBodyMb', min: 0, max: 1024, unit: 'MB' },
+  start_timeout_s: { field: 'startTimeoutS', min: 1, max: 600, unit: 'seconds' },
 };
 
 /** `[limits]`: whole numbers within bounds; the defaults (`DEFAULT_APP_LIMITS`) for keys not given. */

@@ -13,6 +13,7 @@ import {
   KEY_HEADER,
   type RunningApp,
 } from '../../src/webapps/runtime/contract.js';
+import { OpenTunnels } from '../../src/webapps/runtime/open-tunnels.js';
 
 /** What the app's process received for one request (or upgrade). */
 export interface Received {
@@ -204,7 +205,7 @@ export class TestApp implements RunningApp {
     upstream: Upstream,
   ) {
     const pool = new Pool('http://localhost', { socketPath: upstream.socketPath });
-    this.#endpoint = { socketPath: upstream.socketPath, key: upstream.key, pool };
+    this.#endpoint = { socketPath: upstream.socketPath, key: upstream.key, pool, tunnels: new OpenTunnels() };
   }
 
   setState(state: AppState): void {

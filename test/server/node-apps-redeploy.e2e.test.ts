@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +64,29 @@ const BROKEN = {
   'tessera-app.toml': 'entry = "server.mjs"\nhealth = "/healthz"',
   'server.mjs': `throw new Error('this version is broken at import');`,
 };
+
+/** An unstarted `node:http` Server whose upgrades answer 101 and echo each chunk prefixed with its label. */
+function echoVersion(label: string): Record<string, string> {
+  return {
+    'tessera-app.toml': 'entry = "server.mjs"\n[limits]\nmemory_mb = 64\nrequest_timeout_s = 3',
+    'server.mjs': `
+import http from 'node:http';
+const server = http.createServer((req, res) => res.end('${label}'));
+server.on('upgrade', (req, socket) => {
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: echo\\r\\nConnection: Upgrade\\r\\n\\r\\n');
+  socket.on('data', (chunk) => socket.write('${label}:' + chunk));
+});
+export default server;
+`,
+  };
+}
+
+/** Writes `text` on the tunnel and reads what comes back. */
+async function echoed(socket: net.Socket, text: string): Promise<string> {
+  socket.write(text);
+  const [chunk] = (await once(socket, 'data')) as [Buffer];
+  return chunk.toString();
+}
 
 interface Seen {
   status: number;
@@ -275,5 +300,32 @@ describe('redeploying a node app without a failed request', () => {
     // The undeploy answers before the runtime has stopped the processes: their copies go right after.
     await eventually(() => !existsSync(path.join(t.home, 'work', 'apps', String(tenantId), 'load')), 10_000);
     expect((await fetch(`${base()}/load/`)).status).toBe(404);
+  }, 60_000);
+
+  it('keeps a tunnel opened before a redeploy echoing after the switch, and closes it at the drain bound', async () => {
+    const first = await uploadFiles(t, 'echo', echoVersion('e1'));
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    const url = new URL(t.server.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.write(
+      `GET /t/acme.com/echo/ HTTP/1.1\r\nHost: ${url.host}\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`,
+    );
+    const [head] = (await once(socket, 'data')) as [Buffer];
+    expect(head.toString()).toMatch(/^HTTP\/1\.1 101/);
+    expect(await echoed(socket, 'before')).toBe('e1:before');
+    const closed = once(socket, 'close').then(() => performance.now());
+
+    const second = await uploadFiles(t, 'echo', echoVersion('e2'));
+    const switchedAt = performance.now();
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+    expect(await (await fetch(`${base()}/echo/`)).text()).toBe('e2');
+    // The old version's requests drained at once; its tunnel is kept, still answered by it.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(await echoed(socket, 'after')).toBe('e1:after');
+    // Closed at the old version's request_timeout_s (3 s) after the switch.
+    const closedAt = await closed;
+    expect(closedAt - switchedAt).toBeGreaterThanOrEqual(2500);
+    expect(closedAt - switchedAt).toBeLessThan(8000);
+    await nothingLeftBehind(1);
   }, 60_000);
 });

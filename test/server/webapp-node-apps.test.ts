@@ -35,7 +35,13 @@ async function upload(name: string, files: Record<string, string>) {
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-const SHOP_LIMITS = { memoryMb: 128, requestTimeoutS: 30, maxConcurrent: 8, maxBodyMb: 10 };
+const SHOP_LIMITS = {
+  memoryMb: 128,
+  requestTimeoutS: 30,
+  maxConcurrent: 8,
+  maxBodyMb: 10,
+  startTimeoutS: 60,
+};
 
 describe('node apps through /api/v1/tenants/{domain}/webapps', () => {
   it('deploys an upload with its settings and data folder, answers once it runs, lists its status, and never serves its files', async () => {

@@ -43,6 +43,7 @@ describe('tessera-app.toml', () => {
         'request_timeout_s = 3600',
         'max_concurrent = 10000',
         'max_body_mb = 0',
+        'start_timeout_s = 600',
       ].join('\n'),
     );
     expect(config).toEqual({
@@ -51,7 +52,7 @@ describe('tessera-app.toml', () => {
       login: true,
       health: '/healthz?deep=1',
       env: { GREETING: 'hello', NODE_ENV: 'staging', _private: '' },
-      limits: { memoryMb: 16, requestTimeoutS: 3600, maxConcurrent: 10000, maxBodyMb: 0 },
+      limits: { memoryMb: 16, requestTimeoutS: 3600, maxConcurrent: 10000, maxBodyMb: 0, startTimeoutS: 600 },
     });
   });
 
@@ -61,7 +62,7 @@ describe('tessera-app.toml', () => {
       entry: 'server.js',
       login: false,
       env: {},
-      limits: { memoryMb: 256, requestTimeoutS: 30, maxConcurrent: 64, maxBodyMb: 10 },
+      limits: { memoryMb: 256, requestTimeoutS: 30, maxConcurrent: 64, maxBodyMb: 10, startTimeoutS: 60 },
     });
     expect(parseAppConfig('entry = "a.js"\n[limits]\nmemory_mb = 512').limits).toEqual({
       ...DEFAULT_APP_LIMITS,
@@ -118,7 +119,7 @@ describe('tessera-app.toml', () => {
     ['entry = "a.js"\nlimits = 5', '[limits] must be a table with any of memory_mb, request_timeout_s'],
     [
       'entry = "a.js"\n[limits]\nmemory = 64',
-      '[limits] has an unknown key: memory (known: memory_mb, request_timeout_s, max_concurrent, max_body_mb)',
+      '[limits] has an unknown key: memory (known: memory_mb, request_timeout_s, max_concurrent, max_body_mb, start_timeout_s)',
     ],
     [
       'entry = "a.js"\n[limits]\nmemory_mb = 15',
@@ -136,6 +137,14 @@ describe('tessera-app.toml', () => {
     [
       'entry = "a.js"\n[limits]\nrequest_timeout_s = 2.5',
       '[limits] request_timeout_s must be a whole number',
+    ],
+    [
+      'entry = "a.js"\n[limits]\nstart_timeout_s = 0',
+      '[limits] start_timeout_s must be a whole number from 1 to 600 (seconds)',
+    ],
+    [
+      'entry = "a.js"\n[limits]\nstart_timeout_s = 601',
+      '[limits] start_timeout_s must be a whole number from 1 to 600 (seconds)',
     ],
     [
       'entry = "a.js"\n[limits]\nmax_concurrent = 10001',

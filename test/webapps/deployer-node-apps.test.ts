@@ -87,7 +87,7 @@ describe('Deployer with node apps', () => {
       login: false,
       health: '/up',
       env: { A: 'b' },
-      limits: { memoryMb: 64, requestTimeoutS: 30, maxConcurrent: 64, maxBodyMb: 10 },
+      limits: { memoryMb: 64, requestTimeoutS: 30, maxConcurrent: 64, maxBodyMb: 10, startTimeoutS: 60 },
     });
     expect(shop?.version).toBe(shop?.deployedAt.toISOString());
     const dataDir = appDataFolder(layout, ACME, 'shop');

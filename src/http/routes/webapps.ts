@@ -35,6 +35,7 @@ const LimitsBody = Type.Object(
     requestTimeoutS: Type.Integer({ description: 'request_timeout_s: past it the client gets 504' }),
     maxConcurrent: Type.Integer({ description: 'max_concurrent: requests in flight; past it 503' }),
     maxBodyMb: Type.Integer({ description: 'max_body_mb: the largest request body; past it 413' }),
+    startTimeoutS: Type.Integer({ description: 'start_timeout_s: not running by then is a failed start' }),
   },
   { description: '[limits] of tessera-app.toml, defaults filled in (node apps)' },
 );

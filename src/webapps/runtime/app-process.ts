@@ -22,6 +22,7 @@ import {
   type RunningApp,
 } from './contract.js';
 import { waitUntilHealthy } from './health-check.js';
+import { OpenTunnels } from './open-tunnels.js';
 import { RestartPolicy } from './restart-policy.js';
 
 export interface AppProcessOptions {
@@ -49,6 +50,8 @@ interface Run {
   readonly socketPath: string;
   readonly key: string;
   readonly exited: Promise<void>;
+  /** WebSocket tunnels the front opened to this run. */
+  readonly tunnels: OpenTunnels;
   /** The host said `ready` (once per run counts: the app's code shares its process and could say it too). */
   announced?: boolean;
   pool?: Pool;
@@ -57,6 +60,12 @@ interface Run {
   /** Why it failed, when known before it exits: the host's `error`, the watchdog, the heap limit. */
   failure?: string;
   watchdog?: NodeJS.Timeout;
+  /** Fails the start at `start_timeout_s` unless the run is `running` by then. */
+  startTimer?: NodeJS.Timeout;
+  /** When the start timeout passes (epoch ms): the health check asks until then. */
+  startDeadline: number;
+  /** The health path's last answer (or why none came), for the reason of a start that timed out. */
+  lastHealth?: string;
 }
 
 /**
@@ -140,7 +149,7 @@ export class AppProcess implements RunningApp {
   endpoint(): AppEndpoint | undefined {
     const run = this.run;
     if (this.state !== 'running' || !run?.pool) return undefined;
-    return { socketPath: run.socketPath, key: run.key, pool: run.pool };
+    return { socketPath: run.socketPath, key: run.key, pool: run.pool, tunnels: run.tunnels };
   }
 
   retryAfterS(): number {
@@ -173,8 +182,9 @@ export class AppProcess implements RunningApp {
 
   /**
    * Takes the version out of service after a newer one took its traffic: the pool stops taking requests and
-   * those in flight finish (undici's `close()` waits for them), for at most `drainMs`; then the process
-   * stops. `retire(0)`, also while a drain is under way, stops it now. Resolves once the process is gone.
+   * those in flight finish (undici's `close()` waits for them), and its WebSocket tunnels stay open until
+   * they close, for at most `drainMs`; then the tunnels left are closed and the process stops. `retire(0)`,
+   * also while a drain is under way, stops it now. Resolves once the process is gone.
    */
   retire(drainMs: number): Promise<void> {
     if (this.retirement) {
@@ -184,8 +194,9 @@ export class AppProcess implements RunningApp {
     if (this.restartTimer) clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     this.retirement = (async () => {
-      const pool = this.run?.pool;
-      if (pool && drainMs > 0) {
+      const run = this.run;
+      const pool = run?.pool;
+      if (run && pool && drainMs > 0) {
         // A request the front admitted to this version before the switch reaches `pool.request` within the
         // same turn of the event loop (only promise continuations lie between): one turn later it is in the
         // pool, so `close()` waits for it instead of refusing it.
@@ -195,13 +206,18 @@ export class AppProcess implements RunningApp {
           timer = setTimeout(resolve, drainMs);
           this.cutDrain = resolve;
         });
-        const drained = pool.close().then(
-          () => 'drained',
+        const drained = Promise.all([pool.close().catch(() => undefined), run.tunnels.whenEmpty()]).then(
           () => 'drained',
         );
         const how = await Promise.race([drained, bound.then(() => 'cut')]);
         clearTimeout(timer);
-        this.log.note(how === 'drained' ? 'old version drained' : 'old version drain cut short');
+        const tunnels = run.tunnels.size;
+        run.tunnels.closeAll();
+        this.log.note(
+          how === 'drained'
+            ? 'old version drained'
+            : `old version drain cut short${tunnels > 0 ? `, ${tunnels} WebSocket tunnels closed` : ''}`,
+        );
       }
       await this.stop();
     })();
@@ -233,7 +249,16 @@ export class AppProcess implements RunningApp {
         }
       });
     });
-    const run: Run = { child, socketPath, key, exited, lastBeat: Date.now() };
+    const startTimeoutS = this.config.limits.startTimeoutS;
+    const run: Run = {
+      child,
+      socketPath,
+      key,
+      exited,
+      tunnels: new OpenTunnels(),
+      lastBeat: Date.now(),
+      startDeadline: Date.now() + startTimeoutS * 1000,
+    };
     this.run = run;
     this.log.clearErrorLines();
     if (child.stdout) this.log.follow(child.stdout, 'stdout');
@@ -255,6 +280,7 @@ export class AppProcess implements RunningApp {
       if (error) run.failure ??= `cannot send the settings: ${error.message}`;
     });
     this.startWatchdog(run);
+    this.startStartTimer(run);
     this.log.note(`started pid ${child.pid ?? '?'}`);
   }
 
@@ -291,16 +317,20 @@ export class AppProcess implements RunningApp {
     run.pool = pool;
     const { health } = this.config;
     if (health !== undefined) {
-      const timeoutMs = this.config.limits.requestTimeoutS * 1000;
-      const failure = await waitUntilHealthy(pool, health, run.key, timeoutMs, () => this.abandoned(run));
-      if (this.abandoned(run)) return;
-      if (failure !== undefined) {
-        run.failure = failure;
-        this.log.note(`killing pid ${run.child.pid ?? '?'}: ${failure}`);
-        run.child.kill('SIGKILL');
-        return;
-      }
+      const healthy = await waitUntilHealthy(
+        pool,
+        health,
+        run.key,
+        run.startDeadline,
+        () => this.abandoned(run),
+        (last) => {
+          run.lastHealth = last;
+        },
+      );
+      // Not healthy by the deadline: the start timer fails the run (it fires as the checks end).
+      if (this.abandoned(run) || !healthy) return;
     }
+    clearTimeout(run.startTimer);
     run.readyAt = Date.now();
     this.nextStartAt = undefined;
     this.enter('running', undefined);
@@ -324,8 +354,30 @@ export class AppProcess implements RunningApp {
     run.watchdog.unref();
   }
 
+  /**
+   * `start_timeout_s` after the spawn, a run that is not `running` (its entry still loading, say a
+   * top-level await that never resolves, or its health path not yet 2xx) is a failed start: killed, and
+   * its exit reports why, as any start that failed.
+   */
+  private startStartTimer(run: Run): void {
+    const limitS = this.config.limits.startTimeoutS;
+    run.startTimer = setTimeout(() => {
+      if (this.abandoned(run) || run.readyAt !== undefined) return;
+      const { health } = this.config;
+      const where =
+        run.announced && health !== undefined
+          ? `health check ${health} did not answer 2xx (last: ${run.lastHealth ?? 'no answer'})`
+          : 'its entry had not finished loading';
+      run.failure = `did not become ready within ${limitS} s: ${where}`;
+      this.log.note(`killing pid ${run.child.pid ?? '?'}: ${run.failure}`);
+      run.child.kill('SIGKILL');
+    }, limitS * 1000);
+    run.startTimer.unref();
+  }
+
   private exited(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
     clearInterval(run.watchdog);
+    clearTimeout(run.startTimer);
     void run.pool?.destroy().catch(() => {});
     rmSync(run.socketPath, { force: true });
     if (run !== this.run) return;

@@ -1,4 +1,5 @@
 import type { Pool } from 'undici';
+import type { OpenTunnels } from './open-tunnels.js';
 
 /**
  * What the three parts of the application runtime agree on (README, Applications; DESIGN.md section 4):
@@ -20,6 +21,11 @@ export interface AppLimits {
   readonly maxConcurrent: number;
   /** The largest request body Tessera forwards; past it 413. */
   readonly maxBodyMb: number;
+  /**
+   * From the spawn to `running` (entry loaded, `health` answered 2xx); past it the start has failed: an
+   * import that never finishes must not keep a version `starting` for ever.
+   */
+  readonly startTimeoutS: number;
 }
 
 export const DEFAULT_APP_LIMITS: Readonly<AppLimits> = Object.freeze({
@@ -27,6 +33,7 @@ export const DEFAULT_APP_LIMITS: Readonly<AppLimits> = Object.freeze({
   requestTimeoutS: 30,
   maxConcurrent: 64,
   maxBodyMb: 10,
+  startTimeoutS: 60,
 });
 
 export interface AppConfig {
@@ -102,6 +109,8 @@ export interface AppEndpoint {
   readonly key: string;
   /** Keep-alive connections to `socketPath`, closed when the process goes. */
   readonly pool: Pool;
+  /** Upgraded connections (WebSocket) to `socketPath`: a retiring version keeps them until its drain bound. */
+  readonly tunnels: OpenTunnels;
 }
 
 export interface RunningApp {

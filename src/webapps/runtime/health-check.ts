@@ -6,34 +6,35 @@ const POLL_MS = 200;
 
 /**
  * Asks a started app's `health` path until it answers 2xx: until then it takes no traffic (DESIGN.md
- * section 4). Resolves `undefined` once healthy, else why not, after `timeoutMs` or as soon as `abandoned()`
- * says the run is gone.
+ * section 4). Resolves `true` once healthy; `false` at `deadline` (epoch ms: the start timeout, which makes
+ * the failure) or as soon as `abandoned()` says the run is gone. Each answer, or why there was none, goes
+ * to `answered`, so that a failed start can say what the app last said.
  */
 export async function waitUntilHealthy(
   pool: Pool,
   healthPath: string,
   key: string,
-  timeoutMs: number,
+  deadline: number,
   abandoned: () => boolean,
-): Promise<string | undefined> {
-  const until = Date.now() + timeoutMs;
-  let last = 'no answer';
+  answered: (last: string) => void,
+): Promise<boolean> {
   while (!abandoned()) {
     try {
       const answer = await pool.request({
         path: healthPath,
         method: 'GET',
         headers: { [KEY_HEADER]: key, 'user-agent': 'tessera-health-check' },
-        headersTimeout: Math.max(1, until - Date.now()),
+        headersTimeout: Math.max(1, deadline - Date.now()),
+        bodyTimeout: Math.max(1, deadline - Date.now()),
       });
       await answer.body.dump();
-      if (answer.statusCode >= 200 && answer.statusCode < 300) return undefined;
-      last = `status ${answer.statusCode}`;
+      if (answer.statusCode >= 200 && answer.statusCode < 300) return true;
+      answered(`status ${answer.statusCode}`);
     } catch (error) {
-      last = error instanceof Error ? error.message : String(error);
+      answered(error instanceof Error ? error.message : String(error));
     }
-    if (Date.now() + POLL_MS > until) break;
+    if (Date.now() + POLL_MS > deadline) break;
     await delay(POLL_MS);
   }
-  return `health check ${healthPath} did not answer 2xx within ${Math.round(timeoutMs / 1000)} s (last: ${last})`;
+  return false;
 }

@@ -34,13 +34,15 @@ module.exports = (req, res) => {
       app({
         name: 'sick',
         health: '/healthz',
-        limits: { requestTimeoutS: 1 },
+        limits: { startTimeoutS: 1 },
         files: { 'server.js': `module.exports = (req, res) => { res.statusCode = 500; res.end(); };` },
       }),
     );
     const settled = await sick.settled();
     expect(settled.state).toBe('error');
-    expect(settled.reason).toBe('health check /healthz did not answer 2xx within 1 s (last: status 500)');
+    expect(settled.reason).toBe(
+      'did not become ready within 1 s: health check /healthz did not answer 2xx (last: status 500)',
+    );
     expect(sick.endpoint()).toBeUndefined();
   });
 });

@@ -74,6 +74,8 @@ export class UpgradeTunnels {
     }
     const upstream = net.connect(admitted.endpoint.socketPath);
     this.#track(upstream);
+    // The version's own count: when it retires, it keeps the tunnel open until its drain bound.
+    admitted.endpoint.tunnels.add(upstream);
     this.log.debug({ tenant: target.tenantDomain, app: target.name, requestId }, 'app upgrade forwarded');
 
     // Until the app sends its first byte (its 101, or a refusal), Tessera may still answer for it.
