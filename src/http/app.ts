@@ -48,10 +48,11 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
   registerRequestLog(app);
   registerSecurityHeaders(app);
   registerMaintenanceGate(app, context.maintenance);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     context.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(swagger, {
