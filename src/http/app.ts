@@ -23,6 +23,7 @@ import { upgradeRoutes } from './routes/upgrade.js';
 import { userRoutes } from './routes/users.js';
 import { userStoreRoutes } from './routes/userstores.js';
 import { webappRoutes } from './routes/webapps.js';
+import { keepRequestGarbageYoung } from './young-garbage.js';
 
 /**
  * How long an app request's tenant lookup is reused. Creations, deletions and (de)activations clear it on
@@ -32,6 +33,7 @@ const TENANT_LOOKUP_TTL_MS = 1_000;
 
 /** The Fastify application of one server: every concern a plugin, the admin API under `/api/v1`. */
 export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
+  keepRequestGarbageYoung();
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
     bodyLimit: 8 * 1024 * 1024,
@@ -46,10 +48,11 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
   registerRequestLog(app);
   registerSecurityHeaders(app);
   registerMaintenanceGate(app, context.maintenance);
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
     context.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(swagger, {

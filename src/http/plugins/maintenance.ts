@@ -25,25 +25,31 @@ const LET_THROUGH: ReadonlySet<string> = new Set([
  */
 export function registerMaintenanceGate(app: FastifyInstance, mode: MaintenanceMode): void {
   const running = new WeakMap<FastifyRequest, WriteDone>();
-  app.addHook('onRequest', async (request) => {
-    if (READ_METHODS.has(request.method)) return;
-    if (LET_THROUGH.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return;
-    const done = mode.beginWrite();
-    if (done === undefined) {
+  // Callback hooks, not async ones: these run for every request, and a read costs them one Set lookup.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (READ_METHODS.has(request.method)) return done();
+    if (LET_THROUGH.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return done();
+    const write = mode.beginWrite();
+    if (write === undefined) {
       const { message, retryAfterSeconds } = mode.state;
-      throw new TesseraError('MAINTENANCE', message, { retryAfterSeconds });
+      return done(new TesseraError('MAINTENANCE', message, { retryAfterSeconds }));
     }
-    running.set(request, done);
+    running.set(request, write);
+    done();
   });
   // The handler has finished (its answer, or its error's, is being sent): the write is over. onResponse
-  // too, for an answer that never reached onSend.
-  const finish = async (request: FastifyRequest) => {
+  // too, for an answer that never reached onSend. Only a write let in has anything to finish.
+  const finish = (request: FastifyRequest) => {
+    if (READ_METHODS.has(request.method)) return;
     running.get(request)?.();
     running.delete(request);
   };
-  app.addHook('onSend', async (request, _reply, payload) => {
-    await finish(request);
-    return payload;
+  app.addHook('onSend', (request, _reply, payload, done) => {
+    finish(request);
+    done(null, payload);
   });
-  app.addHook('onResponse', finish);
+  app.addHook('onResponse', (request, _reply, done) => {
+    finish(request);
+    done();
+  });
 }
