@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server/start.js';
 import { scratchDatabase } from '../helpers/databases.js';
 import { basicAuthorization, startServerOn, writeConfig } from '../helpers/server.js';
+import { type ServerLogLine, serverLogLines } from '../helpers/server-log.js';
 import { buildZip } from '../webapps/helpers.js';
 import { metricSample, SUPER } from './node-apps-helpers.js';
 
@@ -22,19 +22,11 @@ export default function handler(req, res) {
 }
 `;
 
-interface LogLine {
-  level: number;
-  msg: string;
-  reqId?: string;
-  req?: { method: string; url: string };
-  res?: { statusCode: number };
-}
-
 describe('a node app’s requests at log level info', () => {
   const scratch = scratchDatabase('sqlite', 'reqlog_app');
   let home: string;
   let server: RunningServer | undefined;
-  let lines: LogLine[];
+  let lines: ServerLogLine[];
   let before: string;
   let metrics: string;
 
@@ -64,10 +56,7 @@ describe('a node app’s requests at log level info', () => {
     metrics = await (await fetch(`${server.url}/metrics`)).text();
     await server.close();
     server = undefined;
-    lines = readFileSync(path.join(home, 'logs', 'tessera.log'), 'utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as LogLine);
+    lines = serverLogLines(home);
   }, 60_000);
   afterAll(async () => {
     await server?.close();

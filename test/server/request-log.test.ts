@@ -1,32 +1,12 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { type ServerLogLine, serverLogLines } from '../helpers/server-log.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 
-interface LogLine {
-  level: number;
-  msg: string;
-  reqId?: string;
-  req?: { method: string; url: string };
-  res?: { statusCode: number };
-  error?: string;
-  reason?: string;
-  err?: { message: string; stack: string };
-}
-
-/** The JSON lines of logs/tessera.log once the server stopped (the file is flushed on close). */
-function logLines(home: string): LogLine[] {
-  return readFileSync(path.join(home, 'logs', 'tessera.log'), 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as LogLine);
-}
-
 describe('the request log (logs/tessera.log)', () => {
   let t: TestServer;
-  let lines: LogLine[];
+  let lines: ServerLogLine[];
 
   beforeAll(async () => {
     t = await startTestServer('sqlite'); // logs at debug, so successes are in the file too
@@ -47,7 +27,7 @@ describe('the request log (logs/tessera.log)', () => {
     expect((await t.call('GET', '/api/v1/tenants', { as: SUPER })).status).toBe(500);
     tenants.list = list;
     await t.server.close();
-    lines = logLines(t.home);
+    lines = serverLogLines(t.home);
   }, 60_000);
   afterAll(async () => {
     // Stopped already when the log was read.
