@@ -21,6 +21,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { untilAnswers } from '../until-answers.mjs';
 import { rssMiB, wrk } from '../wrk.mjs';
 
 const { values: flags } = parseArgs({
@@ -53,21 +54,6 @@ function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
-}
-
-async function untilAnswers(url, deadlineMs = 30_000) {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const response = await fetch(url);
-      await response.arrayBuffer();
-      if (response.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not answer 200 within ${deadlineMs} ms`);
-    await sleep(200);
-  }
 }
 
 function stopped(child) {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import yazl from 'yazl';
+import { untilAnswers } from '../until-answers.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -25,6 +26,8 @@ const { values: flags } = parseArgs({
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
+/** Any answer but a server error: the server (or the app) is up. */
+const answered = (status) => status < 500;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const PASSWORD = 'bench-admin-pw';
 const APP = 'bench-redeploy';
@@ -84,21 +87,6 @@ async function zip(files) {
   return Buffer.concat(chunks);
 }
 
-async function untilAnswers(url, deadlineMs = 30_000) {
-  const until = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      const response = await fetch(url);
-      await response.arrayBuffer();
-      if (response.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`${url} did not answer within ${deadlineMs} ms`);
-    await sleep(200);
-  }
-}
-
 function percentile(sorted, p) {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -127,9 +115,9 @@ async function deploy() {
 }
 
 try {
-  await untilAnswers(`${base}/healthz`);
+  await untilAnswers(`${base}/healthz`, { accept: answered });
   await deploy();
-  await untilAnswers(`${base}/${APP}/`);
+  await untilAnswers(`${base}/${APP}/`, { accept: answered });
 
   const agent = new Agent({ connections: Number(flags.clients), keepAliveTimeout: 30_000 });
   /** Each answer: when it came, how long it took, its version or failure. */
