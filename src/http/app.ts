@@ -23,7 +23,6 @@ import { upgradeRoutes } from './routes/upgrade.js';
 import { userRoutes } from './routes/users.js';
 import { userStoreRoutes } from './routes/userstores.js';
 import { webappRoutes } from './routes/webapps.js';
-import { keepRequestGarbageYoung } from './young-garbage.js';
 
 /**
  * How long an app request's tenant lookup is reused. Creations, deletions and (de)activations clear it on
@@ -33,7 +32,6 @@ const TENANT_LOOKUP_TTL_MS = 1_000;
 
 /** The Fastify application of one server: every concern a plugin, the admin API under `/api/v1`. */
 export async function buildApp(context: ServerContext): Promise<FastifyInstance> {
-  keepRequestGarbageYoung();
   const app = Fastify({
     loggerInstance: context.logger as FastifyBaseLogger,
     bodyLimit: 8 * 1024 * 1024,

@@ -10,6 +10,7 @@ import { TesseraError } from '../errors.js';
 import { homeLayout } from '../home/layout.js';
 import { NodeLock } from '../home/node-lock.js';
 import { buildApp } from '../http/app.js';
+import { keepRequestGarbageYoung } from '../http/young-garbage.js';
 import type { ServerContext } from '../http/context.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
@@ -99,6 +100,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       { config, layout, database, logger, readOnlyStoreDatabases: options.readOnlyStoreDatabases },
       closers,
     );
+    // A setting of the whole process (V8's), made where the process becomes a server, not per app built.
+    keepRequestGarbageYoung();
     const app = await buildApp(context);
     closers.add(() => app.close());
     const port = await listen(app, address);
