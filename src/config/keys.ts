@@ -164,6 +164,16 @@ export const CONFIG_KEYS = {
     description:
       'replaced and undeployed archives older than this are removed from `backups/`; `0` keeps them whatever their age',
   },
+  'deployment.keep_versions': {
+    type: 'integer',
+    default: 5,
+    min: 1,
+    max: 1_000,
+    unit: 'versions',
+    since: '2.1.0',
+    description:
+      'versions of each app kept in the database for rollback, newest first (the one serving is always kept)',
+  },
   'registry.mounts': {
     type: 'mounts',
     since: '2.0.0',

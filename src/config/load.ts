@@ -101,6 +101,7 @@ function readDeployment(read: ReturnType<typeof keyReader>): DeploymentConfig {
     maxUploadMb: read.integer('deployment.max_upload_mb'),
     backupRetentionCount: read.integer('deployment.backup_retention_count'),
     backupRetentionDays: read.integer('deployment.backup_retention_days'),
+    keepVersions: read.integer('deployment.keep_versions'),
   };
   read.checkLimits('deployment');
   return config;

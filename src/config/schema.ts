@@ -33,6 +33,8 @@ export interface DeploymentConfig {
   backupRetentionCount: number;
   /** Replaced and undeployed archives older than this are removed; 0 keeps them whatever their age. */
   backupRetentionDays: number;
+  /** Versions of each app kept in the database for rollback, newest first; the current one always is. */
+  keepVersions: number;
 }
 
 /* The defaults other rooms name, read from the key table (keys.ts), where each is written once. */
@@ -44,6 +46,7 @@ export const DEPLOYMENT_DEFAULTS: Readonly<Omit<DeploymentConfig, 'hotDeploy'>> 
   maxUploadMb: CONFIG_KEYS['deployment.max_upload_mb'].default,
   backupRetentionCount: CONFIG_KEYS['deployment.backup_retention_count'].default,
   backupRetentionDays: CONFIG_KEYS['deployment.backup_retention_days'].default,
+  keepVersions: CONFIG_KEYS['deployment.keep_versions'].default,
 });
 
 /** How long opening a user store's database (or probing it) may take: `userstores.connect_timeout_ms`. */

@@ -1,7 +1,7 @@
 import type { Generated } from 'kysely';
 
 /**
- * The tables of the current release (2.0.0) as the server's queries see them. Older levels exist only as
+ * The tables of the current release (2.1.0) as the server's queries see them. Older levels exist only as
  * SQL scripts and frozen fixture generators; the server never queries them.
  * Timestamps are epoch milliseconds and flags are 0/1 so that every engine returns the same values.
  */
@@ -96,6 +96,40 @@ export interface AuditLogTable {
   created_at: number;
 }
 
+/** One stored version of an app: a zip, its bytes in `webapp_version_chunks` (2.1.0). */
+export interface WebappVersionsTable {
+  tenant_id: number;
+  name: string;
+  version: number;
+  /** SHA-256 of the zip, hex: every node checks the bytes it assembled against it before running them. */
+  checksum: string;
+  size_bytes: number;
+  /** How it arrived: `upload` (the API), `zip` or `folder` (dropped into a node's webapps/). */
+  origin: string;
+  deployed_by: string;
+  deployed_at: number;
+  /** Set when the version did not start on the node that deployed it; it was then never made current. */
+  failure: string | null;
+}
+
+/** A version's zip in pieces of at most 1 MiB: MariaDB's default max_allowed_packet is 16 MiB. */
+export interface WebappVersionChunksTable {
+  tenant_id: number;
+  name: string;
+  version: number;
+  seq: number;
+  bytes: Uint8Array;
+}
+
+/** A deployed app and the version every node serves; an undeployed app has no row (its versions stay). */
+export interface WebappsTable {
+  tenant_id: number;
+  name: string;
+  current_version: number;
+  updated_by: string;
+  updated_at: number;
+}
+
 export interface Schema {
   tessera_schema_history: SchemaHistoryTable;
   tenants: TenantsTable;
@@ -108,4 +142,7 @@ export interface Schema {
   registry_properties: RegistryPropertiesTable;
   cluster_nodes: ClusterNodesTable;
   audit_log: AuditLogTable;
+  webapp_versions: WebappVersionsTable;
+  webapp_version_chunks: WebappVersionChunksTable;
+  webapps: WebappsTable;
 }

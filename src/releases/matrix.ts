@@ -54,9 +54,16 @@ export const RELEASES: readonly Release[] = [
     summary: 'code only: maintenance mode',
     source: { commit: 'd3d84324eaefe6dd589b81fc5aa9eb0642dd97fa' },
   },
+  {
+    version: '2.1.0',
+    schemaLevel: '2.1.0',
+    configFormat: '2.0',
+    upgradesFrom: ['2.0.0', '2.0.1'],
+    summary: 'server-side applications, app versions stored in the database and served by every node',
+  },
 ];
 
-export const CURRENT_RELEASE = '2.0.1';
+export const CURRENT_RELEASE = '2.1.0';
 
 export function findRelease(version: string): Release | undefined {
   return RELEASES.find((r) => r.version === version);

@@ -1,0 +1,34 @@
+-- Tessera 2.1.0: applications stored in the database as numbered versions, so that every node serves them.
+CREATE TABLE webapp_versions (
+  tenant_id INT NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  version INT NOT NULL,
+  checksum CHAR(64) NOT NULL,
+  size_bytes BIGINT NOT NULL,
+  origin VARCHAR(16) NOT NULL,
+  deployed_by VARCHAR(255) NOT NULL,
+  deployed_at BIGINT NOT NULL,
+  failure MEDIUMTEXT,
+  PRIMARY KEY (tenant_id, name, version),
+  CONSTRAINT webapp_versions_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE webapp_version_chunks (
+  tenant_id INT NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  version INT NOT NULL,
+  seq INT NOT NULL,
+  bytes LONGBLOB NOT NULL,
+  PRIMARY KEY (tenant_id, name, version, seq),
+  CONSTRAINT webapp_version_chunks_version_fk FOREIGN KEY (tenant_id, name, version) REFERENCES webapp_versions (tenant_id, name, version) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE webapps (
+  tenant_id INT NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  current_version INT NOT NULL,
+  updated_by VARCHAR(255) NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, name),
+  CONSTRAINT webapps_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

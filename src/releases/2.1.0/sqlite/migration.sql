@@ -1,0 +1,32 @@
+-- Tessera 2.1.0: applications stored in the database as numbered versions, so that every node serves them.
+CREATE TABLE webapp_versions (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  name VARCHAR(100) NOT NULL,
+  version INTEGER NOT NULL,
+  checksum CHAR(64) NOT NULL,
+  size_bytes BIGINT NOT NULL,
+  origin VARCHAR(16) NOT NULL,
+  deployed_by VARCHAR(255) NOT NULL,
+  deployed_at BIGINT NOT NULL,
+  failure TEXT,
+  PRIMARY KEY (tenant_id, name, version)
+);
+
+CREATE TABLE webapp_version_chunks (
+  tenant_id INTEGER NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  version INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  bytes BLOB NOT NULL,
+  PRIMARY KEY (tenant_id, name, version, seq),
+  FOREIGN KEY (tenant_id, name, version) REFERENCES webapp_versions (tenant_id, name, version) ON DELETE CASCADE
+);
+
+CREATE TABLE webapps (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  name VARCHAR(100) NOT NULL,
+  current_version INTEGER NOT NULL,
+  updated_by VARCHAR(255) NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, name)
+);
