@@ -110,6 +110,8 @@ export interface WebappVersionsTable {
   deployed_at: number;
   /** Set when the version did not start on the node that deployed it; it was then never made current. */
   failure: string | null;
+  /** When its bytes were removed (past `deployment.keep_versions`); the row stays, so its checksum is known. */
+  pruned_at: number | null;
 }
 
 /** A version's zip in pieces of at most 1 MiB: MariaDB's default max_allowed_packet is 16 MiB. */

@@ -9,6 +9,7 @@ CREATE TABLE webapp_versions (
   deployed_by VARCHAR(255) NOT NULL,
   deployed_at BIGINT NOT NULL,
   failure MEDIUMTEXT,
+  pruned_at BIGINT,
   PRIMARY KEY (tenant_id, name, version),
   CONSTRAINT webapp_versions_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

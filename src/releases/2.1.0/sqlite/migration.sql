@@ -9,6 +9,7 @@ CREATE TABLE webapp_versions (
   deployed_by VARCHAR(255) NOT NULL,
   deployed_at BIGINT NOT NULL,
   failure TEXT,
+  pruned_at BIGINT,
   PRIMARY KEY (tenant_id, name, version)
 );
 
