@@ -10,7 +10,9 @@ export type BusMessage =
   /** A tenant was created or deleted. */
   | { kind: 'tenants' }
   /** The maintenance mode was switched to this generation: read its state again (src/maintenance). */
-  | { kind: 'maintenance'; generation: number };
+  | { kind: 'maintenance'; generation: number }
+  /** A tenant's apps changed in the database (a version deployed or made current, an app undeployed). */
+  | { kind: 'webapps'; tenantId: number };
 
 export type BusListener = (message: BusMessage) => void;
 export type SubscriptionListener = (subscribed: boolean) => void;
@@ -149,6 +151,8 @@ function parseMessage(text: string): BusMessage | undefined {
   if (message.kind === 'stores' && Number.isInteger(message.tenantId))
     return { kind: 'stores', tenantId: message.tenantId as number };
   if (message.kind === 'tenants') return { kind: 'tenants' };
+  if (message.kind === 'webapps' && Number.isInteger(message.tenantId))
+    return { kind: 'webapps', tenantId: message.tenantId as number };
   if (message.kind === 'maintenance' && Number.isInteger(message.generation))
     return { kind: 'maintenance', generation: message.generation as number };
   return undefined;

@@ -13,6 +13,7 @@ import type { TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
 import type { Deployer } from '../webapps/deployer.js';
 import type { AppDeployments, AppRequestMetrics } from '../webapps/runtime/contract.js';
+import type { ClusterApps } from '../webapps/versions/cluster-apps.js';
 
 /** The services one running server is made of, handed to every route plugin. */
 export interface ServerContext {
@@ -23,6 +24,8 @@ export interface ServerContext {
   tenants: TenantService;
   stores: UserStoreManager;
   deployer: Deployer;
+  /** The apps' versions in the database, which every node serves (issue 13). */
+  clusterApps: ClusterApps;
   registry: Registry;
   authenticator: Authenticator;
   audit: AuditLog;

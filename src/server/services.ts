@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { openClusterCache } from '../cache/cluster-cache.js';
 import type { TesseraConfig } from '../config/schema.js';
@@ -20,6 +21,8 @@ import { Deployer } from '../webapps/deployer.js';
 import { quotasFromConfig } from '../webapps/quotas.js';
 import { AppRuntime } from '../webapps/runtime/app-runtime.js';
 import { runtimeListener } from '../webapps/runtime/runtime-listener.js';
+import { ClusterApps } from '../webapps/versions/cluster-apps.js';
+import { AppVersionStore } from '../webapps/versions/version-store.js';
 import type { Closers } from './closers.js';
 
 export interface ServicesInput {
@@ -36,6 +39,9 @@ export interface Services {
   /** This node's part in the maintenance mode: told the node's id once it is registered. */
   maintenance: NodeMaintenance;
 }
+
+/** How often a node compares its apps with the database without being told (as the tenant follower). */
+const CLUSTER_APPS_INTERVAL_MS = 5_000;
 
 /**
  * Opens what a node serves with, in dependency order, each added to `closers` as soon as it is open: the
@@ -101,6 +107,15 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     await appsListener.idle();
     await apps.close();
   });
+  // The apps every node serves: versions stored in the database, mirrored into each node's webapps/.
+  const clusterApps = new ClusterApps({
+    store: new AppVersionStore(database.db, config.deployment.keepVersions),
+    bus: cluster.bus,
+    logger: logger.child({ component: 'cluster-apps' }),
+    backups: layout.backups,
+    nodeLabel: `webapps/ of ${hostname()}`,
+    intervalMs: CLUSTER_APPS_INTERVAL_MS,
+  });
   const deployer = new Deployer({
     layout,
     logger,
@@ -109,6 +124,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     tenantDomain,
     hotDeployHeld: inMaintenance,
     apps: appsListener,
+    versions: clusterApps,
   });
   closers.add(() => deployer.close());
   const lifecycle: TenantLifecycle = new TenantLifecycle({
@@ -123,6 +139,8 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   });
   await lifecycle.start();
   closers.add(() => lifecycle.stop());
+  clusterApps.start((tenantId) => deployer.follow(tenantId));
+  closers.add(() => clusterApps.stop());
   // Uploads and undeploys prune backups/; this applies the age limit to what earlier runs left.
   await applyBackupRetention(layout.backups, config.deployment, logger);
   // A mount that cannot be reached is logged; only paths under it fail, with STORE_UNAVAILABLE.
@@ -143,6 +161,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     tenants,
     stores,
     deployer,
+    clusterApps,
     apps: appsListener,
     appMetrics,
     registry,

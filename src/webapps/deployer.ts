@@ -20,6 +20,7 @@ import {
 } from './quotas.js';
 import type { AppConfig } from './runtime/contract.js';
 import { createStagingFolder, removeFolder, replaceFolder } from './staging.js';
+import type { ClusterVersions } from './versions/cluster-apps.js';
 import { type AppSource, type AppSourceKind, scanWebapps } from './webapps-scan.js';
 
 /** Tenant ids and domains, provided by the server. */
@@ -41,8 +42,8 @@ export interface DeployedApp {
   readonly config: AppConfig;
   readonly deployedAt: Date;
   /**
-   * `TESSERA_APP_VERSION`. Until apps have numbered versions (issue 13) this is `deployedAt` as an ISO
-   * 8601 string: it changes with every (re)deployment, which is what the app can rely on.
+   * `TESSERA_APP_VERSION`: the version number the cluster gave these bytes (`1`, `2`, ...). A deployer
+   * without the cluster's versions (tests, tools) gives `deployedAt` as an ISO 8601 string instead.
    */
   readonly version: string;
   /** `node` apps: their data folder (`appDataFolder`), created 0700 when deployed. */
@@ -93,7 +94,15 @@ export interface DeployerOptions {
   hotDeployHeld?: () => boolean;
   /** Told of each deployment and undeployment (see `DeployListener`). */
   apps?: DeployListener;
+  /**
+   * The versions every node serves (`ClusterApps`): each deployment is recorded as a version, and the
+   * folder is brought in line with the database when `follow` is called. Without it the folder is all.
+   */
+  versions?: ClusterVersions;
 }
+
+/** The cluster's versions could not be read or written: the deployment waits, what serves keeps serving. */
+class VersionNotRecordedError extends Error {}
 
 const DEFAULT_RESCAN_INTERVAL_MS = 2_000;
 const DEFAULT_DEBOUNCE_MS = 100;
@@ -111,6 +120,8 @@ interface Deployment {
   /** The `webapps/` entry it came from and that entry's fingerprint when deployed. */
   entry: string;
   fingerprint: string;
+  /** Its number among the cluster's versions, when the deployer has them. */
+  version?: number;
 }
 
 /** The last refusal of a `webapps/` entry; `key` says which state of the entry (and tenant) it was for. */
@@ -161,6 +172,7 @@ export class Deployer {
   private readonly tenants = new Map<number, TenantState>();
   private readonly hotDeployHeld: () => boolean;
   private readonly listener: DeployListener | undefined;
+  private readonly versions: ClusterVersions | undefined;
   private heldLogged = false;
   private rescanTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -176,6 +188,7 @@ export class Deployer {
     this.tenantDomain = options.tenantDomain;
     this.hotDeployHeld = options.hotDeployHeld ?? (() => false);
     this.listener = options.apps;
+    this.versions = options.versions;
   }
 
   /** Deploys every tenant's apps, then (with hot deploy) starts watching. */
@@ -225,7 +238,17 @@ export class Deployer {
       );
       state.watcher.arm();
     }
-    await this.enqueueScan(state, 'immediate');
+    await this.enqueueScan(state, 'immediate', true);
+  }
+
+  /**
+   * Brings the tenant's apps (every tenant's without one) in line with the versions the cluster serves,
+   * then deploys what changed: another node's deploy, rollback or undeploy reaches this node through here.
+   */
+  async follow(tenantId?: number): Promise<void> {
+    const states =
+      tenantId === undefined ? [...this.tenants.values()] : [this.tenants.get(tenantId)].filter((s) => !!s);
+    await Promise.all(states.map((state) => this.enqueueScan(state as TenantState, 'settled', true)));
   }
 
   /** Stops watching the tenant and undeploys its apps (their sources in `webapps/` are left alone). */
@@ -286,12 +309,12 @@ export class Deployer {
     );
   }
 
-  private enqueueScan(state: TenantState, mode: ScanMode): Promise<void> {
+  private enqueueScan(state: TenantState, mode: ScanMode, mirror = false): Promise<void> {
     state.queue = state.queue.then(async () => {
       if (this.closed || state.removed) return;
       if (mode === 'settled' && this.heldNow()) return;
       try {
-        await this.scan(state, mode);
+        await this.scan(state, mode, mirror);
       } catch (error) {
         this.logger.error({ tenant: state.tenantId, err: error }, 'scanning webapps failed');
       }
@@ -308,9 +331,24 @@ export class Deployer {
     return held;
   }
 
-  /** One reconciliation of a tenant's deployments with its `webapps/` folder. */
-  private async scan(state: TenantState, mode: ScanMode): Promise<void> {
-    const sources = await scanWebapps(state.webapps);
+  /**
+   * One reconciliation of a tenant's deployments with its `webapps/` folder; with `mirror`, the folder is
+   * first brought in line with the cluster's versions.
+   */
+  private async scan(state: TenantState, mode: ScanMode, mirror = false): Promise<void> {
+    let sources = await scanWebapps(state.webapps);
+    let complete = new Set<string>();
+    if (mirror && this.versions) {
+      try {
+        complete = await this.versions.mirror(state.tenantId, state.webapps, sources);
+        sources = await scanWebapps(state.webapps);
+      } catch (error) {
+        this.logger.warn(
+          { tenant: state.tenantId, reason: String(error) },
+          "cannot compare the tenant's apps with the cluster's now",
+        );
+      }
+    }
     const present = new Set(sources.map((source) => source.entry));
     for (const entry of [...state.refusals.keys()]) if (!present.has(entry)) state.refusals.delete(entry);
     for (const entry of [...state.settling.keys()]) if (!present.has(entry)) state.settling.delete(entry);
@@ -318,7 +356,7 @@ export class Deployer {
     const wanted = this.chooseSources(state, sources);
     for (const [name, deployment] of [...state.deployments]) {
       const source = wanted.get(name);
-      if (!source) await this.undeploy(state, name, 'its source was removed');
+      if (!source) await this.undeploy(state, name, 'its source was removed', true);
       else if (source.entry !== deployment.entry)
         await this.undeploy(state, name, `replaced by ${source.entry}`);
     }
@@ -331,7 +369,8 @@ export class Deployer {
       if (refusedAs === failedKey(source) && !refusal?.retry) continue;
       // A quota refusal stands until the tenant's other apps change (one undeployed makes room).
       if (refusedAs === quotaKey(source, othersUsage(state, source.name))) continue;
-      if (source.kind === 'zip' && mode === 'settled' && !this.hasSettled(state, source)) {
+      const settled = complete.has(source.entry) || this.hasSettled(state, source);
+      if (source.kind === 'zip' && mode === 'settled' && !settled) {
         stillSettling = true;
         continue;
       }
@@ -404,6 +443,14 @@ export class Deployer {
       this.logger.info({ ...log, runtime: config.runtime, login: config.login, root }, 'webapp deployed');
       this.tell('deployed', deployment.app);
     } catch (error) {
+      if (error instanceof VersionNotRecordedError) {
+        // Nothing changed: what serves keeps serving, and the next scan tries again.
+        this.logger.warn(
+          { ...log, reason: error.message },
+          'webapp not deployed yet: its version is not recorded',
+        );
+        return;
+      }
       // The app mirrors its source: a version that cannot be deployed takes the previous one down too.
       if (state.deployments.has(source.name))
         await this.undeploy(state, source.name, 'its new version was refused');
@@ -421,6 +468,7 @@ export class Deployer {
     const staged = await createStagingFolder(state.extracted, source.name);
     let config: AppConfig;
     let bytes: number;
+    let version: number | undefined;
     try {
       // Bounded by the app's quota and what is left of the tenant's, so even a zip dropped in by hand is
       // never extracted past them.
@@ -428,6 +476,7 @@ export class Deployer {
       bytes = summary.bytes;
       config = await readAppConfig(staged);
       await assertEntryInsideApp(staged, config);
+      version = await this.recordVersion(state, source);
       await replaceFolder(staged, target);
       this.logger.debug({ tenant: state.tenantId, app: source.name, ...summary }, 'webapp archive extracted');
     } catch (error) {
@@ -435,9 +484,10 @@ export class Deployer {
       throw error;
     }
     return {
-      app: this.deployedApp(state, source, await realpath(target), config, bytes),
+      app: this.deployedApp(state, source, await realpath(target), config, bytes, version),
       entry: source.entry,
       fingerprint: source.fingerprint,
+      ...(version === undefined ? {} : { version }),
     };
   }
 
@@ -451,11 +501,23 @@ export class Deployer {
     const config = await readAppConfig(root);
     await assertEntryInsideApp(root, config);
     const bytes = await measureFolderWithinQuota(root, this.quotas, tenant, source.name, others);
+    const version = await this.recordVersion(state, source);
     return {
-      app: this.deployedApp(state, source, root, config, bytes),
+      app: this.deployedApp(state, source, root, config, bytes, version),
       entry: source.entry,
       fingerprint: source.fingerprint,
+      ...(version === undefined ? {} : { version }),
     };
+  }
+
+  /** The source's version number among the cluster's (recorded if new); none without the cluster's versions. */
+  private async recordVersion(state: TenantState, source: AppSource): Promise<number | undefined> {
+    if (!this.versions) return undefined;
+    try {
+      return await this.versions.record(state.tenantId, source);
+    } catch (error) {
+      throw new VersionNotRecordedError(String(error));
+    }
   }
 
   private deployedApp(
@@ -464,6 +526,7 @@ export class Deployer {
     root: string,
     config: AppConfig,
     bytes: number,
+    version: number | undefined,
   ): DeployedApp {
     const deployedAt = new Date();
     return {
@@ -474,7 +537,7 @@ export class Deployer {
       sourcePath: source.path,
       config,
       deployedAt,
-      version: deployedAt.toISOString(),
+      version: version === undefined ? deployedAt.toISOString() : String(version),
       ...(config.runtime === 'node'
         ? { dataDir: appDataFolder(this.layout, state.tenantId, source.name) }
         : {}),
@@ -503,10 +566,30 @@ export class Deployer {
     return tenantId === SUPER_TENANT_ID ? 'the super tenant' : `tenant ${tenantId}`;
   }
 
-  private async undeploy(state: TenantState, name: string, reason: string): Promise<void> {
+  /**
+   * `sourceRemoved`: its source left `webapps/` (removed by hand or by the API, not taken down by a refused
+   * new version or a tenant leaving), so the app leaves the cluster too, unless another node deployed a
+   * newer version of it meanwhile.
+   */
+  private async undeploy(
+    state: TenantState,
+    name: string,
+    reason: string,
+    sourceRemoved = false,
+  ): Promise<void> {
     const deployment = state.deployments.get(name);
     if (!deployment) return;
     state.deployments.delete(name);
+    if (sourceRemoved && this.versions && deployment.version !== undefined) {
+      try {
+        await this.versions.removed(state.tenantId, name, deployment.version);
+      } catch (error) {
+        this.logger.warn(
+          { tenant: state.tenantId, app: name, reason: String(error) },
+          'the app could not be undeployed for the cluster; other nodes keep serving it',
+        );
+      }
+    }
     // Told before the extracted files go, so the runtime starts stopping the process first. The data
     // folder stays: it outlives the app's deployments.
     this.tell('undeployed', deployment.app);

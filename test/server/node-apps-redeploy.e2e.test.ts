@@ -247,12 +247,22 @@ describe('redeploying a node app without a failed request', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const seen = (await load.stop()).flat();
 
-    // The upload answers with the failure: the version serving is still the old one.
+    // The upload answers with the failure: the version serving is still the old one, and it is the
+    // cluster's current version again (so no other node, and no restart, runs the broken one).
     expect(uploaded.status, JSON.stringify(uploaded.body)).toBe(201);
+    const brokenVersion = String(Number(serving.status.version) + 1);
+    expect(uploaded.body).toMatchObject({ version: serving.status.version });
     expect(uploaded.body.status).toMatchObject({
       state: 'running',
       version: serving.status.version,
-      failed: { version: uploaded.body.version },
+      failed: { version: brokenVersion },
+    });
+    const versions = await t.call('GET', '/api/v1/tenants/acme.com/webapps/load/versions', { as: ACME });
+    expect(versions.body.current).toBe(Number(serving.status.version));
+    expect(versions.body.versions[0]).toMatchObject({
+      version: Number(brokenVersion),
+      current: false,
+      failure: expect.stringMatching(/broken at import/),
     });
     expect(uploaded.body.status.failed.reason).toMatch(/this version is broken at import/);
     expect(seen.filter((s) => s.status !== 200)).toEqual([]);

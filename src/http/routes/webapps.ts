@@ -84,8 +84,25 @@ const AppBody = Type.Object({
   limits: Type.Optional(LimitsBody),
   status: Type.Optional(StatusBody),
   url: Type.String({ description: 'Where the app is served, from the server root' }),
+  deployedAt: Type.String({ format: 'date-time', description: 'When this node deployed it' }),
+  version: Type.String({
+    description: 'TESSERA_APP_VERSION: the version this node deployed, numbered by the cluster (1, 2, ...)',
+  }),
+});
+
+const VersionBody = Type.Object({
+  version: Type.Integer({ minimum: 1 }),
+  current: Type.Boolean({ description: 'The version every node serves' }),
+  checksum: Type.String({ description: 'SHA-256 of its zip, checked by every node before it runs it' }),
+  sizeBytes: Type.Integer({ description: 'The size of its zip' }),
+  origin: Type.String({ description: 'upload (the API), zip or folder (dropped into a webapps/ folder)' }),
+  deployedBy: Type.String(),
   deployedAt: Type.String({ format: 'date-time' }),
-  version: Type.String({ description: 'TESSERA_APP_VERSION: for now the deployment time (ISO 8601)' }),
+  failure: Type.Optional(Type.String({ description: 'Why it did not start where it was deployed' })),
+  available: Type.Boolean({
+    description: 'Its zip is still kept (deployment.keep_versions): it can be rolled back to',
+  }),
+  prunedAt: Type.Optional(Type.String({ format: 'date-time' })),
 });
 
 const RefusedBody = Type.Object({
@@ -97,6 +114,9 @@ const RefusedBody = Type.Object({
 });
 
 const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLength: 1, maxLength: 100 }) });
+
+/** How versions name who deployed them: the principal as typed at login. */
+const deployerName = (principal: { qualifiedName: string }) => principal.qualifiedName;
 
 function appView(tenant: Tenant, app: DeployedApp, apps: AppDeployments | undefined) {
   const { config } = app;
@@ -225,9 +245,19 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       const upload = path.join(webapps, `.upload-${name}-${randomBytes(4).toString('hex')}.zip`);
       const target = path.join(webapps, `${name}.zip`);
       await writeFile(upload, body, { flag: 'wx', mode: PRIVATE_FILE_MODE });
+      const versions = context.clusterApps.store;
       let previous: string | undefined;
+      let previousVersion: number | undefined;
+      let recorded: { version: number; created: boolean } | undefined;
       try {
         await assertSafeZip(context, upload, tenant.domain, name, others);
+        // Recorded as the app's version before the zip reaches webapps/: the deployer finds these bytes
+        // current and numbers them so, and the version names who uploaded it.
+        previousVersion = (await versions.currentOf(tenant.id, name))?.version;
+        recorded = await versions.record(tenant.id, name, body, {
+          origin: 'upload',
+          deployedBy: deployerName(principal),
+        });
         // A copy of the zip being replaced goes to backups/ first: the new one may still fail to deploy
         // (the deployer takes the old version down when its replacement is refused), and then the old
         // one is put back. Copied rather than moved so that the app has a zip in webapps/ throughout.
@@ -246,6 +276,11 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       if (!deployed) {
         // The deployer checks the quotas again: another upload to the tenant may have taken the room.
         const refusal = context.deployer.refused(tenant.id).find((r) => r.entry === `${name}.zip`);
+        if (recorded?.created) {
+          await versions.markFailed(tenant.id, name, recorded.version, refusal?.message ?? 'not deployed');
+          if (previousVersion === undefined) await versions.remove(tenant.id, name, recorded.version);
+          else await versions.setCurrent(tenant.id, name, previousVersion, deployerName(principal));
+        }
         await rm(target, { force: true });
         if (previous) await rename(previous, target);
         await context.deployer.rescan();
@@ -261,13 +296,32 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         );
       }
       await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
-      await context.audit.record(tenant.id, principal, 'webapp.deploy', name, { bytes: body.length });
+      await context.audit.record(tenant.id, principal, 'webapp.deploy', name, {
+        bytes: body.length,
+        version: recorded?.version,
+      });
       if (deployed.config.runtime === 'node') {
         // The answer says whether the code came up (running) or not (error, with the reason), within the
         // app's own request timeout; past it the status says starting.
         await context.apps?.settled(tenant.id, name, deployed.config.limits.requestTimeoutS * 1000);
+        const failed = context.apps?.rollout(tenant.id, name)?.failed;
+        if (recorded?.created && failed?.version === String(recorded.version)) {
+          // It did not start here, where it was deployed: the cluster goes back to the version before, so
+          // no other node takes it over and no restart starts it.
+          await versions.markFailed(tenant.id, name, recorded.version, failed.reason);
+          if (previousVersion !== undefined) {
+            await versions.setCurrent(tenant.id, name, previousVersion, deployerName(principal));
+            context.logger.warn(
+              { tenant: tenant.id, app: name, version: recorded.version, kept: previousVersion },
+              'new app version did not start: the previous version stays current',
+            );
+          }
+        }
       }
-      return reply.status(201).send(appView(tenant, deployed, context.apps));
+      // The other nodes take the version now rather than at their next periodic check.
+      await context.clusterApps.announce(tenant.id);
+      const now = context.deployer.app(tenant.id, name) ?? deployed;
+      return reply.status(201).send(appView(tenant, now, context.apps));
     },
   );
 
@@ -295,11 +349,119 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         context.layout.backups,
         `undeployed-${tenant.id}-${Date.now()}-${path.basename(deployed.sourcePath)}`,
       );
+      // Undeployed for the cluster whatever version it is at now (another node may have deployed a newer
+      // one this node has not taken yet); its versions stay, for a later deploy to number on from.
+      await context.clusterApps.store.remove(tenant.id, deployed.name);
       await rename(deployed.sourcePath, kept);
       await context.deployer.rescan();
+      await context.clusterApps.announce(tenant.id);
       await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
       await context.audit.record(tenant.id, principal, 'webapp.undeploy', deployed.name);
       return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/tenants/:domain/webapps/:app/versions',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary:
+          "An app's versions, newest first: who deployed each and when, and which one every node serves",
+        params: AppParams,
+        response: {
+          200: Type.Object({
+            name: Type.String(),
+            current: Type.Union([Type.Integer(), Type.Null()], {
+              description: 'The version every node serves; null when the app is undeployed',
+            }),
+            keep: Type.Integer({ description: 'deployment.keep_versions: how many versions keep their zip' }),
+            versions: Type.Array(VersionBody),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { tenant } = await managedTenant(context, request, request.params.domain);
+      const name = request.params.app;
+      const store = context.clusterApps.store;
+      const versions = await store.versions(tenant.id, name);
+      if (versions.length === 0)
+        throw new TesseraError('NOT_FOUND', `Tenant ${tenant.domain} has no app ${name}.`);
+      const current = (await store.currentOf(tenant.id, name))?.version ?? null;
+      return {
+        name,
+        current,
+        keep: context.config.deployment.keepVersions,
+        versions: versions.map((v) => ({
+          version: v.version,
+          current: v.version === current,
+          checksum: v.checksum,
+          sizeBytes: v.sizeBytes,
+          origin: v.origin,
+          deployedBy: v.deployedBy,
+          deployedAt: v.deployedAt.toISOString(),
+          ...(v.failure === undefined ? {} : { failure: v.failure }),
+          available: v.prunedAt === undefined,
+          ...(v.prunedAt === undefined ? {} : { prunedAt: v.prunedAt.toISOString() }),
+        })),
+      };
+    },
+  );
+
+  app.post(
+    '/tenants/:domain/webapps/:app/rollback',
+    {
+      schema: {
+        tags: ['webapps'],
+        summary: 'Make a kept version of the app the one every node serves',
+        description:
+          'Every node starts that version beside the one it serves and switches once it answers, as for a ' +
+          'deploy. The answer comes once this node has switched (or the version failed to start here, in ' +
+          'which case the version before stays current).',
+        params: AppParams,
+        body: Type.Object({ version: Type.Integer({ minimum: 1 }) }),
+        response: { 200: AppBody, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const name = request.params.app;
+      const { version } = request.body;
+      const store = context.clusterApps.store;
+      const before = await store.currentOf(tenant.id, name);
+      if (!before)
+        throw new TesseraError('NOT_FOUND', `Tenant ${tenant.domain} has no app ${name} deployed.`, {
+          hint: 'Deploy it first; a rollback changes the version of a deployed app.',
+        });
+      if (before.version !== version) {
+        await store.setCurrent(tenant.id, name, version, deployerName(principal));
+        await context.audit.record(tenant.id, principal, 'webapp.rollback', name, {
+          from: before.version,
+          to: version,
+        });
+        await context.clusterApps.announce(tenant.id);
+      }
+      const deployed = context.deployer.app(tenant.id, name);
+      if (!deployed)
+        throw new TesseraError(
+          'INTERNAL',
+          `Version ${version} of app "${name}" was not deployed here; see the server log.`,
+        );
+      if (deployed.config.runtime === 'node') {
+        await context.apps?.settled(tenant.id, name, deployed.config.limits.requestTimeoutS * 1000);
+        const failed = context.apps?.rollout(tenant.id, name)?.failed;
+        if (before.version !== version && failed?.version === String(version)) {
+          await store.setCurrent(tenant.id, name, before.version, deployerName(principal));
+          await context.clusterApps.announce(tenant.id);
+          throw new TesseraError(
+            'CONFLICT',
+            `Version ${version} of app "${name}" did not start: ${failed.reason} Version ${before.version} stays current.`,
+          );
+        }
+      }
+      return appView(tenant, context.deployer.app(tenant.id, name) ?? deployed, context.apps);
     },
   );
 };

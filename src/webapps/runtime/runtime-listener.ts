@@ -40,6 +40,11 @@ export function runtimeListener(
       const { dataDir } = app;
       if (dataDir === undefined) throw new Error(`node app ${app.name} was deployed without a data folder`);
       enqueue(app, async () => {
+        // The same version deployed again (a redeploy that failed was taken back: the old version kept
+        // serving and its zip came back): the process serving it is this version already. Not when another
+        // version is starting beside it: that one must not take over, and a start stops it.
+        const serving = runtime.get(app.tenantId, app.name)?.status().version;
+        if (serving === app.version && !runtime.rollout(app.tenantId, app.name)?.next) return;
         const domain = (await tenantDomain(app.tenantId)) ?? String(app.tenantId);
         await runtime.start({
           tenantId: app.tenantId,
