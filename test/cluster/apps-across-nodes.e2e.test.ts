@@ -27,7 +27,10 @@ function appVersion(label: string): Promise<Buffer> {
   });
 }
 
-async function upload(node: ClusterNode, zip: Buffer): Promise<{ status: number; body: Record<string, unknown> }> {
+async function upload(
+  node: ClusterNode,
+  zip: Buffer,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const response = await fetch(`${node.url}/api/v1/tenants/carbon.super/webapps?name=${APP}`, {
     method: 'POST',
     headers: { authorization: AUTH, 'content-type': 'application/zip' },
@@ -109,7 +112,9 @@ describe('apps across the nodes of a cluster (PostgreSQL, Redis)', () => {
     expect(unknown.status).toBe(404);
 
     // Undeployed through D: gone from every node.
-    const undeployed = await callNode(d, 'DELETE', `/api/v1/tenants/carbon.super/webapps/${APP}`, { as: SUPER });
+    const undeployed = await callNode(d, 'DELETE', `/api/v1/tenants/carbon.super/webapps/${APP}`, {
+      as: SUPER,
+    });
     expect(undeployed.status).toBe(204);
     const undeployMs = await untilAllServe(all, 'status 404');
     console.log(

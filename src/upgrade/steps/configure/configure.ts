@@ -1,6 +1,8 @@
 import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { ConfigFormat } from '../../../config/config-format.js';
 import { isTesseraError } from '../../../errors.js';
+import type { HomeLayout } from '../../../home/layout.js';
 import {
   type ConfigUpgrade,
   formatConfigChanges,
@@ -11,6 +13,7 @@ import { getRelease } from '../../../releases/matrix.js';
 import { crashPoint } from '../../crash.js';
 import { writeFileAtomic } from '../../home/atomic.js';
 import type { Step, UpgradeContext } from '../../types.js';
+import { type CarriedApps, recordCarriedApps } from './app-versions.js';
 import { type CopyUnit, homeCopyUnits, listTenantFolders } from './copy-units.js';
 import { mirrorFolder } from './mirror.js';
 import {
@@ -37,6 +40,8 @@ export interface ConfigureDetails {
   storeDatabases: StoreDatabaseCopy[];
   storesLeftInPlace: StoreLeftInPlace[];
   copies: Awaited<ReturnType<typeof copyUnits>>;
+  /** The new home's apps, recorded in staging as each app's current version (2.1.0 and later). */
+  apps?: CarriedApps;
   ignored: string[];
   durationMs: number;
 }
@@ -72,6 +77,9 @@ export const configureStep: Step<'configure', ConfigureDetails> = {
       );
     }
     for (const entry of ignored) lines.push(`skip ${entry}: not a tenant folder`);
+    lines.push(
+      'record each app of the copied webapps/ folders in staging as its current version, so every node of the new release serves it',
+    );
     lines.push('create logs/ and backups/ in the new home; the old home is not changed');
     return lines;
   },
@@ -99,6 +107,12 @@ export const configureStep: Step<'configure', ConfigureDetails> = {
       crashPoint('configure:copy');
     }
     const copies = await copyUnits(context, units);
+    const apps = await recordCarriedApps(context, tenantIdsOf(units, newLayout));
+    if (apps.apps.length > 0 || apps.skipped.length > 0)
+      progress.line(
+        `Recorded ${apps.apps.length} apps in staging as their current versions` +
+          (apps.skipped.length > 0 ? `; not recorded: ${apps.skipped.join('; ')}` : '.'),
+      );
 
     for (const folder of [newLayout.logs, newLayout.backups]) await mkdir(folder, { recursive: true });
     const copiedFiles = copies.reduce((sum, copy) => sum + copy.copied, 0);
@@ -114,6 +128,7 @@ export const configureStep: Step<'configure', ConfigureDetails> = {
       storeDatabases,
       storesLeftInPlace: databases.leftInPlace,
       copies,
+      apps,
       ignored,
       durationMs: Math.round(performance.now() - started),
     };
@@ -157,6 +172,17 @@ async function copyPlan(
     databases: await findStoreDatabases(oldLayout, newLayout, tenants),
     ignored,
   };
+}
+
+/** The tenant ids whose folders were copied (a tenant folder is named by its id). */
+function tenantIdsOf(units: readonly CopyUnit[], newLayout: HomeLayout): number[] {
+  const ids = new Set<number>();
+  for (const unit of units) {
+    const relative = path.relative(newLayout.tenants, unit.target).split(path.sep);
+    const id = Number(relative[0]);
+    if (relative.length === 1 && relative[0] !== '' && Number.isInteger(id)) ids.add(id);
+  }
+  return [...ids].sort((a, b) => a - b);
 }
 
 async function copyUnits(context: UpgradeContext, units: readonly CopyUnit[]) {
