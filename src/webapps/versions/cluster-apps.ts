@@ -7,7 +7,7 @@ import type { InvalidationBus } from '../../cluster/bus.js';
 import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import type { AppSource } from '../webapps-scan.js';
 import { packFolder } from './pack-folder.js';
-import type { AppVersionStore } from './version-store.js';
+import type { AppVersionStore, CurrentVersion } from './version-store.js';
 
 /**
  * What the deployer asks of the cluster's copy of the apps (see `ClusterApps`). Without it (a deployer in a
@@ -59,8 +59,10 @@ interface Checksummed {
 export class ClusterApps implements ClusterVersions {
   private readonly checksums = new Map<string, Checksummed>();
   private readonly folderWarnings = new Set<string>();
+  /** Per tenant, the current versions as its last mirror saw them (`signature`). */
+  private readonly mirrored = new Map<number, string>();
   private timer: NodeJS.Timeout | undefined;
-  private follow: ((tenantId?: number) => Promise<void>) | undefined;
+  private follow: ((tenantId: number) => Promise<void>) | undefined;
 
   constructor(private readonly options: ClusterAppsOptions) {}
 
@@ -69,16 +71,35 @@ export class ClusterApps implements ClusterVersions {
   }
 
   /**
-   * Starts following: a `webapps` message from another node, and every `intervalMs` in any case, has
-   * `follow` (the deployer's) compare the tenant's folder with the database again.
+   * Starts following: a `webapps` message from another node has `follow` (the deployer's) compare the
+   * tenant's folder with the database again; every `intervalMs`, in case a message was missed, one query
+   * reads every tenant's current versions and the tenants whose versions changed since their last mirror
+   * are followed.
    */
-  start(follow: (tenantId?: number) => Promise<void>): void {
+  start(follow: (tenantId: number) => Promise<void>): void {
     this.follow = follow;
     this.options.bus.onMessage((message) => {
       if (message.kind === 'webapps') void follow(message.tenantId);
     });
-    this.timer = setInterval(() => void follow(), this.options.intervalMs);
+    this.timer = setInterval(() => void this.followChanged(follow), this.options.intervalMs);
     this.timer.unref();
+  }
+
+  private async followChanged(follow: (tenantId: number) => Promise<void>): Promise<void> {
+    let all: Map<number, CurrentVersion[]>;
+    try {
+      all = await this.options.store.currentAll();
+    } catch (error) {
+      this.options.logger.debug({ reason: String(error) }, "cannot read the cluster's apps now");
+      return;
+    }
+    const tenants = new Set([...all.keys(), ...this.mirrored.keys()]);
+    for (const tenantId of tenants) {
+      if (signature(all.get(tenantId) ?? []) !== (this.mirrored.get(tenantId) ?? signature([])))
+        await follow(tenantId);
+      // A tenant without apps (or gone) needs no memory: its next app is a change from nothing.
+      if (!all.has(tenantId)) this.mirrored.delete(tenantId);
+    }
   }
 
   async stop(): Promise<void> {
@@ -95,6 +116,7 @@ export class ClusterApps implements ClusterVersions {
   async mirror(tenantId: number, webapps: string, sources: readonly AppSource[]): Promise<Set<string>> {
     const written = new Set<string>();
     const current = await this.options.store.current(tenantId);
+    let complete = true;
     const zips = new Map(sources.filter((s) => s.kind === 'zip').map((s) => [s.name, s]));
     const folders = new Set(sources.filter((s) => s.kind === 'folder').map((s) => s.name));
     const log = this.options.logger;
@@ -120,6 +142,7 @@ export class ClusterApps implements ClusterVersions {
           { tenant: tenantId, app: wanted.name, version: wanted.version, reason: String(error) },
           'app version not taken from the database',
         );
+        complete = false;
         continue;
       }
       const entry = `${wanted.name}.zip`;
@@ -148,6 +171,9 @@ export class ClusterApps implements ClusterVersions {
         'app undeployed on another node: its zip moved out',
       );
     }
+    // Only a mirror that took every version counts as done: the periodic check tries the others again.
+    if (complete) this.mirrored.set(tenantId, signature(current));
+    else this.mirrored.delete(tenantId);
     return written;
   }
 
@@ -194,6 +220,14 @@ export class ClusterApps implements ClusterVersions {
       'app is a folder on this node: the cluster version is not written over it',
     );
   }
+}
+
+/** The current versions of a tenant's apps in a form two reads can be compared by. */
+function signature(current: readonly CurrentVersion[]): string {
+  return current
+    .map((c) => `${c.name}:${c.version}`)
+    .sort()
+    .join(',');
 }
 
 /** Written under a dot name (the deployer never reads those) and renamed into place: never seen half written. */

@@ -135,6 +135,28 @@ export class AppVersionStore {
     return rows.map((r) => ({ name: r.name, version: Number(r.current_version), checksum: r.checksum }));
   }
 
+  /** The current version of every tenant's apps, by tenant id: one query for a node's periodic check. */
+  async currentAll(): Promise<Map<number, CurrentVersion[]>> {
+    const rows = await this.db
+      .selectFrom('webapps as w')
+      .innerJoin('webapp_versions as v', (join) =>
+        join
+          .onRef('v.tenant_id', '=', 'w.tenant_id')
+          .onRef('v.name', '=', 'w.name')
+          .onRef('v.version', '=', 'w.current_version'),
+      )
+      .select(['w.tenant_id', 'w.name', 'w.current_version', 'v.checksum'])
+      .execute();
+    const byTenant = new Map<number, CurrentVersion[]>();
+    for (const r of rows) {
+      const tenantId = Number(r.tenant_id);
+      const list = byTenant.get(tenantId) ?? [];
+      list.push({ name: r.name, version: Number(r.current_version), checksum: r.checksum });
+      byTenant.set(tenantId, list);
+    }
+    return byTenant;
+  }
+
   /** The current version of one app, or undefined when it is not deployed. */
   async currentOf(tenantId: number, name: string): Promise<CurrentVersion | undefined> {
     return currentOf(this.db, tenantId, name);

@@ -1,7 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusListener, BusMessage, InvalidationBus } from '../../../src/cluster/bus.js';
+import {
+  type BusListener,
+  type BusMessage,
+  type InvalidationBus,
+  LocalBus,
+} from '../../../src/cluster/bus.js';
 import { type Database, openDatabase } from '../../../src/db/connection.js';
 import { type HomeLayout, homeLayout, SUPER_TENANT_ID, webappsFolder } from '../../../src/home/layout.js';
 import { bootstrapDatabase } from '../../../src/server/bootstrap.js';
@@ -56,9 +61,10 @@ async function sharedDatabase(): Promise<Database> {
 /** A node: its own home, the shared database and bus; no periodic follow (the tests call it). */
 async function startNode(
   database: Database,
-  bus: SharedBus,
+  bus: InvalidationBus,
   label: string,
   home?: string,
+  intervalMs = 3_600_000,
 ): Promise<TestNode> {
   const folder = home ?? scratchFolder(label).dir;
   if (!home) cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
@@ -72,7 +78,7 @@ async function startNode(
     logger: log.logger,
     backups: layout.backups,
     nodeLabel: `webapps/ of ${label}`,
-    intervalMs: 3_600_000,
+    intervalMs,
   });
   const deployer = new Deployer({ layout, logger: log.logger, hotDeploy: false, versions: apps });
   await deployer.start([T]);
@@ -174,6 +180,22 @@ describe('ClusterApps: every node serves the versions stored in the database', (
       deployedBy: 'webapps/ of node-b',
       checksum: sha256Hex(fresh),
     });
+  });
+
+  it('carries a deploy and a rollback without any message, by the periodic check alone', async () => {
+    const database = await sharedDatabase();
+    // Each node its own bus: what one publishes never reaches the other (Redis down, or none).
+    const a = await startNode(database, new LocalBus(), 'node-a', undefined, 200);
+    const b = await startNode(database, new LocalBus(), 'node-b', undefined, 200);
+    await dropZip(a, 'shop', { 'index.html': 'one' });
+    await eventually(() => b.deployer.app(T, 'shop')?.version === '1');
+    await dropZip(a, 'shop', { 'index.html': 'two' });
+    await eventually(() => b.deployer.app(T, 'shop')?.version === '2');
+    await a.apps.store.setCurrent(T, 'shop', 1, 'admin');
+    await eventually(
+      () => a.deployer.app(T, 'shop')?.version === '1' && b.deployer.app(T, 'shop')?.version === '1',
+    );
+    expect(servedFile(b, 'shop', 'index.html')).toBe('one');
   });
 
   it('never writes bytes that fail their checksum: the node keeps serving what it had', async () => {
