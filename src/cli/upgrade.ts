@@ -19,6 +19,7 @@ interface UpgradeFlags {
   yes?: boolean;
   /** commander sets it false for --no-clone. */
   clone?: boolean;
+  allowAppFailures?: boolean;
   checkLogin: string[];
 }
 
@@ -52,6 +53,10 @@ function declareUpgradeFlags(command: Command): Command {
     .option(
       '--no-clone',
       'copy table by table even where the database server could clone production itself (PostgreSQL template copy)',
+    )
+    .option(
+      '--allow-app-failures',
+      'promote even if apps do not start on the new release: the smoke test records them as warnings instead of stopping the upgrade (also with --resume)',
     )
     .option(
       '--check-login <user:password>',
@@ -112,6 +117,7 @@ function upgradeOptions(flags: UpgradeFlags): UpgradeOptions {
     yes: flags.yes === true,
     checkLogins: flags.checkLogin.map(parseLogin),
     noClone: flags.clone === false,
+    allowAppFailures: flags.allowAppFailures === true,
   };
 }
 

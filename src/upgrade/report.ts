@@ -5,6 +5,8 @@ import type { JournalWithOutage } from './first-serving.js';
 import { stepRecord } from './journal.js';
 import { configureStep } from './steps/configure/configure.js';
 import { STEPS_IN_ORDER } from './steps/index.js';
+import { describeAppCheck } from './steps/smoke/app-checks.js';
+import { type SmokeDetails, smokeStep } from './steps/smoke/smoke.js';
 import type { StageDetails } from './steps/stage/details.js';
 import { stageStep } from './steps/stage/stage.js';
 import { verifySchemaStep } from './steps/verify-schema/verify-schema.js';
@@ -43,6 +45,7 @@ export function renderReport(data: JournalWithOutage): string {
     lines.push('', '  configuration carried over:');
     for (const entry of report) lines.push(`    ${formatConfigEntry(entry)}`);
   }
+  lines.push(...appLines(stepRecord(data, smokeStep).details ?? {}));
   const { outage } = data;
   if (outage?.open) {
     lines.push(
@@ -86,6 +89,28 @@ function stageLines(stage: Partial<StageDetails>): string[] {
   for (const [name, table] of Object.entries(tables)) {
     const checksum = pageDigest !== undefined ? '' : `  ${table.checksum ?? ''}`;
     lines.push(`    ${name.padEnd(24)} ${String(table.rows ?? '?').padStart(10)}${checksum}`.trimEnd());
+  }
+  return lines;
+}
+
+/** The apps the smoke test started on the new release: each one's state and answer, and why one failed. */
+function appLines(smoke: Partial<SmokeDetails>): string[] {
+  const { apps } = smoke;
+  // A journal of an earlier release has no app checks.
+  if (apps === undefined || !Array.isArray(apps.checked)) return [];
+  const failed = apps.checked.filter((check) => !check.ok).length;
+  const verdict =
+    failed === 0
+      ? 'all started'
+      : `${failed} did not start${apps.failuresAllowed ? ', let through by --allow-app-failures' : ''}`;
+  const lines = [
+    '',
+    `  apps checked on the new release: ${apps.checked.length} in ${seconds(apps.ms)}, ${verdict}`,
+  ];
+  for (const check of apps.checked) {
+    const mark = check.ok ? 'ok  ' : apps.failuresAllowed ? 'warn' : 'FAIL';
+    lines.push(`    ${mark} ${describeAppCheck(check)}`);
+    for (const line of check.errorLines ?? []) lines.push(`           ${line}`);
   }
   return lines;
 }

@@ -13,6 +13,7 @@ import { LARGEST_ID } from '../db/copy/edge-rows.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
 import { allRows, type Ignore } from '../helpers/rows.js';
 import { upgradeArgs } from '../helpers/upgrade-args.js';
+import { writeLedgerApp } from './fixture-apps.js';
 
 export const NEAR_LARGEST_ID = LARGEST_ID - 1_000;
 
@@ -66,6 +67,9 @@ export async function scenario(
     users,
     password: PASSWORD,
   });
+  // Beside the fixture's static apps, a node app with a health path and a data folder, which the smoke
+  // step starts on the new release (tenant 1 is active; 3 is not).
+  writeLedgerApp(oldHome, 1);
   const expectedBuilt = await buildFixture({
     release,
     home: expectedHome,

@@ -9,6 +9,7 @@ import { startServer } from '../../src/server/start.js';
 import { addEdgeRows, LARGE_TEXT, SMALLEST_ID } from '../db/copy/edge-rows.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { allRows } from '../helpers/rows.js';
+import { LEDGER_DATA } from './fixture-apps.js';
 import {
   CLI,
   cleanup,
@@ -47,6 +48,15 @@ describe.each(DATABASE_KINDS)('tessera upgrade on %s', (kind) => {
         Array(9).fill('done'),
       );
       expect(journal.outage.durationMs).toBeGreaterThan(0);
+      // The smoke step started every app of the new home: the fixture's static ones and the node app.
+      const apps = journal.steps.smoke.details.apps.checked as {
+        name: string;
+        tenant: string;
+        ok: boolean;
+      }[];
+      expect(apps.filter((app) => !app.ok)).toEqual([]);
+      expect(apps.map((app) => app.name).sort()).toEqual(['docs', 'hello', 'ledger', 'portal']);
+      const ledger = apps.find((app) => app.name === 'ledger');
 
       const production = await openDatabase<unknown>(
         kind === 'sqlite' ? 'sqlite:repository/database/tessera.db' : s.production.url,
@@ -71,6 +81,9 @@ describe.each(DATABASE_KINDS)('tessera upgrade on %s', (kind) => {
         });
         expect(login.status).toBe(200);
         expect((await fetch(`${server.url}/hello/`)).status).toBe(200);
+        // The node app serves on the new home, its data folder carried from the old one.
+        const data = await fetch(`${server.url}/t/${ledger?.tenant}/ledger/data`);
+        expect(await data.text()).toBe(LEDGER_DATA);
       } finally {
         await server.close();
       }

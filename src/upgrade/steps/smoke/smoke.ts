@@ -9,6 +9,8 @@ import type { UpgradeServer } from '../../server-process/protocol.js';
 import { spawnServerProcess } from '../../server-process/spawn.js';
 import type { Step, UpgradeContext } from '../../types.js';
 import { insertSmokeAdmin, removeSmokeAdmin } from './admin.js';
+import { type AppsChecked, checkDeployedApps, describeAppCheck } from './app-checks.js';
+import { ALLOW_APP_FAILURES_FLAG, appFailure, appWarnings } from './app-failures.js';
 import { CheckLog, type CheckRecord } from './check-log.js';
 import {
   authenticateSmokeAccounts,
@@ -49,6 +51,11 @@ export interface SmokeDetails {
   checks: CheckRecord[];
   created: { tenant: string; id: number; store: string; storeUrl: string; accounts: string[] }[];
   checkLogins: LoginResult[];
+  /**
+   * Every app deployed on the new release, checked; absent when an earlier check failed first.
+   * `failuresAllowed`: the run had --allow-app-failures, so failing apps were warnings, not a stop.
+   */
+  apps?: AppsChecked & { failuresAllowed: boolean };
   removedAfterEarlierAttempt: RemovalRecord;
   removedByCleanup: RemovalRecord;
   verified: { rowCounts: RowCounts; leftovers: string[] };
@@ -84,6 +91,11 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
       logins.length > 0
         ? `log in as existing users: ${logins.join(', ')}`
         : 'no existing users to log in as (pass --check-login user:password)',
+      `check every app deployed in an active tenant (the super tenant's too): wait for each node app to settle (within its start_timeout_s), then ask its health path (2xx), or a static app's mount (anything but 5xx); ${
+        context.options.allowAppFailures
+          ? `an app that does not start is a warning (${ALLOW_APP_FAILURES_FLAG})`
+          : `an app that does not start stops the upgrade before promote (unless ${ALLOW_APP_FAILURES_FLAG})`
+      }`,
       'remove everything created, stop the server, and verify that every table has its row count from before',
     ];
   },
@@ -116,6 +128,9 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
     const outcome = await exerciseNewRelease(context, names, adminPassword, log, created);
     const { logins } = outcome;
     let { failure } = outcome;
+    const allowAppFailures = context.options.allowAppFailures === true;
+    const apps = outcome.apps && { ...outcome.apps, failuresAllowed: allowAppFailures };
+    const failedApps = apps?.checked.filter((check) => !check.ok) ?? [];
 
     const removed = await removeEverything(db, context, names, { mark: markBefore });
     const after = await countRows(staging);
@@ -133,6 +148,8 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
         accounts: t.accounts,
       })),
       checkLogins: logins,
+      // Written even when undefined: it replaces (and so drops) what an earlier attempt recorded.
+      apps,
       removedAfterEarlierAttempt: summarizeRemoval(earlier),
       removedByCleanup: summarizeRemoval(removed),
       tenantIdMarkBefore: markBefore ?? null,
@@ -142,10 +159,14 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
       ...(outcome.childPeakRssMb !== undefined ? { childPeakRssMb: outcome.childPeakRssMb } : {}),
     };
     context.journal.markForResume(smokeStep, details);
-    printSummary(context, log, problems);
+    printSummary(context, log, apps, problems);
 
     const refused = logins.filter((login) => !login.ok).map((login) => login.username);
     if (failure === undefined && refused.length > 0) failure = loginFailure(refused);
+    if (failure === undefined && failedApps.length > 0) {
+      if (!allowAppFailures) failure = appFailure(failedApps, context.plan.targetRelease, context.newLayout);
+      else for (const warning of appWarnings(failedApps)) context.journal.event(smokeStep, warning);
+    }
     if (failure !== undefined) throw withCleanupNote(failure, problems);
     if (problems.length > 0) {
       throw new TesseraError(
@@ -164,6 +185,8 @@ interface Exercise {
   /** The first check that failed (the rest were skipped), if one did. */
   failure: unknown;
   logins: LoginResult[];
+  /** The deployed apps checked, when the checks got that far. */
+  apps: AppsChecked | undefined;
   /** The peak memory of the server's own process, when it told. */
   childPeakRssMb: number | undefined;
 }
@@ -181,6 +204,7 @@ async function exerciseNewRelease(
 ): Promise<Exercise> {
   let failure: unknown;
   let logins: LoginResult[] = [];
+  let apps: AppsChecked | undefined;
   let childPeakRssMb: number | undefined;
   let server: UpgradeServer | undefined;
   try {
@@ -208,6 +232,10 @@ async function exerciseNewRelease(
       await authenticateSmokeAccounts(anonymous, log, names, passwords, created);
       if (created[0]) await deployProbeApp(anonymous, log, names, context.newLayout, created[0]);
       logins = await checkExistingLogins(anonymous, log, context.options.checkLogins);
+      const smokeTenants = new Set(names.tenants.map((tenant) => tenant.domain));
+      apps = await log.check('list the deployed apps and ask each', () =>
+        checkDeployedApps(admin, anonymous, smokeTenants),
+      );
     } catch (error) {
       failure = error;
     }
@@ -222,7 +250,7 @@ async function exerciseNewRelease(
       childPeakRssMb = stopped?.peakRssMb;
     }
   }
-  return { failure, logins, childPeakRssMb };
+  return { failure, logins, apps, childPeakRssMb };
 }
 
 interface Removal {
@@ -298,10 +326,25 @@ function withCleanupNote(failure: unknown, problems: string[]): unknown {
   );
 }
 
-function printSummary(context: UpgradeContext, log: CheckLog, problems: string[]): void {
+function printSummary(
+  context: UpgradeContext,
+  log: CheckLog,
+  apps: SmokeDetails['apps'],
+  problems: string[],
+): void {
   for (const record of log.records) {
     context.progress.line(
       `  ${record.ok ? 'ok  ' : 'FAIL'} ${record.name} (${record.ms} ms)${record.ok || !record.detail ? '' : `: ${record.detail}`}`,
+    );
+  }
+  for (const check of apps?.checked ?? []) {
+    const mark = check.ok ? 'ok  ' : apps?.failuresAllowed ? 'warn' : 'FAIL';
+    context.progress.line(`  ${mark} app ${describeAppCheck(check)}`);
+    for (const line of check.errorLines ?? []) context.progress.line(`         ${line}`);
+  }
+  if (apps && apps.inactiveTenants.length > 0) {
+    context.progress.line(
+      `  apps of inactive tenants not checked (not deployed while inactive): ${apps.inactiveTenants.join(', ')}`,
     );
   }
   context.progress.line(
