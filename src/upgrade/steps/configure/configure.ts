@@ -1,8 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { ConfigFormat } from '../../../config/config-format.js';
 import { isTesseraError } from '../../../errors.js';
-import type { HomeLayout } from '../../../home/layout.js';
 import {
   type ConfigUpgrade,
   formatConfigChanges,
@@ -11,9 +9,9 @@ import {
 } from '../../../releases/config/index.js';
 import { getRelease } from '../../../releases/matrix.js';
 import { crashPoint } from '../../crash.js';
+import { type CarriedApps, recordCarriedApps } from '../../home/app-versions.js';
 import { writeFileAtomic } from '../../home/atomic.js';
 import type { Step, UpgradeContext } from '../../types.js';
-import { type CarriedApps, recordCarriedApps } from './app-versions.js';
 import { type CopyUnit, homeCopyUnits, listTenantFolders } from './copy-units.js';
 import { mirrorFolder } from './mirror.js';
 import {
@@ -107,7 +105,7 @@ export const configureStep: Step<'configure', ConfigureDetails> = {
       crashPoint('configure:copy');
     }
     const copies = await copyUnits(context, units);
-    const apps = await recordCarriedApps(context, tenantIdsOf(units, newLayout));
+    const apps = await recordCarriedApps(context);
     if (apps.apps.length > 0 || apps.skipped.length > 0)
       progress.line(
         `Recorded ${apps.apps.length} apps in staging as their current versions` +
@@ -172,17 +170,6 @@ async function copyPlan(
     databases: await findStoreDatabases(oldLayout, newLayout, tenants),
     ignored,
   };
-}
-
-/** The tenant ids whose folders were copied (a tenant folder is named by its id). */
-function tenantIdsOf(units: readonly CopyUnit[], newLayout: HomeLayout): number[] {
-  const ids = new Set<number>();
-  for (const unit of units) {
-    const relative = path.relative(newLayout.tenants, unit.target).split(path.sep);
-    const id = Number(relative[0]);
-    if (relative.length === 1 && relative[0] !== '' && Number.isInteger(id)) ids.add(id);
-  }
-  return [...ids].sort((a, b) => a - b);
 }
 
 async function copyUnits(context: UpgradeContext, units: readonly CopyUnit[]) {

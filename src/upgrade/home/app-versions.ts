@@ -1,12 +1,13 @@
-import { readFile } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import type { Kysely } from 'kysely';
-import type { Schema } from '../../../db/schema.js';
-import { SUPER_TENANT_ID, webappsFolder } from '../../../home/layout.js';
-import { appNameProblem } from '../../../webapps/app-name.js';
-import { packFolder } from '../../../webapps/versions/pack-folder.js';
-import { AppVersionStore } from '../../../webapps/versions/version-store.js';
-import { scanWebapps } from '../../../webapps/webapps-scan.js';
-import type { UpgradeContext } from '../../types.js';
+import type { Schema } from '../../db/schema.js';
+import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
+import { appNameProblem } from '../../webapps/app-name.js';
+import { packFolder } from '../../webapps/versions/pack-folder.js';
+import { AppVersionStore } from '../../webapps/versions/version-store.js';
+import { scanWebapps } from '../../webapps/webapps-scan.js';
+import type { UpgradeContext } from '../types.js';
 
 /** An app of the new home recorded as a version in staging. */
 export interface CarriedApp {
@@ -31,13 +32,12 @@ const UPGRADE_ACTOR = 'tessera upgrade';
  * home's apps are files in its `webapps/` folders only: each one copied into the new home is recorded in
  * staging as its app's current version here, so that every node of the new release serves it (not only
  * the one started on this home), and so that the first start finds it recorded rather than recording it
- * then. Again on a resumed run: bytes that are an app's current version already are not recorded twice.
+ * then. Configure records them, and smoke again before it counts rows (an app the operator fixed in the new
+ * home after a failed smoke is a new version by then). Bytes that are an app's current version already are
+ * not recorded twice, so a resumed run records nothing new.
  * Nothing happens when staging's schema has no app versions (a target release before 2.1.0).
  */
-export async function recordCarriedApps(
-  context: UpgradeContext,
-  tenantIds: readonly number[],
-): Promise<CarriedApps> {
+export async function recordCarriedApps(context: UpgradeContext): Promise<CarriedApps> {
   const staging = await context.staging();
   const tables = new Set((await staging.db.introspection.getTables()).map((t) => t.name));
   const carried: CarriedApps = { apps: [], skipped: [] };
@@ -46,6 +46,7 @@ export async function recordCarriedApps(
   const known = new Set((await db.selectFrom('tenants').select('id').execute()).map((t) => Number(t.id)));
   // Pruning does not apply to a first version: any count keeps it.
   const store = new AppVersionStore(db, 1);
+  const tenantIds = await tenantFolderIds(context.newLayout.tenants);
   for (const tenantId of [SUPER_TENANT_ID, ...tenantIds]) {
     const sources = await scanWebapps(webappsFolder(context.newLayout, tenantId));
     if (sources.length > 0 && !known.has(tenantId)) {
@@ -75,4 +76,19 @@ export async function recordCarriedApps(
     }
   }
   return carried;
+}
+
+/** The ids of the tenant folders in a home (a tenant's folder is named by its id), ascending. */
+async function tenantFolderIds(tenantsFolder: string): Promise<number[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(tenantsFolder, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((entry) => entry.isDirectory() && /^\d+$/.test(entry.name))
+    .map((entry) => Number(entry.name))
+    .sort((a, b) => a - b);
 }
