@@ -33,6 +33,8 @@ export interface UsersTable {
   password_algorithm: string;
   is_system: number;
   created_at: number;
+  /** When the password was last set (2.1.0); null for a password set before 2.1.0. */
+  password_changed_at: number | null;
 }
 
 export interface RolesTable {
@@ -132,6 +134,31 @@ export interface WebappsTable {
   updated_at: number;
 }
 
+/** A tenant's setting by name (lockout, password policy, ...), its value as JSON text (2.1.0). */
+export interface TenantSettingsTable {
+  tenant_id: number;
+  name: string;
+  value: string;
+  updated_by: string;
+  updated_at: number;
+}
+
+/**
+ * Failed logins of one subject, counted across every node (2.1.0): `kind` `account` (subject
+ * `<tenant id>/<STORE>/<name>`) or `address` (the client's IP). Past a threshold within the window the
+ * subject is locked until `locked_until`, for longer with each of its `lockouts`.
+ */
+export interface LoginFailuresTable {
+  kind: string;
+  subject: string;
+  tenant_id: number | null;
+  failures: number;
+  window_started_at: number;
+  lockouts: number;
+  locked_until: number | null;
+  last_failure_at: number;
+}
+
 export interface Schema {
   tessera_schema_history: SchemaHistoryTable;
   tenants: TenantsTable;
@@ -147,4 +174,6 @@ export interface Schema {
   webapp_versions: WebappVersionsTable;
   webapp_version_chunks: WebappVersionChunksTable;
   webapps: WebappsTable;
+  tenant_settings: TenantSettingsTable;
+  login_failures: LoginFailuresTable;
 }

@@ -1,4 +1,5 @@
--- Tessera 2.1.0: applications stored in the database as numbered versions, so that every node serves them.
+-- Tessera 2.1.0: applications stored in the database as numbered versions, so that every node serves them;
+-- per-tenant settings, failed logins counted for lockouts, when each password was set.
 CREATE TABLE webapp_versions (
   tenant_id INT NOT NULL,
   name VARCHAR(100) NOT NULL,
@@ -33,3 +34,28 @@ CREATE TABLE webapps (
   PRIMARY KEY (tenant_id, name),
   CONSTRAINT webapps_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE tenant_settings (
+  tenant_id INT NOT NULL,
+  name VARCHAR(100) NOT NULL,
+  value MEDIUMTEXT NOT NULL,
+  updated_by VARCHAR(255) NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, name),
+  CONSTRAINT tenant_settings_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE login_failures (
+  kind VARCHAR(16) NOT NULL,
+  subject VARCHAR(512) NOT NULL,
+  tenant_id INT,
+  failures INT NOT NULL,
+  window_started_at BIGINT NOT NULL,
+  lockouts INT NOT NULL,
+  locked_until BIGINT,
+  last_failure_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, subject),
+  KEY login_failures_tenant_idx (tenant_id, locked_until)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+ALTER TABLE users ADD COLUMN password_changed_at BIGINT;

@@ -1,4 +1,5 @@
--- Tessera 2.1.0: applications stored in the database as numbered versions, so that every node serves them.
+-- Tessera 2.1.0: applications stored in the database as numbered versions, so that every node serves them;
+-- per-tenant settings, failed logins counted for lockouts, when each password was set.
 CREATE TABLE webapp_versions (
   tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
   name VARCHAR(100) NOT NULL,
@@ -31,3 +32,27 @@ CREATE TABLE webapps (
   updated_at BIGINT NOT NULL,
   PRIMARY KEY (tenant_id, name)
 );
+
+CREATE TABLE tenant_settings (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  name VARCHAR(100) NOT NULL,
+  value TEXT NOT NULL,
+  updated_by VARCHAR(255) NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, name)
+);
+
+CREATE TABLE login_failures (
+  kind VARCHAR(16) NOT NULL,
+  subject VARCHAR(512) NOT NULL,
+  tenant_id INTEGER,
+  failures INTEGER NOT NULL,
+  window_started_at BIGINT NOT NULL,
+  lockouts INTEGER NOT NULL,
+  locked_until BIGINT,
+  last_failure_at BIGINT NOT NULL,
+  PRIMARY KEY (kind, subject)
+);
+CREATE INDEX login_failures_tenant_idx ON login_failures (tenant_id, locked_until);
+
+ALTER TABLE users ADD COLUMN password_changed_at BIGINT;

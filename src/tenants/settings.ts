@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from '../db/schema.js';
+
+/**
+ * A tenant's settings (release 2.1.0's `tenant_settings`): one JSON value per name, such as `lockout` or
+ * `password_policy`. The super tenant's settings are the server's own and the defaults of tenants that set
+ * none. This store only keeps values; each setting's reader checks its shape and fills in its defaults.
+ */
+export class TenantSettings {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  /** The setting's value as stored, or undefined when the tenant has not set it. */
+  async read(tenantId: number, name: string): Promise<unknown> {
+    const row = await this.db
+      .selectFrom('tenant_settings')
+      .select('value')
+      .where('tenant_id', '=', tenantId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
+  }
+
+  /** Sets (or replaces) the setting. */
+  async write(tenantId: number, name: string, value: unknown, by: string): Promise<void> {
+    const text = JSON.stringify(value);
+    const now = Date.now();
+    await this.db.transaction().execute(async (trx) => {
+      // Asked first rather than read from the UPDATE's row count: MySQL counts only rows whose values changed.
+      const existing = await trx
+        .selectFrom('tenant_settings')
+        .select('name')
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (existing) {
+        await trx
+          .updateTable('tenant_settings')
+          .set({ value: text, updated_by: by, updated_at: now })
+          .where('tenant_id', '=', tenantId)
+          .where('name', '=', name)
+          .execute();
+      } else {
+        await trx
+          .insertInto('tenant_settings')
+          .values({ tenant_id: tenantId, name, value: text, updated_by: by, updated_at: now })
+          .execute();
+      }
+    });
+  }
+
+  /** Back to the defaults: the setting is removed. */
+  async remove(tenantId: number, name: string): Promise<void> {
+    await this.db
+      .deleteFrom('tenant_settings')
+      .where('tenant_id', '=', tenantId)
+      .where('name', '=', name)
+      .execute();
+  }
+}
