@@ -4,6 +4,7 @@
  */
 export type ErrorCode =
   | 'BAD_REQUEST'
+  | 'PASSWORD_POLICY'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BAD_USAGE'
   | 'CONFIG_INVALID'
@@ -36,6 +37,7 @@ export type ErrorCode =
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_REQUEST: 400,
+  PASSWORD_POLICY: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   BAD_USAGE: 400,
   CONFIG_INVALID: 500,

@@ -15,6 +15,7 @@ import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
+import { passwordPolicyRoutes } from './routes/password-policy.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
 import { sessionLoginRoutes, sessionRoutes } from './routes/sessions.js';
@@ -78,6 +79,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
       await api.register(async (admin) => {
         requireAdminAuth(admin, context, sessions);
         await admin.register(tenantRoutes, { context });
+        await admin.register(passwordPolicyRoutes, { context });
         await admin.register(userStoreRoutes, { context });
         await admin.register(userRoutes, { context, sessions });
         await admin.register(roleRoutes, { context });

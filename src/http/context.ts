@@ -9,7 +9,9 @@ import type { Authenticator } from '../identity/authenticator.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
 import type { Registry } from '../registry/registry.js';
 import type { ServerMetrics } from '../telemetry/metrics.js';
+import type { PasswordPolicies } from '../tenants/password-policy.js';
 import type { TenantService } from '../tenants/service.js';
+import type { TenantSettings } from '../tenants/settings.js';
 import type { UserStoreManager } from '../userstores/manager.js';
 import type { Deployer } from '../webapps/deployer.js';
 import type { AppDeployments, AppRequestMetrics } from '../webapps/runtime/contract.js';
@@ -22,6 +24,10 @@ export interface ServerContext {
   database: Database;
   logger: Logger;
   tenants: TenantService;
+  /** Each tenant's settings (`tenant_settings`): the password policy, the lockout, ... */
+  settings: TenantSettings;
+  /** The password policy in force per tenant, checked wherever a password is set. */
+  passwordPolicies: PasswordPolicies;
   stores: UserStoreManager;
   deployer: Deployer;
   /** The apps' versions in the database, which every node serves (issue 13). */

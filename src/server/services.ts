@@ -13,6 +13,8 @@ import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
 import { ServerMetrics } from '../telemetry/metrics.js';
 import { TenantLifecycle } from '../tenants/lifecycle.js';
+import { PasswordPolicies } from '../tenants/password-policy.js';
+import { TenantSettings } from '../tenants/settings.js';
 import { SharedStoreDefinitions } from '../userstores/caching/shared-definitions.js';
 import { storeSharing } from '../userstores/caching/store-sharing.js';
 import { UserStoreManager } from '../userstores/manager.js';
@@ -153,12 +155,15 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   closers.add(() => registry.close());
 
   const tenants = lifecycle.tenants;
+  const settings = new TenantSettings(database.db);
   const context: ServerContext = {
     config,
     layout,
     database,
     logger,
     tenants,
+    settings,
+    passwordPolicies: new PasswordPolicies(settings),
     stores,
     deployer,
     clusterApps,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { SUPER_TENANT_ID } from '../../home/layout.js';
 import { assertCanManage, assertSuperAdmin } from '../../identity/authenticator.js';
 import type { ServerContext } from '../context.js';
 import { principalOf } from '../plugins/authentication.js';
@@ -28,6 +29,13 @@ export const tenantRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
     async (request, reply) => {
       const principal = principalOf(request);
       assertSuperAdmin(principal);
+      // The tenant has no policy of its own yet: the server's (the super tenant's) applies to its admin.
+      await context.passwordPolicies.assertAllowed(
+        SUPER_TENANT_ID,
+        request.body.domain,
+        request.body.adminPassword,
+        request.body.adminUsername ?? 'admin',
+      );
       const tenant = await tenants.create(request.body);
       await audit.record(tenant.id, principal, 'tenant.create', tenant.domain);
       return reply.status(201).send(tenant);

@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { TesseraError } from '../../errors.js';
 import type { SessionStore } from '../../identity/sessions.js';
-import { validatePassword } from '../../tenants/service.js';
 import type { ServerContext } from '../context.js';
 import { pageOfTenantStores } from './paging.js';
 import { DomainParams, errorResponses, PageQuery, UserBody } from './schemas.js';
@@ -40,7 +39,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const { store, name } = storeFor(context, tenant, request.body.username);
-      validatePassword(request.body.password);
+      await context.passwordPolicies.assertAllowed(tenant.id, tenant.domain, request.body.password, name);
       const user = await store.addUser({
         username: name,
         password: request.body.password,
@@ -152,7 +151,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const { tenant, principal } = await managedTenant(context, request, request.params.domain);
       const { store, name } = storeFor(context, tenant, request.params.username);
-      validatePassword(request.body.password);
+      await context.passwordPolicies.assertAllowed(tenant.id, tenant.domain, request.body.password, name);
       if (!(await store.setPassword(name, request.body.password))) {
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }

@@ -457,7 +457,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
           await context.clusterApps.announce(tenant.id);
           throw new TesseraError(
             'CONFLICT',
-            `Version ${version} of app "${name}" did not start: ${failed.reason} Version ${before.version} stays current.`,
+            `Version ${version} of app "${name}" did not start (${failed.reason.replace(/[.\s]+$/, '')}). Version ${before.version} stays current.`,
           );
         }
       }
