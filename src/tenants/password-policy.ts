@@ -76,14 +76,15 @@ export function passwordProblems(password: string, policy: PasswordPolicy, usern
     problems.push('it is one of the most common passwords, tried first by every attacker (refuseCommon)');
   const name = username?.split('/').pop()?.toLowerCase();
   if (policy.refuseUsername && name && isNameWithLittleElse(password.toLowerCase(), name))
-    problems.push('it is the user name, or the user name with fewer than 4 other characters (refuseUsername)');
+    problems.push(
+      'it is the user name, or the user name with fewer than 4 other characters (refuseUsername)',
+    );
   return problems;
 }
 
 /** `alice`, `Alice2024`, `!alice!`: what an attacker tries first for an account; `alice-and-the-rabbit` is not. */
 function isNameWithLittleElse(password: string, name: string): boolean {
-  const at = password.indexOf(name);
-  return at >= 0 && [...password].length - [...name].length < 4;
+  return password.includes(name) && [...password].length - [...name].length < 4;
 }
 
 function characterClasses(password: string): number {
