@@ -91,7 +91,38 @@ export interface WebApp {
   status?: WebAppStatus;
   url: string;
   deployedAt: string;
+  /** The cluster's number of the version this node deployed ("1", "2", ...). */
   version: string;
+}
+
+/** One numbered version of an app, as the cluster keeps it (GET .../webapps/{app}/versions). */
+export interface AppVersion {
+  version: number;
+  /** The version every node serves (or is switching to). */
+  current: boolean;
+  /** SHA-256 of its zip, in hex. */
+  checksum: string;
+  sizeBytes: number;
+  /** `upload`: through the API (or the console); `zip` or `folder`: dropped into a webapps/ folder. */
+  origin: 'upload' | 'zip' | 'folder';
+  deployedBy: string;
+  deployedAt: string;
+  /** Why it did not start where it was deployed. */
+  failure?: string;
+  /** Its zip is still kept (deployment.keep_versions), so it can be rolled back to. */
+  available: boolean;
+  /** When its zip was dropped; set exactly when `available` is false. */
+  prunedAt?: string;
+}
+
+export interface AppVersions {
+  name: string;
+  /** The cluster's current version; null once the app is undeployed. */
+  current: number | null;
+  /** deployment.keep_versions: how many of the newest versions keep their zip. */
+  keep: number;
+  /** Newest first. */
+  versions: AppVersion[];
 }
 
 /** An entry of a tenant's webapps/ folder that is not deployed, and why (GET .../webapps, `refused`). */

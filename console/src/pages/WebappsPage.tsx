@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useId, useRef, useState } from 'react';
 import { api, seg } from '../api';
 import { AppRuntime, AppStatus } from '../components/AppStatus';
 import { Field } from '../components/Field';
@@ -7,13 +7,24 @@ import { WriteButton } from '../maintenance';
 import type { RefusedApp, WebApp } from '../types';
 import { useLoad } from '../useLoad';
 import { appNameProblem } from '../validation';
+import { AppVersionsPanel } from './AppVersionsPanel';
 
-/** The tenant's deployed apps: open, undeploy, or upload a zip. */
+/** The tenant's deployed apps: open, see their versions and roll back, undeploy, or upload a zip. */
 export function WebappsPage({ tenant }: { tenant: string }) {
   const base = `/tenants/${seg(tenant)}/webapps`;
   const apps = useLoad(() => api<{ webapps: WebApp[]; refused?: RefusedApp[] }>('GET', base), [base]);
   const refused = apps.data?.refused ?? [];
   const [failure, setFailure] = useState<unknown>();
+  // The app whose versions are open below the list; gone from the list (undeployed), the panel closes.
+  const [versionsOf, setVersionsOf] = useState<string>();
+  const shownVersions = apps.data?.webapps.find((app) => app.name === versionsOf);
+  // Each app's Versions button, so that closing its panel puts the keyboard focus back where it was.
+  const versionButtons = useRef(new Map<string, HTMLButtonElement>());
+
+  function closeVersions(name: string) {
+    setVersionsOf(undefined);
+    versionButtons.current.get(name)?.focus();
+  }
 
   async function undeploy(app: WebApp) {
     if (!window.confirm(`Undeploy ${app.name}? Its source is moved to the backups folder.`)) return;
@@ -61,8 +72,23 @@ export function WebappsPage({ tenant }: { tenant: string }) {
                     <AppStatus app={app} />
                   </td>
                   <td>{app.login ? 'required' : 'no'}</td>
-                  <td>{new Date(app.deployedAt).toLocaleString()}</td>
                   <td>
+                    {new Date(app.deployedAt).toLocaleString()}
+                    <br />
+                    <span className="muted">version {app.version}</span>
+                  </td>
+                  <td className="actions">
+                    <button
+                      type="button"
+                      ref={(button) => {
+                        if (button) versionButtons.current.set(app.name, button);
+                        else versionButtons.current.delete(app.name);
+                      }}
+                      aria-expanded={versionsOf === app.name}
+                      onClick={() => setVersionsOf(versionsOf === app.name ? undefined : app.name)}
+                    >
+                      Versions<span className="sr-only"> of {app.name}</span>
+                    </button>
                     <WriteButton type="button" onClick={() => undeploy(app)}>
                       Undeploy<span className="sr-only"> {app.name}</span>
                     </WriteButton>
@@ -78,6 +104,15 @@ export function WebappsPage({ tenant }: { tenant: string }) {
           </table>
         </div>
       </section>
+      {shownVersions && (
+        <AppVersionsPanel
+          key={shownVersions.name}
+          base={base}
+          app={shownVersions}
+          onChanged={apps.reload}
+          onClose={() => closeVersions(shownVersions.name)}
+        />
+      )}
       {refused.length > 0 && <RefusedApps tenant={tenant} refused={refused} />}
       <UploadApp base={base} onUploaded={apps.reload} />
     </>
