@@ -117,6 +117,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     backups: layout.backups,
     nodeLabel: `webapps/ of ${hostname()}`,
     intervalMs: CLUSTER_APPS_INTERVAL_MS,
+    writesHeld: inMaintenance,
   });
   const deployer = new Deployer({
     layout,

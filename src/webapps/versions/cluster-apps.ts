@@ -7,7 +7,7 @@ import type { InvalidationBus } from '../../cluster/bus.js';
 import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import type { AppSource } from '../webapps-scan.js';
 import { packFolder } from './pack-folder.js';
-import type { AppVersionStore, CurrentVersion } from './version-store.js';
+import { type AppVersionStore, type CurrentVersion, sha256Hex } from './version-store.js';
 
 /**
  * What the deployer asks of the cluster's copy of the apps (see `ClusterApps`). Without it (a deployer in a
@@ -36,6 +36,11 @@ export interface ClusterAppsOptions {
   nodeLabel: string;
   /** How often every tenant is compared with the database even without a bus message. */
   intervalMs: number;
+  /**
+   * While true (maintenance mode), nothing is written to the database: a new version dropped into
+   * `webapps/` waits (the deployer tries again), and an app removed by hand is not undeployed for the cluster.
+   */
+  writesHeld?: () => boolean;
 }
 
 /** What the cluster runs: one tenant's apps, by name. */
@@ -179,6 +184,11 @@ export class ClusterApps implements ClusterVersions {
 
   async record(tenantId: number, source: AppSource): Promise<number> {
     const bytes = source.kind === 'zip' ? await readFile(source.path) : await packFolder(source.path);
+    if (this.options.writesHeld?.()) {
+      const current = await this.options.store.currentOf(tenantId, source.name);
+      if (current?.checksum === sha256Hex(bytes)) return current.version;
+      throw new Error('maintenance mode holds writes: the new version is recorded once it is off');
+    }
     const recorded = await this.options.store.record(tenantId, source.name, bytes, {
       origin: source.kind,
       deployedBy: this.options.nodeLabel,
@@ -194,6 +204,13 @@ export class ClusterApps implements ClusterVersions {
   }
 
   async removed(tenantId: number, name: string, version: number): Promise<void> {
+    if (this.options.writesHeld?.()) {
+      this.options.logger.warn(
+        { tenant: tenantId, app: name, version },
+        'app removed here during maintenance mode: the other nodes keep serving it',
+      );
+      return;
+    }
     if (await this.options.store.remove(tenantId, name, version)) {
       this.options.logger.info({ tenant: tenantId, app: name, version }, 'app undeployed for the cluster');
       await this.options.bus.publish({ kind: 'webapps', tenantId });

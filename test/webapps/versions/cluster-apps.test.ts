@@ -65,6 +65,7 @@ async function startNode(
   label: string,
   home?: string,
   intervalMs = 3_600_000,
+  writesHeld?: () => boolean,
 ): Promise<TestNode> {
   const folder = home ?? scratchFolder(label).dir;
   if (!home) cleanups.push(() => rmSync(folder, { recursive: true, force: true }));
@@ -79,6 +80,7 @@ async function startNode(
     backups: layout.backups,
     nodeLabel: `webapps/ of ${label}`,
     intervalMs,
+    ...(writesHeld ? { writesHeld } : {}),
   });
   const deployer = new Deployer({ layout, logger: log.logger, hotDeploy: false, versions: apps });
   await deployer.start([T]);
@@ -196,6 +198,24 @@ describe('ClusterApps: every node serves the versions stored in the database', (
       () => a.deployer.app(T, 'shop')?.version === '1' && b.deployer.app(T, 'shop')?.version === '1',
     );
     expect(servedFile(b, 'shop', 'index.html')).toBe('one');
+  });
+
+  it('records no new version while maintenance mode holds writes, and records it once it is off', async () => {
+    const database = await sharedDatabase();
+    let held = false;
+    const a = await startNode(database, new SharedBus(), 'node-a', undefined, 3_600_000, () => held);
+    await dropZip(a, 'shop', { 'index.html': 'one' });
+    expect(a.deployer.app(T, 'shop')?.version).toBe('1');
+    held = true;
+    await dropZip(a, 'shop', { 'index.html': 'two' });
+    // The deployed version keeps serving; the database is not written.
+    expect(a.deployer.app(T, 'shop')?.version).toBe('1');
+    expect(servedFile(a, 'shop', 'index.html')).toBe('one');
+    expect((await a.apps.store.versions(T, 'shop')).map((v) => v.version)).toEqual([1]);
+    held = false;
+    await a.deployer.rescan();
+    expect(a.deployer.app(T, 'shop')?.version).toBe('2');
+    expect(servedFile(a, 'shop', 'index.html')).toBe('two');
   });
 
   it('never writes bytes that fail their checksum: the node keeps serving what it had', async () => {
