@@ -235,7 +235,7 @@ describe('the versions of an app in the console', () => {
     const refusal = panel.getByRole('alert');
     await refusal.waitFor();
     expect(await refusal.textContent()).toMatch(
-      /^Version 2 of app "orders" did not start: .*SyntaxError.* Version 1 stays current\. \(CONFLICT\)$/s,
+      /^Version 2 of app "orders" did not start \(.*SyntaxError.*\)\. Version 1 stays current\. \(CONFLICT\)$/s,
     );
     expect((await rows(panel).nth(1).getByRole('cell').allTextContents())[0]).toBe('1current');
     expect(await served('/t/shop.example/orders/')).toBe('orders v1');
