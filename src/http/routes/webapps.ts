@@ -245,82 +245,93 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       const upload = path.join(webapps, `.upload-${name}-${randomBytes(4).toString('hex')}.zip`);
       const target = path.join(webapps, `${name}.zip`);
       await writeFile(upload, body, { flag: 'wx', mode: PRIVATE_FILE_MODE });
-      const versions = context.clusterApps.store;
+      const cluster = context.clusterApps;
+      const by = deployerName(principal);
       let previous: string | undefined;
       let previousVersion: number | undefined;
-      let recorded: { version: number; created: boolean } | undefined;
+      let staged: { version: number; created: boolean } | undefined;
+      let published = false;
       try {
-        await assertSafeZip(context, upload, tenant.domain, name, others);
-        // Recorded as the app's version before the zip reaches webapps/: the deployer finds these bytes
-        // current and numbers them so, and the version names who uploaded it.
-        previousVersion = (await versions.currentOf(tenant.id, name))?.version;
-        recorded = await versions.record(tenant.id, name, body, {
-          origin: 'upload',
-          deployedBy: deployerName(principal),
-        });
-        // A copy of the zip being replaced goes to backups/ first: the new one may still fail to deploy
-        // (the deployer takes the old version down when its replacement is refused), and then the old
-        // one is put back. Copied rather than moved so that the app has a zip in webapps/ throughout.
-        if (existsSync(target)) {
-          await mkdir(context.layout.backups, { recursive: true });
-          previous = path.join(context.layout.backups, `replaced-${tenant.id}-${Date.now()}-${name}.zip`);
-          await copyFile(target, previous, constants.COPYFILE_EXCL);
-          await chmod(previous, PRIVATE_FILE_MODE); // a copy keeps the mode of a zip dropped in by hand
+        try {
+          await assertSafeZip(context, upload, tenant.domain, name, others);
+          // Stored as the app's next version before the zip reaches webapps/, but made current (and so
+          // taken by the other nodes) only once it runs here: the deployer numbers these bytes so, and the
+          // version names who uploaded it.
+          previousVersion = (await cluster.store.currentOf(tenant.id, name))?.version;
+          staged = await cluster.stage(tenant.id, name, body, by);
+          // A copy of the zip being replaced goes to backups/ first: the new one may still fail to deploy
+          // (the deployer takes the old version down when its replacement is refused), and then the old
+          // one is put back. Copied rather than moved so that the app has a zip in webapps/ throughout.
+          if (existsSync(target)) {
+            await mkdir(context.layout.backups, { recursive: true });
+            previous = path.join(context.layout.backups, `replaced-${tenant.id}-${Date.now()}-${name}.zip`);
+            await copyFile(target, previous, constants.COPYFILE_EXCL);
+            await chmod(previous, PRIVATE_FILE_MODE); // a copy keeps the mode of a zip dropped in by hand
+          }
+          await rename(upload, target);
+        } finally {
+          await rm(upload, { force: true });
         }
-        await rename(upload, target);
-      } finally {
-        await rm(upload, { force: true });
-      }
-      await context.deployer.rescan();
-      const deployed = context.deployer.app(tenant.id, name);
-      if (!deployed) {
-        // The deployer checks the quotas again: another upload to the tenant may have taken the room.
-        const refusal = context.deployer.refused(tenant.id).find((r) => r.entry === `${name}.zip`);
-        if (recorded?.created) {
-          await versions.markFailed(tenant.id, name, recorded.version, refusal?.message ?? 'not deployed');
-          if (previousVersion === undefined) await versions.remove(tenant.id, name, recorded.version);
-          else await versions.setCurrent(tenant.id, name, previousVersion, deployerName(principal));
-        }
-        await rm(target, { force: true });
-        if (previous) await rename(previous, target);
         await context.deployer.rescan();
-        if (refusal?.error === 'QUOTA_EXCEEDED')
+        const deployed = context.deployer.app(tenant.id, name);
+        if (!deployed) {
+          // The deployer checks the quotas again: another upload to the tenant may have taken the room.
+          const refusal = context.deployer.refused(tenant.id).find((r) => r.entry === `${name}.zip`);
+          if (staged?.created)
+            await cluster.store.markFailed(
+              tenant.id,
+              name,
+              staged.version,
+              refusal?.message ?? 'not deployed',
+            );
+          await rm(target, { force: true });
+          if (previous) await rename(previous, target);
+          await context.deployer.rescan();
+          if (refusal?.error === 'QUOTA_EXCEEDED')
+            throw new TesseraError(
+              'QUOTA_EXCEEDED',
+              `${refusal.message} ${previous ? 'The previous version was put back.' : 'Nothing was kept.'}`,
+            );
           throw new TesseraError(
-            'QUOTA_EXCEEDED',
-            `${refusal.message} ${previous ? 'The previous version was put back.' : 'Nothing was kept.'}`,
+            'INTERNAL',
+            `App "${name}" was written but not deployed; see the server log. ` +
+              (previous ? 'The previous version was put back.' : 'Nothing was kept.'),
           );
-        throw new TesseraError(
-          'INTERNAL',
-          `App "${name}" was written but not deployed; see the server log. ` +
-            (previous ? 'The previous version was put back.' : 'Nothing was kept.'),
-        );
-      }
-      await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
-      await context.audit.record(tenant.id, principal, 'webapp.deploy', name, {
-        bytes: body.length,
-        version: recorded?.version,
-      });
-      if (deployed.config.runtime === 'node') {
-        // The answer says whether the code came up (running) or not (error, with the reason), within the
-        // app's own request timeout; past it the status says starting.
-        await context.apps?.settled(tenant.id, name, deployed.config.limits.requestTimeoutS * 1000);
-        const failed = context.apps?.rollout(tenant.id, name)?.failed;
-        if (recorded?.created && failed?.version === String(recorded.version)) {
-          // It did not start here, where it was deployed: the cluster goes back to the version before, so
-          // no other node takes it over and no restart starts it.
-          await versions.markFailed(tenant.id, name, recorded.version, failed.reason);
-          if (previousVersion !== undefined) {
-            await versions.setCurrent(tenant.id, name, previousVersion, deployerName(principal));
+        }
+        await applyBackupRetention(context.layout.backups, context.config.deployment, context.logger);
+        await context.audit.record(tenant.id, principal, 'webapp.deploy', name, {
+          bytes: body.length,
+          version: staged?.version,
+        });
+        let startedHere = true;
+        if (deployed.config.runtime === 'node') {
+          // The answer says whether the code came up (running) or not (error, with the reason), within the
+          // app's own request timeout; past it the status says starting.
+          await context.apps?.settled(tenant.id, name, deployed.config.limits.requestTimeoutS * 1000);
+          const failed = context.apps?.rollout(tenant.id, name)?.failed;
+          if (staged?.created && failed?.version === String(staged.version)) {
+            startedHere = false;
+            await cluster.store.markFailed(tenant.id, name, staged.version, failed.reason);
             context.logger.warn(
-              { tenant: tenant.id, app: name, version: recorded.version, kept: previousVersion },
+              { tenant: tenant.id, app: name, version: staged.version, kept: previousVersion },
               'new app version did not start: the previous version stays current',
             );
           }
         }
+        // Current for the cluster once it runs here; a first version that failed is current all the same
+        // (there is nothing to keep serving), shown in error as on this node.
+        if (staged?.created && (startedHere || previousVersion === undefined))
+          published = await cluster.publish(tenant.id, name, staged.version, by);
+      } finally {
+        // Not made current: this node takes the cluster's current version (the previous one) back.
+        if (staged?.created && !published) await cluster.abandon(tenant.id, name, staged.version);
       }
-      // The other nodes take the version now rather than at their next periodic check.
-      await context.clusterApps.announce(tenant.id);
-      const now = context.deployer.app(tenant.id, name) ?? deployed;
+      const now = context.deployer.app(tenant.id, name);
+      if (!now)
+        throw new TesseraError(
+          'CONFLICT',
+          `App "${name}" was undeployed while this upload was starting; nothing of it is deployed.`,
+        );
       return reply.status(201).send(appView(tenant, now, context.apps));
     },
   );
@@ -351,6 +362,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       );
       // Undeployed for the cluster whatever version it is at now (another node may have deployed a newer
       // one this node has not taken yet); its versions stay, for a later deploy to number on from.
+      context.clusterApps.unstage(tenant.id, deployed.name);
       await context.clusterApps.store.remove(tenant.id, deployed.name);
       await rename(deployed.sourcePath, kept);
       await context.deployer.rescan();

@@ -7,7 +7,12 @@ import type { InvalidationBus } from '../../cluster/bus.js';
 import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
 import type { AppSource } from '../webapps-scan.js';
 import { packFolder } from './pack-folder.js';
-import { type AppVersionStore, type CurrentVersion, sha256Hex } from './version-store.js';
+import {
+  type AppVersionStore,
+  type CurrentVersion,
+  type RecordedVersion,
+  sha256Hex,
+} from './version-store.js';
 
 /**
  * What the deployer asks of the cluster's copy of the apps (see `ClusterApps`). Without it (a deployer in a
@@ -64,6 +69,11 @@ interface Checksummed {
 export class ClusterApps implements ClusterVersions {
   private readonly checksums = new Map<string, Checksummed>();
   private readonly folderWarnings = new Set<string>();
+  /**
+   * Uploads under way on this node, by `tenantId/name`: the version stored but not current until it started
+   * here. The mirror leaves these apps alone meanwhile, and the deployer gets the staged version's number.
+   */
+  private readonly staged = new Map<string, Map<number, string>>();
   /** Per tenant, the current versions as its last mirror saw them (`signature`). */
   private readonly mirrored = new Map<number, string>();
   private timer: NodeJS.Timeout | undefined;
@@ -118,6 +128,62 @@ export class ClusterApps implements ClusterVersions {
     await this.follow?.(tenantId);
   }
 
+  /**
+   * Stores an upload as the app's next version without making it current: the node it was uploaded to
+   * starts it first, and `publish` (it started) or `abandon` (it did not) ends the stage. Bytes that are the
+   * current version's already are that version, with nothing staged.
+   */
+  async stage(tenantId: number, name: string, bytes: Buffer, deployedBy: string): Promise<RecordedVersion> {
+    const recorded = await this.options.store.record(tenantId, name, bytes, {
+      origin: 'upload',
+      deployedBy,
+      makeCurrent: false,
+    });
+    if (recorded.created) {
+      const key = stageKey(tenantId, name);
+      const versions = this.staged.get(key) ?? new Map<number, string>();
+      versions.set(recorded.version, recorded.checksum);
+      this.staged.set(key, versions);
+    }
+    return recorded;
+  }
+
+  /**
+   * The staged version started here: every node serves it from now on. Not when the app was undeployed
+   * here meanwhile (`unstage`), nor when a newer version exists (a later upload superseded it): the newest
+   * wins. Says whether it was made current.
+   */
+  async publish(tenantId: number, name: string, version: number, by: string): Promise<boolean> {
+    if (!this.staged.get(stageKey(tenantId, name))?.has(version)) return false;
+    try {
+      const newest = (await this.options.store.versions(tenantId, name))[0]?.version ?? version;
+      if (newest > version) return false;
+      await this.options.store.setCurrent(tenantId, name, version, by);
+    } finally {
+      this.forget(tenantId, name, version);
+    }
+    await this.announce(tenantId);
+    return true;
+  }
+
+  /** The staged version is not made current (it did not deploy or start here): this node follows again. */
+  async abandon(tenantId: number, name: string, version: number): Promise<void> {
+    this.forget(tenantId, name, version);
+    await this.follow?.(tenantId);
+  }
+
+  /** The app is undeployed here: no upload of it under way may make it current again. */
+  unstage(tenantId: number, name: string): void {
+    this.staged.delete(stageKey(tenantId, name));
+  }
+
+  private forget(tenantId: number, name: string, version: number): void {
+    const key = stageKey(tenantId, name);
+    const versions = this.staged.get(key);
+    versions?.delete(version);
+    if (versions?.size === 0) this.staged.delete(key);
+  }
+
   async mirror(tenantId: number, webapps: string, sources: readonly AppSource[]): Promise<Set<string>> {
     const written = new Set<string>();
     const current = await this.options.store.current(tenantId);
@@ -127,6 +193,7 @@ export class ClusterApps implements ClusterVersions {
     const log = this.options.logger;
 
     for (const wanted of current) {
+      if (this.staged.has(stageKey(tenantId, wanted.name))) continue;
       if (folders.has(wanted.name)) {
         this.warnFolderOnce(tenantId, wanted.name, wanted.version);
         continue;
@@ -162,7 +229,7 @@ export class ClusterApps implements ClusterVersions {
 
     const deployed = new Set(current.map((c) => c.name));
     for (const local of zips.values()) {
-      if (deployed.has(local.name)) continue;
+      if (deployed.has(local.name) || this.staged.has(stageKey(tenantId, local.name))) continue;
       const checksum = await this.checksumOf(local);
       // Known: a version the cluster has since undeployed. Unknown: a new app dropped here by hand.
       if ((await this.options.store.versionWithChecksum(tenantId, local.name, checksum)) === undefined)
@@ -184,9 +251,12 @@ export class ClusterApps implements ClusterVersions {
 
   async record(tenantId: number, source: AppSource): Promise<number> {
     const bytes = source.kind === 'zip' ? await readFile(source.path) : await packFolder(source.path);
+    const checksum = sha256Hex(bytes);
+    for (const [version, stagedChecksum] of this.staged.get(stageKey(tenantId, source.name)) ?? [])
+      if (stagedChecksum === checksum) return version;
     if (this.options.writesHeld?.()) {
       const current = await this.options.store.currentOf(tenantId, source.name);
-      if (current?.checksum === sha256Hex(bytes)) return current.version;
+      if (current?.checksum === checksum) return current.version;
       throw new Error('maintenance mode holds writes: the new version is recorded once it is off');
     }
     const recorded = await this.options.store.record(tenantId, source.name, bytes, {
@@ -237,6 +307,10 @@ export class ClusterApps implements ClusterVersions {
       'app is a folder on this node: the cluster version is not written over it',
     );
   }
+}
+
+function stageKey(tenantId: number, name: string): string {
+  return `${tenantId}/${name}`;
 }
 
 /** The current versions of a tenant's apps in a form two reads can be compared by. */

@@ -57,13 +57,14 @@ export class AppVersionStore {
 
   /**
    * Makes `bytes` the app's current version: a new version unless they are the current one's already.
-   * Versions past `keepVersions` (never the current one) lose their bytes.
+   * Versions past `keepVersions` (never the current one) lose their bytes. With `makeCurrent: false` the
+   * new version is only stored (an upload not yet started where it was made): `publish` makes it current.
    */
   async record(
     tenantId: number,
     name: string,
     bytes: Uint8Array,
-    meta: { origin: VersionOrigin; deployedBy: string },
+    meta: { origin: VersionOrigin; deployedBy: string; makeCurrent?: boolean },
   ): Promise<RecordedVersion> {
     const checksum = sha256Hex(bytes);
     for (let attempt = 1; ; attempt++) {
@@ -107,10 +108,11 @@ export class AppVersionStore {
               })
               .execute();
           }
-          await setCurrentIn(trx, tenantId, name, version, meta.deployedBy, now);
+          if (meta.makeCurrent !== false)
+            await setCurrentIn(trx, tenantId, name, version, meta.deployedBy, now);
           return { version, checksum, created: true };
         });
-        if (recorded.created) await this.prune(tenantId, name);
+        if (recorded.created && meta.makeCurrent !== false) await this.prune(tenantId, name);
         return recorded;
       } catch (error) {
         // Another node numbered the same version first (a duplicate key): number again.
@@ -230,12 +232,13 @@ export class AppVersionStore {
     return bytes;
   }
 
-  /** Makes a kept version current again (a rollback). */
+  /** Makes a kept version current (a rollback, or an upload once it started), then prunes past `keepVersions`. */
   async setCurrent(tenantId: number, name: string, version: number, by: string): Promise<void> {
     const known = (await this.versions(tenantId, name)).find((v) => v.version === version);
     if (!known) throw new TesseraError('NOT_FOUND', `App "${name}" has no version ${version}.`);
     if (known.prunedAt) throw prunedError(name, version);
     await this.db.transaction().execute((trx) => setCurrentIn(trx, tenantId, name, version, by, Date.now()));
+    await this.prune(tenantId, name);
   }
 
   /** Records why a version did not start where it was deployed. */
