@@ -424,6 +424,7 @@ try {
   await agent?.close();
   await Promise.all(pollAgents.map((a) => a.close()));
   await stopNodes();
+  if (switches.length) timeline();
   if (problems.length) {
     console.log('\nPROBLEMS:');
     for (const p of problems) console.log(`  ${p}`);
@@ -558,4 +559,73 @@ function report(finals, history) {
   console.log(
     `at the end: ${finals.join(', ')}; the cluster's current version ${history.current}, keep ${history.keep}`,
   );
+}
+
+/**
+ * Where each switch's time went on each node, from the nodes' logs (read once they stopped): from the API
+ * call to the version taken from the database (a node that was not called: the bus message or the periodic
+ * follow), to the deployer's "webapp deployed" (zip checked and extracted), to "app process started" (the run
+ * copy made), to "app version switched" (the new process running and healthy).
+ */
+function timeline() {
+  const events = nodes.map((node) => {
+    try {
+      return readFileSync(path.join(node.home, 'logs', 'tessera.log'), 'utf8')
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line))
+        .filter((e) => e.app === APP || e.app === undefined);
+    } catch {
+      return [];
+    }
+  });
+  const steps = ['taken', 'deployed', 'started', 'switched'];
+  const gaps = new Map(); // "kind called|other step" -> [ms]
+  const fmt = (ms) => (ms === undefined ? '-' : (ms / 1000).toFixed(2));
+  console.log(
+    '\nfrom the logs, s from the API call: taken from the database / webapp deployed / app process started / switched',
+  );
+  switches.forEach((sw, i) => {
+    const call = performance.timeOrigin + sw.calledAt;
+    const next = performance.timeOrigin + (switches[i + 1]?.calledAt ?? Number.POSITIVE_INFINITY);
+    const perNode = nodes.map((node) => {
+      const after = events[node.index].filter((e) => e.time >= call && e.time < next);
+      const v = sw.version;
+      const at = {};
+      at.taken = after.find(
+        (e) => e.msg?.startsWith('app version taken from') && String(e.version) === v,
+      )?.time;
+      at.deployed = after.find(
+        (e) => e.msg === 'webapp deployed' && e.component === 'deployer' && e.time >= (at.taken ?? call),
+      )?.time;
+      at.started = after.find((e) => e.msg === 'app process started' && e.version === v)?.time;
+      at.switched = after.find((e) => e.msg?.startsWith('app version switched') && e.version === v)?.time;
+      const role = node.name === sw.via ? 'called' : 'other';
+      let previous = call;
+      for (const step of steps) {
+        if (at[step] === undefined) continue;
+        const key = `${sw.kind} ${role}|${step}`;
+        if (!gaps.has(key)) gaps.set(key, []);
+        gaps.get(key).push(at[step] - previous);
+        previous = at[step];
+      }
+      return `${node.name} ${steps.map((step) => fmt(at[step] === undefined ? undefined : at[step] - call)).join('/')}`;
+    });
+    console.log(`  ${sw.kind.padEnd(8)} v${sw.version.padEnd(3)} via ${sw.via}: ${perNode.join(', ')}`);
+  });
+  console.log('median step, s (from the step before it; the first from the API call):');
+  for (const kind of ['deploy', 'rollback']) {
+    for (const role of ['called', 'other']) {
+      const parts = steps
+        .map((step) => {
+          const list = (gaps.get(`${kind} ${role}|${step}`) ?? []).sort((a, b) => a - b);
+          return list.length ? `${step} ${fmt(percentile(list, 50))} (${list.length})` : undefined;
+        })
+        .filter(Boolean);
+      if (parts.length)
+        console.log(
+          `  ${kind}, ${role === 'called' ? 'the node called' : 'the other nodes'}: ${parts.join(', ')}`,
+        );
+    }
+  }
 }
