@@ -4,8 +4,8 @@
 // fresh PostgreSQL database (bench_redeploy_<random>, dropped at the end) and, unless `--redis off`, on the
 // machine's Redis (keys and channel are prefixed by a hash of that database's URL, so nothing clashes with
 // the tests; the keys are deleted at the end). Closed-loop keep-alive clients send each request to the next
-// node in turn (round robin). After a warm-up (cold code: failures counted, latency not) and a measured
-// "before", `--redeploys` uploads of a new zip (each carries its own build.txt, since bytes equal to the
+// node in turn (round robin). After a warm-up (failures counted, latency not: a node just started served
+// at a fraction of its steady rate for its first ~8 s in every trial run) and a measured "before", `--redeploys` uploads of a new zip (each carries its own build.txt, since bytes equal to the
 // current version's are that version again) through node A (`--deploy-on rotate`: A, B, C, A, ...), then
 // `--rollbacks` rollbacks through the last node (`POST .../rollback {version}`: to the version before the
 // newest, then the one before that), then a tail. With each API call a poller per node starts asking that
@@ -25,8 +25,8 @@
 // `--rollbacks N`.
 //
 //   npm run bench:redeploy -- [--nodes 3] [--redis on|off|URL] [--app small|express] [--clients 16]
-//     [--warmup 3] [--before 5] [--redeploys 10] [--rollbacks 2] [--deploy-on a|rotate] [--pause 1000]
-//     [--after 3] [--settle 30] [--keep]
+//     [--warmup 10] [--before 5] [--redeploys 10] [--rollbacks 2] [--deploy-on a|rotate] [--pause 1000]
+//     [--after 3] [--settle 30] [--keep] [--series]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,7 +46,7 @@ const { values: flags } = parseArgs({
     redis: { type: 'string', default: 'on' },
     app: { type: 'string', default: 'small' },
     clients: { type: 'string', default: '16' },
-    warmup: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '10' },
     before: { type: 'string', default: '5' },
     redeploys: { type: 'string', default: '10' },
     rollbacks: { type: 'string' },
@@ -55,6 +55,7 @@ const { values: flags } = parseArgs({
     after: { type: 'string', default: '3' },
     settle: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
+    series: { type: 'boolean', default: false },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -498,6 +499,29 @@ function report(finals, history) {
   console.log(
     `p99 during / before: ${(percentile(whileSwitching, 99) / percentile(before, 99)).toFixed(2)}, p50: ${(percentile(whileSwitching, 50) / percentile(before, 50)).toFixed(2)}`,
   );
+
+  if (flags.series) {
+    // The load second by second: requests, p50 and p99, and the switches called in that second.
+    const start = Math.min(...load.map((s) => s.t0));
+    const seconds = new Map();
+    for (const s of load) {
+      const second = Math.floor((s.t1 - start) / 1000);
+      if (!seconds.has(second)) seconds.set(second, []);
+      seconds.get(second).push(s.t1 - s.t0);
+    }
+    console.log('\nsecond, phase, requests, p50 ms, p99 ms, switch called');
+    for (const [second, list] of [...seconds].sort((a, b) => a[0] - b[0])) {
+      list.sort((a, b) => a - b);
+      const phaseThen = load.find((s) => Math.floor((s.t1 - start) / 1000) === second)?.phase;
+      const called = switches
+        .filter((sw) => Math.floor((sw.calledAt - start) / 1000) === second)
+        .map((sw) => `${sw.kind} v${sw.version}`)
+        .join(' ');
+      console.log(
+        `  ${second} ${phaseThen} ${list.length} ${fmt(percentile(list, 50))} ${fmt(percentile(list, 99))} ${called}`,
+      );
+    }
+  }
 
   // Per switch: the API's answer, then per node the first answer of the new version any client saw (load or
   // poller: the first sample sent after the call whose body is the new version) and the poller's.
