@@ -5,8 +5,9 @@
 // machine's Redis (keys and channel are prefixed by a hash of that database's URL, so nothing clashes with
 // the tests; the keys are deleted at the end). Closed-loop keep-alive clients send each request to the next
 // node in turn (round robin). After a warm-up (failures counted, latency not: a node just started served
-// at a fraction of its steady rate for its first ~8 s in every trial run) and a measured "before", `--redeploys` uploads of a new zip (each carries its own build.txt, since bytes equal to the
-// current version's are that version again) through node A (`--deploy-on rotate`: A, B, C, A, ...), then
+// at a fraction of its steady rate for its first ~8 s in every trial run) and a measured "before",
+// `--redeploys` uploads of a new zip (each carries its own build.txt, since bytes equal to the current
+// version's are that version again) through node A (`--deploy-on rotate`: A, B, C, A, ...), then
 // `--rollbacks` rollbacks through the last node (`POST .../rollback {version}`: to the version before the
 // newest, then the one before that), then a tail. With each API call a poller per node starts asking that
 // node for the app every 10 ms until the body is the new version (the app answers its TESSERA_APP_VERSION);
