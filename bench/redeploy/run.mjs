@@ -22,12 +22,16 @@
 // nodes learn of a version only at their 5 s periodic follow, which the times then show. The homes (each
 // with logs/tessera.log) are kept with `--keep`, or when a request failed or a node never switched.
 //
+// `--failing N` adds, after the redeploys, N uploads of a version that throws at import (through A, each
+// watched for 8 s): the upload must answer with `status.failed`, no node may answer that version, and every
+// node must end on the version before; the logs' timeline shows which nodes took and tried it.
+//
 // `--nodes 1` is the measurement from before the cluster: one node on a SQLite home, no rollbacks unless
 // `--rollbacks N`.
 //
 //   npm run bench:redeploy -- [--nodes 3] [--redis on|off|URL] [--app small|express] [--clients 16]
 //     [--warmup 10] [--before 5] [--redeploys 10] [--rollbacks 2] [--deploy-on a|rotate] [--pause 1000]
-//     [--after 3] [--settle 30] [--keep] [--series]
+//     [--after 3] [--settle 30] [--failing 0] [--keep] [--series]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -57,6 +61,7 @@ const { values: flags } = parseArgs({
     settle: { type: 'string', default: '30' },
     keep: { type: 'boolean', default: false },
     series: { type: 'boolean', default: false },
+    failing: { type: 'string', default: '0' },
   },
 });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -128,9 +133,12 @@ const files = flags.app === 'express' ? expressFiles() : APP_FILES;
  * version's as that version (no switch), so each upload carries a file of its own.
  */
 let zipBytes = 0;
-async function zip(build) {
+async function zip(build, { failing = false } = {}) {
   const file = new yazl.ZipFile();
-  for (const [name, content] of Object.entries(files))
+  const contents = failing
+    ? { ...files, 'server.mjs': 'throw new Error("bench: this version fails at import");\n' }
+    : files;
+  for (const [name, content] of Object.entries(contents))
     file.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
   file.addBuffer(Buffer.from(`build ${build}\n`), 'build.txt');
   file.end();
@@ -254,8 +262,10 @@ async function api(node, method, route, { body, zip: archive } = {}) {
 }
 
 /** Uploads upload number `build` through `node`; the answer's body, or throws on anything but 201. */
-async function deploy(node, build) {
-  const { status, body } = await api(node, 'POST', `${TENANT_API}?name=${APP}`, { zip: await zip(build) });
+async function deploy(node, build, options) {
+  const { status, body } = await api(node, 'POST', `${TENANT_API}?name=${APP}`, {
+    zip: await zip(build, options),
+  });
   if (status !== 201) throw new Error(`deploy on ${node.name} answered ${status}: ${JSON.stringify(body)}`);
   return body;
 }
@@ -393,6 +403,48 @@ try {
     current = expected;
     versions.push(current);
   }
+  // A version that throws at import: the upload answers with status.failed, no node may ever answer it,
+  // and the version before stays current everywhere.
+  let lastNumber = Number(current);
+  for (let f = 0; f < Number(flags.failing); f += 1) {
+    phase = 'failing';
+    build += 1;
+    lastNumber += 1;
+    const bad = String(lastNumber);
+    const via = nodes[0];
+    const calledAt = performance.now();
+    let body;
+    try {
+      body = await deploy(via, build, { failing: true });
+    } catch (error) {
+      problems.push(`failing deploy ${bad} through ${via.name}: ${String(error)}`);
+    }
+    const answeredAt = performance.now();
+    if (body && (body.status?.failed?.version !== bad || body.status?.version !== current))
+      problems.push(`failing deploy ${bad}: answered ${JSON.stringify(body.status)}`);
+    // Past one periodic follow (5 s) and a start: every node had its chance to try it.
+    await sleep(Math.max(8000, Number(flags.pause)));
+    switches.push({
+      kind: 'failing',
+      via: via.name,
+      version: bad,
+      calledAt,
+      answerMs: answeredAt - calledAt,
+      pollMs: nodes.map(() => Number.NaN),
+      allMs: Number.NaN,
+    });
+    for (const node of nodes) {
+      const served = samples.filter(
+        (s) => s.node === node.index && s.t0 >= calledAt && s.version === bad,
+      ).length;
+      if (served)
+        problems.push(`node ${node.name} answered ${served} requests with the failing version ${bad}`);
+      const list = await api(node, 'GET', TENANT_API);
+      const app = list.body.webapps?.find((w) => w.name === APP);
+      if (app?.status?.version !== current)
+        problems.push(`after the failing deploy ${bad}, node ${node.name} serves ${app?.status?.version}`);
+    }
+  }
   phase = 'rollbacks';
   const newest = Number(current);
   for (let k = 1; k <= ROLLBACKS; k += 1) {
@@ -444,7 +496,7 @@ try {
 function report(finals, history) {
   const fmt = (n) => (Number.isNaN(n) ? 'never' : n.toFixed(1));
   const fmtS = (ms) => (Number.isNaN(ms) ? 'never' : `${(ms / 1000).toFixed(2)} s`);
-  const during = (s) => s.phase === 'redeploys' || s.phase === 'rollbacks';
+  const during = (s) => s.phase === 'redeploys' || s.phase === 'failing' || s.phase === 'rollbacks';
   const sorted = (list) => list.map((s) => s.ms ?? s.t1 - s.t0).sort((a, b) => a - b);
   const counted = samples.filter((s) => s.phase !== 'setup');
   const load = counted.filter((s) => !s.poll);
@@ -496,6 +548,20 @@ function report(finals, history) {
   );
   console.log(
     `latency during: p50 ${fmt(percentile(whileSwitching, 50))} ms, p99 ${fmt(percentile(whileSwitching, 99))} ms (${whileSwitching.length} requests)`,
+  );
+  const tail = sorted(load.filter((s) => s.phase === 'after' && s.ok));
+  console.log(
+    `latency after: p50 ${fmt(percentile(tail, 50))} ms, p99 ${fmt(percentile(tail, 99))} ms (${tail.length} requests)`,
+  );
+  // Requests per second of each phase: the machine's other work moves it, and the latencies with it.
+  const rate = (which) => {
+    const list = load.filter(which);
+    if (list.length < 2) return Number.NaN;
+    const span = Math.max(...list.map((s) => s.t1)) - Math.min(...list.map((s) => s.t0));
+    return list.length / (span / 1000);
+  };
+  console.log(
+    `load served, requests/s: before ${rate((s) => s.phase === 'before').toFixed(0)}, during ${rate(during).toFixed(0)}, after ${rate((s) => s.phase === 'after').toFixed(0)}`,
   );
   console.log(
     `p99 during / before: ${(percentile(whileSwitching, 99) / percentile(before, 99)).toFixed(2)}, p50: ${(percentile(whileSwitching, 50) / percentile(before, 50)).toFixed(2)}`,
