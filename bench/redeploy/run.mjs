@@ -31,7 +31,7 @@
 //
 //   npm run bench:redeploy -- [--nodes 3] [--redis on|off|URL] [--app small|express] [--clients 16]
 //     [--warmup 10] [--before 5] [--redeploys 10] [--rollbacks 2] [--deploy-on a|rotate] [--pause 1000]
-//     [--after 3] [--settle 30] [--failing 0] [--keep] [--series]
+//     [--after 3] [--settle 60] [--failing 0] [--keep] [--series]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -58,7 +58,7 @@ const { values: flags } = parseArgs({
     'deploy-on': { type: 'string', default: 'a' },
     pause: { type: 'string', default: '1000' },
     after: { type: 'string', default: '3' },
-    settle: { type: 'string', default: '30' },
+    settle: { type: 'string', default: '60' },
     keep: { type: 'boolean', default: false },
     series: { type: 'boolean', default: false },
     failing: { type: 'string', default: '0' },
