@@ -5,7 +5,8 @@
 // machine's Redis (keys and channel are prefixed by a hash of that database's URL, so nothing clashes with
 // the tests; the keys are deleted at the end). Closed-loop keep-alive clients send each request to the next
 // node in turn (round robin). After a warm-up (failures counted, latency not: a node just started served
-// at a fraction of its steady rate for its first ~8 s in every trial run) and a measured "before",
+// at a fraction of its steady rate for its first ~8 s in every trial run, three nodes sharing the load for
+// 20 s and more; 10 s for one node, 30 s for several by default) and a measured "before",
 // `--redeploys` uploads of a new zip (each carries its own build.txt, since bytes equal to the current
 // version's are that version again) through node A (`--deploy-on rotate`: A, B, C, A, ...), then
 // `--rollbacks` rollbacks through the last node (`POST .../rollback {version}`: to the version before the
@@ -30,7 +31,7 @@
 // `--rollbacks N`.
 //
 //   npm run bench:redeploy -- [--nodes 3] [--redis on|off|URL] [--app small|express] [--clients 16]
-//     [--warmup 10] [--before 5] [--redeploys 10] [--rollbacks 2] [--deploy-on a|rotate] [--pause 1000]
+//     [--warmup 30|10] [--before 5] [--redeploys 10] [--rollbacks 2] [--deploy-on a|rotate] [--pause 1000]
 //     [--after 3] [--settle 60] [--failing 0] [--keep] [--series]
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,7 @@ const { values: flags } = parseArgs({
     redis: { type: 'string', default: 'on' },
     app: { type: 'string', default: 'small' },
     clients: { type: 'string', default: '16' },
-    warmup: { type: 'string', default: '10' },
+    warmup: { type: 'string' },
     before: { type: 'string', default: '5' },
     redeploys: { type: 'string', default: '10' },
     rollbacks: { type: 'string' },
@@ -71,6 +72,8 @@ const CLUSTER = NODES > 1;
 const REDIS_URL =
   flags.redis === 'on' ? 'redis://127.0.0.1:6379' : flags.redis === 'off' ? undefined : flags.redis;
 const ROLLBACKS = Number(flags.rollbacks ?? (CLUSTER ? 2 : 0));
+/** Seconds of unmeasured load first: each of three nodes gets a third of it, so its code warms three times slower. */
+const WARMUP = Number(flags.warmup ?? (CLUSTER ? 30 : 10));
 const SETTLE_MS = Number(flags.settle) * 1000;
 const POSTGRES = 'postgres://postgres@127.0.0.1:5432';
 /** Any answer but a server error: the server (or the app) is up. */
@@ -355,7 +358,7 @@ try {
     }
   }
   clients = Array.from({ length: clientsCount }, client);
-  await sleep(Number(flags.warmup) * 1000);
+  await sleep(WARMUP * 1000);
   phase = 'before';
   await sleep(Number(flags.before) * 1000);
 
@@ -515,7 +518,7 @@ function report(finals, history) {
       : '1 node on SQLite',
   );
   console.log(
-    `clients ${clientsCount} (round robin over the nodes), warm-up ${flags.warmup} s, before ${flags.before} s, ${Number(flags.redeploys)} redeploys through ${flags['deploy-on'] === 'rotate' ? 'each node in turn' : 'A'}, ${ROLLBACKS} rollbacks through ${NAMES[NODES - 1]}, ${flags.pause} ms after every node serves each, tail ${flags.after} s`,
+    `clients ${clientsCount} (round robin over the nodes), warm-up ${WARMUP} s, before ${flags.before} s, ${Number(flags.redeploys)} redeploys through ${flags['deploy-on'] === 'rotate' ? 'each node in turn' : 'A'}, ${ROLLBACKS} rollbacks through ${NAMES[NODES - 1]}, ${flags.pause} ms after every node serves each, tail ${flags.after} s`,
   );
   console.log(
     `requests ${counted.length} (${load.length} by the load, ${counted.length - load.length} by the pollers), failed ${failed.length}`,
