@@ -148,7 +148,7 @@ async function zip(build, { failing = false } = {}) {
   const chunks = [];
   for await (const chunk of file.outputStream) chunks.push(chunk);
   const archive = Buffer.concat(chunks);
-  zipBytes = archive.length;
+  if (!failing) zipBytes = archive.length;
   return archive;
 }
 
@@ -510,7 +510,7 @@ function report(finals, history) {
       .join(' ')}`,
   );
   console.log(
-    `app ${flags.app} (${Object.keys(files).length + 1} files, zip ${(zipBytes / 1024).toFixed(0)} KiB)`,
+    `app ${flags.app} (${Object.keys(files).length + 1} files, zip ${(zipBytes / 1024).toFixed(1)} KiB)`,
   );
   console.log(
     CLUSTER
