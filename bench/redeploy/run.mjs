@@ -284,7 +284,7 @@ async function rollback(node, version) {
 const samples = [];
 /**
  * `setup` (the first version reaching every node: not counted), `warmup` (counted for failures, not for
- * latency: cold code), `before`, `redeploys`, `rollbacks`, `after`.
+ * latency: cold code), `before`, `redeploys`, `failing` (`--failing`), `rollbacks`, `after`.
  */
 let phase = 'setup';
 const pollAgents = [];
