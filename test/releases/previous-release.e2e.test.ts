@@ -1,12 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { CONFIG_FORMAT } from '../../src/config/keys.js';
+import { PACKAGE_ROOT } from '../../src/package-root.js';
 import { getRelease, RELEASES, releaseSchemaLevel } from '../../src/releases/matrix.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
-import { ensureBuilt, ProcessCluster } from '../helpers/cluster.js';
 import { runCli } from '../helpers/cli.js';
+import { ensureBuilt, ProcessCluster } from '../helpers/cluster.js';
 import { clusterStatus, startNodeProcess } from '../helpers/node-process.js';
 import { freePort } from '../helpers/ports.js';
 import { buildRelease } from '../helpers/release-build.js';

@@ -9,8 +9,8 @@ import { ensureBuilt } from '../helpers/cluster.js';
 import { DATABASE_KINDS, scratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { startNodeProcess } from '../helpers/node-process.js';
-import { allRows } from '../helpers/rows.js';
 import { buildRelease } from '../helpers/release-build.js';
+import { allRows } from '../helpers/rows.js';
 import { callJson } from '../helpers/server.js';
 
 const PASSWORD = 'fixture-pw';
