@@ -1,19 +1,15 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONFIG_FORMAT } from '../../src/config/keys.js';
-import { dropDatabase, openDatabase } from '../../src/db/connection.js';
-import { upgradeConfig } from '../../src/releases/config/index.js';
+import { dropDatabase } from '../../src/db/connection.js';
 import {
   buildFixture,
   DEFAULT_FIXTURE_DATABASE_URL,
   storesDatabaseUrl,
 } from '../../src/releases/fixtures/build.js';
 import { FIXTURE_RELEASES } from '../../src/releases/fixtures/generators.js';
-import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
-import { migrateTo } from '../../src/releases/migrator.js';
 import { type RunningServer, startServer } from '../../src/server/start.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { fixtureAtCurrentRelease } from '../helpers/fixtures.js';
 import { basicAuthorization } from '../helpers/server.js';
 
 describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
@@ -47,26 +43,9 @@ describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
     return home;
   }
 
-  /**
-   * A fixture brought to the current release by the pieces the staged upgrade runs, in place: the release
-   * scripts on its database and the config rules on its file (the upgrade's own tests run the whole of it).
-   */
   async function upgradedFixture(release: string): Promise<string> {
     const home = await fixture(release);
-    const database = await openDatabase<unknown>(summaryUrl, home);
-    try {
-      await migrateTo(database, CURRENT_RELEASE);
-    } finally {
-      await database.close();
-    }
-    const file = path.join(home, 'conf', 'tessera.toml');
-    const upgraded = upgradeConfig({
-      source: readFileSync(file, 'utf8'),
-      file,
-      targetFormat: CONFIG_FORMAT,
-      databaseUrl: summaryUrl,
-    });
-    writeFileSync(file, upgraded.text);
+    await fixtureAtCurrentRelease(home, summaryUrl);
     return home;
   }
 
