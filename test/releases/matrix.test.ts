@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CONFIG_FORMATS } from '../../src/config/config-format.js';
 import { CONFIG_FORMAT } from '../../src/config/keys.js';
 import { PACKAGE_VERSION } from '../../src/package-root.js';
 import { expectedSchema } from '../../src/releases/expected-schema.js';
@@ -23,6 +24,9 @@ describe('release matrix', () => {
     // The config format the current release reads and writes is the one its loader checks.
     expect(getRelease(CURRENT_RELEASE).configFormat).toBe(CONFIG_FORMAT);
     expect(getRelease('2.1.0').configFormat).toBe('2.1');
+    // Every release's format is one the upgrade can read, and the newest of them is the current one.
+    for (const release of RELEASES) expect(CONFIG_FORMATS).toContain(release.configFormat);
+    expect(CONFIG_FORMATS.at(-1)).toBe(CONFIG_FORMAT);
     // The package is the current release: `tessera version`, npm pack and the nodes' rows say the same.
     expect(PACKAGE_VERSION).toBe(CURRENT_RELEASE);
   });
