@@ -4,8 +4,10 @@ import { TesseraError } from '../errors.js';
 import { CONFIG_KEYS } from './keys.js';
 import { tomlSyntaxRefusal } from './toml-syntax.js';
 
-/** The config formats releases wrote: 1.0 had no `format` key and called the URL `database.dsn`. */
-export type ConfigFormat = '1.0' | '1.1' | '2.0';
+/** The config formats releases wrote, oldest first: 1.0 had no `format` key and called the URL `database.dsn`. */
+export const CONFIG_FORMATS = ['1.0', '1.1', '2.0', '2.1'] as const;
+
+export type ConfigFormat = (typeof CONFIG_FORMATS)[number];
 
 export interface ConfigSummary {
   format: ConfigFormat;
@@ -47,13 +49,17 @@ export function readConfigFile(file: string): ConfigFileContents {
     );
   }
   const format = raw.format === undefined ? '1.0' : raw.format;
-  if (format !== '1.0' && format !== '1.1' && format !== '2.0') {
+  if (!isConfigFormat(format)) {
     throw new TesseraError('CONFIG_INVALID', `${file}: unknown config format "${String(format)}".`, {
-      hint: 'Fix the format key (1.0, 1.1 or 2.0), or run the newer Tessera release that wrote this config.',
+      hint: `Fix the format key (${CONFIG_FORMATS.join(', ')}), or run the newer Tessera release that wrote this config.`,
     });
   }
   const database = (raw.database ?? {}) as Record<string, unknown>;
   const url = format === '1.0' ? database.dsn : database.url;
   const databaseUrl = typeof url === 'string' ? url : CONFIG_KEYS['database.url'].default;
   return { file, source, document: raw, format, databaseUrl };
+}
+
+export function isConfigFormat(value: unknown): value is ConfigFormat {
+  return CONFIG_FORMATS.some((format) => format === value);
 }

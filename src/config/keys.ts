@@ -1,7 +1,7 @@
 import type { ConfigKeySpec } from './key-spec.js';
 
 /** The config format this release reads and a first start writes. */
-export const CONFIG_FORMAT = '2.0';
+export const CONFIG_FORMAT = '2.1';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -19,7 +19,7 @@ export const CONFIG_KEYS = {
     type: 'format',
     default: CONFIG_FORMAT,
     since: '1.1.0',
-    description: 'the config format; a 1.x config is refused with a pointer to `tessera upgrade`',
+    description: 'the config format; an older one (1.x, 2.0) is refused with a pointer to `tessera upgrade`',
   },
   'server.port': {
     type: 'integer',

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse, TomlError } from 'smol-toml';
 import { TesseraError } from '../errors.js';
+import { isConfigFormat } from './config-format.js';
 import { splitKeyName } from './key-spec.js';
 import { CONFIG_FORMAT, CONFIG_KEYS } from './keys.js';
 import { readMounts } from './mounts.js';
@@ -25,7 +26,7 @@ export function loadConfigFile(file: string): TesseraConfig {
   return parseConfig(readFileSync(file, 'utf8'), file);
 }
 
-/** Parses and validates a 2.0 config, listing every problem with its line rather than stopping at the first. */
+/** Parses and validates a config of the current format, listing every problem with its line rather than stopping at the first. */
 export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfig {
   let raw: Table;
   try {
@@ -35,11 +36,13 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
     throw error;
   }
   const problems = new Problems(file, source);
-  if (raw.format === undefined || raw.format === '1.1') {
-    const release = raw.format === undefined ? '1.0' : '1.1';
+  // A release reads its own format only (1.0 had no format key): an older file is turned into this one by
+  // the upgrade's rules for every key between them, never read as it is with the new keys left to defaults.
+  const format = raw.format ?? '1.0';
+  if (format !== CONFIG_FORMAT && isConfigFormat(format)) {
     throw new TesseraError(
       'CONFIG_INVALID',
-      `${file} is in the Tessera ${release} format; this is Tessera ${CONFIG_FORMAT}.`,
+      `${file} is in the Tessera ${format} format; this release reads the ${CONFIG_FORMAT} format.`,
       {
         hint: 'Upgrade the home with tessera upgrade, which rewrites the config; never copy it by hand.',
       },

@@ -3,9 +3,9 @@ import { CONFIG_FORMAT, CONFIG_KEYS, LOG_LEVELS, type LogLevel } from './keys.js
 
 export { CONFIG_FORMAT, LOG_LEVELS, type LogLevel };
 
-/** The `conf/tessera.toml` of release 2.0.0, after validation and defaults. */
+/** The `conf/tessera.toml` of release 2.1.0, after validation and defaults. */
 export interface TesseraConfig {
-  format: '2.0';
+  format: '2.1';
   server: { port: number; host: string };
   database: { url: string; poolSize: number };
   security: { passwordHash: 'argon2id' };

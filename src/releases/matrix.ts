@@ -57,7 +57,7 @@ export const RELEASES: readonly Release[] = [
   {
     version: '2.1.0',
     schemaLevel: '2.1.0',
-    configFormat: '2.0',
+    configFormat: '2.1',
     upgradesFrom: ['2.0.0', '2.0.1'],
     summary: 'server-side applications, app versions stored in the database and served by every node',
   },

@@ -1,3 +1,4 @@
+import type { ConfigFormat } from '../config/config-format.js';
 import type { DatabaseKind } from '../db/url.js';
 
 /** What the plan step found; fixed for the whole run and stored in the journal. */
@@ -7,7 +8,7 @@ export interface UpgradePlan {
   /** Releases applied in order, the source excluded. */
   hops: string[];
   kind: DatabaseKind;
-  oldConfigFormat: '1.0' | '1.1' | '2.0';
+  oldConfigFormat: ConfigFormat;
   /** The production URL exactly as the old config writes it (relative SQLite paths are the old home's). */
   productionUrl: string;
   /** The staging URL as given (relative SQLite paths are the new home's). */

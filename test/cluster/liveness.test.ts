@@ -1,15 +1,18 @@
 import { sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
+import { getRelease } from '../../src/releases/matrix.js';
 import { runPreflight } from '../../src/upgrade/steps/preflight/preflight.js';
 import type { CheckResult } from '../../src/upgrade/types.js';
 import { ensureBuilt } from '../helpers/cluster.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { type NodeProcess, startNodeProcess } from '../helpers/node-process.js';
+import { buildRelease } from '../helpers/release-build.js';
 import { type StepScenario, stepScenario } from '../upgrade/steps/scenario.js';
 
 let scenario: StepScenario | undefined;
 let node: NodeProcess | undefined;
+/** The release whose node runs on production: the latest recorded one that runs on a 2.0.0 home. */
+const OLD = '2.0.1';
 
 beforeAll(() => {
   ensureBuilt();
@@ -33,7 +36,8 @@ describe.each(DATABASE_KINDS)('the no-live-node preflight on %s', (kind) => {
     const s = await stepScenario(kind, { release: '2.0.0' });
     scenario = s;
     const production = await s.context.production();
-    node = await startNodeProcess(s.oldHome);
+    // What runs on production before an upgrade is the old release: 2.0.1's own code on its 2.0.0 home.
+    node = await startNodeProcess(s.oldHome, buildRelease(OLD, getRelease(OLD).source?.commit ?? '').cli);
     const name = `node ${node.node.nodeId} at ${node.node.host}:${node.node.port}`;
 
     let check = await liveCheck(s);
@@ -50,7 +54,7 @@ describe.each(DATABASE_KINDS)('the no-live-node preflight on %s', (kind) => {
     const stale = /\(pid (\d+), release ([\d.]+), last heartbeat (\d+) s ago\)/.exec(
       check.message.slice(check.message.indexOf(name)),
     );
-    expect(stale?.slice(1, 3), check.message).toEqual([String(node.child.pid), CURRENT_RELEASE]);
+    expect(stale?.slice(1, 3), check.message).toEqual([String(node.child.pid), OLD]);
     expect(Number(stale?.[3])).toBeGreaterThanOrEqual(3600);
     expect(Number(stale?.[3])).toBeLessThan(3660);
 

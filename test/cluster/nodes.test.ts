@@ -4,11 +4,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterMembership, listNodes, makeNodeId, nodeState } from '../../src/cluster/nodes.js';
 import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
-import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
+import { CURRENT_RELEASE, getRelease } from '../../src/releases/matrix.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { startServer } from '../../src/server/start.js';
 import { runPreflight } from '../../src/upgrade/steps/preflight/preflight.js';
+import { ensureBuilt } from '../helpers/cluster.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { startNodeProcess } from '../helpers/node-process.js';
+import { buildRelease } from '../helpers/release-build.js';
 import { writeConfig } from '../helpers/server.js';
 import { type StepScenario, stepScenario } from '../upgrade/steps/scenario.js';
 
@@ -173,33 +176,25 @@ describe('the upgrade preflight and a running node', () => {
     scenario = undefined;
   });
 
-  it('refuses while a 2.0.0 node runs on production, and passes once it stopped cleanly', async () => {
+  // The node is 2.0.1's own code (a release that runs on a 2.0.0 home), built once and cached (see
+  // previous-release.e2e, whose timeout covers a build on shared cores).
+  it('refuses while a 2.0.1 node runs on a 2.0.0 production, and passes once it stopped cleanly', async () => {
+    ensureBuilt();
+    const built = buildRelease('2.0.1', getRelease('2.0.1').source?.commit ?? '');
     const s = await stepScenario('sqlite', { release: '2.0.0' });
     scenario = s;
-    const server = await startServer({
-      home: s.oldHome,
-      port: 0,
-      host: '127.0.0.1',
-      stdoutLogs: false,
-      logLevel: 'silent',
-    });
-    let closed = false;
-    cleanups.push(async () => {
-      if (!closed) await server.close();
-    });
+    const node = await startNodeProcess(s.oldHome, built.cli);
+    cleanups.push(() => node.kill());
     const liveCheck = async () =>
       (await runPreflight(s.context)).results.find((r) => r.name === 'no-live-node');
     const refused = await liveCheck();
     expect(refused?.ok).toBe(false);
-    // In this process: its home lock names this pid.
-    expect(refused?.message).toContain(
-      `:${server.port} (pid ${process.pid}, release ${CURRENT_RELEASE}, last heartbeat`,
-    );
+    // Its home lock names its pid, and its row the release its own code reports.
+    expect(refused?.message).toContain(`:${node.port} (pid ${node.child.pid}, release 2.0.1, last heartbeat`);
 
-    closed = true;
-    await server.close();
+    await node.stop();
     expect((await liveCheck())?.ok).toBe(true);
-  });
+  }, 180_000);
 });
 
 describe('startServer and cluster_nodes', () => {

@@ -24,6 +24,7 @@ describe('[deployment] quotas in tessera.toml', () => {
       'max_upload_mb = 64',
       'backup_retention_count = 5',
       'backup_retention_days = 30',
+      'keep_versions = 5',
     ])
       expect(text).toContain(`\n${key}\n`);
     expect(parseConfig(text).deployment).toEqual({ hotDeploy: true, ...DEPLOYMENT_DEFAULTS });
@@ -32,7 +33,7 @@ describe('[deployment] quotas in tessera.toml', () => {
   it('reads the quotas set', () => {
     const source = withDeployment(
       'max_apps_per_tenant = 3\nmax_tenant_mb = 10\nmax_app_mb = 4\nmax_upload_mb = 2\n' +
-        'backup_retention_count = 1\nbackup_retention_days = 0',
+        'backup_retention_count = 1\nbackup_retention_days = 0\nkeep_versions = 2',
     );
     expect(parseConfig(source).deployment).toEqual({
       hotDeploy: true,
@@ -42,6 +43,7 @@ describe('[deployment] quotas in tessera.toml', () => {
       maxUploadMb: 2,
       backupRetentionCount: 1,
       backupRetentionDays: 0,
+      keepVersions: 2,
     });
   });
 

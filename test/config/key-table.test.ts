@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ConfigKeySpec } from '../../src/config/key-spec.js';
-import { CONFIG_KEYS, configKeyRows } from '../../src/config/keys.js';
+import { CONFIG_FORMAT, CONFIG_KEYS, configKeyRows } from '../../src/config/keys.js';
 import { parseConfig } from '../../src/config/load.js';
 import { peekInteger } from '../../src/config/peek.js';
 import { defaultConfigText } from '../../src/config/schema.js';
@@ -20,7 +20,7 @@ describe('the config key table', () => {
 
   it("is what a first start's file holds and what the loader assumes of an empty [section]", () => {
     const written = parseConfig(defaultConfigText());
-    const assumed = parseConfig('format = "2.0"\n');
+    const assumed = parseConfig(`format = "${CONFIG_FORMAT}"\n`);
     expect(written).toEqual(assumed);
     expect(assumed.cluster.heartbeatSeconds).toBe(CONFIG_KEYS['cluster.heartbeat_seconds'].default);
   });
@@ -31,7 +31,7 @@ describe('peekInteger (an old home read by the upgrade)', () => {
   const fallback = CONFIG_KEYS['cluster.heartbeat_seconds'].default;
 
   it('reads a value the server would accept', () => {
-    expect(heartbeat('format = "2.0"\n[cluster]\nheartbeat_seconds = 3\n')).toBe(3);
+    expect(heartbeat('format = "2.1"\n[cluster]\nheartbeat_seconds = 3\n')).toBe(3);
   });
 
   it("takes the table's default for a config of 1.x, a refused value, or text that is not TOML", () => {

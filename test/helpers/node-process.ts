@@ -29,7 +29,7 @@ export async function startNodeProcess(home: string, cli?: string): Promise<Node
   try {
     await untilHealthy();
     const node = await waitFor(`node on port ${port} in cluster status`, async () =>
-      (await clusterStatus(home)).find((n) => n.port === port && n.state === 'live'),
+      (await clusterStatus(home, cli)).find((n) => n.port === port && n.state === 'live'),
     );
     return {
       home,
@@ -53,8 +53,11 @@ export async function startNodeProcess(home: string, cli?: string): Promise<Node
   }
 }
 
-/** `tessera cluster status --json` of a home. */
-export async function clusterStatus(home: string): Promise<ClusterNode[]> {
-  const { stdout } = await run(process.execPath, [CLI, 'cluster', 'status', '--home', home, '--json']);
+/**
+ * `tessera cluster status --json` of a home, by this checkout's CLI or `cli` (the release whose home it is:
+ * another release's config format may be one this checkout refuses).
+ */
+export async function clusterStatus(home: string, cli = CLI): Promise<ClusterNode[]> {
+  const { stdout } = await run(process.execPath, [cli, 'cluster', 'status', '--home', home, '--json']);
   return (JSON.parse(stdout) as { nodes: ClusterNode[] }).nodes;
 }

@@ -54,7 +54,7 @@ export async function callJson(
   return { status: response.status, body, headers: response.headers };
 }
 
-/** Writes a 2.0 config pointing at `databaseUrl` into a fresh home. */
+/** Writes a config of the current format pointing at `databaseUrl` into a fresh home. */
 export function writeConfig(home: string, databaseUrl: string, extra = ''): void {
   mkdirSync(path.join(home, 'conf'), { recursive: true });
   const text = defaultConfigText()

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer } from '../../src/server/start.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { DATABASE_KINDS, scratchDatabase, scratchFolder } from '../helpers/databases.js';
-import { buildFixtureOn } from '../helpers/fixtures.js';
+import { buildFixtureOn, fixtureAtCurrentRelease } from '../helpers/fixtures.js';
 import { looseEntries, modeOf } from '../helpers/modes.js';
 import { freePort } from '../helpers/ports.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
@@ -94,6 +94,7 @@ describe('a home is its owner’s alone: files 0600, folders 0700', () => {
         password: 'fixture-pw',
       });
       cleanups.push(fixture.dropStores);
+      await fixtureAtCurrentRelease(home, fixture.summary.databaseUrl);
       expect(looseEntries(home)).not.toEqual([]);
       const server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false });
       await server.close();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CONFIG_KEYS } from '../../src/config/keys.js';
 import { parseConfig } from '../../src/config/load.js';
 import { DEPLOYMENT_DEFAULTS } from '../../src/config/schema.js';
 import { isTesseraError } from '../../src/errors.js';
@@ -20,7 +21,7 @@ const STAGING = 'postgres://tessera:stage-secret@db.example:5432/tessera_staging
 const FILE = '/srv/old/conf/tessera.toml';
 
 const upgrade = (source: string, databaseUrl = STAGING) =>
-  upgradeConfig({ source, file: FILE, targetFormat: '2.0', databaseUrl });
+  upgradeConfig({ source, file: FILE, targetFormat: '2.1', databaseUrl });
 
 const SWITCH: ConfigChange = {
   kind: 'changed',
@@ -50,11 +51,44 @@ const HOP_2_0_DEFAULTS: ConfigChange[] = [
   },
 ];
 
+const HOP_2_1 = '2.0 -> 2.1';
+const FORMAT_2_1: ConfigChange = {
+  kind: 'changed',
+  hop: HOP_2_1,
+  from: 'format',
+  to: 'format',
+  before: '"2.0"',
+  value: '"2.1"',
+  note: 'the file is now in the 2.1 format',
+};
+const KEEP_VERSIONS_NOTE =
+  'new in 2.1: versions of each app kept in the database for rollback (2.0 kept none there)';
+const KEEP_VERSIONS_DEFAULT: ConfigChange = {
+  kind: 'defaulted',
+  hop: HOP_2_1,
+  key: 'deployment.keep_versions',
+  value: '5',
+  note: KEEP_VERSIONS_NOTE,
+};
+
+/** The 2.0 -> 2.1 hop over a 2.0 config of these keys and values, in the file's order: all carried but `format`. */
+function hop21(...entries: [key: string, value: string][]): ConfigChange[] {
+  return [
+    ...entries.map(
+      ([key, value]): ConfigChange =>
+        key === 'format' ? FORMAT_2_1 : { kind: 'carried', hop: HOP_2_1, key, value },
+    ),
+    KEEP_VERSIONS_DEFAULT,
+  ];
+}
+
+const PRODUCTION_DISPLAYED = '"postgres://tessera:***@db.example:5432/tessera"';
+
 const ARGON2_NOTE =
   '2.0 stores argon2id hashes; legacy SHA-256 hashes are still verified and re-hashed at the next login';
 
 describe('config transforms', () => {
-  it('turns the 1.0 fixture config into 2.0, hop by hop, every key reported', () => {
+  it('turns the 1.0 fixture config into 2.1, hop by hop, every key reported', () => {
     const result = upgrade(release100.renderConfig(PRODUCTION));
     expect(result.sourceFormat).toBe('1.0');
     expect(result.warnings).toEqual([]);
@@ -116,13 +150,24 @@ describe('config transforms', () => {
         note: 'the 2.0 default (the old file set no host name)',
       },
       ...HOP_2_0_DEFAULTS,
+      ...hop21(
+        ['server.port', '9763'],
+        ['database.url', PRODUCTION_DISPLAYED],
+        ['security.password_hash', '"argon2id"'],
+        ['logging.level', '"info"'],
+        ['format', ''],
+        ['server.host', '"0.0.0.0"'],
+        ['database.pool_size', '10'],
+        ['cluster.heartbeat_seconds', '10'],
+        ['deployment.hot_deploy', 'true'],
+      ),
       SWITCH,
     ]);
-    expect(result.text).toBe(`# Tessera 2.0 configuration, written by tessera upgrade from the 1.0 config
+    expect(result.text).toBe(`# Tessera 2.1 configuration, written by tessera upgrade from the 1.0 config
 # /srv/old/conf/tessera.toml.
 # Every key renamed, changed, added or dropped is listed in the upgrade report (tessera upgrade report).
-# Added by the upgrade: the file is now in the 2.0 format.
-format = "2.0"
+# Added by the upgrade: the file is now in the 2.1 format.
+format = "2.1"
 
 [server]
 # The PORT environment variable overrides this.
@@ -157,9 +202,11 @@ heartbeat_seconds = 10
 [deployment]
 # Added by the upgrade: new in 2.0; 1.x always deployed webapps while running.
 hot_deploy = true
+# Added by the upgrade: ${KEEP_VERSIONS_NOTE}.
+keep_versions = 5
 `);
     expect(parseConfig(result.text)).toEqual({
-      format: '2.0',
+      format: '2.1',
       server: { port: 9763, host: '0.0.0.0' },
       database: { url: STAGING, poolSize: 10 },
       security: { passwordHash: 'argon2id' },
@@ -170,7 +217,7 @@ hot_deploy = true
     });
   });
 
-  it("turns the 1.1 fixture config into 2.0, keeping the operator's host name", () => {
+  it("turns the 1.1 fixture config into 2.1, keeping the operator's host name", () => {
     const result = upgrade(release110.renderConfig(PRODUCTION));
     expect(result.sourceFormat).toBe('1.1');
     expect(result.changes).toEqual<ConfigChange[]>([
@@ -208,6 +255,17 @@ hot_deploy = true
       },
       { kind: 'carried', hop: '1.1 -> 2.0', key: 'logging.level', value: '"info"' },
       ...HOP_2_0_DEFAULTS,
+      ...hop21(
+        ['format', ''],
+        ['server.port', '9763'],
+        ['server.host', '"localhost"'],
+        ['database.url', PRODUCTION_DISPLAYED],
+        ['security.password_hash', '"argon2id"'],
+        ['logging.level', '"info"'],
+        ['database.pool_size', '10'],
+        ['cluster.heartbeat_seconds', '10'],
+        ['deployment.hot_deploy', 'true'],
+      ),
       SWITCH,
     ]);
     expect(result.text).toContain(
@@ -226,7 +284,10 @@ hot_deploy = true
       .replace(/password_hash = "[^"]*"/, 'password_hash = "argon2id"');
     expect(source).toContain('password_hash = "argon2id"');
     const result = upgrade(source, sqlite);
-    expect(result.changes.filter((c) => c.kind === 'changed').map((c) => c.from)).toEqual(['format']);
+    expect(result.changes.flatMap((c) => (c.kind === 'changed' ? [`${c.hop}: ${c.from}`] : []))).toEqual([
+      '1.1 -> 2.0: format',
+      '2.0 -> 2.1: format',
+    ]);
     expect(result.changes).toContainEqual({
       kind: 'renamed',
       hop: '1.1 -> 2.0',
@@ -245,7 +306,7 @@ hot_deploy = true
       `staging    kept      database.url = "${sqlite}" (the same text, read from the new home: the upgraded (staging) database; the old home's is retired at promote)`,
     );
     expect(summarizeConfigChanges(result.changes)).toBe(
-      '2 renamed, 1 changed, 3 defaulted, 0 dropped, 3 carried, 1 kept',
+      '2 renamed, 2 changed, 4 defaulted, 0 dropped, 11 carried, 1 kept',
     );
     expect(parseConfig(result.text).security.passwordHash).toBe('argon2id');
   });
@@ -291,7 +352,7 @@ note = "free text"
     const result = upgrade(withRedis);
     expect(result.changes).toContainEqual({
       kind: 'carried',
-      hop: '2.0 -> 2.0',
+      hop: HOP_2_1,
       key: 'cache.redis',
       value: '"redis://:***@cache.example:6379/0"',
     });
@@ -327,9 +388,89 @@ note = "free text"
     }
   });
 
+  it('turns a 2.0 config into 2.1: every key carried (mounts, hosts and quotas too), keep_versions added', () => {
+    const mountUrl = 'mysql://reg:mount-secret@db.example:3306/regdb';
+    const source = `${release200.renderConfig(PRODUCTION)}max_upload_mb = 32
+backup_retention_days = 0
+
+[cache]
+redis = "redis://127.0.0.1:6379"
+
+[[registry.mounts]]
+path = "/mounted/docs"
+url = "${mountUrl}"
+
+[userstores]
+allowed_hosts = ["db.internal", "10.0.0.5:5432"]
+connect_timeout_ms = 2000
+`;
+    const result = upgrade(source);
+    expect(result.sourceFormat).toBe('2.0');
+    expect(result.warnings).toEqual([]);
+    expect(result.changes).toEqual<ConfigChange[]>([
+      ...hop21(
+        ['format', ''],
+        ['server.port', '9763'],
+        ['server.host', '"0.0.0.0"'],
+        ['database.url', PRODUCTION_DISPLAYED],
+        ['database.pool_size', '10'],
+        ['security.password_hash', '"argon2id"'],
+        ['logging.level', '"info"'],
+        ['cluster.heartbeat_seconds', '10'],
+        ['deployment.hot_deploy', 'true'],
+        ['deployment.max_upload_mb', '32'],
+        ['deployment.backup_retention_days', '0'],
+        ['cache.redis', '"redis://127.0.0.1:6379"'],
+        ['registry.mounts', '[{ path = "/mounted/docs", url = "mysql://reg:***@db.example:3306/regdb" }]'],
+        ['userstores.allowed_hosts', '["db.internal", "10.0.0.5:5432"]'],
+        ['userstores.connect_timeout_ms', '2000'],
+      ),
+      SWITCH,
+    ]);
+    expect(JSON.stringify(result.changes)).not.toContain('mount-secret');
+    const config = parseConfig(result.text);
+    expect(config.format).toBe('2.1');
+    expect(config.deployment).toEqual({
+      ...DEPLOYMENT_DEFAULTS,
+      hotDeploy: true,
+      maxUploadMb: 32,
+      backupRetentionDays: 0,
+      keepVersions: 5,
+    });
+    expect(config.registry).toEqual({ mounts: [{ path: '/mounted/docs', url: mountUrl }] });
+    expect(config.userstores).toEqual({
+      allowedHosts: ['db.internal', '10.0.0.5:5432'],
+      connectTimeoutMs: 2000,
+    });
+    expect(config.cache.redis).toBe('redis://127.0.0.1:6379');
+    expect(config.database.url).toBe(STAGING);
+  });
+
+  it('accounts for every key of the 2.0 format in the 2.0 -> 2.1 rules, and for every 2.1 key after them', () => {
+    const hop = CONFIG_HOPS.find((h) => h.from === '2.0');
+    const written = new Set([
+      ...Object.entries(hop?.keys ?? {}).flatMap(([key, rule]) =>
+        rule.action === 'carry' ? [key] : rule.action === 'drop' ? [] : [rule.to],
+      ),
+      ...(hop?.defaults ?? []).map((fill) => fill.key),
+    ]);
+    // Every key of this release's table is written by the hop; the only new one is keep_versions.
+    expect([...written].sort()).toEqual(Object.keys(CONFIG_KEYS).sort());
+    expect(Object.keys(hop?.keys ?? {}).sort()).toEqual(
+      Object.keys(CONFIG_KEYS)
+        .filter((key) => key !== 'deployment.keep_versions')
+        .sort(),
+    );
+  });
+
   it('has one rule table per hop, covering each format once, with no two rules writing one key', () => {
-    expect(hopsBetween('1.0', '2.0').map((h) => `${h.from}->${h.to}`)).toEqual(['1.0->1.1', '1.1->2.0']);
-    expect(hopsBetween('2.0', '2.0')).toEqual([]);
+    expect(hopsBetween('1.0', '2.1').map((h) => `${h.from}->${h.to}`)).toEqual([
+      '1.0->1.1',
+      '1.1->2.0',
+      '2.0->2.1',
+    ]);
+    expect(hopsBetween('2.0', '2.1').map((h) => `${h.from}->${h.to}`)).toEqual(['2.0->2.1']);
+    expect(hopsBetween('2.1', '2.1')).toEqual([]);
     for (const hop of CONFIG_HOPS) {
       const targets = Object.entries(hop.keys).flatMap(([key, rule]) =>
         rule.action === 'carry' ? [key] : rule.action === 'drop' ? [] : [rule.to],

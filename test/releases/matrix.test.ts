@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { CONFIG_FORMATS } from '../../src/config/config-format.js';
+import { CONFIG_FORMAT } from '../../src/config/keys.js';
 import { PACKAGE_VERSION } from '../../src/package-root.js';
 import { expectedSchema } from '../../src/releases/expected-schema.js';
 import {
   CURRENT_RELEASE,
   CURRENT_SCHEMA_LEVEL,
+  getRelease,
   RELEASES,
   releaseSchemaLevel,
   releasesUpTo,
@@ -14,10 +17,16 @@ import { releaseScripts } from '../../src/releases/scripts.js';
 import { splitStatements } from '../../src/releases/sql-splitter.js';
 
 describe('release matrix', () => {
-  it('knows 1.0.0, 1.1.0, 2.0.0 and 2.0.1, the last being current at schema level 2.0.0', () => {
-    expect(RELEASES.map((r) => r.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1']);
-    expect(CURRENT_RELEASE).toBe('2.0.1');
-    expect(CURRENT_SCHEMA_LEVEL).toBe('2.0.0');
+  it('knows 1.0.0, 1.1.0, 2.0.0, 2.0.1 and 2.1.0, the last being current at schema level 2.1.0', () => {
+    expect(RELEASES.map((r) => r.version)).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.0.1', '2.1.0']);
+    expect(CURRENT_RELEASE).toBe('2.1.0');
+    expect(CURRENT_SCHEMA_LEVEL).toBe('2.1.0');
+    // The config format the current release reads and writes is the one its loader checks.
+    expect(getRelease(CURRENT_RELEASE).configFormat).toBe(CONFIG_FORMAT);
+    expect(getRelease('2.1.0').configFormat).toBe('2.1');
+    // Every release's format is one the upgrade can read, and the newest of them is the current one.
+    for (const release of RELEASES) expect(CONFIG_FORMATS).toContain(release.configFormat);
+    expect(CONFIG_FORMATS.at(-1)).toBe(CONFIG_FORMAT);
     // The package is the current release: `tessera version`, npm pack and the nodes' rows say the same.
     expect(PACKAGE_VERSION).toBe(CURRENT_RELEASE);
   });
@@ -32,6 +41,16 @@ describe('release matrix', () => {
       expect(releaseScripts('2.0.1', kind)).toEqual([]);
       expect(expectedSchema('2.0.1', kind)).toEqual(expectedSchema('2.0.0', kind));
     }
+  });
+
+  it('upgrades 2.0.0 and 2.0.1 to 2.1.0 in one hop, and 1.x through 2.0.0', () => {
+    expect(upgradePath('2.0.1', '2.1.0')).toEqual(['2.1.0']);
+    expect(upgradePath('2.0.0', '2.1.0')).toEqual(['2.1.0']);
+    expect(upgradePath('1.1.0', '2.1.0')).toEqual(['2.0.0', '2.1.0']);
+    expect(upgradePath('1.0.0', '2.1.0')).toEqual(['1.1.0', '2.0.0', '2.1.0']);
+    expect(shipsScripts('2.1.0')).toBe(true);
+    expect(releasesUpTo('2.1.0')).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.1.0']);
+    expect(releasesUpTo('2.0.1')).toEqual(['1.0.0', '1.1.0', '2.0.0']);
   });
 
   it('routes 1.0.0 to 2.0.0 through the required stop 1.1.0', () => {
@@ -55,6 +74,7 @@ describe('release matrix', () => {
       '1.0.0',
       '1.1.0',
       '2.0.0',
+      '2.1.0',
     ]);
     for (const release of RELEASES.filter((r) => shipsScripts(r.version))) {
       for (const kind of ['sqlite', 'postgres', 'mysql'] as const) {

@@ -24,7 +24,7 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
   it('builds a fresh database at the current release through every release, recorded in the history', async () => {
     await open();
     const applied = await migrateTo(database, CURRENT_RELEASE);
-    expect(applied).toEqual(['1.0.0', '1.1.0', '2.0.0']);
+    expect(applied).toEqual(['1.0.0', '1.1.0', '2.0.0', '2.1.0']);
     const history = await historyDb(database.db)
       .selectFrom(HISTORY_TABLE)
       .selectAll()
@@ -34,6 +34,7 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
       ['1.0.0', 'migration.sql', true],
       ['1.1.0', 'migration.sql', true],
       ['2.0.0', 'migration.sql', true],
+      ['2.1.0', 'migration.sql', true],
     ]);
     for (const row of history) {
       expect(row.checksum).toBe(releaseScripts(row.version, kind)[0]?.checksum);
@@ -51,12 +52,15 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
         'registry_resources',
         'cluster_nodes',
         'audit_log',
+        'webapp_versions',
+        'webapp_version_chunks',
+        'webapps',
       ]),
     );
     expect(await migrateTo(database, CURRENT_RELEASE)).toEqual([]);
   });
 
-  it('migrates data written at 1.0.0 through 1.1.0 and 2.0.0', async () => {
+  it('migrates data written at 1.0.0 through 1.1.0, 2.0.0 and 2.1.0', async () => {
     await open();
     await migrateTo(database, '1.0.0');
     await sql`insert into tenants (id, domain, admin_username, active, created_at) values (1, 'acme.com', 'admin', 1, 5)`.execute(
@@ -71,7 +75,7 @@ describe.each(DATABASE_KINDS)('migrations on %s', (kind) => {
     await sql`insert into user_attributes (user_id, name, value) values (8, 'mail', 'bob@acme.com')`.execute(
       database.db,
     );
-    expect(await migrateTo(database, CURRENT_RELEASE)).toEqual(['1.1.0', '2.0.0']);
+    expect(await migrateTo(database, CURRENT_RELEASE)).toEqual(['1.1.0', '2.0.0', '2.1.0']);
     const users = await sql<{ username: string; is_system: number; password_algorithm: string }>`
       select username, is_system, password_algorithm from users order by id`.execute(database.db);
     expect(users.rows).toEqual([

@@ -1,11 +1,16 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CONFIG_FORMAT } from '../../src/config/keys.js';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
-import { CURRENT_RELEASE, RELEASES } from '../../src/releases/matrix.js';
+import { getRelease, RELEASES, releaseSchemaLevel } from '../../src/releases/matrix.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { runCli } from '../helpers/cli.js';
 import { ensureBuilt, ProcessCluster } from '../helpers/cluster.js';
 import { clusterStatus, startNodeProcess } from '../helpers/node-process.js';
+import { freePort } from '../helpers/ports.js';
 import { buildRelease } from '../helpers/release-build.js';
+import { initReleaseHome } from '../helpers/release-home.js';
 import { ADMIN_PASSWORD, callJson } from '../helpers/server.js';
 
 const RECORDED = RELEASES.filter((release) => release.source !== undefined);
@@ -43,7 +48,7 @@ describe.each(RECORDED.map((release) => [release.version, release.source?.commit
 
     // Its timeout covers the release's own tsc build first: 8 s on a quiet machine, 52 s seen with the
     // cores shared.
-    it('runs as a real node beside this checkout’s code, on one PostgreSQL database, and both serve logins', async () => {
+    it('runs as a real node on a home and database it laid out itself, which this checkout refuses with a pointer to tessera upgrade', async () => {
       ensureBuilt();
       const built = buildRelease(version, commit);
       console.log(`release ${version} ${built.fromCache ? 'found in the cache' : 'built'} in ${built.ms} ms`);
@@ -51,7 +56,9 @@ describe.each(RECORDED.map((release) => [release.version, release.source?.commit
       cleanups.add(() => cluster.stop());
 
       // The old release lays out the home and creates the database, as an operator's first node would.
-      const old = await startNodeProcess(cluster.homeFor(0), built.cli);
+      const oldHome = path.join(cluster.scratch.home, 'old');
+      initReleaseHome(built, oldHome, cluster.scratch.url);
+      const old = await startNodeProcess(oldHome, built.cli);
       cleanups.add(() => old.kill());
       const oldUrl = `http://127.0.0.1:${old.port}`;
       expect((await callJson(oldUrl, 'GET', '/readyz')).body).toMatchObject({
@@ -59,23 +66,24 @@ describe.each(RECORDED.map((release) => [release.version, release.source?.commit
         release: version,
       });
       expect(await login(oldUrl)).toMatchObject({ status: 200, body: { user: 'admin' } });
-
-      const current = await startNodeProcess(cluster.homeFor(1));
-      cleanups.add(() => current.kill());
-      const currentUrl = `http://127.0.0.1:${current.port}`;
-      expect((await callJson(currentUrl, 'GET', '/readyz')).body).toMatchObject({
-        ready: true,
-        release: CURRENT_RELEASE,
-      });
-      expect(await login(currentUrl)).toMatchObject({ status: 200, body: { user: 'admin' } });
-
-      // Each sees the other: the old node's row says the release its own code reports.
-      const listed = await clusterStatus(current.home);
+      const listed = await clusterStatus(oldHome, built.cli);
       expect(listed.find((n) => n.port === old.port)).toMatchObject({ release: version, state: 'live' });
-      expect(listed.find((n) => n.port === current.port)).toMatchObject({
-        release: CURRENT_RELEASE,
-        state: 'live',
+
+      // 2.1.0 changed the schema and the config format: this checkout starts neither on that home's config
+      // nor, with a config of its own, on that database. Both refusals name the staged upgrade.
+      expect(getRelease(version).configFormat).not.toBe(CONFIG_FORMAT);
+      const onOldHome = runCli(['start', '--home', oldHome]);
+      expect(onOldHome.status).toBe(2);
+      expect(onOldHome.stderr).toContain(`is in the Tessera ${getRelease(version).configFormat} format`);
+      expect(onOldHome.stderr).toContain('tessera upgrade');
+      const onOldDatabase = runCli(['start', '--home', cluster.homeFor(1)], {
+        env: { PORT: String(await freePort()) },
       });
+      expect(onOldDatabase.status).toBe(2);
+      expect(onOldDatabase.stderr).toContain(`schema level ${releaseSchemaLevel(version)}`);
+      expect(onOldDatabase.stderr).toContain('tessera upgrade');
+      // The old node was never disturbed.
+      expect(await login(oldUrl)).toMatchObject({ status: 200, body: { user: 'admin' } });
     }, 180_000);
   },
 );

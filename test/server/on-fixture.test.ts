@@ -1,15 +1,23 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dropDatabase } from '../../src/db/connection.js';
-import { buildFixture, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
+import {
+  buildFixture,
+  DEFAULT_FIXTURE_DATABASE_URL,
+  storesDatabaseUrl,
+} from '../../src/releases/fixtures/build.js';
+import { FIXTURE_RELEASES } from '../../src/releases/fixtures/generators.js';
 import { type RunningServer, startServer } from '../../src/server/start.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
+import { fixtureAtCurrentRelease } from '../helpers/fixtures.js';
 import { basicAuthorization } from '../helpers/server.js';
 
 describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
   let scratch: ScratchDatabase;
   let server: RunningServer | undefined;
   let storesUrl: string | undefined;
+  /** The database URL the last fixture's config names. */
+  let summaryUrl = '';
 
   afterEach(async () => {
     await server?.close();
@@ -31,11 +39,18 @@ describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
       password: 'fixture-pw',
     });
     storesUrl = storesDatabaseUrl(summary.databaseUrl, home);
+    summaryUrl = url ?? DEFAULT_FIXTURE_DATABASE_URL;
     return home;
   }
 
-  it('serves a 2.0.0 fixture: its tenants, both store kinds, its webapps with and without login', async () => {
-    const home = await fixture('2.0.0');
+  async function upgradedFixture(release: string): Promise<string> {
+    const home = await fixture(release);
+    await fixtureAtCurrentRelease(home, summaryUrl);
+    return home;
+  }
+
+  it('serves an upgraded 2.0.1 fixture: its tenants, both store kinds, its webapps with and without login', async () => {
+    const home = await upgradedFixture('2.0.1');
     server = await startServer({ home, port: 0, host: '127.0.0.1', stdoutLogs: false, logLevel: 'warn' });
     const get = (route: string, auth?: string) =>
       fetch(`${server?.url}${route}`, { headers: auth ? { authorization: auth } : {} });
@@ -77,10 +92,11 @@ describe.each(DATABASE_KINDS)('the server on release fixtures, %s', (kind) => {
     expect((await get(`/t/${first}/docs/`)).status).toBe(200);
   });
 
-  it.each(['1.0.0', '1.1.0'])('refuses to start on a %s fixture and says to upgrade', async (release) => {
+  it.each(FIXTURE_RELEASES)('refuses to start on a %s fixture and says to upgrade', async (release) => {
     const home = await fixture(release);
-    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toThrow(
-      /tessera upgrade|Tessera 1\.\d format/,
-    );
+    await expect(startServer({ home, port: 0, stdoutLogs: false })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      hint: expect.stringContaining('tessera upgrade'),
+    });
   });
 });

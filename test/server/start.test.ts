@@ -2,9 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CONFIG_FORMAT } from '../../src/config/keys.js';
 import { parseConfig } from '../../src/config/load.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { HISTORY_TABLE, historyDb } from '../../src/releases/history.js';
+import { CURRENT_SCHEMA_LEVEL } from '../../src/releases/matrix.js';
 import { migrateTo } from '../../src/releases/migrator.js';
 import { startServer } from '../../src/server/start.js';
 import { runCli } from '../helpers/cli.js';
@@ -105,17 +107,25 @@ describe('first start', () => {
 
 describe('bad configuration and environment', () => {
   it('reports TOML syntax errors and unknown or invalid keys with their line numbers', () => {
-    expect(() => parseConfig('format = "2.0"\n[server]\nport = = 3\n', 'tessera.toml')).toThrow(
+    expect(() => parseConfig('format = "2.1"\n[server]\nport = = 3\n', 'tessera.toml')).toThrow(
       /tessera\.toml:3:/,
     );
     try {
-      parseConfig('format = "2.0"\n[server]\nport = "eighty"\nhots = "x"\n', 'tessera.toml');
+      parseConfig('format = "2.1"\n[server]\nport = "eighty"\nhots = "x"\n', 'tessera.toml');
       expect.unreachable();
     } catch (error) {
       expect((error as Error).message).toContain('tessera.toml:3: server.port must be a whole number');
       expect((error as Error).message).toContain('tessera.toml:4: server.hots is not a known key');
     }
     expect(() => parseConfig('[http]\nport = 9763\n')).toThrow(/1\.0 format/);
+    // A 2.0 config (2.0.0, 2.0.1) is not read as it is either: the upgrade rewrites it by its rules.
+    expect(() => parseConfig('format = "2.0"\n[server]\nport = 9763\n')).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('in the Tessera 2.0 format; this release reads the 2.1 format'),
+        hint: expect.stringContaining('tessera upgrade'),
+      }),
+    );
   });
 
   it('refuses a port in use with PORT_IN_USE', async () => {
@@ -189,11 +199,11 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
   });
 
   it('refuses a newer schema and names the release it needs', async () => {
-    const home = await homeAt('2.0.0', (db) =>
+    const home = await homeAt(CURRENT_SCHEMA_LEVEL, (db) =>
       db
         .insertInto(HISTORY_TABLE)
         .values({
-          version: '2.1.0',
+          version: '9.0.0',
           script: 'migration.sql',
           checksum: 'a'.repeat(64),
           statements_total: 1,
@@ -209,7 +219,7 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
     });
     const result = cli(['start', '--home', home]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toContain('Tessera 2.1.0 or later');
+    expect(result.stderr).toContain('Tessera 9.0.0 or later');
   });
 
   it('refuses a database whose applied scripts differ from the shipped ones', async () => {
@@ -229,14 +239,14 @@ describe.each(DATABASE_KINDS)('version guard on %s', (kind) => {
   });
 
   it('reports a matching database with tessera status (exit 0)', async () => {
-    const home = await homeAt('2.0.0');
+    const home = await homeAt(CURRENT_SCHEMA_LEVEL);
     const result = cli(['status', '--home', home, '--json']);
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
       database: kind,
-      schemaLevel: '2.0.0',
+      schemaLevel: CURRENT_SCHEMA_LEVEL,
       matches: true,
-      configFormat: '2.0',
+      configFormat: CONFIG_FORMAT,
     });
   });
 });

@@ -15,7 +15,7 @@ import { exportHome } from '../../src/transfer/export.js';
 import { importHome } from '../../src/transfer/import.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { DATABASE_KINDS, type ScratchDatabase } from '../helpers/databases.js';
-import { buildFixtureOn } from '../helpers/fixtures.js';
+import { buildFixtureOn, fixtureAtCurrentRelease } from '../helpers/fixtures.js';
 import { ADMIN_PASSWORD, callJson, type Reply, startServerOn, writeConfig } from '../helpers/server.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -162,6 +162,8 @@ describe.each(DATABASE_KINDS)('tenant ids on %s', (kind: DatabaseKind) => {
       password: FIXTURE_PASSWORD,
     });
     cleanups.add(dropStores);
+    // Still a database from before the mark: the 2.1.0 scripts add none.
+    await fixtureAtCurrentRelease(home, summary.databaseUrl);
     // A mount on the path the registry API would make of the mark's: it must not take the mark over.
     appendFileSync(
       path.join(home, 'conf', 'tessera.toml'),

@@ -11,12 +11,13 @@ import type { DatabaseKind } from '../../src/db/url.js';
 import { isTesseraError } from '../../src/errors.js';
 import { ensureHomeLayout, homeLayout } from '../../src/home/layout.js';
 import { buildFixture } from '../../src/releases/fixtures/build.js';
+import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
 import { exportHome } from '../../src/transfer/export.js';
 import { IMPORTED_CONFIG_FILE, importHome } from '../../src/transfer/import.js';
 import { addEdgeRows } from '../db/copy/edge-rows.js';
 import { DATABASE_KINDS, type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
-import { buildFixtureOn } from '../helpers/fixtures.js';
+import { buildFixtureOn, fixtureAtCurrentRelease } from '../helpers/fixtures.js';
 import { allRows } from '../helpers/rows.js';
 import { listFiles } from '../releases/fixtures/snapshot.js';
 
@@ -87,7 +88,8 @@ describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
     const url = kind === 'sqlite' ? DEFAULT_DATABASE_URL : scratch.url;
     source = { root, url, open: () => openDatabase<unknown>(url, root) };
     scratches.push({ ...scratch, drop: fixture.dropStores });
-    await withDatabase(source, (db) => addEdgeRows(db, '2.0.0'));
+    await fixtureAtCurrentRelease(root, url);
+    await withDatabase(source, (db) => addEdgeRows(db, CURRENT_RELEASE));
     // What node apps wrote into their data folders (README, Applications) travels with the export.
     for (const [folder, content] of APP_DATA) {
       mkdirSync(path.join(root, folder), { recursive: true });
@@ -182,6 +184,7 @@ describe('tessera export and import commands', () => {
     const target = await newHome('sqlite', 'cli_target', scratches, true);
     const source = { root: path.join(path.dirname(target.root), 'source') };
     await buildFixture({ release: '2.0.0', home: source.root, tenants: 1, users: 2 });
+    await fixtureAtCurrentRelease(source.root, DEFAULT_DATABASE_URL);
     const file = path.join(path.dirname(target.root), 'cli.tar.gz');
     const write = process.stdout.write;
     const stderr = process.stderr.write;

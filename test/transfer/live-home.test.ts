@@ -15,7 +15,7 @@ import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { runCli } from '../helpers/cli.js';
 import { ensureBuilt } from '../helpers/cluster.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
-import { buildFixtureOn } from '../helpers/fixtures.js';
+import { buildFixtureOn, fixtureAtCurrentRelease } from '../helpers/fixtures.js';
 import { clusterStatus, type NodeProcess, startNodeProcess } from '../helpers/node-process.js';
 
 const cleanups = cleanupsAfterEach();
@@ -30,7 +30,7 @@ async function startNode(home: string): Promise<NodeProcess> {
   return node;
 }
 
-/** A 2.0.0 home (the current release) with tenants, users and a deployment, on a database of `kind`. */
+/** A home at the current release (a 2.0.0 fixture brought to it) with tenants, users and a deployment. */
 async function sourceHome(kind: DatabaseKind): Promise<string> {
   const database = await cleanups.scratch(kind, 'live_src');
   const root = path.join(database.home, 'home');
@@ -41,6 +41,7 @@ async function sourceHome(kind: DatabaseKind): Promise<string> {
     users: 2,
   });
   cleanups.addLast(() => fixture.dropStores());
+  await fixtureAtCurrentRelease(root, kind === 'sqlite' ? DEFAULT_DATABASE_URL : database.url);
   return root;
 }
 

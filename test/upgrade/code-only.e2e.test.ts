@@ -2,17 +2,20 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../src/db/connection.js';
-import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
+import { getRelease } from '../../src/releases/matrix.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { runCli } from '../helpers/cli.js';
 import { ensureBuilt } from '../helpers/cluster.js';
 import { DATABASE_KINDS, scratchDatabase } from '../helpers/databases.js';
 import { buildFixtureOn } from '../helpers/fixtures.js';
 import { startNodeProcess } from '../helpers/node-process.js';
+import { buildRelease } from '../helpers/release-build.js';
 import { allRows } from '../helpers/rows.js';
 import { callJson } from '../helpers/server.js';
 
 const PASSWORD = 'fixture-pw';
+/** The code-only release after 2.0.0; the current release changes the schema, so it is asked for with --to. */
+const TARGET = '2.0.1';
 
 async function rowsOf(url: string, home: string) {
   const database: Database<unknown> = await openDatabase<unknown>(url, home);
@@ -23,11 +26,13 @@ async function rowsOf(url: string, home: string) {
   }
 }
 
-describe.each(DATABASE_KINDS)('a code-only upgrade from 2.0.0, on %s', (kind) => {
+describe.each(DATABASE_KINDS)(`a code-only upgrade from 2.0.0 to ${TARGET}, on %s`, (kind) => {
   const cleanups = cleanupsAfterEach();
 
-  it('is planned as a rolling restart: nothing copied or written, and the old home serves on this release', async () => {
+  // Its timeout covers building 2.0.1 when no other test file has cached it yet (see previous-release.e2e).
+  it(`is planned as a rolling restart: nothing copied or written, and the old home serves on ${TARGET}'s own code`, async () => {
     ensureBuilt();
+    const built = buildRelease(TARGET, getRelease(TARGET).source?.commit ?? '');
     const production = await scratchDatabase(kind, 'prod');
     cleanups.add(() => production.drop());
     const oldHome = path.join(production.home, 'old');
@@ -44,12 +49,23 @@ describe.each(DATABASE_KINDS)('a code-only upgrade from 2.0.0, on %s', (kind) =>
     if (staging) cleanups.add(() => staging.drop());
     const stagingUrl = staging?.url ?? 'sqlite:staging/tessera.db';
     const before = await rowsOf(fixture.summary.databaseUrl, oldHome);
-    const args = ['upgrade', '--from-home', oldHome, '--home', newHome, '--staging-db', stagingUrl, '--yes'];
+    const args = [
+      'upgrade',
+      '--from-home',
+      oldHome,
+      '--home',
+      newHome,
+      '--staging-db',
+      stagingUrl,
+      '--to',
+      TARGET,
+      '--yes',
+    ];
 
     for (const extra of [['--dry-run'], []]) {
       const run = runCli([...args, ...extra]);
       expect(run.status, run.stderr).toBe(0);
-      expect(run.stdout).toContain(`-> ${CURRENT_RELEASE} changes code only`);
+      expect(run.stdout).toContain(`-> ${TARGET} changes code only`);
       expect(run.stdout).toContain(`tessera start --home ${oldHome}`);
       expect(run.stdout).toContain('No node runs on production now.');
     }
@@ -59,8 +75,9 @@ describe.each(DATABASE_KINDS)('a code-only upgrade from 2.0.0, on %s', (kind) =>
     if (staging) expect(Object.keys(await rowsOf(staging.url, production.home))).toEqual([]);
     expect(await rowsOf(fixture.summary.databaseUrl, oldHome)).toEqual(before);
 
-    // The rolling restart itself: this release starts on the 2.0.0 home as it is and serves its users.
-    const node = await startNodeProcess(oldHome);
+    // The rolling restart itself: 2.0.1, built from its commit, starts on the 2.0.0 home as it is and serves
+    // its users.
+    const node = await startNodeProcess(oldHome, built.cli);
     cleanups.add(() => node.kill());
     const url = `http://127.0.0.1:${node.port}`;
     const login = await callJson(url, 'POST', '/api/v1/authenticate', {
@@ -68,13 +85,13 @@ describe.each(DATABASE_KINDS)('a code-only upgrade from 2.0.0, on %s', (kind) =>
     });
     expect(login.status).toBe(200);
     const ready = await callJson(url, 'GET', '/readyz');
-    expect(ready.body).toMatchObject({ ready: true, schema: 'current', release: CURRENT_RELEASE });
+    expect(ready.body).toMatchObject({ ready: true, schema: 'current', release: TARGET });
 
     // Asked again with a node up, the plan names it and the release it runs.
     const again = runCli([...args, '--dry-run']);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toContain(
-      `${node.node.nodeId} at ${node.node.host}:${node.port}: release ${CURRENT_RELEASE}, live`,
+      `${node.node.nodeId} at ${node.node.host}:${node.port}: release ${TARGET}, live`,
     );
-  });
+  }, 180_000);
 });

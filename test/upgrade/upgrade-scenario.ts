@@ -8,6 +8,7 @@ import { type Database, dropDatabase, localDatabaseFiles, openDatabase } from '.
 import { type DatabaseKind, parseDatabaseUrl } from '../../src/db/url.js';
 import { buildFixture, storesDatabaseUrl } from '../../src/releases/fixtures/build.js';
 import { inspectSchema } from '../../src/releases/guard.js';
+import { CURRENT_RELEASE, CURRENT_SCHEMA_LEVEL } from '../../src/releases/matrix.js';
 import { migrateTo } from '../../src/releases/migrator.js';
 import { LARGEST_ID } from '../db/copy/edge-rows.js';
 import { type ScratchDatabase, scratchDatabase } from '../helpers/databases.js';
@@ -90,7 +91,7 @@ export async function scenario(
   }
   const expectedDb = await openDatabase<unknown>(expectedBuilt.databaseUrl, expectedHome);
   await options.prepare?.(expectedDb, release);
-  await migrateTo(expectedDb, '2.0.0');
+  await migrateTo(expectedDb, CURRENT_RELEASE);
   await expectedDb.close();
   let staging: ScratchDatabase | undefined;
   let stagingUrl: string;
@@ -141,7 +142,7 @@ export async function expectUpgraded(s: Scenario): Promise<void> {
   const staging = await openStaging(s);
   const expected = await openDatabase<unknown>(s.expected.url, s.expected.home);
   try {
-    expect(await inspectSchema(staging)).toEqual({ status: 'current', level: '2.0.0' });
+    expect(await inspectSchema(staging)).toEqual({ status: 'current', level: CURRENT_SCHEMA_LEVEL });
     // The smoke test's check-login re-hashed the super tenant admin's legacy password: only those columns may differ.
     const ignore: Ignore = { ...IGNORE, users: ['password_hash', 'password_salt', 'password_algorithm'] };
     const actual = await allRows(staging, ignore);

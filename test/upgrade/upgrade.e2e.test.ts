@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CONFIG_FORMAT } from '../../src/config/keys.js';
 import { openDatabase } from '../../src/db/connection.js';
 import { inspectSchema } from '../../src/releases/guard.js';
+import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { startServer } from '../../src/server/start.js';
 import { addEdgeRows, LARGE_TEXT, SMALLEST_ID } from '../db/copy/edge-rows.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
@@ -30,7 +32,7 @@ describe.each(DATABASE_KINDS)('tessera upgrade on %s', (kind) => {
   });
 
   it.each(['1.0.0', '1.1.0'])(
-    'upgrades a %s fixture to 2.0.0: every table equal, production retired, new home serving',
+    `upgrades a %s fixture to ${CURRENT_RELEASE}: every table equal, production retired, new home serving`,
     async (release) => {
       s = await scenario(kind, release);
       const result = upgrade(s);
@@ -87,7 +89,9 @@ describe.each(DATABASE_KINDS)('tessera upgrade on %s', (kind) => {
       } finally {
         await server.close();
       }
-      expect(readFileSync(path.join(s.newHome, 'conf', 'tessera.toml'), 'utf8')).toContain('format = "2.0"');
+      expect(readFileSync(path.join(s.newHome, 'conf', 'tessera.toml'), 'utf8')).toContain(
+        `format = "${CONFIG_FORMAT}"`,
+      );
     },
   );
 });

@@ -41,14 +41,33 @@ export function displayUnknownValue(key: string, value: unknown): string {
   return `(${describeType(value)}, not shown)`;
 }
 
-/** A TOML literal for a scalar or array value (the config formats hold nothing else). */
+/**
+ * A TOML literal for a scalar or array value. The one array of tables the formats hold, `[[registry.mounts]]`
+ * (2.0 on), is written as an array of inline tables: the same value to a TOML reader, on one line.
+ */
 export function tomlLiteral(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value); // JSON's escapes are all valid in TOML
   if (typeof value === 'number') return Number.isFinite(value) ? String(value) : value > 0 ? 'inf' : '-inf';
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return `[${value.map(tomlLiteral).join(', ')}]`;
+  if (isPlainTable(value)) {
+    const pairs = Object.entries(value).map(([key, item]) => `${tomlKey(key)} = ${tomlLiteral(item)}`);
+    return pairs.length === 0 ? '{}' : `{ ${pairs.join(', ')} }`;
+  }
   throw new TypeError(`no TOML literal for ${describeType(value)}`);
+}
+
+/** A key as TOML writes it: bare when it may be, else quoted. */
+export function tomlKey(key: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(key) ? key : JSON.stringify(key);
+}
+
+/** A table as a TOML parser gives it (smol-toml's have no prototype), not a Date or another class's object. */
+function isPlainTable(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === null || prototype === Object.prototype;
 }
 
 function describeType(value: unknown): string {

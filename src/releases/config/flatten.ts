@@ -1,5 +1,5 @@
 import { parse, TomlError } from 'smol-toml';
-import type { ConfigFormat } from '../../config/config-format.js';
+import { CONFIG_FORMATS, type ConfigFormat, isConfigFormat } from '../../config/config-format.js';
 import { TesseraError } from '../../errors.js';
 import type { FlatConfig } from './types.js';
 
@@ -23,9 +23,9 @@ export function parseConfigDocument(source: string, file: string): Table {
 /** Which release wrote a config: 1.0 had no `format` key. */
 export function configFormatOf(document: Table, file: string): ConfigFormat {
   const format = document.format ?? '1.0';
-  if (format === '1.0' || format === '1.1' || format === '2.0') return format;
+  if (isConfigFormat(format)) return format;
   throw new TesseraError('CONFIG_INVALID', `${file}: unknown config format "${String(format)}".`, {
-    hint: 'Point --from-home at the home of a Tessera 1.0, 1.1 or 2.0 installation.',
+    hint: `Point --from-home at the home of a Tessera installation whose config format is ${CONFIG_FORMATS.join(', ')}.`,
   });
 }
 

@@ -2,10 +2,11 @@ import type { ConfigFormat } from '../../config/config-format.js';
 import { TesseraError } from '../../errors.js';
 import { CONFIG_1_0_TO_1_1 } from '../1.1.0/config-rules.js';
 import { CONFIG_1_1_TO_2_0 } from '../2.0.0/config-rules.js';
+import { CONFIG_2_0_TO_2_1 } from '../2.1.0/config-rules.js';
 import type { HopRules } from './types.js';
 
 /** Every config hop, oldest first: a new release adds its table here. */
-export const CONFIG_HOPS: readonly HopRules[] = [CONFIG_1_0_TO_1_1, CONFIG_1_1_TO_2_0];
+export const CONFIG_HOPS: readonly HopRules[] = [CONFIG_1_0_TO_1_1, CONFIG_1_1_TO_2_0, CONFIG_2_0_TO_2_1];
 
 /** The hops that lead from one format to another, in order; none when they are the same. */
 export function hopsBetween(from: ConfigFormat, to: ConfigFormat): HopRules[] {

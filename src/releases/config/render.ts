@@ -1,12 +1,10 @@
 import type { ConfigFormat } from '../../config/config-format.js';
 import { firstStartWords } from '../../config/default-file.js';
-import { tomlLiteral } from './display.js';
+import { tomlKey, tomlLiteral } from './display.js';
 import type { ConfigEntry, FlatConfig } from './types.js';
 
 /** The words a first start's file has on the current format's keys, written above them here too. */
 const CURRENT_WORDS = firstStartWords();
-
-const BARE_KEY = /^[A-Za-z0-9_-]+$/;
 
 export interface RenderOptions {
   /** The header comment's lines, without the `# `. */
@@ -41,7 +39,7 @@ export function renderConfig(config: FlatConfig, options: RenderOptions): string
       ([path]) => sectionOf(path) === section && !config.has(path),
     );
     if (entries.length === 0 && examples.length === 0) continue;
-    lines.push('', `[${section.split('.').map(quoteKey).join('.')}]`);
+    lines.push('', `[${section.split('.').map(tomlKey).join('.')}]`);
     for (const [path, entry] of entries)
       lines.push(...renderKey(path, path.slice(section.length + 1), entry, options));
     for (const [, example] of examples) lines.push(`# ${example}`);
@@ -56,13 +54,9 @@ function renderKey(path: string, key: string, entry: ConfigEntry, options: Rende
     if (entry.origin !== path) comments.push(`Was ${entry.origin} in the ${options.sourceFormat} config.`);
     if (entry.note) comments.push(`Changed by the upgrade: ${entry.note}.`);
   }
-  return [...comments.map((c) => `# ${c}`), `${quoteKey(key)} = ${tomlLiteral(entry.value)}`];
+  return [...comments.map((c) => `# ${c}`), `${tomlKey(key)} = ${tomlLiteral(entry.value)}`];
 }
 
 function sectionOf(path: string): string {
   return path.slice(0, Math.max(0, path.lastIndexOf('.')));
-}
-
-function quoteKey(key: string): string {
-  return BARE_KEY.test(key) ? key : JSON.stringify(key);
 }

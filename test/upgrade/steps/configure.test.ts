@@ -32,7 +32,7 @@ describe('configure step', () => {
     scenario = undefined;
   });
 
-  it('writes the 2.0 config and copies the home in order, verified, leaving the old home byte-identical', async () => {
+  it('writes the 2.1 config and copies the home in order, verified, leaving the old home byte-identical', async () => {
     scenario = await stepScenario('sqlite', { release: '1.0.0' });
     const { context, oldHome, newHome } = scenario;
     // Node apps' data folders (README, Applications) live in the tenant folders and travel with them.
@@ -46,7 +46,7 @@ describe('configure step', () => {
     const lines = await configureStep.describe(context);
     expect(existsSync(newHome)).toBe(false);
     expect(lines[0]).toMatch(
-      /from the 1\.0 config: 3 renamed, 2 changed, 5 defaulted, 0 dropped, 4 carried, 1 kept$/,
+      /from the 1\.0 config: 3 renamed, 3 changed, 6 defaulted, 0 dropped, 12 carried, 1 kept$/,
     );
     expect(lines).toContainEqual(
       expect.stringMatching(/^copy store database repository\/database\/userstores\.db: \d+ bytes/),

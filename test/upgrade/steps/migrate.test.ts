@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DatabaseKind } from '../../../src/db/url.js';
 import { inspectSchema } from '../../../src/releases/guard.js';
 import { HISTORY_TABLE, historyDb } from '../../../src/releases/history.js';
-import { upgradePath } from '../../../src/releases/matrix.js';
+import { CURRENT_RELEASE, CURRENT_SCHEMA_LEVEL, upgradePath } from '../../../src/releases/matrix.js';
 import { releaseScripts } from '../../../src/releases/scripts.js';
 import {
   type HopRecord,
@@ -34,7 +34,7 @@ function statementCount(release: string, kind: DatabaseKind): number {
 
 describe.each(DATABASE_KINDS)('migrate on %s', (kind) => {
   it.each(['1.0.0', '1.1.0'])(
-    'migrates staging from %s to 2.0.0 hop by hop and leaves production alone',
+    `migrates staging from %s to ${CURRENT_RELEASE} hop by hop and leaves production alone`,
     async (release) => {
       const s = await staged(kind, release);
       const production = await s.context.production();
@@ -42,26 +42,29 @@ describe.each(DATABASE_KINDS)('migrate on %s', (kind) => {
 
       const details = await migrateStep.run(s.context, undefined);
 
-      const hops = upgradePath(release, '2.0.0');
+      const hops = upgradePath(release, CURRENT_RELEASE);
       expect((details.hops as HopRecord[]).map((h) => [h.release, h.statementsApplied])).toEqual(
         hops.map((hop) => [hop, statementCount(hop, kind)]),
       );
       expect(details.statementsApplied).toBe(hops.reduce((sum, hop) => sum + statementCount(hop, kind), 0));
       for (const hop of details.hops as HopRecord[]) expect(hop.durationMs).toBeGreaterThanOrEqual(0);
-      expect(await inspectSchema(await s.context.staging())).toEqual({ status: 'current', level: '2.0.0' });
+      expect(await inspectSchema(await s.context.staging())).toEqual({
+        status: 'current',
+        level: CURRENT_SCHEMA_LEVEL,
+      });
       expect(await inspectSchema(production)).toEqual({ status: 'older', level: release });
       expect(await databaseDigest(production)).toBe(before);
 
       const journal: Partial<MigrateDetails> = s.context.journal.step(migrateStep).details ?? {};
       expect((journal.hops as HopRecord[]).map((h) => h.release)).toEqual(hops);
       expect(journal.lastStatement).toMatchObject({
-        version: '2.0.0',
+        version: CURRENT_SCHEMA_LEVEL,
         script: 'migration.sql',
-        statement: statementCount('2.0.0', kind),
-        total: statementCount('2.0.0', kind),
+        statement: statementCount(CURRENT_SCHEMA_LEVEL, kind),
+        total: statementCount(CURRENT_SCHEMA_LEVEL, kind),
       });
       expect(s.output).toContain(
-        `Migrating staging to 2.0.0: ${statementCount('2.0.0', kind)} statements in ${(details.hops as HopRecord[]).at(-1)?.durationMs} ms`,
+        `Migrating staging to ${CURRENT_SCHEMA_LEVEL}: ${statementCount(CURRENT_SCHEMA_LEVEL, kind)} statements in ${(details.hops as HopRecord[]).at(-1)?.durationMs} ms`,
       );
 
       // Run again after it finished (a resume that finds the work done): nothing runs twice, and the
@@ -80,6 +83,7 @@ describe.each(DATABASE_KINDS)('migrate on %s', (kind) => {
     expect(lines.slice(1)).toEqual([
       `  1.1.0: migration.sql (${statementCount('1.1.0', kind)} statements)`,
       `  2.0.0: migration.sql (${statementCount('2.0.0', kind)} statements)`,
+      `  2.1.0: migration.sql (${statementCount('2.1.0', kind)} statements)`,
     ]);
     if (kind === 'sqlite') expect(existsSync(path.join(scenario.newHome))).toBe(false);
   });
@@ -125,7 +129,7 @@ describe('migrate on mysql, whose DDL is not transactional', () => {
     const s = scenario;
     const total = statementCount('1.1.0', 'mysql');
     // The journal of the interrupted attempt is what makes this a resume.
-    const details = await migrateStep.run(s.context, { target: '2.0.0' });
+    const details = await migrateStep.run(s.context, { target: CURRENT_RELEASE });
     const [first, second] = details.hops as HopRecord[];
     expect(first).toMatchObject({
       release: '1.1.0',
@@ -134,7 +138,7 @@ describe('migrate on mysql, whose DDL is not transactional', () => {
     });
     expect(second).toMatchObject({ release: '2.0.0', statementsApplied: statementCount('2.0.0', 'mysql') });
     const staging = await s.context.staging();
-    expect(await inspectSchema(staging)).toEqual({ status: 'current', level: '2.0.0' });
+    expect(await inspectSchema(staging)).toEqual({ status: 'current', level: CURRENT_SCHEMA_LEVEL });
     // The INSERT into store_domains ran once: one PRIMARY domain per tenant and the super tenant.
     const domains = await sql<{ n: number }>`select count(*) as n from store_domains`.execute(staging.db);
     const tenants = await sql<{ n: number }>`select count(*) as n from tenants`.execute(staging.db);

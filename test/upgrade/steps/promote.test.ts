@@ -15,14 +15,16 @@ import {
   retirementChecksum,
 } from '../../../src/upgrade/steps/promote/promote.js';
 import { DATABASE_KINDS } from '../../helpers/databases.js';
+import { fixtureAtCurrentRelease } from '../../helpers/fixtures.js';
 import { writeConfig } from '../../helpers/server.js';
 import { type StepScenario, stepScenario } from './scenario.js';
 
 const OUTAGE_BEGAN_MS_AGO = 5_000;
 
 /**
- * Production is a 1.1.0 fixture; the new home is what the earlier steps leave: a 2.0.0 home and database
- * (here built by the 2.0.0 fixture straight into the new home, on the staging URL).
+ * Production is a 1.1.0 fixture; the new home is what the earlier steps leave: a home and database at the
+ * current release (here built by the 2.0.0 fixture straight into the new home, on the staging URL, and
+ * brought to the current release in place).
  */
 async function readyToPromote(kind: (typeof DATABASE_KINDS)[number]): Promise<StepScenario> {
   const scenario = await stepScenario(kind, { release: '1.1.0' });
@@ -34,13 +36,14 @@ async function readyToPromote(kind: (typeof DATABASE_KINDS)[number]): Promise<St
     tenants: 1,
     users: 2,
   });
+  await fixtureAtCurrentRelease(newHome, context.plan.stagingUrl);
   if (kind !== 'sqlite')
     scenario.onDispose(() => dropDatabase(storesDatabaseUrl(context.plan.stagingUrl, newHome), newHome));
   context.journal.markForResume(preflightStep, { noLiveNodeAt: Date.now() - OUTAGE_BEGAN_MS_AGO });
   return scenario;
 }
 
-/** A 2.0 home of its own on production's database: what an operator starting an old node would get. */
+/** A home of the current format of its own on production's database: what an operator starting an old node would get. */
 function probeHome(scenario: StepScenario): { home: string; remove: () => void } {
   const home = mkdtempSync(path.join(os.tmpdir(), 'tessera-probe-'));
   const url =

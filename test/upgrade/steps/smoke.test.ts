@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Schema } from '../../../src/db/schema.js';
 import { isTesseraError } from '../../../src/errors.js';
+import { CURRENT_RELEASE } from '../../../src/releases/matrix.js';
+import { migrateTo } from '../../../src/releases/migrator.js';
 import { issueTenantId, readTenantIdMark } from '../../../src/tenants/id-mark.js';
 import { configureStep } from '../../../src/upgrade/steps/configure/configure.js';
 import { insertSmokeAdmin } from '../../../src/upgrade/steps/smoke/admin.js';
@@ -18,9 +20,9 @@ import { type StepScenario, stepScenario } from './scenario.js';
 const FIXTURE_PASSWORD = 'tessera';
 
 /**
- * A 2.0.0 fixture stands in for staging after the migrate step: the old home is a 2.0.0 home, "staging"
- * is its database (an absolute path for SQLite, so that the new home reaches the same file), and the
- * configure step has made the new home from the old one.
+ * A 2.0.0 fixture migrated to the current release stands in for staging after the migrate step: the old home
+ * is a 2.0.0 home, "staging" is its database (an absolute path for SQLite, so that the new home reaches the
+ * same file), and the configure step has made the new home from the old one.
  */
 async function upgradedScenario(kind: (typeof DATABASE_KINDS)[number]): Promise<StepScenario> {
   const scenario = await stepScenario(kind, {
@@ -30,6 +32,7 @@ async function upgradedScenario(kind: (typeof DATABASE_KINDS)[number]): Promise<
         ? `sqlite:${path.join(dir, 'old', 'repository', 'database', 'tessera.db')}`
         : productionUrl,
   });
+  await migrateTo(await scenario.context.staging(), CURRENT_RELEASE);
   await configureStep.run(scenario.context, undefined);
   return scenario;
 }

@@ -8,7 +8,16 @@ import { DATABASE_KINDS } from '../../helpers/databases.js';
 import { type StepScenario, stageLikeProduction, stepScenario } from './scenario.js';
 
 const NEW_SINCE_1_0 = {
-  newTables: ['store_domains', 'audit_log', 'cluster_nodes', 'registry_properties', 'registry_resources'],
+  newTables: [
+    'store_domains',
+    'audit_log',
+    'cluster_nodes',
+    'registry_properties',
+    'registry_resources',
+    'webapp_version_chunks',
+    'webapp_versions',
+    'webapps',
+  ],
   newColumns: ['roles.is_system', 'users.is_system', 'users.password_algorithm'],
 };
 
@@ -26,7 +35,7 @@ afterEach(async () => {
   scenario = undefined;
 });
 
-/** Staging copied from a 1.0.0 production and migrated to 2.0.0. */
+/** Staging copied from a 1.0.0 production and migrated to the current release (2.1.0). */
 async function migrated(kind: DatabaseKind): Promise<StepScenario> {
   scenario = await stepScenario(kind, { release: '1.0.0' });
   await stageLikeProduction(scenario);
@@ -45,7 +54,7 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
       newTables: [...NEW_SINCE_1_0.newTables].sort(),
       newColumns: NEW_SINCE_1_0.newColumns,
     });
-    expect(details).toMatchObject({ release: '2.0.0', tables: 11 });
+    expect(details).toMatchObject({ release: '2.1.0', tables: 14 });
     expect(s.output).toContain(`  new columns since 1.0.0: ${NEW_SINCE_1_0.newColumns.join(', ')}`);
     expect(s.output.some((line) => line.startsWith('  new tables since 1.0.0: '))).toBe(true);
   });
@@ -63,7 +72,7 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
     expect(error).toBeInstanceOf(TesseraError);
     expect(error).toMatchObject({ code: 'CHECKPOINTS_FAILED', exitCode: 1 });
     const message = (error as TesseraError).message;
-    expect(message).toContain('does not have the 2.0.0 schema (2 difference(s))');
+    expect(message).toContain('does not have the 2.1.0 schema (2 difference(s))');
     expect(message).toContain('  - column audit_log.detail is missing');
     expect(message).toContain('  - index audit_log_tenant_time_idx on audit_log is missing');
   });
@@ -72,10 +81,10 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
     scenario = await stepScenario(kind, { release: '1.1.0' });
     const lines = await verifySchemaStep.describe(scenario.context);
     expect(lines[0]).toMatch(
-      /^Introspect staging and compare it with the expected 2\.0\.0 schema \(11 tables, /,
+      /^Introspect staging and compare it with the expected 2\.1\.0 schema \(14 tables, /,
     );
     expect(lines).toContain(
-      'Expect new tables since 1.1.0: audit_log, cluster_nodes, registry_properties, registry_resources',
+      'Expect new tables since 1.1.0: audit_log, cluster_nodes, registry_properties, registry_resources, webapp_version_chunks, webapp_versions, webapps',
     );
     expect(lines).toContain('Expect new columns since 1.1.0: users.password_algorithm');
   });
