@@ -59,12 +59,18 @@ describe('expected schema snapshots', () => {
     }
   });
 
-  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): the app version tables, no new columns', () => {
+  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, when a password was set', () => {
     for (const kind of DATABASE_KINDS) {
       for (const from of ['2.0.0', '2.0.1']) {
         const additions = schemaAdditions(expectedSchema(from, kind), expectedSchema('2.1.0', kind));
-        expect(additions.tables.sort()).toEqual(['webapp_version_chunks', 'webapp_versions', 'webapps']);
-        expect(additions.columns).toEqual([]);
+        expect(additions.tables.sort()).toEqual([
+          'login_failures',
+          'tenant_settings',
+          'webapp_version_chunks',
+          'webapp_versions',
+          'webapps',
+        ]);
+        expect(additions.columns).toEqual(['users.password_changed_at']);
       }
     }
   });

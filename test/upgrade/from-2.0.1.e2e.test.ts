@@ -16,7 +16,7 @@ import { ensureBuilt } from '../helpers/cluster.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { buildRelease } from '../helpers/release-build.js';
 import { initReleaseHome } from '../helpers/release-home.js';
-import { allRows, type TableRows } from '../helpers/rows.js';
+import { allRows, type Ignore, type TableRows } from '../helpers/rows.js';
 import { ADMIN_PASSWORD, basicAuthorization, callJson } from '../helpers/server.js';
 import { upgradeArgs } from '../helpers/upgrade-args.js';
 import { buildZip } from '../webapps/helpers.js';
@@ -28,15 +28,23 @@ const DOMAIN = 'shop.example';
 const TENANT_ADMIN: [string, string] = [`admin@${DOMAIN}`, 'shop-admin-pw'];
 const ALICE: [string, string] = [`alice@${DOMAIN}`, 'alice-pw-1'];
 const BOB: [string, string] = [`bob@${DOMAIN}`, 'bob-pw-2'];
-/** The tables 2.1.0's scripts add: created empty by the upgrade. */
-const NEW_TABLES = ['webapp_version_chunks', 'webapp_versions', 'webapps'];
+/** The tables 2.1.0's scripts add; the upgrade records the home's apps in the three app-version ones. */
+const NEW_TABLES = [
+  'login_failures',
+  'tenant_settings',
+  'webapp_version_chunks',
+  'webapp_versions',
+  'webapps',
+];
+/** The columns 2.1.0's scripts add to existing tables, null in every carried row. */
+const NEW_COLUMNS: Record<string, readonly string[]> = { users: ['password_changed_at'] };
 /** The steps of a staged upgrade, all of which must end `done`. */
 const STEP_COUNT = 9;
 
-async function rowsOf(url: string, home: string): Promise<TableRows> {
+async function rowsOf(url: string, home: string, ignore: Ignore = {}): Promise<TableRows> {
   const database: Database<unknown> = await openDatabase<unknown>(url, home);
   try {
-    return await allRows(database);
+    return await allRows(database, ignore);
   } finally {
     await database.close();
   }
@@ -97,7 +105,7 @@ describe.each<DatabaseKind>(['postgres', 'mysql'])(
 
     // Its timeout covers building 2.0.1 when no other test file has cached it yet (see previous-release.e2e),
     // the old node's life and the upgrade's UPGRADE_TIMEOUT_MS.
-    it(`carries what ${FROM}'s API wrote to ${CURRENT_RELEASE}: every table equal, the new ones empty, keep_versions added, users and app served`, async () => {
+    it(`carries what ${FROM}'s API wrote to ${CURRENT_RELEASE}: every table equal, the app recorded as version 1, keep_versions added, users and app served`, async () => {
       ensureBuilt();
       const built = buildRelease(FROM, getRelease(FROM).source?.commit ?? '');
       const production = await cleanups.scratch(kind, 'from201');
@@ -149,14 +157,21 @@ describe.each<DatabaseKind>(['postgres', 'mysql'])(
       expect(config).toMatch(/^keep_versions = 5$/m);
       expect(config).toMatch(/^heartbeat_seconds = 1$/m); // the operator's value, carried
 
-      // Row by row: every table production had is in staging as it was; 2.1.0's scripts add their history
-      // row and three empty tables, nothing else.
+      // Row by row: every table production had is in staging as it was (2.1.0's new columns aside, null in
+      // every row); 2.1.0's scripts add their history row and five tables, and the upgrade records the one
+      // app as its version 1, nothing else.
       const after = await rowsOf(staging.url, newHome);
+      const afterWithoutNewColumns = await rowsOf(staging.url, newHome, NEW_COLUMNS);
       expect(Object.keys(after).sort()).toEqual([...Object.keys(before), ...NEW_TABLES].sort());
-      for (const table of NEW_TABLES) expect(after[table], table).toEqual([]);
+      expect(after.login_failures).toEqual([]);
+      expect(after.tenant_settings).toEqual([]);
+      expect(after.webapps?.length).toBe(1);
+      expect(after.webapp_versions?.[0]).toContain('["deployed_by","tessera upgrade"]');
+      expect(after.webapp_versions?.[0]).toContain('["name","storefront"]');
+      for (const row of after.users ?? []) expect(row).toContain('["password_changed_at",null]');
       for (const [table, rows] of Object.entries(before)) {
         if (table === 'tessera_schema_history') continue;
-        expect(after[table], table).toEqual(rows);
+        expect(afterWithoutNewColumns[table], table).toEqual(rows);
       }
       const history = after.tessera_schema_history ?? [];
       expect(history.filter((row) => !before.tessera_schema_history?.includes(row))).toEqual([
