@@ -206,6 +206,7 @@ export class ClusterApps implements ClusterVersions {
         if ((await this.options.store.versionWithChecksum(tenantId, wanted.name, checksum)) === undefined)
           continue;
       }
+      if (!(await this.stillCurrent(tenantId, wanted.name, wanted.version))) continue;
       let bytes: Buffer;
       try {
         bytes = await this.options.store.read(tenantId, wanted.name, wanted.version);
@@ -234,6 +235,7 @@ export class ClusterApps implements ClusterVersions {
       // Known: a version the cluster has since undeployed. Unknown: a new app dropped here by hand.
       if ((await this.options.store.versionWithChecksum(tenantId, local.name, checksum)) === undefined)
         continue;
+      if (!(await this.stillCurrent(tenantId, local.name, undefined))) continue;
       await mkdir(this.options.backups, { recursive: true });
       const kept = path.join(this.options.backups, `undeployed-${tenantId}-${Date.now()}-${local.entry}`);
       await rename(local.path, kept);
@@ -285,6 +287,17 @@ export class ClusterApps implements ClusterVersions {
       this.options.logger.info({ tenant: tenantId, app: name, version }, 'app undeployed for the cluster');
       await this.options.bus.publish({ kind: 'webapps', tenantId });
     }
+  }
+
+  /**
+   * Whether the app's current version is still `version` (undefined: still undeployed), asked again just
+   * before a zip is written or moved: an upload on this node may have been made current since `current`
+   * was read (`publish` runs outside the deployer's scan queue), and acting on the older read would take
+   * the new version away. Not staged either: a staged app is its upload's until published or abandoned.
+   */
+  private async stillCurrent(tenantId: number, name: string, version: number | undefined): Promise<boolean> {
+    if (this.staged.has(stageKey(tenantId, name))) return false;
+    return (await this.options.store.currentOf(tenantId, name))?.version === version;
   }
 
   /** The zip's SHA-256, read again only when its size, time or inode changed. */
