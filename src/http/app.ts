@@ -14,6 +14,7 @@ import { registerWebapps } from './plugins/webapps.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
+import { lockoutRoutes } from './routes/lockouts.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
@@ -87,6 +88,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(webappRoutes, { context });
         await admin.register(upgradeRoutes, { context });
         await admin.register(maintenanceRoutes, { context });
+        await admin.register(lockoutRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
@@ -106,9 +108,12 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
       domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
       idOf: (domain) => activeTenantIds.get(domain),
     },
-    authenticate: async (tenantDomain, username, password) => {
-      const principal = await context.authenticator.authenticateInTenant(tenantDomain, username, password);
-      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+    authenticate: async (tenantDomain, username, password, address) => {
+      const principal = await context.authenticator.authenticateInTenant(tenantDomain, {
+        name: username,
+        password,
+        address,
+      });
       return (
         principal && { username: principal.qualifiedName, roles: principal.roles, store: principal.store }
       );

@@ -1,9 +1,11 @@
 import { TesseraError } from '../errors.js';
 import { SUPER_TENANT_ID } from '../home/layout.js';
-import { ADMIN_ROLE, type TenantService } from '../tenants/service.js';
+import { ADMIN_ROLE, type Tenant, type TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
-import { displayName, PRIMARY_DOMAIN, parseQualifiedName } from '../userstores/names.js';
+import { displayName, PRIMARY_DOMAIN, parseQualifiedName, type QualifiedName } from '../userstores/names.js';
 import { prepareDummyHash, verifyAgainstDummy } from '../userstores/passwords.js';
+import type { FailureSubject } from './login-failures.js';
+import { type LoginAdmission, type LoginGuard, LoginLocked } from './login-guard.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -20,79 +22,147 @@ export interface Principal {
   isSuperAdmin: boolean;
 }
 
+/** One login as a path received it: every path names the client's address, for the address's count. */
+export interface LoginAttempt {
+  /** As typed: `[STORE/]name[@tenant]`, or `[STORE/]name` inside a known tenant (`authenticateInTenant`). */
+  name: string;
+  password: string;
+  /** The client's address as Fastify sees it (`request.ip`: the socket's peer, no proxy trusted). */
+  address: string;
+}
+
+/** Why a login was refused (never told to the caller, who always gets the same answer). */
+export type RefusalReason =
+  | 'malformed-name'
+  | 'unknown-tenant'
+  | 'inactive-tenant'
+  | 'unknown-store'
+  | 'wrong-credentials';
+
+type Outcome = { principal: Principal } | { reason: RefusalReason };
+
+/** Counts each attempt by outcome (the `tessera_authentications_total` counter). */
+export type OutcomeCounter = (outcome: 'success' | 'failure' | 'locked') => void;
+
 /**
- * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores. Every failure (malformed
+ * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores, behind the `LoginGuard`
+ * (README, Login lockout): every login path ends here, so none can skip the lock. A locked account or
+ * address is refused with `LoginLocked` (429) before any hash is computed. Every other failure (malformed
  * name, unknown tenant, inactive tenant, unknown or unloaded store, unknown user, wrong password) is the
- * same `undefined`, and costs the same time: where there is no hash to check, the password is verified
- * against a dummy argon2id hash, so that how long a refusal takes does not tell which part was wrong.
+ * same `undefined`, counted against the account and the address, and costs the same time: where there is
+ * no hash to check, the password is verified against a dummy argon2id hash, so that how long a refusal
+ * takes does not tell which part was wrong.
  */
 export class Authenticator {
   constructor(
     private readonly tenants: TenantService,
     private readonly stores: UserStoreManager,
+    private readonly guard: LoginGuard,
+    private readonly count: OutcomeCounter = () => {},
   ) {
     // The first refusal must not be the one that pays for making the dummy hash.
     prepareDummyHash().catch(() => {});
   }
 
-  async authenticate(rawName: string, password: string): Promise<Principal | undefined> {
-    let name: ReturnType<typeof parseQualifiedName>;
+  async authenticate(attempt: LoginAttempt): Promise<Principal | undefined> {
+    let name: QualifiedName;
     try {
-      name = parseQualifiedName(rawName);
+      name = parseQualifiedName(attempt.name);
     } catch {
-      return refuse(password);
+      return this.guarded(undefined, attempt, async () => refuse(attempt.password, 'malformed-name'));
     }
-    return this.authenticateIn(name.tenantDomain, name.store, name.name, password);
+    return this.authenticateIn(name, attempt);
   }
 
   /** For a name typed inside a known tenant (a webapp's login): `[STORE/]name`. */
-  async authenticateInTenant(
-    tenantDomain: string,
-    rawName: string,
-    password: string,
-  ): Promise<Principal | undefined> {
-    let name: ReturnType<typeof parseQualifiedName>;
+  async authenticateInTenant(tenantDomain: string, attempt: LoginAttempt): Promise<Principal | undefined> {
+    let name: QualifiedName;
     try {
-      name = parseQualifiedName(rawName, tenantDomain);
+      name = parseQualifiedName(attempt.name, tenantDomain);
     } catch {
-      return refuse(password);
+      return this.guarded(undefined, attempt, async () => refuse(attempt.password, 'malformed-name'));
     }
-    if (name.tenantDomain !== tenantDomain) return refuse(password);
-    return this.authenticateIn(tenantDomain, name.store, name.name, password);
+    // Another tenant's name typed into this tenant's app names no account here: the address is counted.
+    if (name.tenantDomain !== tenantDomain)
+      return this.guarded(undefined, attempt, async () => refuse(attempt.password, 'malformed-name'));
+    return this.authenticateIn(name, attempt);
   }
 
-  private async authenticateIn(
-    tenantDomain: string,
-    storeDomain: string,
-    username: string,
-    password: string,
-  ) {
-    const tenant = await this.tenants.get(tenantDomain);
-    if (!tenant?.active) return refuse(password);
+  private async authenticateIn(name: QualifiedName, attempt: LoginAttempt): Promise<Principal | undefined> {
+    const tenant = await this.tenants.get(name.tenantDomain);
+    // A tenant that does not exist is counted under the domain typed, so that a lock tells nothing.
+    const account: FailureSubject = {
+      kind: 'account',
+      subject: accountSubject(tenant?.id ?? name.tenantDomain, name.store, name.name),
+      tenantId: tenant?.id ?? null,
+    };
+    return this.guarded(account, attempt, () => this.check(tenant, name, attempt.password), tenant?.id);
+  }
+
+  /** The lock checked first (no hash spent on a locked subject), then the check, then its count. */
+  private async guarded(
+    account: FailureSubject | undefined,
+    attempt: LoginAttempt,
+    check: () => Promise<Outcome>,
+    tenantId?: number,
+  ): Promise<Principal | undefined> {
+    let admission: LoginAdmission;
+    try {
+      admission = await this.guard.admit(account, attempt.address, tenantId);
+    } catch (error) {
+      if (error instanceof LoginLocked) this.count('locked');
+      throw error;
+    }
+    const outcome = await check();
+    if ('principal' in outcome) {
+      await this.guard.succeeded(admission);
+      this.count('success');
+      return outcome.principal;
+    }
+    await this.guard.failed(admission);
+    this.count('failure');
+    return undefined;
+  }
+
+  private async check(tenant: Tenant | undefined, name: QualifiedName, password: string): Promise<Outcome> {
+    if (!tenant) return refuse(password, 'unknown-tenant');
+    if (!tenant.active) return refuse(password, 'inactive-tenant');
+    const storeDomain = name.store;
     const store = this.stores.store(tenant.id, storeDomain);
-    if (!store) return refuse(password);
+    if (!store) return refuse(password, 'unknown-store');
     // The store spends argon2's time itself on an unknown user or a wrong password.
-    const user = await store.authenticate(username, password);
-    if (!user) return undefined;
+    const user = await store.authenticate(name.name, password);
+    if (!user) return { reason: 'wrong-credentials' };
     const roles = user.roles.map((role) => displayName(storeDomain, role));
     const isTenantAdmin = storeDomain === PRIMARY_DOMAIN && user.roles.includes(ADMIN_ROLE);
     return {
-      tenantId: tenant.id,
-      tenantDomain: tenant.domain,
-      store: storeDomain,
-      username: user.username,
-      qualifiedName: `${displayName(storeDomain, user.username)}@${tenant.domain}`,
-      roles,
-      isTenantAdmin,
-      isSuperAdmin: isTenantAdmin && tenant.id === SUPER_TENANT_ID,
+      principal: {
+        tenantId: tenant.id,
+        tenantDomain: tenant.domain,
+        store: storeDomain,
+        username: user.username,
+        qualifiedName: `${displayName(storeDomain, user.username)}@${tenant.domain}`,
+        roles,
+        isTenantAdmin,
+        isSuperAdmin: isTenantAdmin && tenant.id === SUPER_TENANT_ID,
+      },
     };
   }
 }
 
+/**
+ * The account a name stands for, as counted in `login_failures`: `<tenant id>/<STORE>/<name>`. The name
+ * is lower-cased: a store that compares names without case (MySQL's collation, LDAP) must not give an
+ * attacker a fresh count per spelling.
+ */
+export function accountSubject(tenant: number | string, store: string, name: string): string {
+  return `${tenant}/${store}/${name.toLowerCase()}`;
+}
+
 /** A refusal with no hash to check, made to take as long as a wrong password does. */
-async function refuse(password: string): Promise<undefined> {
+async function refuse(password: string, reason: RefusalReason): Promise<Outcome> {
   await verifyAgainstDummy(password);
-  return undefined;
+  return { reason };
 }
 
 /**

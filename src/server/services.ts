@@ -8,11 +8,15 @@ import { appRunsFolder, type HomeLayout } from '../home/layout.js';
 import type { ServerContext } from '../http/context.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
+import { LockoutSettings } from '../identity/lockout-settings.js';
+import { LoginFailures } from '../identity/login-failures.js';
+import { LoginGuard } from '../identity/login-guard.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
 import { ServerMetrics } from '../telemetry/metrics.js';
 import { TenantLifecycle } from '../tenants/lifecycle.js';
+import { TenantSettings } from '../tenants/settings.js';
 import { SharedStoreDefinitions } from '../userstores/caching/shared-definitions.js';
 import { storeSharing } from '../userstores/caching/store-sharing.js';
 import { UserStoreManager } from '../userstores/manager.js';
@@ -153,6 +157,10 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   closers.add(() => registry.close());
 
   const tenants = lifecycle.tenants;
+  // Failed logins are counted in the database, so a lock holds on every node whatever Redis does.
+  const loginFailures = new LoginFailures(database.db);
+  const lockoutSettings = new LockoutSettings(new TenantSettings(database.db), logger);
+  const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
   const context: ServerContext = {
     config,
     layout,
@@ -165,7 +173,10 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     apps: appsListener,
     appMetrics,
     registry,
-    authenticator: new Authenticator(tenants, stores),
+    authenticator: new Authenticator(tenants, stores, loginGuard, (outcome) =>
+      metrics.authentications.inc({ outcome }),
+    ),
+    lockout: { settings: lockoutSettings, failures: loginFailures },
     audit: new AuditLog(database.db, logger),
     metrics,
     cache: cluster.cache,
