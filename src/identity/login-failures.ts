@@ -12,8 +12,11 @@ export interface FailureSubject {
   tenantId: number | null;
 }
 
-/** Concurrent failures of one subject on several nodes: each write is retried on a fresh read this often. */
-const MAX_WRITE_ATTEMPTS = 8;
+/**
+ * Concurrent failures of one subject (parallel guesses, several nodes): a write that lost the race is tried
+ * again on a fresh read, up to this often; each loss means another write succeeded, so the count moves.
+ */
+const MAX_WRITE_ATTEMPTS = 64;
 
 /**
  * The row after one more failure at `now` under `rule`. A failure after a lock ended, or after the window,

@@ -222,6 +222,16 @@ describe.each(DATABASE_KINDS)('login lockout on %s', (kind) => {
     expect(audit).toContainEqual({ actor: 'admin@globex.com', target: 'erin' });
   });
 
+  it('counts every one of many failures made at once (compare-and-set, as nodes would race)', async () => {
+    const { failures } = t.server.context.lockout;
+    const subject = { kind: 'account', subject: '0/PRIMARY/raced', tenantId: null } as const;
+    const rule = { maxFailures: 100, windowSeconds: 900, lockSeconds: 60, maxLockSeconds: 3600 };
+    await Promise.all(Array.from({ length: 25 }, () => failures.recordFailure(subject, rule)));
+    const [row] = await failures.read([subject]);
+    expect(row?.failures).toBe(25);
+    expect(await failures.clear('account', subject.subject)).toBe(true);
+  });
+
   it('checks the policy: at most 100 failures an hour per account, in range, addresses the server only', async () => {
     const put = (as: [string, string], domain: string, body: unknown) =>
       t.call('PUT', `/api/v1/tenants/${domain}/settings/lockout`, { as, body });
