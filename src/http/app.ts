@@ -11,6 +11,7 @@ import { registerMaintenanceGate } from './plugins/maintenance.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
+import { auditRoutes } from './routes/audit.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
@@ -89,6 +90,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(upgradeRoutes, { context });
         await admin.register(maintenanceRoutes, { context });
         await admin.register(lockoutRoutes, { context });
+        await admin.register(auditRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
@@ -108,11 +110,12 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
       domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
       idOf: (domain) => activeTenantIds.get(domain),
     },
-    authenticate: async (tenantDomain, username, password, address) => {
+    authenticate: async (tenantDomain, username, password, address, appName) => {
       const principal = await context.authenticator.authenticateInTenant(tenantDomain, {
         name: username,
         password,
         address,
+        via: `app:${appName}`,
       });
       return (
         principal && { username: principal.qualifiedName, roles: principal.roles, store: principal.store }

@@ -4,8 +4,10 @@ import { ADMIN_ROLE, type Tenant, type TenantService } from '../tenants/service.
 import type { UserStoreManager } from '../userstores/manager.js';
 import { displayName, PRIMARY_DOMAIN, parseQualifiedName, type QualifiedName } from '../userstores/names.js';
 import { prepareDummyHash, verifyAgainstDummy } from '../userstores/passwords.js';
+import type { UserStore } from '../userstores/types.js';
+import type { AuditLog } from './audit-log.js';
 import type { FailureSubject } from './login-failures.js';
-import { type LoginAdmission, type LoginGuard, LoginLocked } from './login-guard.js';
+import { type LoginAdmission, type LoginGuard, LoginLocked, normaliseAddress } from './login-guard.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -22,6 +24,9 @@ export interface Principal {
   isSuperAdmin: boolean;
 }
 
+/** Which login path an attempt came by, as the audit trail names it. */
+export type LoginPath = 'authenticate' | 'basic' | 'session' | `app:${string}`;
+
 /** One login as a path received it: every path names the client's address, for the address's count. */
 export interface LoginAttempt {
   /** As typed: `[STORE/]name[@tenant]`, or `[STORE/]name` inside a known tenant (`authenticateInTenant`). */
@@ -29,6 +34,7 @@ export interface LoginAttempt {
   password: string;
   /** The client's address as Fastify sees it (`request.ip`: the socket's peer, no proxy trusted). */
   address: string;
+  via: LoginPath;
 }
 
 /** Why a login was refused (never told to the caller, who always gets the same answer). */
@@ -37,9 +43,14 @@ export type RefusalReason =
   | 'unknown-tenant'
   | 'inactive-tenant'
   | 'unknown-store'
-  | 'wrong-credentials';
+  | 'unknown-user'
+  | 'wrong-password'
+  /** The store refused, and could not say afterwards whether the user exists. */
+  | 'wrong-credentials'
+  | 'locked-account'
+  | 'locked-address';
 
-type Outcome = { principal: Principal } | { reason: RefusalReason };
+type Outcome = { principal: Principal } | { reason: RefusalReason; store?: string };
 
 /** Counts each attempt by outcome (the `tessera_authentications_total` counter). */
 export type OutcomeCounter = (outcome: 'success' | 'failure' | 'locked') => void;
@@ -59,6 +70,8 @@ export class Authenticator {
     private readonly stores: UserStoreManager,
     private readonly guard: LoginGuard,
     private readonly count: OutcomeCounter = () => {},
+    /** The audit trail: every attempt a row (`login.success`, `login.failure`, `login.locked`). */
+    private readonly audit?: AuditLog,
   ) {
     // The first refusal must not be the one that pays for making the dummy hash.
     prepareDummyHash().catch(() => {});
@@ -96,32 +109,60 @@ export class Authenticator {
       subject: accountSubject(tenant?.id ?? name.tenantDomain, name.store, name.name),
       tenantId: tenant?.id ?? null,
     };
-    return this.guarded(account, attempt, () => this.check(tenant, name, attempt.password), tenant?.id);
+    return this.guarded(
+      account,
+      attempt,
+      () => this.check(tenant, name, attempt.password),
+      tenant?.id,
+      name.store,
+    );
   }
 
-  /** The lock checked first (no hash spent on a locked subject), then the check, then its count. */
+  /** The lock checked first (no hash spent on a locked subject), then the check, its count and its audit. */
   private async guarded(
     account: FailureSubject | undefined,
     attempt: LoginAttempt,
     check: () => Promise<Outcome>,
     tenantId?: number,
+    store?: string,
   ): Promise<Principal | undefined> {
+    const auditIn = tenantId ?? SUPER_TENANT_ID;
     let admission: LoginAdmission;
     try {
       admission = await this.guard.admit(account, attempt.address, tenantId);
     } catch (error) {
-      if (error instanceof LoginLocked) this.count('locked');
+      if (error instanceof LoginLocked) {
+        this.count('locked');
+        await this.record(auditIn, attempt, 'login.locked', `locked-${error.locked}`, store);
+      }
       throw error;
     }
     const outcome = await check();
     if ('principal' in outcome) {
       await this.guard.succeeded(admission);
       this.count('success');
+      await this.record(auditIn, attempt, 'login.success', 'ok', outcome.principal.store);
       return outcome.principal;
     }
     await this.guard.failed(admission);
     this.count('failure');
+    await this.record(auditIn, attempt, 'login.failure', outcome.reason, outcome.store ?? store);
     return undefined;
+  }
+
+  /** One audit row; AuditLog logs a failed write and never throws, so a login never fails for it. */
+  private async record(
+    tenantId: number,
+    attempt: LoginAttempt,
+    action: string,
+    reason: string,
+    store: string | undefined,
+  ): Promise<void> {
+    await this.audit?.record(tenantId, attempt.name, action, attempt.via, {
+      reason,
+      store: store ?? null,
+      address: normaliseAddress(attempt.address),
+    });
   }
 
   private async check(tenant: Tenant | undefined, name: QualifiedName, password: string): Promise<Outcome> {
@@ -132,7 +173,7 @@ export class Authenticator {
     if (!store) return refuse(password, 'unknown-store');
     // The store spends argon2's time itself on an unknown user or a wrong password.
     const user = await store.authenticate(name.name, password);
-    if (!user) return { reason: 'wrong-credentials' };
+    if (!user) return { reason: this.audit ? await refusedUser(store, name.name) : 'wrong-credentials' };
     const roles = user.roles.map((role) => displayName(storeDomain, role));
     const isTenantAdmin = storeDomain === PRIMARY_DOMAIN && user.roles.includes(ADMIN_ROLE);
     return {
@@ -157,6 +198,19 @@ export class Authenticator {
  */
 export function accountSubject(tenant: number | string, store: string, name: string): string {
   return `${tenant}/${store}/${name.toLowerCase()}`;
+}
+
+/**
+ * Which of the store's two refusals it was, for the audit trail only (the caller never learns it). A lookup
+ * through the cache, after the hash: known users are usually cached, and the difference is far under
+ * argon2's own spread.
+ */
+async function refusedUser(store: UserStore, name: string): Promise<RefusalReason> {
+  try {
+    return (await store.getUser(name)) ? 'wrong-password' : 'unknown-user';
+  } catch {
+    return 'wrong-credentials';
+  }
 }
 
 /** A refusal with no hash to check, made to take as long as a wrong password does. */

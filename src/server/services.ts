@@ -161,6 +161,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   const loginFailures = new LoginFailures(database.db);
   const lockoutSettings = new LockoutSettings(new TenantSettings(database.db), logger);
   const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
+  const audit = new AuditLog(database.db, logger);
   const context: ServerContext = {
     config,
     layout,
@@ -173,11 +174,15 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     apps: appsListener,
     appMetrics,
     registry,
-    authenticator: new Authenticator(tenants, stores, loginGuard, (outcome) =>
-      metrics.authentications.inc({ outcome }),
+    authenticator: new Authenticator(
+      tenants,
+      stores,
+      loginGuard,
+      (outcome) => metrics.authentications.inc({ outcome }),
+      audit,
     ),
     lockout: { settings: lockoutSettings, failures: loginFailures },
-    audit: new AuditLog(database.db, logger),
+    audit,
     metrics,
     cache: cluster.cache,
     bus: cluster.bus,

@@ -85,6 +85,7 @@ export async function basicPrincipal(request: FastifyRequest, context: ServerCon
     name: credentials.name,
     password: credentials.password,
     address: request.ip,
+    via: 'basic',
   });
   if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');
   return principal;

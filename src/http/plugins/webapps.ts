@@ -26,6 +26,8 @@ export type Authenticator = (
   username: string,
   password: string,
   address: string,
+  /** The app asking, for the audit trail. */
+  appName: string,
 ) => Promise<AuthenticatedUser | undefined>;
 
 export interface AuthenticatedUser {
@@ -137,7 +139,8 @@ function webappHandler(options: WebappsOptions, proxy: AppProxy | undefined) {
       const domain = await tenantDomainOf(tenants, mount);
       const credentials = parseBasicAuth(request.headers.authorization);
       const user =
-        credentials && (await authenticate(domain, credentials.name, credentials.password, request.ip));
+        credentials &&
+        (await authenticate(domain, credentials.name, credentials.password, request.ip, deployed.name));
       if (!user) {
         request.log.debug({ tenant: tenantId, app: deployed.name }, 'webapp login required');
         return reply
@@ -225,19 +228,27 @@ async function nodeAppRequest(
     upgrade: false,
     // The socket's peer, as `request.ip` is without a trusted proxy; an upgrade has no Fastify request.
     signIn: () =>
-      signIn(options.authenticate, tenantDomain, raw.headers.authorization, raw.socket.remoteAddress ?? ''),
+      signIn(
+        options.authenticate,
+        tenantDomain,
+        found.deployed.name,
+        raw.headers.authorization,
+        raw.socket.remoteAddress ?? '',
+      ),
   };
 }
 
 async function signIn(
   authenticate: Authenticator,
   tenantDomain: string,
+  appName: string,
   authorization: string | undefined,
   address: string,
 ): Promise<AppUser | undefined> {
   const credentials = parseBasicAuth(authorization);
   const user =
-    credentials && (await authenticate(tenantDomain, credentials.name, credentials.password, address));
+    credentials &&
+    (await authenticate(tenantDomain, credentials.name, credentials.password, address, appName));
   if (!user) return undefined;
   const suffix = `@${tenantDomain}`;
   const name = user.username.endsWith(suffix) ? user.username.slice(0, -suffix.length) : user.username;

@@ -37,6 +37,7 @@ export const authenticateRoutes: FastifyPluginAsyncTypebox<{ context: ServerCont
         name: request.body.username,
         password: request.body.password,
         address: request.ip,
+        via: 'authenticate',
       });
       // One answer for every failure: which part was wrong is never told.
       if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');

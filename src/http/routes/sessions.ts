@@ -57,6 +57,7 @@ export const sessionLoginRoutes: FastifyPluginAsyncTypebox<{
         name: request.body.username,
         password: request.body.password,
         address: request.ip,
+        via: 'session',
       });
       if (!principal) return sessionExpired(reply, 'Invalid credentials.');
       // The console is the only client of sessions, and everything in it needs an admin: anyone else
