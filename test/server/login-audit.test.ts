@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeSmokeLogins } from '../../src/upgrade/steps/smoke/leftovers.js';
 import { DATABASE_KINDS } from '../helpers/databases.js';
 import { ADMIN_PASSWORD, basicAuthorization, startTestServer, type TestServer } from '../helpers/server.js';
 import { createTenant } from '../helpers/tenant-stores.js';
@@ -180,6 +181,34 @@ describe.each(DATABASE_KINDS)('logins in the audit trail on %s', (kind) => {
       { as: GLOBEX },
     );
     expect(globex.body.entries).toEqual([]);
+  });
+
+  it("lets the upgrade's smoke step remove what its logins wrote, and nothing older", async () => {
+    const { db } = t.server.context.database;
+    const loginRows = (from: number) =>
+      db
+        .selectFrom('audit_log')
+        .select('id')
+        .where('action', 'like', 'login.%')
+        .where('created_at', '>=', from)
+        .execute();
+    const older = await loginRows(0);
+    const since = Date.now();
+    expect((await authenticate('alice@acme.com', PASSWORD)).status).toBe(200);
+    expect((await authenticate('ghost@acme.com', 'wrong')).status).toBe(401);
+    expect((await loginRows(since)).length).toBe(2);
+    expect(await removeSmokeLogins(db, since)).toBe(2);
+    expect(await loginRows(0)).toEqual(older);
+    const counts = await db
+      .selectFrom('login_failures')
+      .select('subject')
+      .where('last_failure_at', '>=', since)
+      .execute();
+    expect(counts).toEqual([]);
+    // The changes made through the API stay.
+    expect(
+      await db.selectFrom('audit_log').select('id').where('action', '=', 'lockout.clear').execute(),
+    ).toHaveLength(1);
   });
 
   it('lets a login succeed when its audit row cannot be written', async () => {
