@@ -1,7 +1,8 @@
 /**
  * bench/auth: authentications per second through the server (POST /api/v1/authenticate, HTTP, tenant and
- * store lookup, argon2id verify) against raw argon2id verifies of the same hash, same concurrency, same
- * process. Run: npm run bench:auth [-- --seconds 10 --concurrency 8]
+ * store lookup, the lockout's check, argon2id verify) against raw argon2id verifies of the same hash, same
+ * concurrency, same process; then refused guesses at a locked account (the lockout's check alone, no hash).
+ * Run: npm run bench:auth [-- --seconds 10 --concurrency 8]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -112,6 +113,34 @@ async function main(): Promise<void> {
       await response.arrayBuffer();
     });
     process.stdout.write(`ratio server / raw: ${(rate(served) / rate(raw)).toFixed(2)} (goal >= 0.80)\n`);
+
+    // A locked account: the server's default policy locks it at the 5th wrong password, for a minute
+    // (longer than the run), and then every guess is refused before any hash.
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      const response = await post('/api/v1/authenticate', {
+        username: 'user0@bench.example',
+        password: 'guess',
+      });
+      if (response.status !== 401) throw new Error(`locking user0: ${response.status}`);
+    }
+    // Addresses are not what this measures: the bench's one address gets room for the guesses below.
+    const widened = await fetch(`${server.url}/api/v1/tenants/carbon.super/settings/lockout`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: auth },
+      body: JSON.stringify({ address: { maxFailures: 100_000 } }),
+    });
+    if (widened.status !== 200) throw new Error(`address rule: ${widened.status} ${await widened.text()}`);
+    const refused = await measure('locked: refused guess', async () => {
+      const response = await post('/api/v1/authenticate', {
+        username: 'user0@bench.example',
+        password: 'guess',
+      });
+      if (response.status !== 429) throw new Error(`locked guess: ${response.status}`);
+      await response.arrayBuffer();
+    });
+    process.stdout.write(
+      `a refused guess costs ${(rate(raw) / rate(refused)).toFixed(3)} of an argon2id verify\n`,
+    );
   } finally {
     await server.close();
     rmSync(home, { recursive: true, force: true });

@@ -33,6 +33,7 @@ export type ErrorCode =
   | 'PREFLIGHT_FAILED'
   | 'CHECKPOINTS_FAILED'
   | 'MAINTENANCE'
+  | 'TOO_MANY_ATTEMPTS'
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -66,6 +67,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   PREFLIGHT_FAILED: 412,
   CHECKPOINTS_FAILED: 500,
   MAINTENANCE: 503,
+  TOO_MANY_ATTEMPTS: 429,
   INTERNAL: 500,
 };
 
@@ -90,7 +92,7 @@ export class TesseraError extends Error {
   readonly code: ErrorCode;
   /** What the operator should do next; printed on its own line by the CLI. */
   readonly hint: string | undefined;
-  /** When to try again, for a refusal that passes (maintenance): the API sends it as `Retry-After`. */
+  /** When to try again, for a refusal that passes (maintenance, a locked login): the API sends it as `Retry-After`. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(

@@ -11,9 +11,11 @@ import { registerMaintenanceGate } from './plugins/maintenance.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
+import { auditRoutes } from './routes/audit.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
+import { lockoutRoutes } from './routes/lockouts.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
 import { passwordPolicyRoutes } from './routes/password-policy.js';
 import { registryRoutes } from './routes/registry.js';
@@ -89,6 +91,8 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(webappRoutes, { context });
         await admin.register(upgradeRoutes, { context });
         await admin.register(maintenanceRoutes, { context });
+        await admin.register(lockoutRoutes, { context });
+        await admin.register(auditRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
@@ -108,9 +112,13 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
       domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
       idOf: (domain) => activeTenantIds.get(domain),
     },
-    authenticate: async (tenantDomain, username, password) => {
-      const principal = await context.authenticator.authenticateInTenant(tenantDomain, username, password);
-      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+    authenticate: async (tenantDomain, username, password, address, appName) => {
+      const principal = await context.authenticator.authenticateInTenant(tenantDomain, {
+        name: username,
+        password,
+        address,
+        via: `app:${appName}`,
+      });
       return (
         principal && { username: principal.qualifiedName, roles: principal.roles, store: principal.store }
       );

@@ -6,6 +6,8 @@ import type { Database } from '../db/connection.js';
 import type { HomeLayout } from '../home/layout.js';
 import type { AuditLog } from '../identity/audit-log.js';
 import type { Authenticator } from '../identity/authenticator.js';
+import type { LockoutSettings } from '../identity/lockout-settings.js';
+import type { LoginFailures } from '../identity/login-failures.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
 import type { Registry } from '../registry/registry.js';
 import type { ServerMetrics } from '../telemetry/metrics.js';
@@ -35,6 +37,8 @@ export interface ServerContext {
   registry: Registry;
   authenticator: Authenticator;
   audit: AuditLog;
+  /** Login lockout (README, Login lockout): each tenant's policy and the failures counted. */
+  lockout: { settings: LockoutSettings; failures: LoginFailures };
   metrics: ServerMetrics;
   /** The cluster's shared cache (Redis or this process's memory), for health details. */
   cache: SharedCache;

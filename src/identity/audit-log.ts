@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Schema } from '../db/schema.js';
 import type { Principal } from './authenticator.js';
@@ -33,4 +33,51 @@ export class AuditLog {
       this.logger.error({ err: error, action, target }, 'audit log write failed');
     }
   }
+
+  /** A tenant's entries, newest first, as `AuditQuery` filters them; at most `limit`. */
+  async list(tenantId: number, query: AuditQuery): Promise<AuditEntry[]> {
+    let select = this.db
+      .selectFrom('audit_log')
+      .select(['id', 'actor', 'action', 'target', 'detail', 'created_at'])
+      .where('tenant_id', '=', tenantId);
+    if (query.actionPrefix)
+      // substr rather than LIKE: no escaping of `_` and `%`, whose escape character differs by engine.
+      select = select.where(
+        sql<string>`substr(${sql.ref('action')}, 1, ${query.actionPrefix.length})`,
+        '=',
+        query.actionPrefix,
+      );
+    if (query.actor !== undefined) select = select.where('actor', '=', query.actor);
+    if (query.since !== undefined) select = select.where('created_at', '>=', query.since);
+    if (query.until !== undefined) select = select.where('created_at', '<', query.until);
+    if (query.before !== undefined) select = select.where('id', '<', query.before);
+    const rows = await select.orderBy('id', 'desc').limit(query.limit).execute();
+    return rows.map((row) => ({
+      id: row.id,
+      at: row.created_at,
+      actor: row.actor,
+      action: row.action,
+      target: row.target,
+      detail: row.detail === null ? null : (JSON.parse(row.detail) as unknown),
+    }));
+  }
+}
+
+/** Filters of `AuditLog.list`: times in epoch ms, `before` an entry id (the cursor of the next page). */
+export interface AuditQuery {
+  actionPrefix?: string;
+  actor?: string;
+  since?: number;
+  until?: number;
+  before?: number;
+  limit: number;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  target: string;
+  detail: unknown;
 }

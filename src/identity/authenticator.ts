@@ -1,9 +1,13 @@
 import { TesseraError } from '../errors.js';
 import { SUPER_TENANT_ID } from '../home/layout.js';
-import { ADMIN_ROLE, type TenantService } from '../tenants/service.js';
+import { ADMIN_ROLE, type Tenant, type TenantService } from '../tenants/service.js';
 import type { UserStoreManager } from '../userstores/manager.js';
-import { displayName, PRIMARY_DOMAIN, parseQualifiedName } from '../userstores/names.js';
+import { displayName, PRIMARY_DOMAIN, parseQualifiedName, type QualifiedName } from '../userstores/names.js';
 import { prepareDummyHash, verifyAgainstDummy } from '../userstores/passwords.js';
+import type { UserStore } from '../userstores/types.js';
+import type { AuditLog } from './audit-log.js';
+import type { FailureSubject } from './login-failures.js';
+import { type LoginAdmission, type LoginGuard, LoginLocked, normaliseAddress } from './login-guard.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -20,79 +24,199 @@ export interface Principal {
   isSuperAdmin: boolean;
 }
 
+/** Which login path an attempt came by, as the audit trail names it. */
+export type LoginPath = 'authenticate' | 'basic' | 'session' | `app:${string}`;
+
+/** One login as a path received it: every path names the client's address, for the address's count. */
+export interface LoginAttempt {
+  /** As typed: `[STORE/]name[@tenant]`, or `[STORE/]name` inside a known tenant (`authenticateInTenant`). */
+  name: string;
+  password: string;
+  /** The client's address as Fastify sees it (`request.ip`: the socket's peer, no proxy trusted). */
+  address: string;
+  via: LoginPath;
+}
+
+/** Why a login was refused (never told to the caller, who always gets the same answer). */
+export type RefusalReason =
+  | 'malformed-name'
+  | 'unknown-tenant'
+  | 'inactive-tenant'
+  | 'unknown-store'
+  | 'unknown-user'
+  | 'wrong-password'
+  /** The store refused, and could not say afterwards whether the user exists. */
+  | 'wrong-credentials'
+  | 'locked-account'
+  | 'locked-address';
+
+type Outcome = { principal: Principal } | { reason: RefusalReason; store?: string };
+
+/** Counts each attempt by outcome (the `tessera_authentications_total` counter). */
+export type OutcomeCounter = (outcome: 'success' | 'failure' | 'locked') => void;
+
 /**
- * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores. Every failure (malformed
+ * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores, behind the `LoginGuard`
+ * (README, Login lockout): every login path ends here, so none can skip the lock. A locked account or
+ * address is refused with `LoginLocked` (429) before any hash is computed. Every other failure (malformed
  * name, unknown tenant, inactive tenant, unknown or unloaded store, unknown user, wrong password) is the
- * same `undefined`, and costs the same time: where there is no hash to check, the password is verified
- * against a dummy argon2id hash, so that how long a refusal takes does not tell which part was wrong.
+ * same `undefined`, counted against the account and the address, and costs the same time: where there is
+ * no hash to check, the password is verified against a dummy argon2id hash, so that how long a refusal
+ * takes does not tell which part was wrong.
  */
 export class Authenticator {
   constructor(
     private readonly tenants: TenantService,
     private readonly stores: UserStoreManager,
+    private readonly guard: LoginGuard,
+    private readonly count: OutcomeCounter = () => {},
+    /** The audit trail: every attempt a row (`login.success`, `login.failure`, `login.locked`). */
+    private readonly audit?: AuditLog,
   ) {
     // The first refusal must not be the one that pays for making the dummy hash.
     prepareDummyHash().catch(() => {});
   }
 
-  async authenticate(rawName: string, password: string): Promise<Principal | undefined> {
-    let name: ReturnType<typeof parseQualifiedName>;
+  async authenticate(attempt: LoginAttempt): Promise<Principal | undefined> {
+    let name: QualifiedName;
     try {
-      name = parseQualifiedName(rawName);
+      name = parseQualifiedName(attempt.name);
     } catch {
-      return refuse(password);
+      return this.guarded(undefined, attempt, async () => refuse(attempt.password, 'malformed-name'));
     }
-    return this.authenticateIn(name.tenantDomain, name.store, name.name, password);
+    return this.authenticateIn(name, attempt);
   }
 
   /** For a name typed inside a known tenant (a webapp's login): `[STORE/]name`. */
-  async authenticateInTenant(
-    tenantDomain: string,
-    rawName: string,
-    password: string,
-  ): Promise<Principal | undefined> {
-    let name: ReturnType<typeof parseQualifiedName>;
+  async authenticateInTenant(tenantDomain: string, attempt: LoginAttempt): Promise<Principal | undefined> {
+    let name: QualifiedName;
     try {
-      name = parseQualifiedName(rawName, tenantDomain);
+      name = parseQualifiedName(attempt.name, tenantDomain);
     } catch {
-      return refuse(password);
+      return this.guarded(undefined, attempt, async () => refuse(attempt.password, 'malformed-name'));
     }
-    if (name.tenantDomain !== tenantDomain) return refuse(password);
-    return this.authenticateIn(tenantDomain, name.store, name.name, password);
+    // Another tenant's name typed into this tenant's app names no account here: the address is counted.
+    if (name.tenantDomain !== tenantDomain)
+      return this.guarded(undefined, attempt, async () => refuse(attempt.password, 'malformed-name'));
+    return this.authenticateIn(name, attempt);
   }
 
-  private async authenticateIn(
-    tenantDomain: string,
-    storeDomain: string,
-    username: string,
-    password: string,
-  ) {
-    const tenant = await this.tenants.get(tenantDomain);
-    if (!tenant?.active) return refuse(password);
+  private async authenticateIn(name: QualifiedName, attempt: LoginAttempt): Promise<Principal | undefined> {
+    const tenant = await this.tenants.get(name.tenantDomain);
+    // A tenant that does not exist is counted under the domain typed, so that a lock tells nothing.
+    const account: FailureSubject = {
+      kind: 'account',
+      subject: accountSubject(tenant?.id ?? name.tenantDomain, name.store, name.name),
+      tenantId: tenant?.id ?? null,
+    };
+    return this.guarded(
+      account,
+      attempt,
+      () => this.check(tenant, name, attempt.password),
+      tenant?.id,
+      name.store,
+    );
+  }
+
+  /** The lock checked first (no hash spent on a locked subject), then the check, its count and its audit. */
+  private async guarded(
+    account: FailureSubject | undefined,
+    attempt: LoginAttempt,
+    check: () => Promise<Outcome>,
+    tenantId?: number,
+    store?: string,
+  ): Promise<Principal | undefined> {
+    const auditIn = tenantId ?? SUPER_TENANT_ID;
+    let admission: LoginAdmission;
+    try {
+      admission = await this.guard.admit(account, attempt.address, tenantId);
+    } catch (error) {
+      if (error instanceof LoginLocked) {
+        this.count('locked');
+        await this.record(auditIn, attempt, 'login.locked', `locked-${error.locked}`, store);
+      }
+      throw error;
+    }
+    const outcome = await check();
+    if ('principal' in outcome) {
+      await this.guard.succeeded(admission);
+      this.count('success');
+      await this.record(auditIn, attempt, 'login.success', 'ok', outcome.principal.store);
+      return outcome.principal;
+    }
+    await this.guard.failed(admission);
+    this.count('failure');
+    await this.record(auditIn, attempt, 'login.failure', outcome.reason, outcome.store ?? store);
+    return undefined;
+  }
+
+  /** One audit row; AuditLog logs a failed write and never throws, so a login never fails for it. */
+  private async record(
+    tenantId: number,
+    attempt: LoginAttempt,
+    action: string,
+    reason: string,
+    store: string | undefined,
+  ): Promise<void> {
+    await this.audit?.record(tenantId, attempt.name, action, attempt.via, {
+      reason,
+      store: store ?? null,
+      address: normaliseAddress(attempt.address),
+    });
+  }
+
+  private async check(tenant: Tenant | undefined, name: QualifiedName, password: string): Promise<Outcome> {
+    if (!tenant) return refuse(password, 'unknown-tenant');
+    if (!tenant.active) return refuse(password, 'inactive-tenant');
+    const storeDomain = name.store;
     const store = this.stores.store(tenant.id, storeDomain);
-    if (!store) return refuse(password);
+    if (!store) return refuse(password, 'unknown-store');
     // The store spends argon2's time itself on an unknown user or a wrong password.
-    const user = await store.authenticate(username, password);
-    if (!user) return undefined;
+    const user = await store.authenticate(name.name, password);
+    if (!user) return { reason: this.audit ? await refusedUser(store, name.name) : 'wrong-credentials' };
     const roles = user.roles.map((role) => displayName(storeDomain, role));
     const isTenantAdmin = storeDomain === PRIMARY_DOMAIN && user.roles.includes(ADMIN_ROLE);
     return {
-      tenantId: tenant.id,
-      tenantDomain: tenant.domain,
-      store: storeDomain,
-      username: user.username,
-      qualifiedName: `${displayName(storeDomain, user.username)}@${tenant.domain}`,
-      roles,
-      isTenantAdmin,
-      isSuperAdmin: isTenantAdmin && tenant.id === SUPER_TENANT_ID,
+      principal: {
+        tenantId: tenant.id,
+        tenantDomain: tenant.domain,
+        store: storeDomain,
+        username: user.username,
+        qualifiedName: `${displayName(storeDomain, user.username)}@${tenant.domain}`,
+        roles,
+        isTenantAdmin,
+        isSuperAdmin: isTenantAdmin && tenant.id === SUPER_TENANT_ID,
+      },
     };
   }
 }
 
+/**
+ * The account a name stands for, as counted in `login_failures`: `<tenant id>/<STORE>/<name>`. The name
+ * is lower-cased: a store that compares names without case (MySQL's collation, LDAP) must not give an
+ * attacker a fresh count per spelling.
+ */
+export function accountSubject(tenant: number | string, store: string, name: string): string {
+  return `${tenant}/${store}/${name.toLowerCase()}`;
+}
+
+/**
+ * Which of the store's two refusals it was, for the audit trail only (the caller never learns it). A lookup
+ * through the cache, after the hash: known users are usually cached, and the difference is far under
+ * argon2's own spread.
+ */
+async function refusedUser(store: UserStore, name: string): Promise<RefusalReason> {
+  try {
+    return (await store.getUser(name)) ? 'wrong-password' : 'unknown-user';
+  } catch {
+    return 'wrong-credentials';
+  }
+}
+
 /** A refusal with no hash to check, made to take as long as a wrong password does. */
-async function refuse(password: string): Promise<undefined> {
+async function refuse(password: string, reason: RefusalReason): Promise<Outcome> {
   await verifyAgainstDummy(password);
-  return undefined;
+  return { reason };
 }
 
 /**

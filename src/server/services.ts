@@ -8,6 +8,9 @@ import { appRunsFolder, type HomeLayout } from '../home/layout.js';
 import type { ServerContext } from '../http/context.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
+import { LockoutSettings } from '../identity/lockout-settings.js';
+import { LoginFailures } from '../identity/login-failures.js';
+import { LoginGuard } from '../identity/login-guard.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
@@ -157,6 +160,11 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
 
   const tenants = lifecycle.tenants;
   const settings = new TenantSettings(database.db);
+  // Failed logins are counted in the database, so a lock holds on every node whatever Redis does.
+  const loginFailures = new LoginFailures(database.db);
+  const lockoutSettings = new LockoutSettings(settings, logger);
+  const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
+  const audit = new AuditLog(database.db, logger);
   const context: ServerContext = {
     config,
     layout,
@@ -171,8 +179,15 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     apps: appsListener,
     appMetrics,
     registry,
-    authenticator: new Authenticator(tenants, stores),
-    audit: new AuditLog(database.db, logger),
+    authenticator: new Authenticator(
+      tenants,
+      stores,
+      loginGuard,
+      (outcome) => metrics.authentications.inc({ outcome }),
+      audit,
+    ),
+    lockout: { settings: lockoutSettings, failures: loginFailures },
+    audit,
     metrics,
     cache: cluster.cache,
     bus: cluster.bus,

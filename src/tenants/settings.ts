@@ -20,6 +20,17 @@ export class TenantSettings {
     return row === undefined ? undefined : (JSON.parse(row.value) as unknown);
   }
 
+  /** The setting's value for each of these tenants that has set it. */
+  async readEach(tenantIds: readonly number[], name: string): Promise<Map<number, unknown>> {
+    const rows = await this.db
+      .selectFrom('tenant_settings')
+      .select(['tenant_id', 'value'])
+      .where('tenant_id', 'in', tenantIds)
+      .where('name', '=', name)
+      .execute();
+    return new Map(rows.map((row) => [row.tenant_id, JSON.parse(row.value) as unknown]));
+  }
+
   /** Sets (or replaces) the setting. */
   async write(tenantId: number, name: string, value: unknown, by: string): Promise<void> {
     const text = JSON.stringify(value);

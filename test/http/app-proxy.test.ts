@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { TesseraError } from '../../src/errors.js';
 import { homeLayout, SUPER_TENANT_DOMAIN, SUPER_TENANT_ID, webappsFolder } from '../../src/home/layout.js';
 import { type Authenticator, WEBAPP_CSP, webappsPlugin } from '../../src/http/plugins/webapps.js';
 import { Deployer, type TenantDirectory } from '../../src/webapps/deployer.js';
@@ -26,11 +27,19 @@ const tenants: TenantDirectory = {
     return domain === 'acme.com' ? ACME : undefined;
   },
 };
-/** As the server's authenticator answers: the qualified name, tenant included. */
-const authenticate: Authenticator = async (domain, username, password) =>
-  domain === 'acme.com' && username === 'SECONDARY/alice' && password === PASSWORD
+/** The client addresses the front passed with each sign-in, for the lockout's count. */
+const signInAddresses: string[] = [];
+/** As the server's authenticator answers: the qualified name, tenant included; `mallory` is locked out. */
+const authenticate: Authenticator = async (domain, username, password, address) => {
+  signInAddresses.push(address);
+  if (username === 'mallory')
+    throw new TesseraError('TOO_MANY_ATTEMPTS', 'Too many failed logins: try again in 42 s.', {
+      retryAfterSeconds: 42,
+    });
+  return domain === 'acme.com' && username === 'SECONDARY/alice' && password === PASSWORD
     ? { username: 'SECONDARY/alice@acme.com', roles: ['buyer', 'staff'] }
     : undefined;
+};
 
 /** Every app of the test: name -> its settings (node apps) or undefined (static). */
 const CONFIGS: Record<string, AppConfig | undefined> = {
@@ -138,12 +147,13 @@ describe('app proxy', () => {
   }
 
   /** The status of an upgrade request written by hand, path as given. */
-  async function rawUpgradeStatus(pathAndQuery: string): Promise<number> {
+  async function rawUpgradeStatus(pathAndQuery: string, authorization?: string): Promise<number> {
     const { port } = new URL(origin);
     const socket = net.connect(Number(port), '127.0.0.1');
     await once(socket, 'connect');
     socket.write(
       `GET ${pathAndQuery} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+        (authorization ? `Authorization: ${authorization}\r\n` : '') +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
     );
     const [first] = (await once(socket, 'data')) as [Buffer];
@@ -372,6 +382,23 @@ describe('app proxy', () => {
     expect(seen.headers['x-tessera-roles']).toBe('buyer,staff');
     expect(seen.headers.authorization).toBeUndefined();
     expect(observed).toContainEqual(['acme.com', 'secure', 401]);
+  });
+
+  it('answers a locked sign-in 429 with Retry-After, for a request and an upgrade, the app never asked', async () => {
+    const before = upstream.received.length;
+    signInAddresses.length = 0;
+    const authorization = basicAuthorization(['mallory', 'any-password']);
+    const locked = await call('/t/acme.com/secure/', { headers: { authorization } });
+    expect(locked.status).toBe(429);
+    expect(locked.headers['retry-after']).toBe('42');
+    expect(JSON.parse(locked.text)).toEqual({
+      error: 'TOO_MANY_ATTEMPTS',
+      message: 'Too many failed logins: try again in 42 s.',
+    });
+    expect(await rawUpgradeStatus('/t/acme.com/secure/ws', authorization)).toBe(429);
+    expect(upstream.received.length).toBe(before);
+    // Both carried the client's address: the socket's peer.
+    expect(signInAddresses).toEqual(['127.0.0.1', '127.0.0.1']);
   });
 
   it('answers 503 with Retry-After while the app is not running, without its failure reason', async () => {

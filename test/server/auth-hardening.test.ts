@@ -140,6 +140,9 @@ describe.each(DATABASE_KINDS)('authentication hardening on %s', (kind) => {
     // Round 0 warms up (connections, JIT, the dummy hash) and is not counted; attempts are interleaved in
     // a new order each round, so that a burst of load on the machine hits every kind alike.
     for (let round = 0; round <= rounds; round++) {
+      // Each round fails once per name, nine times from this address: without forgetting them, the lockout
+      // (login-lockout.test.ts) would refuse the later rounds with 429 before any hash is checked.
+      await t.server.context.database.db.deleteFrom('login_failures').execute();
       for (const [what, name] of shuffled(Object.entries(FAILED_LOGINS))) {
         const started = performance.now();
         const response = await login(t.server.url, name, 'wrong-password');

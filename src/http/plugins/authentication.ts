@@ -81,8 +81,12 @@ async function sessionRefusal(context: ServerContext, session: LiveSession): Pro
 export async function basicPrincipal(request: FastifyRequest, context: ServerContext): Promise<Principal> {
   const credentials = parseBasicAuth(request.headers.authorization);
   if (!credentials) throw new TesseraError('UNAUTHENTICATED', 'Authentication required (HTTP Basic).');
-  const principal = await context.authenticator.authenticate(credentials.name, credentials.password);
-  context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+  const principal = await context.authenticator.authenticate({
+    name: credentials.name,
+    password: credentials.password,
+    address: request.ip,
+    via: 'basic',
+  });
   if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');
   return principal;
 }

@@ -18,12 +18,16 @@ export { WEBAPP_CSP };
 
 /**
  * Checks a user name, as typed inside the tenant (`alice`, `SECONDARY/alice`), and a password against
- * the tenant's user stores; `undefined` for any failure.
+ * the tenant's user stores; `undefined` for any failure. `address` is the client's, counted for the
+ * login lockout; a locked login throws TOO_MANY_ATTEMPTS (README, Login lockout).
  */
 export type Authenticator = (
   tenantDomain: string,
   username: string,
   password: string,
+  address: string,
+  /** The app asking, for the audit trail. */
+  appName: string,
 ) => Promise<AuthenticatedUser | undefined>;
 
 export interface AuthenticatedUser {
@@ -134,7 +138,9 @@ function webappHandler(options: WebappsOptions, proxy: AppProxy | undefined) {
     if (config.login) {
       const domain = await tenantDomainOf(tenants, mount);
       const credentials = parseBasicAuth(request.headers.authorization);
-      const user = credentials && (await authenticate(domain, credentials.name, credentials.password));
+      const user =
+        credentials &&
+        (await authenticate(domain, credentials.name, credentials.password, request.ip, deployed.name));
       if (!user) {
         request.log.debug({ tenant: tenantId, app: deployed.name }, 'webapp login required');
         return reply
@@ -220,17 +226,29 @@ async function nodeAppRequest(
     prefixSegments: mount.prefixSegments,
     rawUrl: raw.url ?? '/',
     upgrade: false,
-    signIn: () => signIn(options.authenticate, tenantDomain, raw.headers.authorization),
+    // The socket's peer, as `request.ip` is without a trusted proxy; an upgrade has no Fastify request.
+    signIn: () =>
+      signIn(
+        options.authenticate,
+        tenantDomain,
+        found.deployed.name,
+        raw.headers.authorization,
+        raw.socket.remoteAddress ?? '',
+      ),
   };
 }
 
 async function signIn(
   authenticate: Authenticator,
   tenantDomain: string,
+  appName: string,
   authorization: string | undefined,
+  address: string,
 ): Promise<AppUser | undefined> {
   const credentials = parseBasicAuth(authorization);
-  const user = credentials && (await authenticate(tenantDomain, credentials.name, credentials.password));
+  const user =
+    credentials &&
+    (await authenticate(tenantDomain, credentials.name, credentials.password, address, appName));
   if (!user) return undefined;
   const suffix = `@${tenantDomain}`;
   const name = user.username.endsWith(suffix) ? user.username.slice(0, -suffix.length) : user.username;

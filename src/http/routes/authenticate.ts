@@ -28,15 +28,17 @@ export const authenticateRoutes: FastifyPluginAsyncTypebox<{ context: ServerCont
           }),
           400: ErrorBody,
           401: ErrorBody,
+          429: ErrorBody,
         },
       },
     },
     async (request) => {
-      const principal = await context.authenticator.authenticate(
-        request.body.username,
-        request.body.password,
-      );
-      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+      const principal = await context.authenticator.authenticate({
+        name: request.body.username,
+        password: request.body.password,
+        address: request.ip,
+        via: 'authenticate',
+      });
       // One answer for every failure: which part was wrong is never told.
       if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');
       return {

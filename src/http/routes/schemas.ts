@@ -51,4 +51,6 @@ export const errorResponses = {
   404: ErrorBody,
   409: ErrorBody,
   415: ErrorBody,
+  // An admin route's HTTP Basic login may be locked (README, Login lockout).
+  429: ErrorBody,
 };

@@ -49,15 +49,16 @@ export const sessionLoginRoutes: FastifyPluginAsyncTypebox<{
           username: Type.String({ minLength: 1, maxLength: 600 }),
           password: Type.String({ maxLength: 1024 }),
         }),
-        response: { 201: SessionBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+        response: { 201: SessionBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
     },
     async (request, reply) => {
-      const principal = await context.authenticator.authenticate(
-        request.body.username,
-        request.body.password,
-      );
-      context.metrics.authentications.inc({ outcome: principal ? 'success' : 'failure' });
+      const principal = await context.authenticator.authenticate({
+        name: request.body.username,
+        password: request.body.password,
+        address: request.ip,
+        via: 'session',
+      });
       if (!principal) return sessionExpired(reply, 'Invalid credentials.');
       // The console is the only client of sessions, and everything in it needs an admin: anyone else
       // would hold a token good for nothing but `GET /sessions/current`.

@@ -1,7 +1,8 @@
+import { isTesseraError } from '../../../errors.js';
 import type { AppConfig, AppDirectory, AppEndpoint, RunningApp } from '../../../webapps/runtime/contract.js';
 import { settledWithin } from '../../../webapps/runtime/settled-within.js';
 import { requestedPath } from '../../../webapps/static-files.js';
-import { type Answer, badPath, loginRequired, notRunning, redirect } from './answers.js';
+import { type Answer, badPath, loginRequired, notRunning, redirect, tooManyAttempts } from './answers.js';
 import type { AppUser } from './headers.js';
 
 /** A node app found for a request: its tenant, its settings and where it is mounted. */
@@ -43,7 +44,13 @@ export async function admit(request: NodeAppRequest, apps: AppDirectory): Promis
   if (!requested) return badPath();
   let user: AppUser | undefined;
   if (request.config.login) {
-    user = await request.signIn();
+    try {
+      user = await request.signIn();
+    } catch (error) {
+      // A locked login: 429 with Retry-After, for a plain request and an upgrade alike.
+      if (isTesseraError(error, 'TOO_MANY_ATTEMPTS')) return tooManyAttempts(error);
+      throw error;
+    }
     if (!user) return loginRequired(request.name);
   }
   if (!requested.belowApp && !request.upgrade) return redirect(`${request.mount}/${requested.query}`);

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TesseraError } from '../../../errors.js';
 import type { AppState } from '../../../webapps/runtime/contract.js';
 import { noteOutcome } from '../request-log.js';
 
@@ -34,6 +35,16 @@ export function loginRequired(appName: string): Answer {
     status: 401,
     message: 'Authentication required\n',
     headers: { 'www-authenticate': `Basic realm="${appName}"` },
+  };
+}
+
+/** A locked login (README, Login lockout): the API's own answer, as the static apps' login gives it. */
+export function tooManyAttempts(locked: TesseraError): Answer {
+  return {
+    status: locked.httpStatus,
+    code: locked.code,
+    message: locked.message,
+    headers: { 'retry-after': String(locked.retryAfterSeconds ?? 1) },
   };
 }
 

@@ -96,3 +96,22 @@ async function markedFolders(parent: string, markerFile: string): Promise<string
     .filter((entry) => entry.isDirectory() && existsSync(path.join(parent, entry.name, markerFile)))
     .map((entry) => path.join(parent, entry.name));
 }
+
+/** What the new release writes for each login (README, Login lockout): audit rows of these actions. */
+const LOGIN_ACTIONS = ['login.success', 'login.failure', 'login.locked'];
+
+/**
+ * Removes what the smoke test's logins wrote since `since` (epoch ms, before its server logged anyone in):
+ * their audit rows, whoever logged in (the smoke accounts and `--check-login`'s existing ones), and the
+ * failed-login counts. Staging is the smoke test's alone meanwhile, so nothing else wrote these. Returns the
+ * audit rows removed.
+ */
+export async function removeSmokeLogins(db: Kysely<Schema>, since: number): Promise<number> {
+  const audit = await db
+    .deleteFrom('audit_log')
+    .where('action', 'in', LOGIN_ACTIONS)
+    .where('created_at', '>=', since)
+    .executeTakeFirst();
+  await db.deleteFrom('login_failures').where('last_failure_at', '>=', since).execute();
+  return Number(audit.numDeletedRows);
+}

@@ -29,6 +29,7 @@ import {
   describeLeftovers,
   findSmokeLeftovers,
   removeSmokeLeftovers,
+  removeSmokeLogins,
   type SmokeLeftovers,
 } from './leftovers.js';
 import { type SmokeNames, smokeNames } from './names.js';
@@ -49,6 +50,8 @@ export interface SmokeDetails {
   rowCountsBefore: RowCounts;
   /** The tenant id mark before the smoke tenants moved it on; null when there was none. */
   tenantIdMarkBefore: number | null;
+  /** When the first attempt began (epoch ms): the logins' audit rows and counts since then are the smoke's. */
+  loginsSince?: number;
   checks: CheckRecord[];
   created: { tenant: string; id: number; store: string; storeUrl: string; accounts: string[] }[];
   checkLogins: LoginResult[];
@@ -110,7 +113,9 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
 
     // What an interrupted attempt left goes first, so that this attempt starts from production's data.
     const earlierMark = markFrom(previous);
-    const earlier = await removeEverything(db, context, names, earlierMark);
+    // The first attempt's start covers every later attempt's logins too.
+    const loginsSince = loginsSinceFrom(previous) ?? Date.now();
+    const earlier = await removeEverything(db, context, names, earlierMark, loginsSince);
     // The new home's apps as they are now: an app the operator fixed there after a failed attempt is a new
     // version, recorded here rather than by the server's start, and counted in the app tables' rows below.
     await recordCarriedApps(context);
@@ -121,6 +126,7 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
       runId: names.runId,
       rowCountsBefore: before,
       tenantIdMarkBefore: markBefore ?? null,
+      loginsSince,
     });
 
     const log = new CheckLog();
@@ -136,7 +142,7 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
     const apps = outcome.apps && { ...outcome.apps, failuresAllowed: allowAppFailures };
     const failedApps = apps?.checked.filter((check) => !check.ok) ?? [];
 
-    const removed = await removeEverything(db, context, names, { mark: markBefore });
+    const removed = await removeEverything(db, context, names, { mark: markBefore }, loginsSince);
     const after = await countRows(staging);
     const leftovers = describeLeftovers(await findSmokeLeftovers(db, context.newLayout, names));
     const problems = [...countDifferences(before, after).map((d) => `row count ${d}`), ...leftovers];
@@ -157,6 +163,7 @@ export const smokeStep: Step<'smoke', SmokeDetails> = {
       removedAfterEarlierAttempt: summarizeRemoval(earlier),
       removedByCleanup: summarizeRemoval(removed),
       tenantIdMarkBefore: markBefore ?? null,
+      loginsSince,
       verified: { rowCounts: after, leftovers: problems },
       durationMs: Math.round(performance.now() - started),
       // The server ran in a process of its own: its peak beside the upgrade process's own `peakRssMb`.
@@ -268,8 +275,12 @@ async function removeEverything(
   context: UpgradeContext,
   names: SmokeNames,
   idMark: { mark: number | undefined } | undefined,
+  loginsSince: number,
 ): Promise<Removal> {
-  const leftovers = await removeSmokeLeftovers(db, context.newLayout, names);
+  const found = await removeSmokeLeftovers(db, context.newLayout, names);
+  // Counted with the audit rows: a login's row is the audit trail's (2.1.0) as the smoke admin's are.
+  const loginRows = await removeSmokeLogins(db, loginsSince);
+  const leftovers = { ...found, auditRows: found.auditRows + loginRows };
   const admins = await removeSmokeAdmin(db, names.admin);
   if (idMark !== undefined) await restoreTenantIdMark(db, idMark.mark);
   return { leftovers, admins };
@@ -293,6 +304,11 @@ function markFrom(previous: Partial<SmokeDetails> | undefined): { mark: number |
   const mark = previous.tenantIdMarkBefore;
   if (mark === null) return { mark: undefined };
   return typeof mark === 'number' ? { mark } : undefined;
+}
+
+/** When the earlier attempt began, if it recorded it. */
+function loginsSinceFrom(previous: Partial<SmokeDetails> | undefined): number | undefined {
+  return typeof previous?.loginsSince === 'number' ? previous.loginsSince : undefined;
 }
 
 /** The row counts an earlier attempt took before it changed anything, if it got that far. */
