@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import Sqlite from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../../src/config/load.js';
 import { renderReport } from '../../../src/upgrade/report.js';
@@ -111,8 +112,16 @@ describe('configure step', () => {
     ]);
     for (const folder of appData)
       expect(readFileSync(path.join(newHome, folder, 'orders.json'), 'utf8')).toBe(folder);
-    // Production's own database is the stage step's business, not a file to copy.
-    expect(existsSync(path.join(newHome, 'repository/database/tessera.db'))).toBe(false);
+    // Production's own database is the stage step's business, not a file to copy. Configure opens staging
+    // to record the home's apps (here, without the stage step before it, an empty file with no tables).
+    const stagingFile = path.join(newHome, 'repository/database/tessera.db');
+    if (existsSync(stagingFile)) {
+      const staging = new Sqlite(stagingFile, { readonly: true });
+      expect(staging.prepare("select count(*) as n from sqlite_master where type = 'table'").get()).toEqual({
+        n: 0,
+      });
+      staging.close();
+    }
     for (const folder of ['logs', 'backups']) expect(existsSync(path.join(newHome, folder))).toBe(true);
     expect(existsSync(path.join(newHome, 'logs', 'tessera.log'))).toBe(false);
 
