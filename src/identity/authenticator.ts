@@ -170,6 +170,16 @@ export class Authenticator {
     if (!tenant.active) return refuse(password, 'inactive-tenant');
     const storeDomain = name.store;
     const store = this.stores.store(tenant.id, storeDomain);
+    // Every tenant has its PRIMARY store: without it this node does not serve the tenant yet (created on
+    // another node a moment ago). It cannot check the password, so it is no guess to count: 503, retry.
+    if (!store && storeDomain === PRIMARY_DOMAIN)
+      throw new TesseraError(
+        'STORE_UNAVAILABLE',
+        `This node does not serve ${tenant.domain} yet; try again.`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
     if (!store) return refuse(password, 'unknown-store');
     // The store spends argon2's time itself on an unknown user or a wrong password.
     const user = await store.authenticate(name.name, password);

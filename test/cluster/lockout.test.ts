@@ -33,7 +33,7 @@ describe('login lockout on two server processes on one PostgreSQL database, with
       (
         await callNode(a, 'POST', '/api/v1/tenants/acme.com/users', {
           as: ACME,
-          body: { username: 'alice', password: 'alice-pw' },
+          body: { username: 'alice', password: 'alice-secret-pw' },
         })
       ).status,
     ).toBe(201);
@@ -56,11 +56,11 @@ describe('login lockout on two server processes on one PostgreSQL database, with
     expect((await login(b, 'wrong')).status).toBe(401);
     // The third failure, on A, locks the account for both.
     expect((await login(a, 'wrong')).status).toBe(401);
-    const onB = await login(b, 'alice-pw');
+    const onB = await login(b, 'alice-secret-pw');
     expect(onB.status).toBe(429);
     expect(onB.body.error).toBe('TOO_MANY_ATTEMPTS');
     expect(Number(onB.headers.get('retry-after'))).toBeGreaterThan(590);
-    expect((await login(a, 'alice-pw')).status).toBe(429);
+    expect((await login(a, 'alice-secret-pw')).status).toBe(429);
 
     const listed = await callNode(b, 'GET', '/api/v1/tenants/acme.com/lockouts', { as: ACME });
     expect(listed.body).toEqual([
@@ -70,6 +70,6 @@ describe('login lockout on two server processes on one PostgreSQL database, with
     expect(
       (await callNode(b, 'DELETE', '/api/v1/tenants/acme.com/lockouts/alice', { as: ACME })).status,
     ).toBe(204);
-    expect((await login(a, 'alice-pw')).status).toBe(200);
+    expect((await login(a, 'alice-secret-pw')).status).toBe(200);
   }, 120_000);
 });

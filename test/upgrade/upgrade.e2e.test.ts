@@ -34,7 +34,7 @@ describe.each(DATABASE_KINDS)('tessera upgrade on %s', (kind) => {
   it.each(['1.0.0', '1.1.0'])(
     `upgrades a %s fixture to ${CURRENT_RELEASE}: every table equal, production retired, new home serving`,
     async (release) => {
-      s = await scenario(kind, release);
+      s = await scenario(kind, release, { nodeApp: true });
       const result = upgrade(s);
       expect(result.stderr + result.stdout).not.toMatch(/Error:/);
       expect(result.status, result.stderr).toBe(0);
