@@ -58,8 +58,9 @@ export type OutcomeCounter = (outcome: 'success' | 'failure' | 'locked') => void
 /**
  * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores, behind the `LoginGuard`
  * (README, Login lockout): every login path ends here, so none can skip the lock. A locked account or
- * address is refused with `LoginLocked` (429) before any hash is computed. Every other failure (malformed
- * name, unknown tenant, inactive tenant, unknown or unloaded store, unknown user, wrong password) is the
+ * address is refused with `LoginLocked` (429) before any hash is computed; a tenant whose PRIMARY store this
+ * node has not loaded yet (it was created on another node a moment ago) with 503, uncounted. Every other
+ * failure (malformed name, unknown tenant, inactive tenant, unknown store, unknown user, wrong password) is the
  * same `undefined`, counted against the account and the address, and costs the same time: where there is
  * no hash to check, the password is verified against a dummy argon2id hash, so that how long a refusal
  * takes does not tell which part was wrong.
