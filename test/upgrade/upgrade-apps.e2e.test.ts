@@ -127,7 +127,9 @@ function check(checks: AppCheck[], tenant: string, name: string): AppCheck | und
   return checks.find((c) => c.tenant === tenant && c.name === name);
 }
 
-describe.each(['sqlite', 'postgres'] as const)('an upgrade whose home carries apps, on %s', (kind) => {
+// SQLite only: the apps are listed, started and called through the new release's API, the same on every
+// engine; upgrade.e2e runs a node app through the smoke step on all three.
+describe.each(['sqlite'] as const)('an upgrade whose home carries apps, on %s', (kind) => {
   let w: World;
   let before: Untouched;
   let first: ReturnType<typeof upgrade>;
