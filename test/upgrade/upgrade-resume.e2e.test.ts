@@ -69,23 +69,3 @@ describe('dry run and resume', () => {
     THREE_UPGRADES_MS,
   );
 });
-
-describe.each(['postgres', 'mysql'] as const)('kill -9 and resume on %s', (kind) => {
-  let s: Scenario | undefined;
-  afterEach(async () => {
-    await cleanup(s);
-    s = undefined;
-  });
-
-  it.each(['stage:table#3', 'migrate:statement#3', 'after:configure'])(
-    'killed at %s, resumed, equal to the expected rows',
-    async (point) => {
-      s = await scenario(kind, '1.0.0');
-      const killed = upgrade(s, [], { TESSERA_UPGRADE_CRASH_AT: point });
-      expect(killed.signal, killed.stderr).toBe('SIGKILL');
-      const resumed = upgrade(s, ['--resume']);
-      expect(resumed.status, resumed.stderr).toBe(0);
-      await expectUpgraded(s);
-    },
-  );
-});
