@@ -123,32 +123,13 @@ export class AppVersionStore {
 
   /** The current version of each of the tenant's apps. */
   async current(tenantId: number): Promise<CurrentVersion[]> {
-    const rows = await this.db
-      .selectFrom('webapps as w')
-      .innerJoin('webapp_versions as v', (join) =>
-        join
-          .onRef('v.tenant_id', '=', 'w.tenant_id')
-          .onRef('v.name', '=', 'w.name')
-          .onRef('v.version', '=', 'w.current_version'),
-      )
-      .select(['w.name', 'w.current_version', 'v.checksum'])
-      .where('w.tenant_id', '=', tenantId)
-      .execute();
+    const rows = await currentVersions(this.db).where('w.tenant_id', '=', tenantId).execute();
     return rows.map((r) => ({ name: r.name, version: Number(r.current_version), checksum: r.checksum }));
   }
 
   /** The current version of every tenant's apps, by tenant id: one query for a node's periodic check. */
   async currentAll(): Promise<Map<number, CurrentVersion[]>> {
-    const rows = await this.db
-      .selectFrom('webapps as w')
-      .innerJoin('webapp_versions as v', (join) =>
-        join
-          .onRef('v.tenant_id', '=', 'w.tenant_id')
-          .onRef('v.name', '=', 'w.name')
-          .onRef('v.version', '=', 'w.current_version'),
-      )
-      .select(['w.tenant_id', 'w.name', 'w.current_version', 'v.checksum'])
-      .execute();
+    const rows = await currentVersions(this.db).select('w.tenant_id').execute();
     const byTenant = new Map<number, CurrentVersion[]>();
     for (const r of rows) {
       const tenantId = Number(r.tenant_id);
@@ -314,12 +295,9 @@ export class AppVersionStore {
   }
 }
 
-async function currentOf(
-  db: Kysely<Schema>,
-  tenantId: number,
-  name: string,
-): Promise<CurrentVersion | undefined> {
-  const row = await db
+/** Each deployed app's current version with its checksum: the join every reader of `current` shares. */
+function currentVersions(db: Kysely<Schema>) {
+  return db
     .selectFrom('webapps as w')
     .innerJoin('webapp_versions as v', (join) =>
       join
@@ -327,7 +305,15 @@ async function currentOf(
         .onRef('v.name', '=', 'w.name')
         .onRef('v.version', '=', 'w.current_version'),
     )
-    .select(['w.name', 'w.current_version', 'v.checksum'])
+    .select(['w.name', 'w.current_version', 'v.checksum']);
+}
+
+async function currentOf(
+  db: Kysely<Schema>,
+  tenantId: number,
+  name: string,
+): Promise<CurrentVersion | undefined> {
+  const row = await currentVersions(db)
     .where('w.tenant_id', '=', tenantId)
     .where('w.name', '=', name)
     .executeTakeFirst();
