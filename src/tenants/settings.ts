@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Schema } from '../db/schema.js';
+import { writeRow } from '../db/write-row.js';
 
 /**
  * A tenant's settings (release 2.1.0's `tenant_settings`): one JSON value per name, such as `lockout` or
@@ -35,28 +36,16 @@ export class TenantSettings {
   async write(tenantId: number, name: string, value: unknown, by: string): Promise<void> {
     const text = JSON.stringify(value);
     const now = Date.now();
-    await this.db.transaction().execute(async (trx) => {
-      // Asked first rather than read from the UPDATE's row count: MySQL counts only rows whose values changed.
-      const existing = await trx
-        .selectFrom('tenant_settings')
-        .select('name')
-        .where('tenant_id', '=', tenantId)
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (existing) {
-        await trx
-          .updateTable('tenant_settings')
-          .set({ value: text, updated_by: by, updated_at: now })
-          .where('tenant_id', '=', tenantId)
-          .where('name', '=', name)
-          .execute();
-      } else {
-        await trx
-          .insertInto('tenant_settings')
-          .values({ tenant_id: tenantId, name, value: text, updated_by: by, updated_at: now })
-          .execute();
-      }
-    });
+    await this.db
+      .transaction()
+      .execute((trx) =>
+        writeRow(
+          trx,
+          'tenant_settings',
+          { tenant_id: tenantId, name },
+          { value: text, updated_by: by, updated_at: now },
+        ),
+      );
   }
 
   /** Back to the defaults: the setting is removed. */

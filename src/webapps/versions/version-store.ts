@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
+import { writeRow } from '../../db/write-row.js';
 import { TesseraError } from '../../errors.js';
 
 /** A version's zip is stored in pieces of this size: MariaDB refuses a packet over 16 MiB by default. */
@@ -331,26 +332,12 @@ async function setCurrentIn(
   by: string,
   now: number,
 ): Promise<void> {
-  const existing = await trx
-    .selectFrom('webapps')
-    .select('name')
-    .where('tenant_id', '=', tenantId)
-    .where('name', '=', name)
-    .executeTakeFirst();
-  // Asked first rather than read from the UPDATE's row count: MySQL counts only rows whose values changed.
-  if (existing) {
-    await trx
-      .updateTable('webapps')
-      .set({ current_version: version, updated_by: by, updated_at: now })
-      .where('tenant_id', '=', tenantId)
-      .where('name', '=', name)
-      .execute();
-  } else {
-    await trx
-      .insertInto('webapps')
-      .values({ tenant_id: tenantId, name, current_version: version, updated_by: by, updated_at: now })
-      .execute();
-  }
+  await writeRow(
+    trx,
+    'webapps',
+    { tenant_id: tenantId, name },
+    { current_version: version, updated_by: by, updated_at: now },
+  );
 }
 
 function prunedError(name: string, version: number): TesseraError {
