@@ -92,24 +92,26 @@ describe('tessera init', () => {
       expect(await adminLogin(node, 'chosen-admin-pw')).toBe(200);
       expect(await adminLogin(node, 'wrong-pw')).toBe(401);
     }, 120_000);
-
-    it(`${kind}: prints a generated password once, which logs in; a second init is refused with exit 2`, async () => {
-      const { home, db } = await newHome(kind, 'init_gen');
-      const init = tessera(['init', '--home', home, ...db]);
-      expect(init.status, init.stderr).toBe(0);
-      const password = generatedPassword(init.stdout);
-      expect(init.stdout.split(password)).toHaveLength(2);
-
-      const again = tessera(['init', '--home', home, ...db]);
-      expect(again.status).toBe(2);
-      expect(again.stderr).toContain('is already a Tessera home');
-      expect(again.stderr).toMatch(/\n {2}next: .*tessera start --home/);
-      expect(again.stdout).not.toContain('password:');
-
-      const node = await startNode(home);
-      expect(await adminLogin(node, password)).toBe(200);
-    }, 120_000);
   }
+
+  it('prints a generated password once, which logs in; a second init is refused with exit 2', async () => {
+    // What init prints does not depend on the engine, which the test above covers for each.
+    const kind = 'sqlite';
+    const { home, db } = await newHome(kind, 'init_gen');
+    const init = tessera(['init', '--home', home, ...db]);
+    expect(init.status, init.stderr).toBe(0);
+    const password = generatedPassword(init.stdout);
+    expect(init.stdout.split(password)).toHaveLength(2);
+
+    const again = tessera(['init', '--home', home, ...db]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain('is already a Tessera home');
+    expect(again.stderr).toMatch(/\n {2}next: .*tessera start --home/);
+    expect(again.stdout).not.toContain('password:');
+
+    const node = await startNode(home);
+    expect(await adminLogin(node, password)).toBe(200);
+  }, 120_000);
 
   for (const kind of DATABASE_KINDS) {
     it(`${kind}: a new home on a database that is not empty is refused with exit 2 and nothing is written`, async () => {

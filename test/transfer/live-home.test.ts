@@ -97,7 +97,9 @@ function named(node: NodeProcess): string {
   return `node ${node.node.nodeId} at ${node.node.host}:${node.node.port}`;
 }
 
-describe.each(DATABASE_KINDS)('export and import of a live home on %s', (kind) => {
+// Which node holds a home is read the same way on every engine (its lock file and its node row), so MariaDB
+// runs only the test below.
+describe.each(['sqlite', 'postgres'] as const)('export and import of a live home on %s', (kind) => {
   it('refuse with exit 2 naming the running node, and go through once it stopped or was killed', async () => {
     const source = await sourceHome(kind);
     const bundle = path.join(path.dirname(source), 'export.tar.gz');
@@ -138,8 +140,10 @@ describe.each(DATABASE_KINDS)('export and import of a live home on %s', (kind) =
     expect(await clusterStatus(target)).toEqual([]);
     result = tessera('cluster', 'status', '--home', target);
     expect(result.stdout).toContain('0 live, 0 gone');
-  });
+  }, 120_000);
+});
 
+describe.each(DATABASE_KINDS)('export and import of a stopped home on %s', (kind) => {
   it('imports no node rows from an export written before node rows were left out', async () => {
     const source = await sourceHome(kind);
     const crashed = await startNode(source);
