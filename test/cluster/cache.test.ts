@@ -181,7 +181,7 @@ describe('the shared cache across three server processes on one PostgreSQL datab
     }
   });
 
-  it('with Redis down, nodes answer from the database, correctly; when it is back they use it again', async () => {
+  it('with Redis down, nodes answer from the database, correctly (a lockout included); when it is back they use it again', async () => {
     redis = await PrivateRedis.start();
     const [a, b] = (await startCluster(redis.url, 2)) as [ClusterNode, ClusterNode];
     expect(await cacheUsable(b)).toBe(1);
@@ -198,6 +198,23 @@ describe('the shared cache across three server processes on one PostgreSQL datab
     expect(await rolesOf(b, 'ann')).toEqual(['auditors']);
     const ready = await fetch(`${b.url}/readyz`);
     expect(ready.status).toBe(200);
+    // The login lockout never needed Redis: failures on A lock the account on B with Redis down.
+    const lockout = await callNode(a, 'PUT', `/api/v1/tenants/${TENANT}/settings/lockout`, {
+      as: TENANT_ADMIN,
+      body: { account: { maxFailures: 2, lockSeconds: 600 } },
+    });
+    expect(lockout.status).toBe(200);
+    const login = (node: ClusterNode, password: string) =>
+      callNode(node, 'POST', '/api/v1/authenticate', { body: { username: `ann@${TENANT}`, password } });
+    expect((await login(a, 'wrong')).status).toBe(401);
+    expect((await login(a, 'wrong')).status).toBe(401);
+    const locked = await login(b, 'ann-password-1');
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(590);
+    expect(
+      (await callNode(b, 'DELETE', `/api/v1/tenants/${TENANT}/lockouts/ann`, { as: TENANT_ADMIN })).status,
+    ).toBe(204);
+    expect((await login(a, 'ann-password-1')).status).toBe(200);
 
     await redis.start();
     await waitFor(
