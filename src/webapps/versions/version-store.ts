@@ -236,31 +236,58 @@ export class AppVersionStore {
 
   /**
    * Undeploys the app across the cluster, only if `version` is still its current one: a node letting go
-   * of what it served must not take down a version another node deployed meanwhile. Its versions stay.
+   * of what it served must not take down a version another node deployed meanwhile. Without `version`, it
+   * is undeployed at whatever version is current. Its versions' rows stay (a later deploy numbers on from
+   * them, and the list shows them), but the zips of the version undeployed and of every older one are
+   * pruned: nothing rolls an undeployed app back, and the undeployed zip is kept in `backups/`. A version
+   * newer than the one undeployed keeps its zip, since it may be an upload still being started.
    */
   async remove(tenantId: number, name: string, version?: number): Promise<boolean> {
-    let query = this.db.deleteFrom('webapps').where('tenant_id', '=', tenantId).where('name', '=', name);
-    if (version !== undefined) query = query.where('current_version', '=', version);
-    const result = await query.executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    for (let attempt = 1; ; attempt++) {
+      const undeployed = version ?? (await currentOf(this.db, tenantId, name))?.version;
+      if (undeployed === undefined) return false;
+      const result = await this.db
+        .deleteFrom('webapps')
+        .where('tenant_id', '=', tenantId)
+        .where('name', '=', name)
+        .where('current_version', '=', undeployed)
+        .executeTakeFirst();
+      if (Number(result.numDeletedRows) > 0) {
+        await this.dropBytes(tenantId, name, await this.unprunedVersions(tenantId, name, undeployed));
+        return true;
+      }
+      // Told which version: another one is current now, and stays. Not told: another node moved the app
+      // to a newer version between the read and the delete, which is undeployed in turn.
+      if (version !== undefined || attempt >= RECORD_ATTEMPTS) return false;
+    }
   }
 
   /** Removes the bytes of versions past the newest `keepVersions`, never the current one's. */
   async prune(tenantId: number, name: string): Promise<number[]> {
     const current = await currentOf(this.db, tenantId, name);
-    const kept = await this.db
+    const doomed = (await this.unprunedVersions(tenantId, name))
+      .slice(this.keepVersions)
+      .filter((version) => version !== current?.version);
+    await this.dropBytes(tenantId, name, doomed);
+    return doomed;
+  }
+
+  /** The app's versions whose zips are kept, newest first, up to `upTo` when given. */
+  private async unprunedVersions(tenantId: number, name: string, upTo?: number): Promise<number[]> {
+    let query = this.db
       .selectFrom('webapp_versions')
       .select('version')
       .where('tenant_id', '=', tenantId)
       .where('name', '=', name)
-      .where('pruned_at', 'is', null)
-      .orderBy('version', 'desc')
-      .execute();
-    const doomed = kept
-      .map((r) => Number(r.version))
-      .slice(this.keepVersions)
-      .filter((version) => version !== current?.version);
-    for (const version of doomed) {
+      .where('pruned_at', 'is', null);
+    if (upTo !== undefined) query = query.where('version', '<=', upTo);
+    const rows = await query.orderBy('version', 'desc').execute();
+    return rows.map((r) => Number(r.version));
+  }
+
+  /** Deletes these versions' chunks and marks them pruned, each version in a transaction of its own. */
+  private async dropBytes(tenantId: number, name: string, versions: readonly number[]): Promise<void> {
+    for (const version of versions) {
       await this.db.transaction().execute(async (trx) => {
         await trx
           .deleteFrom('webapp_version_chunks')
@@ -277,7 +304,6 @@ export class AppVersionStore {
           .execute();
       });
     }
-    return doomed;
   }
 
   /** Whether `error` came from a version number another writer took first. */

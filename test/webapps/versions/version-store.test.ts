@@ -104,17 +104,40 @@ describe.each(DATABASE_KINDS)('AppVersionStore on %s', (kind) => {
     expect(after.filter((v) => v.prunedAt === undefined).map((v) => v.version)).toEqual([5, 4]);
   });
 
-  it('undeploys only the version it was told of, keeps the versions, and numbers on after a new deploy', async () => {
+  it('undeploys only the version it was told of, keeps the rows but not the zips, and numbers on after a new deploy', async () => {
     const database = await freshDatabase(kind);
     const store = new AppVersionStore(database.db, 5);
     await store.record(T, 'shop', Buffer.from('v1'), by);
     await store.record(T, 'shop', Buffer.from('v2'), by);
+    // An upload still being started: recorded, not current yet.
+    await store.record(T, 'shop', Buffer.from('v3'), { ...by, makeCurrent: false });
     // A node letting go of version 1 must not undeploy version 2, which another node deployed since.
     expect(await store.remove(T, 'shop', 1)).toBe(false);
     expect((await store.current(T)).map((c) => c.version)).toEqual([2]);
+    expect((await store.versions(T, 'shop')).map((v) => [v.version, v.prunedAt === undefined])).toEqual([
+      [3, true],
+      [2, true],
+      [1, true],
+    ]);
     expect(await store.remove(T, 'shop', 2)).toBe(true);
     expect(await store.current(T)).toEqual([]);
-    expect(await store.record(T, 'shop', Buffer.from('v1'), by)).toMatchObject({ version: 3, created: true });
+    // Versions 1 and 2 lose their zips; the upload newer than what was undeployed keeps its own.
+    expect((await store.versions(T, 'shop')).map((v) => [v.version, v.prunedAt === undefined])).toEqual([
+      [3, true],
+      [2, false],
+      [1, false],
+    ]);
+    const chunks = await database.db
+      .selectFrom('webapp_version_chunks')
+      .select('version')
+      .where('name', '=', 'shop')
+      .execute();
+    expect(chunks.map((c) => Number(c.version))).toEqual([3]);
+    expect(await store.record(T, 'shop', Buffer.from('v1'), by)).toMatchObject({ version: 4, created: true });
+    // Without a version: undeployed at whatever is current (4), which prunes 3 too.
+    expect(await store.remove(T, 'shop')).toBe(true);
+    expect((await store.versions(T, 'shop')).filter((v) => v.prunedAt === undefined)).toEqual([]);
+    expect(await store.remove(T, 'shop')).toBe(false);
   });
 
   it('gives two nodes recording at once two distinct versions, one of them current', async () => {
