@@ -125,7 +125,7 @@ export interface WebappVersionChunksTable {
   bytes: Uint8Array;
 }
 
-/** A deployed app and the version every node serves; an undeployed app has no row (its versions stay). */
+/** A deployed app and the version every node serves; an undeployed app has no row (its versions' rows stay, their zips pruned). */
 export interface WebappsTable {
   tenant_id: number;
   name: string;

@@ -361,7 +361,7 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
         `undeployed-${tenant.id}-${Date.now()}-${path.basename(deployed.sourcePath)}`,
       );
       // Undeployed for the cluster whatever version it is at now (another node may have deployed a newer
-      // one this node has not taken yet); its versions stay, for a later deploy to number on from.
+      // one this node has not taken yet); its versions' rows stay, for a later deploy to number on from (their zips are pruned).
       context.clusterApps.unstage(tenant.id, deployed.name);
       await context.clusterApps.store.remove(tenant.id, deployed.name);
       await rename(deployed.sourcePath, kept);
