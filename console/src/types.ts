@@ -78,6 +78,16 @@ export interface WebAppStatus {
   failed?: { version: string; reason: string; at: string };
 }
 
+/** What one live node serves of an app (GET .../webapps, `nodes`), as of its last report. */
+export interface WebAppOnNode {
+  /** The node's id: for the super tenant's admins only. */
+  node?: string;
+  state: WebAppStatus['state'] | 'serving' | 'not-deployed' | 'unknown';
+  version?: string;
+  restarts?: number;
+  reason?: string;
+}
+
 export interface WebApp {
   name: string;
   source: 'zip' | 'folder';
@@ -93,6 +103,8 @@ export interface WebApp {
   deployedAt: string;
   /** The cluster's number of the version this node deployed ("1", "2", ...). */
   version: string;
+  /** Each live node and what it serves of the app. */
+  nodes?: WebAppOnNode[];
 }
 
 /** One numbered version of an app, as the cluster keeps it (GET .../webapps/{app}/versions). */

@@ -18,6 +18,9 @@ export const CLUSTER_NODES_TABLE = 'cluster_nodes';
 /** Rows of nodes silent for this many periods are removed when a node starts (crashed nodes leave theirs). */
 export const PRUNE_AFTER_PERIODS = 100;
 
+/** How often a node checks whether its report of its apps changed (a write only when it did). */
+const REPORT_CHECK_MS = 1_000;
+
 /** The longest `node_id` the table takes (VARCHAR(64)). */
 const NODE_ID_MAX = 64;
 
@@ -40,6 +43,8 @@ export interface ClusterNode {
   /** Whole seconds since the last heartbeat (never negative). */
   secondsSinceHeartbeat: number;
   state: NodeState;
+  /** What the node last reported of its apps (`ClusterMembershipOptions.report`), as it wrote it. */
+  appsReport?: string;
 }
 
 /** `hostname-port-random`: stable for the life of the process, unique across restarts and machines. */
@@ -73,6 +78,8 @@ export async function listNodes(db: NodesDb, periodMs: number, now = Date.now())
       lastHeartbeat,
       secondsSinceHeartbeat: Math.max(0, Math.round((now - lastHeartbeat) / 1000)),
       state: nodeState(lastHeartbeat, periodMs, now),
+      // Null before a node reported, and absent from databases older than 2.1.0 (the CLI reads those too).
+      ...(typeof row.apps_status === 'string' ? { appsReport: row.apps_status } : {}),
     };
   });
 }
@@ -87,6 +94,12 @@ export interface ClusterMembershipOptions {
   /** Remove rows of nodes gone for {@link PRUNE_AFTER_PERIODS} periods on start (default true). */
   prune?: boolean;
   now?: () => number;
+  /**
+   * This node's report of its apps, made every second and written whenever it changed since the last one
+   * written, so that any node can tell what every node serves (README, Every node serves every app) within
+   * about a second. Left out, the column is never written (a database before 2.1.0 has none).
+   */
+  report?: () => string;
 }
 
 /**
@@ -107,6 +120,11 @@ export class ClusterMembership {
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   private stopped = false;
+  private readonly report: (() => string) | undefined;
+  /** The report as last written: an unchanged one is not written again. */
+  private reportWritten: string | undefined;
+  private reportTimer: NodeJS.Timeout | undefined;
+  private reporting: Promise<void> | undefined;
 
   constructor(options: ClusterMembershipOptions) {
     this.db = options.db as ClusterDb;
@@ -117,6 +135,7 @@ export class ClusterMembership {
     this.nodeId = makeNodeId(options.port);
     this.periodMs = Math.max(1, options.heartbeatSeconds) * 1000;
     this.prune = options.prune ?? true;
+    this.report = options.report;
     this.startedAt = this.now();
   }
 
@@ -130,7 +149,7 @@ export class ClusterMembership {
           `removed ${removed} cluster node row(s) silent for ${PRUNE_AFTER_PERIODS} heartbeat periods`,
         );
     }
-    await this.db.insertInto('cluster_nodes').values(this.row(this.now())).execute();
+    await this.insertRow(this.now());
     this.logger.info(
       { nodeId: this.nodeId, heartbeatSeconds: this.periodMs / 1000 },
       'cluster node registered',
@@ -139,18 +158,58 @@ export class ClusterMembership {
       void this.beat();
     }, this.periodMs);
     this.timer.unref();
+    if (this.report) {
+      this.reportTimer = setInterval(() => void this.writeReport(), REPORT_CHECK_MS);
+      this.reportTimer.unref();
+    }
   }
 
-  /** This node's row as of a heartbeat at `beatAt`. */
-  private row(beatAt: number) {
-    return {
-      node_id: this.nodeId,
-      host: this.host,
-      port: this.port,
-      release_version: CURRENT_RELEASE,
-      started_at: this.startedAt,
-      last_heartbeat: beatAt,
-    };
+  /** Writes this node's report of its apps if it changed since it was last written. Never throws. */
+  async writeReport(): Promise<void> {
+    if (!this.report || this.stopped || this.reporting) return;
+    this.reporting = this.writeReportOnce(this.report);
+    try {
+      await this.reporting;
+    } finally {
+      this.reporting = undefined;
+    }
+  }
+
+  private async writeReportOnce(make: () => string): Promise<void> {
+    try {
+      const report = make();
+      if (report === this.reportWritten) return;
+      const result = await this.db
+        .updateTable('cluster_nodes')
+        .set({ apps_status: report })
+        .where('node_id', '=', this.nodeId)
+        .executeTakeFirst();
+      // No row (pruned by another node): the next heartbeat inserts it, report included.
+      if (Number(result.numUpdatedRows) > 0) this.reportWritten = report;
+    } catch (error) {
+      this.logger.warn(
+        { err: error, nodeId: this.nodeId },
+        "cluster node's app report not written; retrying",
+      );
+    }
+  }
+
+  /** Inserts this node's row as of a heartbeat at `beatAt`, with its report when it makes one. */
+  private async insertRow(beatAt: number): Promise<void> {
+    const report = this.report?.();
+    await this.db
+      .insertInto('cluster_nodes')
+      .values({
+        node_id: this.nodeId,
+        host: this.host,
+        port: this.port,
+        release_version: CURRENT_RELEASE,
+        started_at: this.startedAt,
+        last_heartbeat: beatAt,
+        ...(report === undefined ? {} : { apps_status: report }),
+      })
+      .execute();
+    this.reportWritten = report;
   }
 
   /**
@@ -168,7 +227,7 @@ export class ClusterMembership {
           .where('node_id', '=', this.nodeId)
           .executeTakeFirst();
         if (Number(result.numUpdatedRows) === 0 && !this.stopped) {
-          await this.db.insertInto('cluster_nodes').values(this.row(now)).execute();
+          await this.insertRow(now);
           this.logger.warn({ nodeId: this.nodeId }, 'cluster node row was missing; registered again');
         }
       } catch (error) {
@@ -188,8 +247,11 @@ export class ClusterMembership {
     if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.reportTimer) clearInterval(this.reportTimer);
     this.timer = undefined;
+    this.reportTimer = undefined;
     await this.beating;
+    await this.reporting;
     await this.db.deleteFrom('cluster_nodes').where('node_id', '=', this.nodeId).execute();
     this.logger.info({ nodeId: this.nodeId }, 'cluster node deregistered');
   }

@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
 
 /**
  * The tables of the current release (2.1.0) as the server's queries see them. Older levels exist only as
@@ -86,6 +86,8 @@ export interface ClusterNodesTable {
   release_version: string;
   started_at: number;
   last_heartbeat: number;
+  /** 2.1.0: the node's report of the apps it serves (JSON, `webapps/node-report.ts`); null until it reported. */
+  apps_status: ColumnType<string | null, string | undefined, string>;
 }
 
 export interface AuditLogTable {

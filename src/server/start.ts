@@ -16,6 +16,7 @@ import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE } from '../releases/matrix.js';
 import { createLogger } from '../telemetry/logger.js';
 import { recordFirstServing } from '../upgrade/first-serving.js';
+import { writeNodeReport } from '../webapps/node-report.js';
 import { Closers } from './closers.js';
 import { createFirstDatabase, layOutHome, writeDefaultConfig } from './first-start.js';
 import { assertPortAvailable, type PortSource, portInUse } from './port-check.js';
@@ -111,6 +112,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       heartbeatSeconds: config.cluster.heartbeatSeconds,
       port,
       prune: options.pruneGoneNodes ?? true,
+      report: () => writeNodeReport(context.deployer.listAll(), context.apps),
     });
     lock.identify({ nodeId: node.nodeId, host: node.host, port: node.port });
     await node.start();

@@ -273,6 +273,11 @@ export class Deployer {
     return [...deployments.values()].map((d) => d.app).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** Every tenant's deployed apps (the node's report of what it serves). */
+  listAll(): DeployedApp[] {
+    return [...this.tenants.keys()].flatMap((tenantId) => this.list(tenantId));
+  }
+
   /** The entries of the tenant's `webapps/` that are not deployed, each with the reason. */
   refused(tenantId: number): RefusedApp[] {
     const refusals = this.tenants.get(tenantId)?.refusals;

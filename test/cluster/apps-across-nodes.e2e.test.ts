@@ -104,6 +104,20 @@ describe('apps across the nodes of a cluster (PostgreSQL, Redis)', () => {
         { version: 1, current: true, origin: 'upload', deployedBy: 'admin@carbon.super', available: true },
       ],
     });
+    // Any node's list tells what every node serves, from their heartbeats' reports (node ids for the super
+    // tenant's admin, who sees the cluster anyway).
+    const reported = await waitFor('every node reported version 1 running', async () => {
+      const list = await callNode(b, 'GET', '/api/v1/tenants/carbon.super/webapps', { as: SUPER });
+      const app = (
+        list.body.webapps as { name: string; nodes: { node?: string; state: string; version?: string }[] }[]
+      ).find((w) => w.name === APP);
+      const reported = app?.nodes ?? [];
+      return reported.length === 4 && reported.every((n) => n.state === 'running' && n.version === '1')
+        ? reported
+        : undefined;
+    });
+    expect(new Set(reported.map((n) => n.node)).size).toBe(4);
+
     // Nothing to roll back to past what exists, and every node keeps serving meanwhile.
     const unknown = await callNode(a, 'POST', `/api/v1/tenants/carbon.super/webapps/${APP}/rollback`, {
       as: SUPER,

@@ -92,6 +92,13 @@ describe('the versions of an app in the console', () => {
       'admin@carbon.super',
       `admin@${TENANT}`,
     ]);
+    // The node has reported version 2 (within a second of the deploy), so the list the page loads says so.
+    await expect
+      .poll(
+        async () =>
+          (await t.call('GET', `/api/v1/tenants/${TENANT}/webapps`, { as: SUPER })).body.webapps[0].nodes,
+      )
+      .toEqual([{ node: expect.any(String), state: 'serving', version: '2' }]);
 
     await page.goto(`${t.server.url}/console/`);
     await page.getByLabel('User name').fill(TENANT_ADMIN[0]);
@@ -106,6 +113,7 @@ describe('the versions of an app in the console', () => {
     // Opening the panel takes the keyboard focus to it.
     expect(await page.evaluate<string>('document.activeElement?.textContent ?? ""')).toBe('Versions of shop');
     expect(await panel.locator('dl').textContent()).toContain('This node servesversion 2');
+    expect(await page.getByTestId('nodes-shop').textContent()).toBe('on 1 of 1 node');
 
     const [newest, oldest] = [rows(panel).nth(0), rows(panel).nth(1)];
     expect(await rows(panel).count()).toBe(2);

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Deployer } from '../../src/webapps/deployer.js';
 import { ADMIN_PASSWORD, basicAuthorization, startTestServer, type TestServer } from '../helpers/server.js';
@@ -58,6 +59,18 @@ describe('/api/v1/tenants/{domain}/webapps', () => {
 
     const listed = await t.call('GET', '/api/v1/tenants/acme.com/webapps', { as: ACME });
     expect(listed.body.webapps.map((app: { name: string }) => app.name)).toEqual(['shop']);
+    // What each node serves, from its report (written within a second of a change); no node ids (host names)
+    // for a tenant's admin, who sees the one node as an entry without one; the super admin sees its id.
+    const nodes = async (as: [string, string]) => {
+      const list = await t?.call('GET', '/api/v1/tenants/acme.com/webapps', { as });
+      return list?.body.webapps[0].nodes as { node?: string; state: string; version?: string }[];
+    };
+    const deadline = Date.now() + 5_000;
+    while ((await nodes(ACME))[0]?.state !== 'serving' && Date.now() < deadline) await sleep(100);
+    expect(await nodes(ACME)).toEqual([{ state: 'serving', version: uploaded.body.version }]);
+    expect(await nodes(SUPER)).toEqual([
+      { node: expect.any(String), state: 'serving', version: uploaded.body.version },
+    ]);
     const tenantId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: SUPER })).body.id;
     const webapps = path.join(t.home, 'repository', 'tenants', String(tenantId), 'webapps');
     // Only the finished zip is left in webapps/: no upload scratch file.

@@ -7,6 +7,7 @@ import { WriteButton } from '../maintenance';
 import type { RefusedApp, WebApp } from '../types';
 import { useLoad } from '../useLoad';
 import { appNameProblem } from '../validation';
+import { AppNodes } from './AppNodes';
 import { AppVersionsPanel } from './AppVersionsPanel';
 
 /** The tenant's deployed apps: open, see their versions and roll back, undeploy, or upload a zip. */
@@ -76,6 +77,7 @@ export function WebappsPage({ tenant }: { tenant: string }) {
                     {new Date(app.deployedAt).toLocaleString()}
                     <br />
                     <span className="muted">version {app.version}</span>
+                    <AppNodes app={app} />
                   </td>
                   <td className="actions">
                     <button

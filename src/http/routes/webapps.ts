@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { listNodes } from '../../cluster/nodes.js';
 import { TesseraError } from '../../errors.js';
 import { SUPER_TENANT_ID, webappsFolder } from '../../home/layout.js';
 import { PRIVATE_FILE_MODE } from '../../home/private-modes.js';
@@ -15,6 +16,7 @@ import { appNameProblem } from '../../webapps/app-name.js';
 import { applyBackupRetention } from '../../webapps/backup-retention.js';
 import type { DeployedApp } from '../../webapps/deployer.js';
 import { AppConfigError } from '../../webapps/errors.js';
+import { type NodeAppReport, readNodeReport } from '../../webapps/node-report.js';
 import {
   assertRoomForApp,
   extractWithinQuota,
@@ -70,6 +72,33 @@ const StatusBody = Type.Object(
   { description: "The app's process on the node that answers (node apps)" },
 );
 
+const NodeBody = Type.Object({
+  node: Type.Optional(
+    Type.String({
+      description: "The node's id (`tessera cluster status`), shown to the super tenant's admins only",
+    }),
+  ),
+  state: Type.Union(
+    [
+      Type.Literal('starting'),
+      Type.Literal('running'),
+      Type.Literal('restarting'),
+      Type.Literal('error'),
+      Type.Literal('stopped'),
+      Type.Literal('serving'),
+      Type.Literal('not-deployed'),
+      Type.Literal('unknown'),
+    ],
+    {
+      description:
+        "A node app's state there; serving for static files; not-deployed while the node has not taken the app yet (or refused it); unknown for a node that has not reported",
+    },
+  ),
+  version: Type.Optional(Type.String({ description: 'The version that node serves' })),
+  restarts: Type.Optional(Type.Integer()),
+  reason: Type.Optional(Type.String({ description: 'Why it is not running there (cut to 200 characters)' })),
+});
+
 const AppBody = Type.Object({
   name: Type.String(),
   source: Type.Union([Type.Literal('zip'), Type.Literal('folder')]),
@@ -88,6 +117,12 @@ const AppBody = Type.Object({
   version: Type.String({
     description: 'TESSERA_APP_VERSION: the version this node deployed, numbered by the cluster (1, 2, ...)',
   }),
+  nodes: Type.Optional(
+    Type.Array(NodeBody, {
+      description:
+        "In the list: each live node of the cluster and what it serves of the app, as of that node's last heartbeat",
+    }),
+  ),
 });
 
 const VersionBody = Type.Object({
@@ -117,6 +152,43 @@ const AppParams = Type.Object({ domain: Type.String(), app: Type.String({ minLen
 
 /** How versions name who deployed them: the principal as typed at login. */
 const deployerName = (principal: { qualifiedName: string }) => principal.qualifiedName;
+
+/** What one live node reported of the tenant's apps, or `undefined` when it has not reported yet. */
+interface NodeReports {
+  node: string;
+  apps: Map<string, NodeAppReport> | undefined;
+}
+
+/** Every live node's report of the tenant's apps, oldest node first. */
+async function nodeReports(context: ServerContext, tenantId: number): Promise<NodeReports[]> {
+  const nodes = await listNodes(context.database.db, context.config.cluster.heartbeatSeconds * 1000);
+  return nodes
+    .filter((node) => node.state === 'live')
+    .map((node) => ({
+      node: node.nodeId,
+      apps:
+        node.appsReport === undefined
+          ? undefined
+          : new Map(readNodeReport(node.appsReport, tenantId).map((app) => [app.name, app])),
+    }));
+}
+
+/** The app on each live node; node ids (host names) only for the super tenant's admins. */
+function nodesView(reports: readonly NodeReports[], name: string, showNodeIds: boolean) {
+  return reports.map(({ node, apps }) => {
+    const app = apps?.get(name);
+    const id = showNodeIds ? { node } : {};
+    if (!apps) return { ...id, state: 'unknown' as const };
+    if (!app) return { ...id, state: 'not-deployed' as const };
+    return {
+      ...id,
+      state: app.state,
+      version: app.version,
+      ...(app.restarts === undefined ? {} : { restarts: app.restarts }),
+      ...(app.reason === undefined ? {} : { reason: app.reason }),
+    };
+  });
+}
 
 function appView(tenant: Tenant, app: DeployedApp, apps: AppDeployments | undefined) {
   const { config } = app;
@@ -191,9 +263,13 @@ export const webappRoutes: FastifyPluginAsyncTypebox<{ context: ServerContext }>
       },
     },
     async (request) => {
-      const { tenant } = await managedTenant(context, request, request.params.domain);
+      const { tenant, principal } = await managedTenant(context, request, request.params.domain);
+      const reports = await nodeReports(context, tenant.id);
       return {
-        webapps: context.deployer.list(tenant.id).map((deployed) => appView(tenant, deployed, context.apps)),
+        webapps: context.deployer.list(tenant.id).map((deployed) => ({
+          ...appView(tenant, deployed, context.apps),
+          nodes: nodesView(reports, deployed.name, principal.isSuperAdmin),
+        })),
         refused: context.deployer.refused(tenant.id),
       };
     },

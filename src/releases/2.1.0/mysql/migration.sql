@@ -58,4 +58,7 @@ CREATE TABLE login_failures (
   KEY login_failures_tenant_idx (tenant_id, locked_until)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
+-- What each node serves of the apps, reported with its heartbeats (every node serves every app).
+ALTER TABLE cluster_nodes ADD COLUMN apps_status MEDIUMTEXT;
+
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT;

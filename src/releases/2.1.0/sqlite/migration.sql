@@ -55,4 +55,7 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_tenant_idx ON login_failures (tenant_id, locked_until);
 
+-- What each node serves of the apps, reported with its heartbeats (every node serves every app).
+ALTER TABLE cluster_nodes ADD COLUMN apps_status TEXT;
+
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT;
