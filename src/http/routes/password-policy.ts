@@ -1,9 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { PASSWORD_POLICY_SETTING, parsePasswordPolicy } from '../../tenants/password-policy.js';
+import {
+  MAX_MAX_AGE_DAYS,
+  PASSWORD_POLICY_SETTING,
+  parsePasswordPolicy,
+} from '../../tenants/password-policy.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses } from './schemas.js';
 import { managedTenant } from './scope.js';
+
+const MAX_AGE_DESCRIPTION =
+  'Days a PRIMARY store password may be used before a login answers 403 PASSWORD_EXPIRED; null: no maximum';
 
 const PolicyFields = {
   minLength: Type.Integer({ minimum: 8, maximum: 128, description: 'Characters at least' }),
@@ -15,6 +22,9 @@ const PolicyFields = {
   refuseCommon: Type.Boolean({ description: 'Refuse the passwords at the top of leaked-password lists' }),
   refuseUsername: Type.Boolean({
     description: 'Refuse the user name as a password, alone or with fewer than 4 other characters',
+  }),
+  maxAgeDays: Type.Union([Type.Integer({ minimum: 1, maximum: MAX_MAX_AGE_DAYS }), Type.Null()], {
+    description: MAX_AGE_DESCRIPTION,
   }),
 };
 
@@ -68,6 +78,9 @@ export const passwordPolicyRoutes: FastifyPluginAsyncTypebox<{ context: ServerCo
             requiredClasses: Type.Optional(PolicyFields.requiredClasses),
             refuseCommon: Type.Optional(PolicyFields.refuseCommon),
             refuseUsername: Type.Optional(PolicyFields.refuseUsername),
+            // Unknown to the validator, which coerces types (a null would become 0, a 0 null): the
+            // policy's parser checks it.
+            maxAgeDays: Type.Optional(Type.Unknown({ description: MAX_AGE_DESCRIPTION })),
           },
           { additionalProperties: false },
         ),
