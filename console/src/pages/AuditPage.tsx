@@ -147,7 +147,7 @@ function describeDetail(entry: AuditEntry): string {
 const SOURCE_TEXT = {
   tenant: "this tenant's own",
   server: "the server's (carbon.super's)",
-  default: 'none set: entries are kept for ever',
+  default: 'none set',
 };
 
 /** How many days the tenant's entries are kept: its own number, or the server's, or for ever. */
