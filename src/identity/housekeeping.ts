@@ -30,6 +30,8 @@ export interface HousekeepingOptions {
   /** Counts deleted rows by table (`tessera_housekeeping_deleted_rows_total`). */
   deleted: (table: 'audit_log' | 'login_failures', rows: number) => void;
   intervalMs?: number;
+  /** While true (maintenance mode, which holds the database still for an upgrade's copy), runs delete nothing. */
+  held?: () => boolean;
 }
 
 /**
@@ -79,7 +81,8 @@ export class IdentityHousekeeping {
   }
 
   private async run(now: number): Promise<HousekeepingRun> {
-    const { db, retention, failures, logger, deleted } = this.options;
+    const { db, retention, failures, logger, deleted, held } = this.options;
+    if (held?.()) return { auditEntries: 0, loginFailures: 0 };
     let auditEntries = 0;
     for (const scope of await retention.scopes()) {
       const before = now - scope.days * DAY_MS;

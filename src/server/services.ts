@@ -178,6 +178,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     failures: loginFailures,
     logger: logger.child({ component: 'identity-housekeeping' }),
     deleted: (table, rows) => metrics.housekeepingDeleted.inc({ table }, rows),
+    held: inMaintenance,
   });
   housekeeping.start();
   closers.add(() => housekeeping.stop());
