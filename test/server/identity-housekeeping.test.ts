@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUPER_TENANT_ID } from '../../src/home/layout.js';
 import { IdentityHousekeeping } from '../../src/identity/housekeeping.js';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { createTenant } from '../helpers/tenant-stores.js';
@@ -70,8 +71,8 @@ describe.each(['sqlite', 'postgres'] as const)('identity housekeeping on %s', (k
       .values([
         entry(ids.acme, 3 * DAY, 'acme-recent'),
         entry(ids.globex, 400 * DAY, 'globex-forever'),
-        entry(0, 40 * DAY, 'super-old'),
-        entry(0, 20 * DAY, 'super-recent'),
+        entry(SUPER_TENANT_ID, 40 * DAY, 'super-old'),
+        entry(SUPER_TENANT_ID, 20 * DAY, 'super-recent'),
         // A tenant deleted long ago: the server's retention reaches its rows too.
         entry(9_999, 40 * DAY, 'gone-tenant-old'),
       ])
