@@ -150,7 +150,7 @@ export class Authenticator {
     }
     const outcome = await check();
     if ('principal' in outcome && outcome.expired) {
-      // The right password: no guess to count, but no login either, but on the path that changes it.
+      // The right password, so no guess to count; but no login either, except on the path that changes it.
       await this.guard.succeeded(admission);
       this.count('expired');
       const action = attempt.allowExpired ? 'login.success' : 'login.failure';
