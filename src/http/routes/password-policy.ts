@@ -74,8 +74,12 @@ export const passwordPolicyRoutes: FastifyPluginAsyncTypebox<{ context: ServerCo
         params: DomainParams,
         body: Type.Object(
           {
-            minLength: Type.Optional(PolicyFields.minLength),
-            requiredClasses: Type.Optional(PolicyFields.requiredClasses),
+            // Ranges checked by the policy's parser, whose refusal names the rule as every other one does
+            // ("Password policy minLength must be ..."), rather than the validator's "body/minLength must be".
+            minLength: Type.Optional(Type.Integer({ description: 'Characters at least, 8 to 128' })),
+            requiredClasses: Type.Optional(
+              Type.Integer({ description: 'How many of lower case, upper case, digits and others, 0 to 4' }),
+            ),
             refuseCommon: Type.Optional(PolicyFields.refuseCommon),
             refuseUsername: Type.Optional(PolicyFields.refuseUsername),
             // Unknown to the validator, which coerces types (a null would become 0, a 0 null): the
