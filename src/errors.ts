@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'CHECKPOINTS_FAILED'
   | 'MAINTENANCE'
   | 'TOO_MANY_ATTEMPTS'
+  | 'PASSWORD_EXPIRED'
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -68,6 +69,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   CHECKPOINTS_FAILED: 500,
   MAINTENANCE: 503,
   TOO_MANY_ATTEMPTS: 429,
+  PASSWORD_EXPIRED: 403,
   INTERNAL: 500,
 };
 

@@ -3,7 +3,10 @@ import { logout, onSessionExpired } from './api';
 import { LoginDialog } from './components/LoginDialog';
 import { LoginForm } from './components/LoginForm';
 import { MaintenanceBanner, MaintenanceProvider } from './maintenance';
+import { AuditPage } from './pages/AuditPage';
 import { ClusterPage } from './pages/ClusterPage';
+import { LockoutsPage } from './pages/LockoutsPage';
+import { PasswordPolicyPage } from './pages/PasswordPolicyPage';
 import { RegistryPage } from './pages/RegistryPage';
 import { TenantsPage } from './pages/TenantsPage';
 import { UpgradePage } from './pages/UpgradePage';
@@ -181,6 +184,12 @@ function PageBody({
       return <WebappsPage key={tenant} tenant={tenant} />;
     case 'registry':
       return <RegistryPage key={tenant} tenant={tenant} />;
+    case 'audit':
+      return <AuditPage key={tenant} tenant={tenant} />;
+    case 'lockouts':
+      return <LockoutsPage key={tenant} tenant={tenant} />;
+    case 'password-policy':
+      return <PasswordPolicyPage key={tenant} tenant={tenant} />;
     case 'cluster':
       return <ClusterPage />;
     case 'upgrade':

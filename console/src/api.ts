@@ -111,3 +111,17 @@ export async function logout(): Promise<void> {
 
 /** Path segments as the API expects them: each one encoded, slashes in names included. */
 export const seg = (value: string): string => encodeURIComponent(value);
+
+/**
+ * A user changes their own password with the current one (`POST /api/v1/password`), the way out of
+ * PASSWORD_EXPIRED. Outside `api()`: no session is involved, and a 401 here is a wrong password, not an
+ * expired session to log in again for.
+ */
+export async function changePassword(username: string, currentPassword: string, newPassword: string) {
+  const response = await fetch('/api/v1/password', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ username, currentPassword, newPassword }),
+  });
+  if (!response.ok) throw await errorOf(response);
+}

@@ -6,6 +6,9 @@ export const PAGES = [
   { id: 'users', title: 'Users and roles', superOnly: false },
   { id: 'webapps', title: 'Web applications', superOnly: false },
   { id: 'registry', title: 'Registry', superOnly: false },
+  { id: 'audit', title: 'Audit', superOnly: false },
+  { id: 'lockouts', title: 'Lockouts', superOnly: false },
+  { id: 'password-policy', title: 'Password policy', superOnly: false },
   { id: 'cluster', title: 'Cluster', superOnly: true },
   { id: 'upgrade', title: 'Upgrade', superOnly: true },
 ] as const;

@@ -12,11 +12,13 @@ import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
 import { auditRoutes } from './routes/audit.js';
+import { auditRetentionRoutes } from './routes/audit-retention.js';
 import { authenticateRoutes } from './routes/authenticate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
 import { lockoutRoutes } from './routes/lockouts.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
+import { passwordChangeRoutes } from './routes/password-change.js';
 import { passwordPolicyRoutes } from './routes/password-policy.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
@@ -78,6 +80,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     async (api) => {
       await api.register(authenticateRoutes, { context });
       await api.register(sessionLoginRoutes, { context, sessions });
+      await api.register(passwordChangeRoutes, { context, sessions });
       await api.register(async (admin) => {
         requireAdminAuth(admin, context, sessions);
         await admin.register(tenantRoutes, { context });
@@ -93,6 +96,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(maintenanceRoutes, { context });
         await admin.register(lockoutRoutes, { context });
         await admin.register(auditRoutes, { context });
+        await admin.register(auditRetentionRoutes, { context });
       });
     },
     { prefix: '/api/v1' },

@@ -5,7 +5,9 @@ import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { HomeLayout } from '../home/layout.js';
 import type { AuditLog } from '../identity/audit-log.js';
+import type { AuditRetention } from '../identity/audit-retention.js';
 import type { Authenticator } from '../identity/authenticator.js';
+import type { IdentityHousekeeping } from '../identity/housekeeping.js';
 import type { LockoutSettings } from '../identity/lockout-settings.js';
 import type { LoginFailures } from '../identity/login-failures.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
@@ -37,6 +39,10 @@ export interface ServerContext {
   registry: Registry;
   authenticator: Authenticator;
   audit: AuditLog;
+  /** How long each tenant's audit entries are kept (README, Audit trail). */
+  auditRetention: AuditRetention;
+  /** The periodic deletion of expired audit entries and quiet login failures; `runOnce` runs it now. */
+  housekeeping: IdentityHousekeeping;
   /** Login lockout (README, Login lockout): each tenant's policy and the failures counted. */
   lockout: { settings: LockoutSettings; failures: LoginFailures };
   metrics: ServerMetrics;

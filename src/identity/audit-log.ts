@@ -63,6 +63,27 @@ export class AuditLog {
   }
 }
 
+/**
+ * Deletes a batch of at most `batch` entries of `scope` older than `before` (epoch ms); how many went.
+ * Ids are read first and deleted by id, since PostgreSQL has no DELETE ... LIMIT: two nodes running this
+ * at once delete the same rows, and the second's delete simply finds fewer.
+ */
+export async function deleteAuditBatch(
+  db: Kysely<Schema>,
+  scope: { tenantIds: number[] } | { allTenantsExcept: number[] },
+  before: number,
+  batch: number,
+): Promise<number> {
+  let select = db.selectFrom('audit_log').select('id').where('created_at', '<', before);
+  if ('tenantIds' in scope) select = select.where('tenant_id', 'in', scope.tenantIds);
+  else if (scope.allTenantsExcept.length > 0)
+    select = select.where('tenant_id', 'not in', scope.allTenantsExcept);
+  const ids = (await select.orderBy('id').limit(batch).execute()).map((row) => row.id);
+  if (ids.length === 0) return 0;
+  const result = await db.deleteFrom('audit_log').where('id', 'in', ids).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
 /** Filters of `AuditLog.list`: times in epoch ms, `before` an entry id (the cursor of the next page). */
 export interface AuditQuery {
   actionPrefix?: string;

@@ -8,6 +8,7 @@ import type { UserStore } from '../userstores/types.js';
 import type { AuditLog } from './audit-log.js';
 import type { FailureSubject } from './login-failures.js';
 import { type LoginAdmission, type LoginGuard, LoginLocked, normaliseAddress } from './login-guard.js';
+import type { PasswordAge } from './password-age.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -25,7 +26,7 @@ export interface Principal {
 }
 
 /** Which login path an attempt came by, as the audit trail names it. */
-export type LoginPath = 'authenticate' | 'basic' | 'session' | `app:${string}`;
+export type LoginPath = 'authenticate' | 'basic' | 'session' | 'password' | `app:${string}`;
 
 /** One login as a path received it: every path names the client's address, for the address's count. */
 export interface LoginAttempt {
@@ -35,6 +36,11 @@ export interface LoginAttempt {
   /** The client's address as Fastify sees it (`request.ip`: the socket's peer, no proxy trusted). */
   address: string;
   via: LoginPath;
+  /**
+   * The password change path (`POST /password`): a right but expired password still proves who is asking,
+   * and is the one thing it may be used for. Every other path refuses it with PASSWORD_EXPIRED.
+   */
+  allowExpired?: boolean;
 }
 
 /** Why a login was refused (never told to the caller, who always gets the same answer). */
@@ -48,12 +54,14 @@ export type RefusalReason =
   /** The store refused, and could not say afterwards whether the user exists. */
   | 'wrong-credentials'
   | 'locked-account'
-  | 'locked-address';
+  | 'locked-address'
+  /** The right password, past the policy's maximum age (README, Password policy). */
+  | 'password-expired';
 
-type Outcome = { principal: Principal } | { reason: RefusalReason; store?: string };
+type Outcome = { principal: Principal; expired?: boolean } | { reason: RefusalReason; store?: string };
 
 /** Counts each attempt by outcome (the `tessera_authentications_total` counter). */
-export type OutcomeCounter = (outcome: 'success' | 'failure' | 'locked') => void;
+export type OutcomeCounter = (outcome: 'success' | 'failure' | 'locked' | 'expired') => void;
 
 /**
  * Checks `[STORE/]name[@tenant]` and a password against the tenant's stores, behind the `LoginGuard`
@@ -73,6 +81,8 @@ export class Authenticator {
     private readonly count: OutcomeCounter = () => {},
     /** The audit trail: every attempt a row (`login.success`, `login.failure`, `login.locked`). */
     private readonly audit?: AuditLog,
+    /** The password policy's maximum age; without it no password expires. */
+    private readonly passwordAge?: PasswordAge,
   ) {
     // The first refusal must not be the one that pays for making the dummy hash.
     prepareDummyHash().catch(() => {});
@@ -139,6 +149,19 @@ export class Authenticator {
       throw error;
     }
     const outcome = await check();
+    if ('principal' in outcome && outcome.expired) {
+      // The right password, so no guess to count; but no login either, except on the path that changes it.
+      await this.guard.succeeded(admission);
+      this.count('expired');
+      const action = attempt.allowExpired ? 'login.success' : 'login.failure';
+      await this.record(auditIn, attempt, action, 'password-expired', outcome.principal.store);
+      if (attempt.allowExpired) return outcome.principal;
+      throw new TesseraError(
+        'PASSWORD_EXPIRED',
+        `The password of ${outcome.principal.qualifiedName} has expired: change it to log in.`,
+        { hint: 'POST /api/v1/password {username, currentPassword, newPassword}' },
+      );
+    }
     if ('principal' in outcome) {
       await this.guard.succeeded(admission);
       this.count('success');
@@ -187,7 +210,13 @@ export class Authenticator {
     if (!user) return { reason: this.audit ? await refusedUser(store, name.name) : 'wrong-credentials' };
     const roles = user.roles.map((role) => displayName(storeDomain, role));
     const isTenantAdmin = storeDomain === PRIMARY_DOMAIN && user.roles.includes(ADMIN_ROLE);
+    // Only a store that records when a password was set (PRIMARY) says so; others never expire.
+    const expired =
+      user.passwordChangedAt !== undefined &&
+      this.passwordAge !== undefined &&
+      (await this.passwordAge.expired(tenant.id, user.passwordChangedAt));
     return {
+      expired,
       principal: {
         tenantId: tenant.id,
         tenantDomain: tenant.domain,

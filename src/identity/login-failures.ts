@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import type { LoginFailuresTable, Schema } from '../db/schema.js';
 import { type LockoutRule, lockMs } from './lockout-policy.js';
 
@@ -122,6 +122,38 @@ export class LoginFailures {
     query =
       tenantId === null ? query.where('tenant_id', 'is', null) : query.where('tenant_id', '=', tenantId);
     return query.orderBy('subject').execute();
+  }
+
+  /**
+   * Deletes a batch of at most `batch` rows quiet since `quietBefore`: last failure and lock both before it.
+   * With `quietBefore` a whole window ago such a row counts nothing any more (its next failure starts a new
+   * window with no lockout remembered, as `afterFailure` would), so deleting it changes no login. The
+   * condition is checked again by the DELETE, so a row a login wrote meanwhile is kept.
+   */
+  async pruneQuiet(quietBefore: number, batch: number): Promise<number> {
+    const quiet = (eb: ExpressionBuilder<Schema, 'login_failures'>) =>
+      eb.and([
+        eb('last_failure_at', '<', quietBefore),
+        eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', quietBefore)]),
+      ]);
+    const rows = await this.db
+      .selectFrom('login_failures')
+      .select(['kind', 'subject'])
+      .where(quiet)
+      .limit(batch)
+      .execute();
+    let deleted = 0;
+    for (const kind of new Set(rows.map((row) => row.kind))) {
+      const subjects = rows.filter((row) => row.kind === kind).map((row) => row.subject);
+      const result = await this.db
+        .deleteFrom('login_failures')
+        .where('kind', '=', kind)
+        .where('subject', 'in', subjects)
+        .where(quiet)
+        .executeTakeFirst();
+      deleted += Number(result.numDeletedRows);
+    }
+    return deleted;
   }
 
   /** Writes `next` where the row is still `previous`; false when another writer came first. */

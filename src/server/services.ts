@@ -7,10 +7,13 @@ import type { DatabaseTarget } from '../db/url.js';
 import { appRunsFolder, type HomeLayout } from '../home/layout.js';
 import type { ServerContext } from '../http/context.js';
 import { AuditLog } from '../identity/audit-log.js';
+import { AuditRetention } from '../identity/audit-retention.js';
 import { Authenticator } from '../identity/authenticator.js';
+import { IdentityHousekeeping } from '../identity/housekeeping.js';
 import { LockoutSettings } from '../identity/lockout-settings.js';
 import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
+import { PasswordAge } from '../identity/password-age.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
@@ -165,6 +168,20 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   const lockoutSettings = new LockoutSettings(settings, logger);
   const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
   const audit = new AuditLog(database.db, logger);
+  const passwordPolicies = new PasswordPolicies(settings);
+  const auditRetention = new AuditRetention(settings, logger);
+  // Every node runs it: its deletes are idempotent (README, Audit trail).
+  const housekeeping = new IdentityHousekeeping({
+    db: database.db,
+    settings,
+    retention: auditRetention,
+    failures: loginFailures,
+    logger: logger.child({ component: 'identity-housekeeping' }),
+    deleted: (table, rows) => metrics.housekeepingDeleted.inc({ table }, rows),
+    held: inMaintenance,
+  });
+  housekeeping.start();
+  closers.add(() => housekeeping.stop());
   const context: ServerContext = {
     config,
     layout,
@@ -172,7 +189,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     logger,
     tenants,
     settings,
-    passwordPolicies: new PasswordPolicies(settings),
+    passwordPolicies,
     stores,
     deployer,
     clusterApps,
@@ -185,9 +202,12 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
       loginGuard,
       (outcome) => metrics.authentications.inc({ outcome }),
       audit,
+      new PasswordAge(database.db, passwordPolicies),
     ),
     lockout: { settings: lockoutSettings, failures: loginFailures },
     audit,
+    auditRetention,
+    housekeeping,
     metrics,
     cache: cluster.cache,
     bus: cluster.bus,

@@ -23,6 +23,13 @@ export class ServerMetrics {
     registers: [this.prometheus],
   });
 
+  readonly housekeepingDeleted = new Counter({
+    name: 'tessera_housekeeping_deleted_rows_total',
+    help: 'Rows deleted by the identity housekeeping: old audit entries, quiet login failures',
+    labelNames: ['table'] as const,
+    registers: [this.prometheus],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.prometheus, prefix: 'tessera_' });
   }

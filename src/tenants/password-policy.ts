@@ -13,6 +13,11 @@ export interface PasswordPolicy {
   refuseCommon: boolean;
   /** Refuse the user's name as a password, alone or with fewer than 4 other characters. */
   refuseUsername: boolean;
+  /**
+   * Days a PRIMARY store password may be used before a login is refused with PASSWORD_EXPIRED (until it is
+   * changed); null: no maximum age. Secondary stores do not record when a password was set.
+   */
+  maxAgeDays: number | null;
 }
 
 export const PASSWORD_POLICY_SETTING = 'password_policy';
@@ -23,12 +28,16 @@ export const DEFAULT_PASSWORD_POLICY: Readonly<PasswordPolicy> = Object.freeze({
   requiredClasses: 0,
   refuseCommon: true,
   refuseUsername: true,
+  // NIST SP 800-63B advises against forced periodic changes: off unless a tenant asks for it.
+  maxAgeDays: null,
 });
 
 /** Longer than any password the API takes (1024), so a policy cannot refuse every password. */
 const MAX_MIN_LENGTH = 128;
 /** Never below the floor every release kept: 8. */
 const MIN_MIN_LENGTH = 8;
+/** Ten years: longer would be no maximum at all, which is what null says. */
+export const MAX_MAX_AGE_DAYS = 3650;
 
 /**
  * A policy from what a client sent (or what the database holds): every field checked, missing fields
@@ -56,11 +65,18 @@ export function parsePasswordPolicy(
     policy.refuseCommon = booleanField(fields.refuseCommon, 'refuseCommon');
   if (fields.refuseUsername !== undefined)
     policy.refuseUsername = booleanField(fields.refuseUsername, 'refuseUsername');
+  if (fields.maxAgeDays !== undefined)
+    policy.maxAgeDays =
+      fields.maxAgeDays === null ? null : integerIn(fields.maxAgeDays, 'maxAgeDays', 1, MAX_MAX_AGE_DAYS);
   return policy;
 }
 
 /** Each rule `password` breaks, in words a user can act on; none when it is allowed. */
-export function passwordProblems(password: string, policy: PasswordPolicy, username?: string): string[] {
+export function passwordProblems(
+  password: string,
+  policy: Omit<PasswordPolicy, 'maxAgeDays'>,
+  username?: string,
+): string[] {
   const problems: string[] = [];
   const length = [...password].length;
   if (length < policy.minLength)

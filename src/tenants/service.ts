@@ -180,6 +180,7 @@ export async function insertTenantPrincipals(
       password_algorithm: password.algorithm,
       is_system: 1,
       created_at: now,
+      password_changed_at: now,
     })
     .execute();
   const user = await trx

@@ -32,6 +32,16 @@ export class TenantSettings {
     return new Map(rows.map((row) => [row.tenant_id, JSON.parse(row.value) as unknown]));
   }
 
+  /** The setting's value for every tenant that has set it. */
+  async readAll(name: string): Promise<Map<number, unknown>> {
+    const rows = await this.db
+      .selectFrom('tenant_settings')
+      .select(['tenant_id', 'value'])
+      .where('name', '=', name)
+      .execute();
+    return new Map(rows.map((row) => [row.tenant_id, JSON.parse(row.value) as unknown]));
+  }
+
   /** Sets (or replaces) the setting. */
   async write(tenantId: number, name: string, value: unknown, by: string): Promise<void> {
     const text = JSON.stringify(value);

@@ -5,6 +5,11 @@ export interface StoreUser {
   roles: string[];
   attributes: Record<string, string>;
   system: boolean;
+  /**
+   * From `authenticate` of a store that records it (PRIMARY): when the password was last set, epoch ms;
+   * null for a password set before 2.1.0. Absent: the store does not record it (no maximum age applies).
+   */
+  passwordChangedAt?: number | null;
 }
 
 export interface NewUser {

@@ -590,6 +590,18 @@ describe('the management console', () => {
           content: () => section(`Registry of ${TENANT}`).getByRole('button', { name: 'config' }),
         },
         {
+          title: 'Audit',
+          content: () => section(`Audit trail of ${TENANT}`).locator('tbody tr').first(),
+        },
+        {
+          title: 'Lockouts',
+          content: () => section('Lockout policy').getByLabel('Failures that lock (account)'),
+        },
+        {
+          title: 'Password policy',
+          content: () => section(`Password policy of ${TENANT}`).getByLabel('Minimum length'),
+        },
+        {
           title: 'Cluster',
           content: () =>
             section('Nodes')
@@ -659,6 +671,9 @@ describe('the management console', () => {
       'Users and roles',
       'Web applications',
       'Registry',
+      'Audit',
+      'Lockouts',
+      'Password policy',
     ]);
     expect(await page.getByText(`Tenant ${TENANT}`).isVisible()).toBe(true);
     await section(`User stores of ${TENANT}`).getByRole('cell', { name: 'SUPPLIERS', exact: true }).waitFor();

@@ -71,7 +71,13 @@ describe('/api/v1/tenants/{domain}/settings/password-policy', () => {
     });
     expect(set.status).toBe(200);
     expect(set.body).toEqual({
-      policy: { minLength: 14, requiredClasses: 3, refuseCommon: true, refuseUsername: true },
+      policy: {
+        minLength: 14,
+        requiredClasses: 3,
+        refuseCommon: true,
+        refuseUsername: true,
+        maxAgeDays: null,
+      },
       from: 'tenant',
     });
 

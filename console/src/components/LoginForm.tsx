@@ -1,6 +1,7 @@
 import { type FormEvent, useState } from 'react';
-import { login, logout } from '../api';
+import { ApiError, login, logout } from '../api';
 import type { Session } from '../types';
+import { ChangePasswordForm } from './ChangePasswordForm';
 import { Field } from './Field';
 import { Notice } from './Notice';
 
@@ -17,6 +18,8 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
   const [errors, setErrors] = useState<{ username?: string; password?: string }>({});
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  // The password that was refused as expired: the form to change it replaces this one.
+  const [expired, setExpired] = useState<string>();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -26,23 +29,40 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
     };
     setErrors(found);
     if (found.username || found.password) return;
+    await logIn(password);
+  }
+
+  async function logIn(withPassword: string) {
     setBusy(true);
     setFailure(undefined);
     try {
-      const session = await login(username.trim(), password);
+      const session = await login(username.trim(), withPassword);
       if (!session.user.isTenantAdmin) {
         await logout();
         throw new Error('This account is not an administrator of its tenant.');
       }
       onLoggedIn(session);
     } catch (error) {
-      setFailure(error);
+      if (error instanceof ApiError && error.code === 'PASSWORD_EXPIRED') setExpired(withPassword);
+      else setFailure(error);
       setPassword('');
     } finally {
       setBusy(false);
     }
   }
 
+  if (expired !== undefined)
+    return (
+      <ChangePasswordForm
+        username={username.trim()}
+        currentPassword={expired}
+        onChanged={(newPassword) => {
+          setExpired(undefined);
+          void logIn(newPassword);
+        }}
+        onCancel={() => setExpired(undefined)}
+      />
+    );
   return (
     <form onSubmit={submit} noValidate aria-label="Log in">
       <Field

@@ -1,9 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { PASSWORD_POLICY_SETTING, parsePasswordPolicy } from '../../tenants/password-policy.js';
+import {
+  MAX_MAX_AGE_DAYS,
+  PASSWORD_POLICY_SETTING,
+  parsePasswordPolicy,
+} from '../../tenants/password-policy.js';
 import type { ServerContext } from '../context.js';
 import { DomainParams, errorResponses } from './schemas.js';
 import { managedTenant } from './scope.js';
+
+const MAX_AGE_DESCRIPTION =
+  'Days a PRIMARY store password may be used before a login answers 403 PASSWORD_EXPIRED; null: no maximum';
 
 const PolicyFields = {
   minLength: Type.Integer({ minimum: 8, maximum: 128, description: 'Characters at least' }),
@@ -15,6 +22,9 @@ const PolicyFields = {
   refuseCommon: Type.Boolean({ description: 'Refuse the passwords at the top of leaked-password lists' }),
   refuseUsername: Type.Boolean({
     description: 'Refuse the user name as a password, alone or with fewer than 4 other characters',
+  }),
+  maxAgeDays: Type.Union([Type.Integer({ minimum: 1, maximum: MAX_MAX_AGE_DAYS }), Type.Null()], {
+    description: MAX_AGE_DESCRIPTION,
   }),
 };
 
@@ -64,10 +74,17 @@ export const passwordPolicyRoutes: FastifyPluginAsyncTypebox<{ context: ServerCo
         params: DomainParams,
         body: Type.Object(
           {
-            minLength: Type.Optional(PolicyFields.minLength),
-            requiredClasses: Type.Optional(PolicyFields.requiredClasses),
+            // Ranges checked by the policy's parser, whose refusal names the rule as every other one does
+            // ("Password policy minLength must be ..."), rather than the validator's "body/minLength must be".
+            minLength: Type.Optional(Type.Integer({ description: 'Characters at least, 8 to 128' })),
+            requiredClasses: Type.Optional(
+              Type.Integer({ description: 'How many of lower case, upper case, digits and others, 0 to 4' }),
+            ),
             refuseCommon: Type.Optional(PolicyFields.refuseCommon),
             refuseUsername: Type.Optional(PolicyFields.refuseUsername),
+            // Unknown to the validator, which coerces types (a null would become 0, a 0 null): the
+            // policy's parser checks it.
+            maxAgeDays: Type.Optional(Type.Unknown({ description: MAX_AGE_DESCRIPTION })),
           },
           { additionalProperties: false },
         ),

@@ -19,6 +19,11 @@ export interface SqlUserStoreOptions {
   onClose?: () => Promise<void>;
   /** While true, a login writes nothing (the legacy re-hash waits for a later login): maintenance mode. */
   loginWritesSkipped?: (() => boolean) | undefined;
+  /**
+   * Writes `password_changed_at` when a password is set and reports it at login: the PRIMARY store only,
+   * whose table has the column since 2.1.0 (a JDBC store's own database never had it).
+   */
+  recordsPasswordAge?: boolean;
 }
 
 type UserRow = Selectable<StoreSchema['users']>;
@@ -46,6 +51,7 @@ export class SqlUserStore implements UserStore {
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly lifecycle: StoreLifecycle;
   private readonly loginWritesSkipped: () => boolean;
+  private readonly recordsPasswordAge: boolean;
 
   constructor(options: SqlUserStoreOptions) {
     this.db = options.db;
@@ -56,6 +62,7 @@ export class SqlUserStore implements UserStore {
     this.lifecycle = new StoreLifecycle(this.domain, this.readOnly);
     this.onClose = options.onClose;
     this.loginWritesSkipped = options.loginWritesSkipped ?? (() => false);
+    this.recordsPasswordAge = options.recordsPasswordAge ?? false;
   }
 
   async authenticate(username: string, password: string): Promise<StoreUser | undefined> {
@@ -71,8 +78,10 @@ export class SqlUserStore implements UserStore {
       // A legacy hash fails in microseconds; spend argon2's time anyway so that timing tells nothing.
       return stored.algorithm === 'argon2id' ? undefined : this.reject(password);
     }
+    // A re-hash stores the same password anew: it is no change, and `password_changed_at` stays.
     if (verification.needsRehash) await this.rehash(row, password);
-    return this.toStoreUser(row);
+    const user = await this.toStoreUser(row);
+    return this.recordsPasswordAge ? { ...user, passwordChangedAt: row.password_changed_at } : user;
   }
 
   async getUser(username: string): Promise<StoreUser | undefined> {
@@ -125,6 +134,7 @@ export class SqlUserStore implements UserStore {
             password_algorithm: password.algorithm,
             is_system: 0,
             created_at: Date.now(),
+            ...this.passwordChangedNow(),
           })
           .execute();
         // No RETURNING on MariaDB: read the new id back by the unique key.
@@ -305,10 +315,16 @@ export class SqlUserStore implements UserStore {
         password_hash: password.hash,
         password_salt: password.salt,
         password_algorithm: password.algorithm,
+        ...this.passwordChangedNow(),
       })
       .where('id', '=', userId)
       .where('tenant_id', '=', this.tenantId)
       .execute();
+  }
+
+  /** The column to write with a new password, in the stores that have it. */
+  private passwordChangedNow(): { password_changed_at?: number } {
+    return this.recordsPasswordAge ? { password_changed_at: Date.now() } : {};
   }
 
   private findUser(db: Kysely<StoreSchema>, username: string): Promise<UserRow | undefined> {
@@ -445,6 +461,7 @@ export function primaryStore(
     kind: 'primary',
     readOnly: false,
     loginWritesSkipped,
+    recordsPasswordAge: true,
   });
 }
 
