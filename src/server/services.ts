@@ -6,6 +6,13 @@ import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
 import { appRunsFolder, type HomeLayout } from '../home/layout.js';
 import type { ServerContext } from '../http/context.js';
+import { recheckInStores } from '../identity/app-session-recheck.js';
+import {
+  AppSessions,
+  DEFAULT_APP_IDLE_SECONDS,
+  DEFAULT_APP_MAX_SECONDS,
+  secondsFromEnvironment,
+} from '../identity/app-sessions.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
 import { LockoutSettings } from '../identity/lockout-settings.js';
@@ -165,6 +172,14 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   const lockoutSettings = new LockoutSettings(settings, logger);
   const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
   const audit = new AuditLog(database.db, logger);
+  // App sessions live in the database, so that a sign-in holds on every node (README, Signing in to apps).
+  const appSessions = new AppSessions(database.db, recheckInStores(stores), {
+    idleSeconds: secondsFromEnvironment(
+      process.env.TESSERA_APP_SESSION_IDLE_SECONDS,
+      DEFAULT_APP_IDLE_SECONDS,
+    ),
+    maxSeconds: secondsFromEnvironment(process.env.TESSERA_APP_SESSION_MAX_SECONDS, DEFAULT_APP_MAX_SECONDS),
+  });
   const context: ServerContext = {
     config,
     layout,
@@ -187,6 +202,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
       audit,
     ),
     lockout: { settings: lockoutSettings, failures: loginFailures },
+    appSessions,
     audit,
     metrics,
     cache: cluster.cache,
