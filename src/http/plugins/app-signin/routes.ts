@@ -97,7 +97,6 @@ class SignInPages {
         username,
         message: 'This form has expired or did not come from this site. Please sign in again.',
         problem: true,
-        freshToken: true,
       });
     }
     const password = body.password ?? '';
@@ -202,7 +201,7 @@ class SignInPages {
     returnTo: string | undefined,
   ): Promise<FastifyReply> {
     const current = await sessionOf(this.options.sessions, tenant.id, request.headers.cookie);
-    const csrf = this.csrf(request, reply, tenant, status !== 200);
+    const csrf = this.csrf(request, reply, tenant);
     const content: PageContent = {
       title: 'Sign out',
       tenant: tenant.domain,
@@ -226,10 +225,9 @@ class SignInPages {
       username: string;
       message?: string;
       problem?: boolean;
-      freshToken?: boolean;
     },
   ): FastifyReply {
-    const csrf = this.csrf(request, reply, tenant, shown.freshToken ?? false);
+    const csrf = this.csrf(request, reply, tenant);
     return sendPage(reply, status, {
       title: 'Sign in',
       tenant: tenant.domain,
@@ -244,9 +242,12 @@ class SignInPages {
     });
   }
 
-  /** The form's CSRF token: the one the browser holds, or a new one set as its cookie. */
-  private csrf(request: FastifyRequest, reply: FastifyReply, tenant: Tenant, fresh: boolean): string {
-    const held = fresh ? undefined : csrfCookie(request);
+  /**
+   * The form's CSRF token: the one the browser holds (a form shown again after a refusal keeps working), or
+   * a new one set as its cookie.
+   */
+  private csrf(request: FastifyRequest, reply: FastifyReply, tenant: Tenant): string {
+    const held = csrfCookie(request);
     if (held) return held;
     const token = newCsrfToken();
     reply.header(
