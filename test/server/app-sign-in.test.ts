@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseKind } from '../../src/db/url.js';
+import { browse, cookieHeader, csrfOf, HTML, type Jar } from '../helpers/app-sign-in.js';
 import { ADMIN_PASSWORD, basicAuthorization, startTestServer, type TestServer } from '../helpers/server.js';
 import { buildZip } from '../webapps/helpers.js';
 
@@ -10,60 +11,6 @@ const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME_ADMIN: [string, string] = ['admin@acme.com', 'acme-admin-pw-1'];
 const BETA_ADMIN: [string, string] = ['admin@beta.org', 'beta-admin-pw-1'];
 const ALICE_PASSWORD = 'alice-Secret-pw-7';
-const HTML = 'text/html,application/xhtml+xml';
-
-/** The cookies one browser holds, by name (paths are checked by the server's answers, not here). */
-type Jar = Map<string, string>;
-
-interface Answer {
-  status: number;
-  location: string | null;
-  headers: Headers;
-  text: string;
-}
-
-function cookieHeader(jar: Jar): string {
-  return [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-}
-
-/** Takes every Set-Cookie into `jar` (Max-Age=0 removes). */
-function keep(jar: Jar, headers: Headers): void {
-  for (const line of headers.getSetCookie()) {
-    const [pair = ''] = line.split(';');
-    const [name = '', value = ''] = pair.split('=');
-    if (/Max-Age=0/.test(line)) jar.delete(name);
-    else jar.set(name, value);
-  }
-}
-
-async function browse(
-  base: string,
-  jar: Jar,
-  url: string,
-  init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = { accept: HTML, cookie: cookieHeader(jar), ...init.headers };
-  if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-  const response = await fetch(`${base}${url}`, {
-    method: init.method ?? (init.form ? 'POST' : 'GET'),
-    headers,
-    redirect: 'manual',
-    ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-  });
-  keep(jar, response.headers);
-  return {
-    status: response.status,
-    location: response.headers.get('location'),
-    headers: response.headers,
-    text: await response.text(),
-  };
-}
-
-function csrfOf(page: string): string {
-  const match = /name="csrf" value="([^"]+)"/.exec(page);
-  if (!match?.[1]) throw new Error(`no csrf field in ${page}`);
-  return match[1];
-}
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
