@@ -59,8 +59,9 @@ export function csrfOf(page: string): string {
 
 /**
  * A node app (`node:http` Server, fed by Tessera) for the sign-in tests: `/` shows the user it was told as
- * HTML, `/headers` answers every header it received as JSON, each answer tries to set Tessera's session
- * cookie beside one of its own, and an upgrade is answered 101 naming the user it was told.
+ * HTML (with a link to the tenant's sign-out), `/headers` answers every header it received as JSON, each
+ * answer tries to set Tessera's session cookie beside one of its own, and an upgrade is answered 101
+ * naming the user it was told.
  */
 export const ECHO_APP = `
 import http from 'node:http';
