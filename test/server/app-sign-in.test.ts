@@ -161,7 +161,7 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('signing in to apps on %s', 
     expect(wrong.status).toBe(401);
   });
 
-  it('gives a new token at each sign-in (no fixation), and a token brought in is never adopted', async () => {
+  it('gives a new token at each sign-in (no fixation), ending the one held before; a token brought in is never adopted', async () => {
     const planted = 'A'.repeat(43);
     const jar: Jar = new Map([['tessera_app_session', planted]]);
     await signIn('alice', ALICE_PASSWORD, jar);
@@ -170,10 +170,13 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('signing in to apps on %s', 
     await signIn('alice', ALICE_PASSWORD, jar);
     const second = jar.get('tessera_app_session') as string;
     expect(second).not.toBe(first);
-    // Both are sessions of their own: the first is not turned into the second.
+    // The session the browser held before ends with the new sign-in: no cookie names it any more.
     expect((await browse(base, new Map([['tessera_app_session', first]]), '/t/acme.com/notes/')).status).toBe(
-      200,
+      303,
     );
+    expect(
+      (await browse(base, new Map([['tessera_app_session', second]]), '/t/acme.com/notes/')).status,
+    ).toBe(200);
     expect(
       (await browse(base, new Map([['tessera_app_session', planted]]), '/t/acme.com/notes/')).status,
     ).toBe(303);

@@ -165,7 +165,11 @@ class SignInPages {
     return reply.redirect(next, 303);
   }
 
-  /** The password passed: a new session (never one the browser brought), its cookie, and on to the app. */
+  /**
+   * The password passed: a new session (never one the browser brought), its cookie, and on to the app. A
+   * session of this tenant the browser still held (another user before) ends: its cookie is overwritten, and
+   * a session no cookie names any more must not stay usable by whoever copied it.
+   */
   private async startSession(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -173,6 +177,8 @@ class SignInPages {
     principal: Principal,
     returnTo: string | undefined,
   ): Promise<FastifyReply> {
+    const previous = await sessionOf(this.options.sessions, tenant.id, request.headers.cookie);
+    if (previous) await this.options.sessions.end(previous.token);
     const { token } = await this.options.sessions.create(principal, {
       address: request.ip,
       userAgent: request.headers['user-agent'] ?? '',
