@@ -410,6 +410,24 @@ describe.each<DatabaseKind>(['sqlite', 'postgres'])('signing in to apps on %s', 
     expect((await browse(base, new Map(), '/t/nowhere.example/.tessera/sign-in')).status).toBe(404);
   });
 
+  it('signs in while maintenance mode is on, and takes no field that is not a string', async () => {
+    expect((await t.call('PUT', '/api/v1/maintenance', { as: SUPER, body: {} })).status).toBe(200);
+    try {
+      await signIn('dave', 'dave-Secret-pw-11');
+    } finally {
+      expect((await t.call('DELETE', '/api/v1/maintenance', { as: SUPER })).status).toBe(200);
+    }
+    const jar: Jar = new Map();
+    const csrf = csrfOf((await browse(base, jar, '/t/acme.com/.tessera/sign-in')).text);
+    const json = await fetch(`${base}/t/acme.com/.tessera/sign-in`, {
+      method: 'POST',
+      headers: { cookie: cookieHeader(jar), 'content-type': 'application/json' },
+      body: JSON.stringify({ csrf, username: ['dave'], password: 42 }),
+    });
+    expect(json.status).toBe(400);
+    expect(await json.text()).toContain('Enter your user name and password.');
+  });
+
   it('never writes a password to the log', async () => {
     await signIn('dave', 'dave-Secret-pw-11');
     const log = readFileSync(path.join(t.home, 'logs', 'tessera.log'), 'utf8');

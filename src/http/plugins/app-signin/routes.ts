@@ -284,9 +284,13 @@ class SignInPages {
   }
 }
 
+/** The form's string fields; anything else (a JSON body's numbers, arrays) is as good as absent. */
 function formBody(request: FastifyRequest): FormBody {
   const body = request.body;
-  return body && typeof body === 'object' ? (body as FormBody) : {};
+  if (!body || typeof body !== 'object') return {};
+  const fields: FormBody = {};
+  for (const [name, value] of Object.entries(body)) if (typeof value === 'string') fields[name] = value;
+  return fields;
 }
 
 /** `42 seconds`, `3 minutes`: the lockout's wait as people read it. */
