@@ -25,6 +25,9 @@ export const APP_RECHECK_SECONDS = 60;
  */
 export const APP_SESSION_CACHE_MS = 5_000;
 
+/** What `create` hands out: 32 random bytes in base64url. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
 export interface AppSessionOptions {
   idleSeconds?: number;
   maxSeconds?: number;
@@ -144,6 +147,8 @@ export class AppSessions {
    * session, another tenant's session, a user no longer in their store. Never throws for a bad token.
    */
   async resolve(token: string, tenantId: number): Promise<AppSessionUser | undefined> {
+    // Not a token this class made: no database read for it (junk cookies cost nothing).
+    if (!TOKEN_PATTERN.test(token)) return undefined;
     const hash = digest(token);
     const row = this.recent.get(hash) ?? (await this.read(hash));
     if (!row || row.tenant_id !== tenantId) return undefined;
