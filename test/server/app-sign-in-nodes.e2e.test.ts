@@ -158,6 +158,8 @@ describe('app sessions across two nodes on one PostgreSQL database, with a node 
       10_000,
       250,
     );
-    expect(Date.now() - started).toBeLessThan(6_500);
+    // B's read was cached before the sign-out, so the 5 s run out before `started` plus 5 s; the rest is
+    // the poll's period and a busy machine's request time.
+    expect(Date.now() - started).toBeLessThan(8_000);
   });
 });
