@@ -161,6 +161,26 @@ export interface LoginFailuresTable {
   last_failure_at: number;
 }
 
+/**
+ * A user signed in to a tenant's apps (2.1.0, README "Signing in to apps"): the session cookie's token is
+ * kept as its SHA-256 only. `roles` is the JSON array of the roles the app is told, refreshed whenever
+ * `checked_at` is older than the recheck period; times are milliseconds since the epoch.
+ */
+export interface AppSessionsTable {
+  id: string;
+  token_hash: string;
+  tenant_id: number;
+  store: string;
+  username: string;
+  roles: string;
+  created_at: number;
+  last_used_at: number;
+  checked_at: number;
+  expires_at: number;
+  address: string;
+  user_agent: string;
+}
+
 export interface Schema {
   tessera_schema_history: SchemaHistoryTable;
   tenants: TenantsTable;
@@ -178,4 +198,5 @@ export interface Schema {
   webapps: WebappsTable;
   tenant_settings: TenantSettingsTable;
   login_failures: LoginFailuresTable;
+  app_sessions: AppSessionsTable;
 }

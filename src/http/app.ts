@@ -1,9 +1,11 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../home/layout.js';
 import { idleSecondsFromEnvironment, SessionStore } from '../identity/sessions.js';
 import { PACKAGE_VERSION } from '../package-root.js';
 import { RecentLookups } from '../tenants/recent-lookups.js';
 import type { ServerContext } from './context.js';
+import { registerAppSignIn } from './plugins/app-signin/routes.js';
 import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -11,6 +13,7 @@ import { registerMaintenanceGate } from './plugins/maintenance.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
+import { appSessionRoutes } from './routes/app-sessions.js';
 import { auditRoutes } from './routes/audit.js';
 import { auditRetentionRoutes } from './routes/audit-retention.js';
 import { authenticateRoutes } from './routes/authenticate.js';
@@ -97,6 +100,7 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(lockoutRoutes, { context });
         await admin.register(auditRoutes, { context });
         await admin.register(auditRetentionRoutes, { context });
+        await admin.register(appSessionRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
@@ -110,12 +114,26 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
   context.bus.onMessage((message) => {
     if (message.kind === 'tenants') activeTenantIds.clear();
   });
+  const appTenants = {
+    domainOf: async (tenantId: number) => (await context.tenants.getById(tenantId))?.domain,
+    idOf: (domain: string) => activeTenantIds.get(domain),
+  };
+  await registerAppSignIn(app, {
+    tenants: appTenants,
+    sessions: context.appSessions,
+    superTenantDomain: async () => (await appTenants.domainOf(SUPER_TENANT_ID)) ?? SUPER_TENANT_DOMAIN,
+    checkPassword: (tenantDomain, name, password, address) =>
+      context.authenticator.authenticateInTenant(tenantDomain, {
+        name,
+        password,
+        address,
+        via: 'app-sign-in',
+      }),
+  });
   await registerWebapps(app, {
     deployer: context.deployer,
-    tenants: {
-      domainOf: async (tenantId) => (await context.tenants.getById(tenantId))?.domain,
-      idOf: (domain) => activeTenantIds.get(domain),
-    },
+    tenants: appTenants,
+    sessions: context.appSessions,
     authenticate: async (tenantDomain, username, password, address, appName) => {
       const principal = await context.authenticator.authenticateInTenant(tenantDomain, {
         name: username,

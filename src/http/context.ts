@@ -4,6 +4,7 @@ import type { InvalidationBus } from '../cluster/bus.js';
 import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { HomeLayout } from '../home/layout.js';
+import type { AppSessions } from '../identity/app-sessions.js';
 import type { AuditLog } from '../identity/audit-log.js';
 import type { AuditRetention } from '../identity/audit-retention.js';
 import type { Authenticator } from '../identity/authenticator.js';
@@ -45,6 +46,8 @@ export interface ServerContext {
   housekeeping: IdentityHousekeeping;
   /** Login lockout (README, Login lockout): each tenant's policy and the failures counted. */
   lockout: { settings: LockoutSettings; failures: LoginFailures };
+  /** Sessions of users signed in to apps (README, Signing in to apps), in the database. */
+  appSessions: AppSessions;
   metrics: ServerMetrics;
   /** The cluster's shared cache (Redis or this process's memory), for health details. */
   cache: SharedCache;

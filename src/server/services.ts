@@ -6,6 +6,13 @@ import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
 import { appRunsFolder, type HomeLayout } from '../home/layout.js';
 import type { ServerContext } from '../http/context.js';
+import { recheckInStores } from '../identity/app-session-recheck.js';
+import {
+  AppSessions,
+  DEFAULT_APP_IDLE_SECONDS,
+  DEFAULT_APP_MAX_SECONDS,
+  secondsFromEnvironment,
+} from '../identity/app-sessions.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { AuditRetention } from '../identity/audit-retention.js';
 import { Authenticator } from '../identity/authenticator.js';
@@ -182,6 +189,14 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   });
   housekeeping.start();
   closers.add(() => housekeeping.stop());
+  // App sessions live in the database, so that a sign-in holds on every node (README, Signing in to apps).
+  const appSessions = new AppSessions(database.db, recheckInStores(stores), {
+    idleSeconds: secondsFromEnvironment(
+      process.env.TESSERA_APP_SESSION_IDLE_SECONDS,
+      DEFAULT_APP_IDLE_SECONDS,
+    ),
+    maxSeconds: secondsFromEnvironment(process.env.TESSERA_APP_SESSION_MAX_SECONDS, DEFAULT_APP_MAX_SECONDS),
+  });
   const context: ServerContext = {
     config,
     layout,
@@ -205,6 +220,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
       new PasswordAge(database.db, passwordPolicies),
     ),
     lockout: { settings: lockoutSettings, failures: loginFailures },
+    appSessions,
     audit,
     auditRetention,
     housekeeping,

@@ -30,6 +30,7 @@ const ALICE: [string, string] = [`alice@${DOMAIN}`, 'alice-pw-1'];
 const BOB: [string, string] = [`bob@${DOMAIN}`, 'bob-pw-2'];
 /** The tables 2.1.0's scripts add; the upgrade records the home's apps in the three app-version ones. */
 const NEW_TABLES = [
+  'app_sessions',
   'login_failures',
   'tenant_settings',
   'webapp_version_chunks',

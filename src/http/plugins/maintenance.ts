@@ -14,6 +14,12 @@ const LET_THROUGH: ReadonlySet<string> = new Set([
   'POST /api/v1/authenticate',
   'POST /api/v1/sessions',
   'DELETE /api/v1/sessions/current',
+  // Signing in to (and out of) apps: logins keep working in maintenance, and write their session row as a
+  // login's failures are counted (README, Signing in to apps).
+  'POST /.tessera/sign-in',
+  'POST /t/:domain/.tessera/sign-in',
+  'POST /.tessera/sign-out',
+  'POST /t/:domain/.tessera/sign-out',
   'PUT /api/v1/maintenance',
   'DELETE /api/v1/maintenance',
 ]);

@@ -2,7 +2,9 @@ import { createReadStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../../home/layout.js';
+import type { AppSessions } from '../../identity/app-sessions.js';
 import { parseBasicAuth } from '../../identity/basic-credentials.js';
+import { displayName } from '../../userstores/names.js';
 import { contentTypeFor } from '../../webapps/content-types.js';
 import type { DeployedApp, Deployer, TenantDirectory } from '../../webapps/deployer.js';
 import type { AppConfig } from '../../webapps/runtime/contract.js';
@@ -12,6 +14,8 @@ import { methodNotAllowed, sendAnswer } from './app-proxy/answers.js';
 import { type AppUser, appUser } from './app-proxy/headers.js';
 import { UpgradeTunnels } from './app-proxy/upgrade.js';
 import { AppProxy, type NodeAppsOptions } from './app-proxy.js';
+import { sessionOf, wantsSignInPage } from './app-signin/gate.js';
+import { signInLocation, signInScope } from './app-signin/scope.js';
 import { WEBAPP_CSP } from './webapp-sandbox.js';
 
 export { WEBAPP_CSP };
@@ -42,6 +46,11 @@ export interface WebappsOptions {
   deployer: Deployer;
   tenants: TenantDirectory;
   authenticate: Authenticator;
+  /**
+   * App sessions (README, Signing in to apps): with them a `login = true` app takes the session cookie and
+   * sends a browser without one to the sign-in page; without them only HTTP Basic is asked.
+   */
+  sessions?: AppSessions;
   /** Serves `runtime = "node"` apps through their processes; without it every app is static files. */
   nodeApps?: NodeAppsOptions;
 }
@@ -113,7 +122,7 @@ export const webappsPlugin: FastifyPluginAsync<WebappsOptions> = Object.assign(
 );
 
 function webappHandler(options: WebappsOptions, proxy: AppProxy | undefined) {
-  const { tenants, authenticate } = options;
+  const { tenants } = options;
   return async (
     request: FastifyRequest<{ Params: AppRouteParams }>,
     reply: FastifyReply,
@@ -137,12 +146,13 @@ function webappHandler(options: WebappsOptions, proxy: AppProxy | undefined) {
 
     if (config.login) {
       const domain = await tenantDomainOf(tenants, mount);
-      const credentials = parseBasicAuth(request.headers.authorization);
-      const user =
-        credentials &&
-        (await authenticate(domain, credentials.name, credentials.password, request.ip, deployed.name));
+      const user = await signIn(options, tenantId, domain, deployed.name, request.raw.headers, request.ip);
       if (!user) {
         request.log.debug({ tenant: tenantId, app: deployed.name }, 'webapp login required');
+        if (options.sessions && wantsSignInPage(request.method, request.headers))
+          return reply
+            .header('cache-control', 'no-store')
+            .redirect(signInLocation(signInScope(mount.domain), request.raw.url ?? '/'), 303);
         return reply
           .code(401)
           .header('www-authenticate', `Basic realm="${deployed.name}"`)
@@ -226,29 +236,45 @@ async function nodeAppRequest(
     prefixSegments: mount.prefixSegments,
     rawUrl: raw.url ?? '/',
     upgrade: false,
+    signInRedirect:
+      options.sessions && wantsSignInPage(raw.method ?? '', raw.headers)
+        ? signInLocation(signInScope(mount.domain), raw.url ?? '/')
+        : undefined,
     // The socket's peer, as `request.ip` is without a trusted proxy; an upgrade has no Fastify request.
     signIn: () =>
       signIn(
-        options.authenticate,
+        options,
+        found.tenantId,
         tenantDomain,
         found.deployed.name,
-        raw.headers.authorization,
+        raw.headers,
         raw.socket.remoteAddress ?? '',
       ),
   };
 }
 
+/**
+ * The request's user: HTTP Basic when it sends `Authorization` (API clients, scripts), else the app
+ * session its cookie names, when sessions are on; `undefined` when neither names a user of the tenant.
+ */
 async function signIn(
-  authenticate: Authenticator,
+  options: WebappsOptions,
+  tenantId: number,
   tenantDomain: string,
   appName: string,
-  authorization: string | undefined,
+  headers: IncomingMessage['headers'],
   address: string,
 ): Promise<AppUser | undefined> {
-  const credentials = parseBasicAuth(authorization);
+  if (headers.authorization === undefined && options.sessions) {
+    const session = await sessionOf(options.sessions, tenantId, headers.cookie);
+    if (!session) return undefined;
+    const { user } = session;
+    return appUser(displayName(user.store, user.username), user.roles, user.store);
+  }
+  const credentials = parseBasicAuth(headers.authorization);
   const user =
     credentials &&
-    (await authenticate(tenantDomain, credentials.name, credentials.password, address, appName));
+    (await options.authenticate(tenantDomain, credentials.name, credentials.password, address, appName));
   if (!user) return undefined;
   const suffix = `@${tenantDomain}`;
   const name = user.username.endsWith(suffix) ? user.username.slice(0, -suffix.length) : user.username;

@@ -96,6 +96,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
       sessions?.revokeUser(tenant.id, store.domain, name);
+      await context.appSessions.endUser(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.delete', request.params.username);
       return reply.status(204).send(null);
     },
@@ -129,6 +130,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
       sessions?.revokeUser(tenant.id, store.domain, name);
+      await context.appSessions.refreshUser(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.roles', request.params.username, { roles });
       return userView(
         store,
@@ -156,6 +158,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
         throw new TesseraError('NOT_FOUND', `No user ${request.params.username} in ${tenant.domain}.`);
       }
       sessions?.revokeUser(tenant.id, store.domain, name);
+      await context.appSessions.endUser(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.password', request.params.username);
       return reply.status(204).send(null);
     },

@@ -2,7 +2,15 @@ import { isTesseraError } from '../../../errors.js';
 import type { AppConfig, AppDirectory, AppEndpoint, RunningApp } from '../../../webapps/runtime/contract.js';
 import { settledWithin } from '../../../webapps/runtime/settled-within.js';
 import { requestedPath } from '../../../webapps/static-files.js';
-import { type Answer, badPath, loginRequired, notRunning, redirect, tooManyAttempts } from './answers.js';
+import {
+  type Answer,
+  badPath,
+  loginRequired,
+  notRunning,
+  redirect,
+  seeOther,
+  tooManyAttempts,
+} from './answers.js';
 import type { AppUser } from './headers.js';
 
 /** A node app found for a request: its tenant, its settings and where it is mounted. */
@@ -19,7 +27,9 @@ export interface NodeAppRequest {
   readonly rawUrl: string;
   /** A WebSocket upgrade: no redirect to the mount's `/` (clients do not follow one), the root is asked. */
   readonly upgrade: boolean;
-  /** The user named by the request's HTTP Basic credentials, valid in the tenant; `undefined` otherwise. */
+  /** Where a browser without a user is sent (the sign-in page); `undefined`: answer 401 with a challenge. */
+  readonly signInRedirect: string | undefined;
+  /** The user named by the request's HTTP Basic credentials or app session, valid in the tenant; `undefined` otherwise. */
   signIn(): Promise<AppUser | undefined>;
 }
 
@@ -51,7 +61,10 @@ export async function admit(request: NodeAppRequest, apps: AppDirectory): Promis
       if (isTesseraError(error, 'TOO_MANY_ATTEMPTS')) return tooManyAttempts(error);
       throw error;
     }
-    if (!user) return loginRequired(request.name);
+    if (!user)
+      return request.signInRedirect && !request.upgrade
+        ? seeOther(request.signInRedirect)
+        : loginRequired(request.name);
   }
   if (!requested.belowApp && !request.upgrade) return redirect(`${request.mount}/${requested.query}`);
 

@@ -52,6 +52,11 @@ export function redirect(location: string): Answer {
   return { status: 301, message: '', headers: { location } };
 }
 
+/** A browser without a session, sent to the sign-in page (README, Signing in to apps); never cached. */
+export function seeOther(location: string): Answer {
+  return { status: 303, message: '', headers: { location, 'cache-control': 'no-store' } };
+}
+
 /**
  * 503 while the app is not running. For `error` it says only that the app failed: the reason (its stack,
  * its exit code) is for the tenant's admins, in the API, not for every visitor.
@@ -138,14 +143,15 @@ export function sendAnswer(
     );
   }
   reply.code(answer.status).headers({ ...answer.headers });
-  if (answer.status === 301) return reply.send();
+  if (answer.status === 301 || answer.status === 303) return reply.send();
   const { type, text } = bodyOf(answer);
   return reply.type(type).send(text);
 }
 
 /** Writes `answer` as a whole HTTP/1.1 response on a socket taken by an upgrade, and closes it. */
 export function writeAnswer(socket: Duplex, answer: Answer): void {
-  const { type, text } = answer.status === 301 ? { type: '', text: '' } : bodyOf(answer);
+  const { type, text } =
+    answer.status === 301 || answer.status === 303 ? { type: '', text: '' } : bodyOf(answer);
   const lines = [`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ''}`, 'connection: close'];
   for (const [name, value] of Object.entries(answer.headers ?? {})) {
     if (name !== 'connection') lines.push(`${name}: ${value}`);

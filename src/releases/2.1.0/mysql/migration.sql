@@ -62,3 +62,25 @@ CREATE TABLE login_failures (
 ALTER TABLE cluster_nodes ADD COLUMN apps_status MEDIUMTEXT;
 
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT;
+
+-- Sign-in for apps (issue 14): app sessions behind the session cookie, kept in the database so that every
+-- node of a cluster knows them. Only the SHA-256 of each token is stored.
+CREATE TABLE app_sessions (
+  id VARCHAR(32) NOT NULL,
+  token_hash CHAR(64) NOT NULL,
+  tenant_id INT NOT NULL,
+  store VARCHAR(64) NOT NULL,
+  username VARCHAR(255) NOT NULL,
+  roles MEDIUMTEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT NOT NULL,
+  checked_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  address VARCHAR(64) NOT NULL,
+  user_agent VARCHAR(512) NOT NULL,
+  PRIMARY KEY (id),
+  UNIQUE KEY app_sessions_token_idx (token_hash),
+  KEY app_sessions_user_idx (tenant_id, store, username),
+  KEY app_sessions_expiry_idx (expires_at),
+  CONSTRAINT app_sessions_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

@@ -59,3 +59,23 @@ CREATE INDEX login_failures_tenant_idx ON login_failures (tenant_id, locked_unti
 ALTER TABLE cluster_nodes ADD COLUMN apps_status TEXT;
 
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT;
+
+-- Sign-in for apps (issue 14): app sessions behind the session cookie, kept in the database so that every
+-- node of a cluster knows them. Only the SHA-256 of each token is stored.
+CREATE TABLE app_sessions (
+  id VARCHAR(32) NOT NULL PRIMARY KEY,
+  token_hash CHAR(64) NOT NULL,
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  store VARCHAR(64) NOT NULL,
+  username VARCHAR(255) NOT NULL,
+  roles TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT NOT NULL,
+  checked_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  address VARCHAR(64) NOT NULL,
+  user_agent VARCHAR(512) NOT NULL
+);
+CREATE UNIQUE INDEX app_sessions_token_idx ON app_sessions (token_hash);
+CREATE INDEX app_sessions_user_idx ON app_sessions (tenant_id, store, username);
+CREATE INDEX app_sessions_expiry_idx ON app_sessions (expires_at);
