@@ -36,6 +36,7 @@ const authenticate: Authenticator = async (domain, username, password, address) 
     throw new TesseraError('TOO_MANY_ATTEMPTS', 'Too many failed logins: try again in 42 s.', {
       retryAfterSeconds: 42,
     });
+  if (username === 'oscar') throw new TesseraError('PASSWORD_EXPIRED', 'The password of oscar has expired.');
   return domain === 'acme.com' && username === 'SECONDARY/alice' && password === PASSWORD
     ? { username: 'SECONDARY/alice@acme.com', roles: ['buyer', 'staff'] }
     : undefined;
@@ -399,6 +400,21 @@ describe('app proxy', () => {
     expect(upstream.received.length).toBe(before);
     // Both carried the client's address: the socket's peer.
     expect(signInAddresses).toEqual(['127.0.0.1', '127.0.0.1']);
+  });
+
+  it("answers a login refused with a reason (an expired password) with the API's status, for a request and an upgrade", async () => {
+    const before = upstream.received.length;
+    const authorization = basicAuthorization(['oscar', 'any-password']);
+    const expired = await call('/t/acme.com/secure/', { headers: { authorization } });
+    expect(expired.status).toBe(403);
+    expect(expired.headers['retry-after']).toBeUndefined();
+    expect(JSON.parse(expired.text)).toEqual({
+      error: 'PASSWORD_EXPIRED',
+      message: 'The password of oscar has expired.',
+    });
+    // An upgrade has no error handler to answer for it: the front writes the same status, not a reset socket.
+    expect(await rawUpgradeStatus('/t/acme.com/secure/ws', authorization)).toBe(403);
+    expect(upstream.received.length).toBe(before);
   });
 
   it('answers 503 with Retry-After while the app is not running, without its failure reason', async () => {

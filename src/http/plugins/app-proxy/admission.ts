@@ -8,8 +8,8 @@ import {
   loginRequired,
   notRunning,
   redirect,
+  refusedLogin,
   seeOther,
-  tooManyAttempts,
 } from './answers.js';
 import type { AppUser } from './headers.js';
 
@@ -57,8 +57,10 @@ export async function admit(request: NodeAppRequest, apps: AppDirectory): Promis
     try {
       user = await request.signIn();
     } catch (error) {
-      // A locked login: 429 with Retry-After, for a plain request and an upgrade alike.
-      if (isTesseraError(error, 'TOO_MANY_ATTEMPTS')) return tooManyAttempts(error);
+      // A login refused with a reason of its own (locked: 429 with Retry-After; an expired password: 403; a
+      // store not loaded yet: 503), answered as the API would, for a plain request and an upgrade alike: an
+      // upgrade has no error handler to turn a throw into an answer.
+      if (isTesseraError(error) && error.httpStatus !== 500) return refusedLogin(error);
       throw error;
     }
     if (!user)

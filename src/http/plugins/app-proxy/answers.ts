@@ -38,13 +38,18 @@ export function loginRequired(appName: string): Answer {
   };
 }
 
-/** A locked login (README, Login lockout): the API's own answer, as the static apps' login gives it. */
-export function tooManyAttempts(locked: TesseraError): Answer {
+/**
+ * A login refused with a reason (a lock, README Login lockout; an expired password; a store not loaded yet):
+ * the API's own answer, as the static apps' login gives it, with `Retry-After` when the error has one.
+ */
+export function refusedLogin(refusal: TesseraError): Answer {
   return {
-    status: locked.httpStatus,
-    code: locked.code,
-    message: locked.message,
-    headers: { 'retry-after': String(locked.retryAfterSeconds ?? 1) },
+    status: refusal.httpStatus,
+    code: refusal.code,
+    message: refusal.message,
+    ...(refusal.retryAfterSeconds === undefined
+      ? {}
+      : { headers: { 'retry-after': String(refusal.retryAfterSeconds) } }),
   };
 }
 
