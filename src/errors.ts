@@ -34,6 +34,8 @@ export type ErrorCode =
   | 'CHECKPOINTS_FAILED'
   | 'MAINTENANCE'
   | 'TOO_MANY_ATTEMPTS'
+  | 'SECOND_FACTOR_REQUIRED'
+  | 'SECOND_FACTOR_ENROLMENT_REQUIRED'
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -68,6 +70,10 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   CHECKPOINTS_FAILED: 500,
   MAINTENANCE: 503,
   TOO_MANY_ATTEMPTS: 429,
+  /** The password was right; a TOTP code (or a recovery code) must come with it. */
+  SECOND_FACTOR_REQUIRED: 401,
+  /** An admin whose tenant requires a second factor has none yet: only enrolment is open to them. */
+  SECOND_FACTOR_ENROLMENT_REQUIRED: 403,
   INTERNAL: 500,
 };
 

@@ -8,6 +8,7 @@ import type { UserStore } from '../userstores/types.js';
 import type { AuditLog } from './audit-log.js';
 import type { FailureSubject } from './login-failures.js';
 import { type LoginAdmission, type LoginGuard, LoginLocked, normaliseAddress } from './login-guard.js';
+import type { SecondFactor, SecondFactorProof, SecondFactorVerdict } from './second-factor.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -22,6 +23,11 @@ export interface Principal {
   isTenantAdmin: boolean;
   /** A tenant admin of the super tenant: manages every tenant. */
   isSuperAdmin: boolean;
+  /**
+   * An admin whose tenant requires a second factor and who has none yet: the admin API lets them enrol
+   * one and nothing else (README, Two-factor sign-in). Absent for everyone else.
+   */
+  mustEnrolSecondFactor?: true;
 }
 
 /** Which login path an attempt came by, as the audit trail names it. */
@@ -35,6 +41,28 @@ export interface LoginAttempt {
   /** The client's address as Fastify sees it (`request.ip`: the socket's peer, no proxy trusted). */
   address: string;
   via: LoginPath;
+  /** A TOTP code or a recovery code, for an account with an authenticator (README, Two-factor sign-in). */
+  secondFactor?: SecondFactorProof;
+}
+
+/**
+ * The password was right and the account has an active authenticator, but no code came with it (`wrong`:
+ * one came and was wrong or already used, and was counted as a failed login). 401 SECOND_FACTOR_REQUIRED.
+ * A login path that asks for the code on a page of its own keeps `principal` (never shown to the client)
+ * and calls `Authenticator.completeSecondFactor` with the code.
+ */
+export class SecondFactorRequired extends TesseraError {
+  constructor(
+    readonly principal: Principal,
+    readonly wrong: boolean,
+  ) {
+    super(
+      'SECOND_FACTOR_REQUIRED',
+      wrong
+        ? 'The code is wrong or was already used: type the code your authenticator shows now, or a recovery code.'
+        : 'This account uses two-factor sign-in: send the code of its authenticator as `otp` (or a recovery code as `recoveryCode`).',
+    );
+  }
 }
 
 /** Why a login was refused (never told to the caller, who always gets the same answer). */
@@ -73,6 +101,8 @@ export class Authenticator {
     private readonly count: OutcomeCounter = () => {},
     /** The audit trail: every attempt a row (`login.success`, `login.failure`, `login.locked`). */
     private readonly audit?: AuditLog,
+    /** TOTP, asked once the password checked out; without it no account has a second factor. */
+    private readonly secondFactor?: SecondFactor,
   ) {
     // The first refusal must not be the one that pays for making the dummy hash.
     prepareDummyHash().catch(() => {});
@@ -128,27 +158,117 @@ export class Authenticator {
     store?: string,
   ): Promise<Principal | undefined> {
     const auditIn = tenantId ?? SUPER_TENANT_ID;
-    let admission: LoginAdmission;
-    try {
-      admission = await this.guard.admit(account, attempt.address, tenantId);
-    } catch (error) {
-      if (error instanceof LoginLocked) {
-        this.count('locked');
-        await this.record(auditIn, attempt, 'login.locked', `locked-${error.locked}`, store);
-      }
-      throw error;
-    }
+    const admission = await this.admitted(account, attempt, tenantId, store);
     const outcome = await check();
-    if ('principal' in outcome) {
-      await this.guard.succeeded(admission);
-      this.count('success');
-      await this.record(auditIn, attempt, 'login.success', 'ok', outcome.principal.store);
-      return outcome.principal;
-    }
+    if ('principal' in outcome) return this.afterPassword(admission, outcome.principal, attempt);
     await this.guard.failed(admission);
     this.count('failure');
     await this.record(auditIn, attempt, 'login.failure', outcome.reason, outcome.store ?? store);
     return undefined;
+  }
+
+  /**
+   * Checks a signed-in principal's password again (to disable their second factor), inside the lockout: a
+   * wrong one counts as a failed login, so a session left open is no way to guess the password.
+   */
+  async confirmPassword(principal: Principal, password: string, address: string): Promise<boolean> {
+    const account: FailureSubject = {
+      kind: 'account',
+      subject: accountSubject(principal.tenantId, principal.store, principal.username),
+      tenantId: principal.tenantId,
+    };
+    const attempt: LoginAttempt = { name: principal.qualifiedName, password, address, via: 'session' };
+    const admission = await this.admitted(account, attempt, principal.tenantId, principal.store);
+    const store = this.stores.store(principal.tenantId, principal.store);
+    const user = store ? await store.authenticate(principal.username, password) : undefined;
+    if (user) await this.guard.succeeded(admission);
+    else await this.guard.failed(admission);
+    return user !== undefined;
+  }
+
+  /** The guard's admission, or its `LoginLocked` counted and audited. */
+  private async admitted(
+    account: FailureSubject | undefined,
+    attempt: LoginAttempt,
+    tenantId: number | undefined,
+    store: string | undefined,
+  ): Promise<LoginAdmission> {
+    try {
+      return await this.guard.admit(account, attempt.address, tenantId);
+    } catch (error) {
+      if (error instanceof LoginLocked) {
+        this.count('locked');
+        await this.record(
+          tenantId ?? SUPER_TENANT_ID,
+          attempt,
+          'login.locked',
+          `locked-${error.locked}`,
+          store,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The second step of a login whose password was checked earlier, on a page of its own: `principal` is the
+   * one `SecondFactorRequired` carried. Goes through the lockout like a password: refused with 429 while the
+   * account or address is locked, a wrong code counted as a failed login. The principal on success;
+   * `SecondFactorRequired` (with `wrong`) otherwise.
+   */
+  async completeSecondFactor(
+    principal: Principal,
+    proof: SecondFactorProof,
+    attempt: Omit<LoginAttempt, 'password' | 'secondFactor'>,
+  ): Promise<Principal> {
+    const account: FailureSubject = {
+      kind: 'account',
+      subject: accountSubject(principal.tenantId, principal.store, principal.username),
+      tenantId: principal.tenantId,
+    };
+    const full: LoginAttempt = { ...attempt, password: '', secondFactor: proof };
+    const admission = await this.admitted(account, full, principal.tenantId, principal.store);
+    return this.afterPassword(admission, principal, full);
+  }
+
+  /**
+   * Asks the second factor once the password checked out: only a login complete with it resets the account's
+   * count (a right password alone must not, or guessing codes between two password logins would never lock);
+   * a wrong code is a failed login; no code at all is neither, and is told to the caller.
+   */
+  private async afterPassword(
+    admission: LoginAdmission,
+    principal: Principal,
+    attempt: LoginAttempt,
+  ): Promise<Principal> {
+    const auditIn = principal.tenantId;
+    const verdict: SecondFactorVerdict = this.secondFactor
+      ? await this.secondFactor.judge(principal, attempt.secondFactor)
+      : { kind: 'none', enrolmentRequired: false };
+    if (verdict.kind === 'missing') {
+      await this.record(auditIn, attempt, 'login.second-factor.required', 'no-code', principal.store);
+      throw new SecondFactorRequired(principal, false);
+    }
+    if (verdict.kind === 'wrong') {
+      await this.guard.failed(admission);
+      this.count('failure');
+      await this.record(auditIn, attempt, 'login.second-factor.failure', 'wrong-code', principal.store);
+      throw new SecondFactorRequired(principal, true);
+    }
+    await this.guard.succeeded(admission);
+    this.count('success');
+    if (verdict.kind === 'passed') {
+      await this.record(auditIn, attempt, 'login.second-factor.success', verdict.method, principal.store);
+      if (verdict.method === 'recovery-code')
+        await this.audit?.record(auditIn, principal, 'totp.recovery-used', principal.qualifiedName, {
+          left: verdict.recoveryCodesLeft ?? null,
+          address: normaliseAddress(attempt.address),
+        });
+    }
+    await this.record(auditIn, attempt, 'login.success', 'ok', principal.store);
+    return verdict.kind === 'none' && verdict.enrolmentRequired
+      ? { ...principal, mustEnrolSecondFactor: true }
+      : principal;
   }
 
   /** One audit row; AuditLog logs a failed write and never throws, so a login never fails for it. */

@@ -5,12 +5,17 @@ import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
 import { appRunsFolder, type HomeLayout } from '../home/layout.js';
+import { loadSecretsKey } from '../home/secrets-key.js';
 import type { ServerContext } from '../http/context.js';
 import { AuditLog } from '../identity/audit-log.js';
 import { Authenticator } from '../identity/authenticator.js';
 import { LockoutSettings } from '../identity/lockout-settings.js';
 import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
+import { SecondFactor } from '../identity/second-factor.js';
+import { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
+import { SecretBox } from '../identity/totp/secret-box.js';
+import { TotpStore } from '../identity/totp/totp-store.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
@@ -165,6 +170,13 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   const lockoutSettings = new LockoutSettings(settings, logger);
   const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
   const audit = new AuditLog(database.db, logger);
+  // TOTP keys are sealed with the home's conf/secrets.key (made at the first start), never kept plain.
+  const secondFactorSettings = new SecondFactorSettings(settings);
+  const secondFactor = new SecondFactor(
+    new TotpStore(database.db),
+    new SecretBox(loadSecretsKey(layout)),
+    secondFactorSettings,
+  );
   const context: ServerContext = {
     config,
     layout,
@@ -185,7 +197,10 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
       loginGuard,
       (outcome) => metrics.authentications.inc({ outcome }),
       audit,
+      secondFactor,
     ),
+    secondFactor,
+    secondFactorSettings,
     lockout: { settings: lockoutSettings, failures: loginFailures },
     audit,
     metrics,

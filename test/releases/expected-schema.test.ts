@@ -59,13 +59,15 @@ describe('expected schema snapshots', () => {
     }
   });
 
-  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, when a password was set', () => {
+  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, TOTP authenticators, when a password was set', () => {
     for (const kind of DATABASE_KINDS) {
       for (const from of ['2.0.0', '2.0.1']) {
         const additions = schemaAdditions(expectedSchema(from, kind), expectedSchema('2.1.0', kind));
         expect(additions.tables.sort()).toEqual([
           'login_failures',
           'tenant_settings',
+          'totp_authenticators',
+          'totp_recovery_codes',
           'webapp_version_chunks',
           'webapp_versions',
           'webapps',

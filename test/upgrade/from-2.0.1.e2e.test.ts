@@ -32,6 +32,8 @@ const BOB: [string, string] = [`bob@${DOMAIN}`, 'bob-pw-2'];
 const NEW_TABLES = [
   'login_failures',
   'tenant_settings',
+  'totp_authenticators',
+  'totp_recovery_codes',
   'webapp_version_chunks',
   'webapp_versions',
   'webapps',

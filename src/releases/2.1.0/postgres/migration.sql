@@ -56,3 +56,23 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_tenant_idx ON login_failures (tenant_id, locked_until);
 
 ALTER TABLE users ADD COLUMN password_changed_at BIGINT;
+
+-- TOTP second factor (issue 14): one authenticator per account (`<STORE>/<lower-cased name>`, as the
+-- lockout counts it), its secret sealed with the home's conf/secrets.key; recovery codes by SHA-256.
+CREATE TABLE totp_authenticators (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  account VARCHAR(400) NOT NULL,
+  secret VARCHAR(400) NOT NULL,
+  confirmed_at BIGINT,
+  last_step BIGINT,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, account)
+);
+
+CREATE TABLE totp_recovery_codes (
+  tenant_id INTEGER NOT NULL,
+  account VARCHAR(400) NOT NULL,
+  digest CHAR(64) NOT NULL,
+  PRIMARY KEY (tenant_id, account, digest),
+  FOREIGN KEY (tenant_id, account) REFERENCES totp_authenticators (tenant_id, account) ON DELETE CASCADE
+);
