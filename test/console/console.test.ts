@@ -602,6 +602,11 @@ describe('the management console', () => {
             // Every hop changes `format`: its first row is enough to know the table is shown.
             section('Configuration report').getByRole('rowheader', { name: 'format', exact: true }).first(),
         },
+        {
+          title: 'Account',
+          content: () =>
+            section('Two-factor sign-in').getByRole('button', { name: 'Set up an authenticator app' }),
+        },
       ];
       const titles = pages.map((p) => p.title);
       for (const { title, content } of pages) {

@@ -1,8 +1,9 @@
 import { type FormEvent, useState } from 'react';
-import { login, logout } from '../api';
+import { ApiError, login, logout, type SecondFactor } from '../api';
 import type { Session } from '../types';
 import { Field } from './Field';
 import { Notice } from './Notice';
+import { SecondFactorStep } from './SecondFactorStep';
 
 interface LoginFormProps {
   onLoggedIn: (session: Session) => void;
@@ -17,6 +18,17 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
   const [errors, setErrors] = useState<{ username?: string; password?: string }>({});
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  /** The password checked out and the account has an authenticator: its code is asked next. */
+  const [codeAsked, setCodeAsked] = useState(false);
+
+  async function finish(secondFactor: SecondFactor = {}) {
+    const session = await login(username.trim(), password, secondFactor);
+    if (!session.user.isTenantAdmin) {
+      await logout();
+      throw new Error('This account is not an administrator of its tenant.');
+    }
+    onLoggedIn(session);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -29,13 +41,12 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
     setBusy(true);
     setFailure(undefined);
     try {
-      const session = await login(username.trim(), password);
-      if (!session.user.isTenantAdmin) {
-        await logout();
-        throw new Error('This account is not an administrator of its tenant.');
-      }
-      onLoggedIn(session);
+      await finish();
     } catch (error) {
+      if (error instanceof ApiError && error.code === 'SECOND_FACTOR_REQUIRED') {
+        setCodeAsked(true);
+        return;
+      }
       setFailure(error);
       setPassword('');
     } finally {
@@ -43,6 +54,16 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
     }
   }
 
+  if (codeAsked)
+    return (
+      <SecondFactorStep
+        onSubmit={finish}
+        onCancel={() => {
+          setCodeAsked(false);
+          setPassword('');
+        }}
+      />
+    );
   return (
     <form onSubmit={submit} noValidate aria-label="Log in">
       <Field
