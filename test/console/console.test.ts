@@ -644,6 +644,8 @@ describe('the management console', () => {
         }
         if (title === 'Upgrade') await screenshot(page, '15b-narrow-420-upgrade');
       }
+      // Back to a super admin's page: the next test logs in as a tenant admin, who lands on its first page.
+      await page.evaluate("window.location.hash = '#/upgrade'");
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }
@@ -664,6 +666,7 @@ describe('the management console', () => {
       'Users and roles',
       'Web applications',
       'Registry',
+      'Account',
     ]);
     expect(await page.getByText(`Tenant ${TENANT}`).isVisible()).toBe(true);
     await section(`User stores of ${TENANT}`).getByRole('cell', { name: 'SUPPLIERS', exact: true }).waitFor();
