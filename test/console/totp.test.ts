@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { base32Decode } from '../../src/identity/totp/base32.js';
 import { hotp, stepAt, TOTP_STEP_SECONDS } from '../../src/identity/totp/totp.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { createTenant } from '../helpers/tenant-stores.js';
 import { launchBrowser, screenshot } from './browser.js';
 
@@ -88,6 +88,42 @@ describe('two-factor sign-in in the console', () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.getByRole('button', { name: 'Log out' }).waitFor();
     expect(await page.locator('.who-name').textContent()).toBe(ADMIN[0]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows an admin who must enrol only the Account page, and the other pages once the codes are saved', async () => {
+    const set = await t.call('PUT', '/api/v1/tenants/acme.com/settings/second-factor', {
+      as: ['admin', ADMIN_PASSWORD],
+      body: { requiredForAdmins: true },
+    });
+    expect(set.status).toBe(200);
+    const created = await t.call('POST', '/api/v1/tenants/acme.com/users', {
+      as: ['admin', ADMIN_PASSWORD],
+      body: { username: 'ops', password: 'ops-password-1', roles: ['admin'] },
+    });
+    expect(created.status).toBe(201);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('User name').fill('ops@acme.com');
+    await page.getByLabel('Password').fill('ops-password-1');
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.getByText('Your tenant requires admins to use two-factor sign-in').waitFor();
+    const nav = page.getByRole('navigation', { name: 'Pages' });
+    expect(await nav.getByRole('link').allTextContents()).toEqual(['Account']);
+    await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+    const key = base32Decode((await page.getByTestId('totp-secret').textContent()) ?? '');
+    await roomInStep();
+    await page.getByLabel('Code from the app').fill(hotp(key, stepAt(Date.now())));
+    await page.getByRole('button', { name: 'Turn on two-factor sign-in' }).click();
+    // The codes stay on screen until the admin says they are saved, however the page list changes.
+    await page.getByRole('button', { name: 'I have saved these codes' }).click();
+    await nav.getByRole('link', { name: 'Users and roles' }).waitFor();
+    expect(await nav.getByRole('link').allTextContents()).toEqual([
+      'User stores',
+      'Users and roles',
+      'Web applications',
+      'Registry',
+      'Account',
+    ]);
     expect(pageErrors).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SecondFactorRequired } from '../../src/identity/authenticator.js';
 import { base32Decode } from '../../src/identity/totp/base32.js';
 import { hotp, stepAt, TOTP_STEP_SECONDS } from '../../src/identity/totp/totp.js';
 import { ADMIN_PASSWORD, type Reply, startTestServer, type TestServer } from '../helpers/server.js';
@@ -265,6 +266,27 @@ describe.each(['sqlite', 'postgres'] as const)('TOTP second factor on %s', (kind
     expect(byUser.status).toBe(403);
     expect((await authenticate('frank@acme.com')).status).toBe(200);
     expect(await auditActions()).toContain('totp.reset');
+  });
+
+  it('a login path with a page of its own for the code: the principal kept, then completeSecondFactor', async () => {
+    await createUser('henry');
+    const { key, step } = await enrol('henry');
+    const attempt = { name: 'henry@acme.com', address: '127.0.0.1', via: 'app:signin' as const };
+    const authenticator = t.server.context.authenticator;
+    const required = await authenticator.authenticate({ ...attempt, password: PASSWORD }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(required).toBeInstanceOf(SecondFactorRequired);
+    const pending = (required as SecondFactorRequired).principal;
+    expect(pending.qualifiedName).toBe('henry@acme.com');
+    const wrong = await authenticator.completeSecondFactor(pending, { otp: hotp(key, step) }, attempt).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect((wrong as SecondFactorRequired).wrong).toBe(true);
+    const passed = await authenticator.completeSecondFactor(pending, { otp: hotp(key, step + 1) }, attempt);
+    expect(passed.username).toBe('henry');
   });
 
   it('wrong codes lock the account, and a password given alone between them does not reset the count', async () => {

@@ -42,6 +42,8 @@ export function AccountPage({ onEnrolled }: { onEnrolled: () => void }) {
           onSaved={() => {
             setRecoveryCodes(undefined);
             status.reload();
+            // Only now: an admin who had to enrol gets the other pages, and this page must not go before.
+            onEnrolled();
           }}
         />
       )}
@@ -69,7 +71,6 @@ export function AccountPage({ onEnrolled }: { onEnrolled: () => void }) {
           onConfirmed={(codes) => {
             setEnrolment(undefined);
             setRecoveryCodes(codes);
-            onEnrolled();
           }}
         />
       )}

@@ -180,6 +180,9 @@ export const totpRoutes: FastifyPluginAsyncTypebox<{
           'NOT_FOUND',
           `${request.params.username} has no authenticator in ${tenant.domain}.`,
         );
+      // Sessions are admins' only: where the tenant requires a second factor of them, theirs shrink to enrolment.
+      if ((await context.secondFactorSettings.policy(tenant.id)).requiredForAdmins)
+        sessions.updateUser(tenant.id, store, name, (p) => ({ ...p, mustEnrolSecondFactor: true }));
       await context.audit.record(tenant.id, principal, 'totp.reset', request.params.username);
       return reply.status(204).send(null);
     },
