@@ -67,12 +67,13 @@ export class SecondFactor {
 
   async judge(principal: Principal, proof: SecondFactorProof | undefined): Promise<SecondFactorVerdict> {
     const who = accountOf(principal);
-    const stored = await this.store.find(who);
-    if (!stored || stored.confirmedAt === null) {
-      const enrolmentRequired =
-        principal.isTenantAdmin && (await this.settings.policy(principal.tenantId)).requiredForAdmins;
-      return { kind: 'none', enrolmentRequired };
-    }
+    // An admin's tenant setting is read beside the authenticator, not after it: one round trip's wait.
+    const [stored, policy] = await Promise.all([
+      this.store.find(who),
+      principal.isTenantAdmin ? this.settings.policy(principal.tenantId) : undefined,
+    ]);
+    if (!stored || stored.confirmedAt === null)
+      return { kind: 'none', enrolmentRequired: policy?.requiredForAdmins === true };
     if (proof?.otp) return (await this.spendCode(who, stored, proof.otp)) ? passed('otp') : { kind: 'wrong' };
     if (proof?.recoveryCode) {
       if (!(await this.store.spendRecoveryCode(who, recoveryCodeDigest(proof.recoveryCode))))
