@@ -1,11 +1,21 @@
-import { statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecondFactorRequired } from '../../src/identity/authenticator.js';
+import { SecondFactor } from '../../src/identity/second-factor.js';
 import { base32Decode } from '../../src/identity/totp/base32.js';
+import { SecretBox } from '../../src/identity/totp/secret-box.js';
+import { TotpStore } from '../../src/identity/totp/totp-store.js';
 import { hotp, stepAt, TOTP_STEP_SECONDS } from '../../src/identity/totp/totp.js';
-import { ADMIN_PASSWORD, type Reply, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  ADMIN_PASSWORD,
+  basicAuthorization,
+  type Reply,
+  startTestServer,
+  type TestServer,
+} from '../helpers/server.js';
 import { createTenant } from '../helpers/tenant-stores.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
@@ -287,6 +297,36 @@ describe.each(['sqlite', 'postgres'] as const)('TOTP second factor on %s', (kind
     expect((wrong as SecondFactorRequired).wrong).toBe(true);
     const passed = await authenticator.completeSecondFactor(pending, { otp: hotp(key, step + 1) }, attempt);
     expect(passed.username).toBe('henry');
+
+    // A node whose conf/secrets.key is another (a cluster node set up without copying it) says so.
+    const context = t.server.context;
+    const otherNode = new SecondFactor(
+      new TotpStore(context.database.db),
+      new SecretBox(randomBytes(32)),
+      context.secondFactorSettings,
+    );
+    await expect(otherNode.judge(pending, { otp: hotp(key, step + 2) })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('conf/secrets.key'),
+    });
+  });
+
+  it("refuses an app's Basic login of a user with an authenticator as a wrong login, not an error", async () => {
+    await createUser('ivan');
+    await enrol('ivan');
+    const acmeId = (await t.call('GET', '/api/v1/tenants/acme.com', { as: ACME })).body.id;
+    const members = path.join(t.home, 'repository', 'tenants', String(acmeId), 'webapps', 'members');
+    mkdirSync(members, { recursive: true });
+    writeFileSync(path.join(members, 'index.html'), 'members only');
+    writeFileSync(path.join(members, 'tessera-app.toml'), 'login = true\n');
+    await t.server.context.deployer.rescan();
+    const app = (name: string) =>
+      fetch(`${t.server.url}/t/acme.com/members/`, {
+        headers: { authorization: basicAuthorization([name, PASSWORD]) },
+      });
+    expect((await app('ivan')).status).toBe(401);
+    await createUser('judy');
+    expect((await app('judy')).status).toBe(200);
   });
 
   it('wrong codes lock the account, and a password given alone between them does not reset the count', async () => {
