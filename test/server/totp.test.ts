@@ -7,8 +7,8 @@ import { SecondFactorRequired } from '../../src/identity/authenticator.js';
 import { SecondFactor } from '../../src/identity/second-factor.js';
 import { base32Decode } from '../../src/identity/totp/base32.js';
 import { SecretBox } from '../../src/identity/totp/secret-box.js';
-import { TotpStore } from '../../src/identity/totp/totp-store.js';
 import { hotp, stepAt, TOTP_STEP_SECONDS } from '../../src/identity/totp/totp.js';
+import { TotpStore } from '../../src/identity/totp/totp-store.js';
 import {
   ADMIN_PASSWORD,
   basicAuthorization,
