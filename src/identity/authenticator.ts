@@ -172,11 +172,7 @@ export class Authenticator {
    * wrong one counts as a failed login, so a session left open is no way to guess the password.
    */
   async confirmPassword(principal: Principal, password: string, address: string): Promise<boolean> {
-    const account: FailureSubject = {
-      kind: 'account',
-      subject: accountSubject(principal.tenantId, principal.store, principal.username),
-      tenantId: principal.tenantId,
-    };
+    const account = principalAccount(principal);
     const attempt: LoginAttempt = { name: principal.qualifiedName, password, address, via: 'session' };
     const admission = await this.admitted(account, attempt, principal.tenantId, principal.store);
     const store = this.stores.store(principal.tenantId, principal.store);
@@ -221,11 +217,7 @@ export class Authenticator {
     proof: SecondFactorProof,
     attempt: Omit<LoginAttempt, 'password' | 'secondFactor'>,
   ): Promise<Principal> {
-    const account: FailureSubject = {
-      kind: 'account',
-      subject: accountSubject(principal.tenantId, principal.store, principal.username),
-      tenantId: principal.tenantId,
-    };
+    const account = principalAccount(principal);
     const full: LoginAttempt = { ...attempt, password: '', secondFactor: proof };
     const admission = await this.admitted(account, full, principal.tenantId, principal.store);
     return this.afterPassword(admission, principal, full);
@@ -329,6 +321,15 @@ export class Authenticator {
  */
 export function accountSubject(tenant: number | string, store: string, name: string): string {
   return `${tenant}/${store}/${name.toLowerCase()}`;
+}
+
+/** The lockout's account subject of a principal that passed its password. */
+function principalAccount(principal: Principal): FailureSubject {
+  return {
+    kind: 'account',
+    subject: accountSubject(principal.tenantId, principal.store, principal.username),
+    tenantId: principal.tenantId,
+  };
 }
 
 /**
