@@ -182,6 +182,25 @@ export class Authenticator {
     return user !== undefined;
   }
 
+  /**
+   * Checks a current code of a signed-in principal's authenticator (to disable it or renew its recovery
+   * codes), inside the lockout: a wrong code counts as a failed login, so a stolen session cannot guess codes
+   * there without end. True when the code was good (and is now used).
+   */
+  async confirmCode(principal: Principal, otp: string, address: string): Promise<boolean> {
+    const attempt: LoginAttempt = { name: principal.qualifiedName, password: '', address, via: 'session' };
+    const admission = await this.admitted(
+      principalAccount(principal),
+      attempt,
+      principal.tenantId,
+      principal.store,
+    );
+    const good = (await this.secondFactor?.verifyCode(principal, otp)) === true;
+    if (good) await this.guard.succeeded(admission);
+    else await this.guard.failed(admission);
+    return good;
+  }
+
   /** The guard's admission, or its `LoginLocked` counted and audited. */
   private async admitted(
     account: FailureSubject | undefined,

@@ -198,6 +198,19 @@ describe.each(['sqlite', 'postgres'] as const)('TOTP second factor on %s', (kind
       state: 'active',
       recoveryCodesLeft: 10,
     });
+    // A wrong code on a signed-in route counts as a failed login: a stolen session cannot guess codes there.
+    const bad = ['000000', '111111', '222222'].find((code) =>
+      [-1, 0, 1, 2, 3].every((d) => hotp(key, step + d) !== code),
+    ) as string;
+    const guessed = await bearer('POST', '/api/v1/me/totp/recovery-codes', token, { otp: bad });
+    expect(guessed.status).toBe(403);
+    const counted = await t.server.context.database.db
+      .selectFrom('login_failures')
+      .select('failures')
+      .where('kind', '=', 'account')
+      .where('subject', 'like', '%/PRIMARY/carol')
+      .executeTakeFirst();
+    expect(counted?.failures).toBe(1);
     const renewed = await bearer('POST', '/api/v1/me/totp/recovery-codes', token, {
       otp: hotp(key, step + 2),
     });

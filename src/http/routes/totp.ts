@@ -113,7 +113,7 @@ export const totpRoutes: FastifyPluginAsyncTypebox<{
       const principal = principalOf(request);
       const { otp, password } = request.body ?? {};
       const proven = otp
-        ? await factor.verifyCode(principal, otp)
+        ? await context.authenticator.confirmCode(principal, otp, request.ip)
         : password !== undefined &&
           (await context.authenticator.confirmPassword(principal, password, request.ip));
       if (!proven)
@@ -143,7 +143,7 @@ export const totpRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const principal = principalOf(request);
-      if (!(await factor.verifyCode(principal, request.body.otp)))
+      if (!(await context.authenticator.confirmCode(principal, request.body.otp, request.ip)))
         throw new TesseraError(
           'FORBIDDEN',
           'The code is wrong or was already used, or no authenticator is active.',
