@@ -35,6 +35,8 @@ export type ErrorCode =
   | 'MAINTENANCE'
   | 'TOO_MANY_ATTEMPTS'
   | 'PASSWORD_EXPIRED'
+  | 'SECOND_FACTOR_REQUIRED'
+  | 'SECOND_FACTOR_ENROLMENT_REQUIRED'
   | 'INTERNAL';
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
@@ -70,6 +72,10 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   MAINTENANCE: 503,
   TOO_MANY_ATTEMPTS: 429,
   PASSWORD_EXPIRED: 403,
+  /** The password was right; a TOTP code (or a recovery code) must come with it. */
+  SECOND_FACTOR_REQUIRED: 401,
+  /** An admin whose tenant requires a second factor has none yet: only enrolment is open to them. */
+  SECOND_FACTOR_ENROLMENT_REQUIRED: 403,
   INTERNAL: 500,
 };
 

@@ -3,6 +3,7 @@ import { logout, onSessionExpired } from './api';
 import { LoginDialog } from './components/LoginDialog';
 import { LoginForm } from './components/LoginForm';
 import { MaintenanceBanner, MaintenanceProvider } from './maintenance';
+import { AccountPage } from './pages/AccountPage';
 import { AuditPage } from './pages/AuditPage';
 import { ClusterPage } from './pages/ClusterPage';
 import { LockoutsPage } from './pages/LockoutsPage';
@@ -68,6 +69,7 @@ export function App() {
     <MaintenanceProvider>
       <Shell
         user={user}
+        onEnrolled={() => setUser({ ...user, mustEnrolSecondFactor: false })}
         onLogout={async () => {
           await logout();
           setUser(undefined);
@@ -88,12 +90,23 @@ export function App() {
   );
 }
 
-function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) {
-  const pages = PAGES.filter((page) => user.isSuperAdmin || !page.superOnly);
+function Shell({
+  user,
+  onLogout,
+  onEnrolled,
+}: {
+  user: SessionUser;
+  onLogout: () => void;
+  onEnrolled: () => void;
+}) {
+  // An admin who must enrol a second factor first sees the Account page only (the API refuses the rest).
+  const pages = PAGES.filter((page) =>
+    user.mustEnrolSecondFactor ? page.id === 'account' : user.isSuperAdmin || !page.superOnly,
+  );
   const [page, go] = usePage(user.isSuperAdmin ? 'tenants' : 'userstores');
   const [tenant, setTenant] = useState(user.tenant);
   const current = pages.find((p) => p.id === page) ?? pages[0];
-  const tenantPage = current && !current.superOnly;
+  const tenantPage = current && !current.superOnly && current.id !== 'account';
   const [menuOpen, setMenuOpen] = useState(false);
   const navId = useId();
   return (
@@ -149,6 +162,7 @@ function Shell({ user, onLogout }: { user: SessionUser; onLogout: () => void }) 
           <PageBody
             page={current.id}
             tenant={tenant}
+            onEnrolled={onEnrolled}
             onManage={(domain) => {
               setTenant(domain);
               go('users');
@@ -167,9 +181,11 @@ function PageBody({
   tenant,
   onManage,
   onTenantDeleted,
+  onEnrolled,
 }: {
   page: PageId;
   tenant: string;
+  onEnrolled: () => void;
   onManage: (domain: string) => void;
   onTenantDeleted: (domain: string) => void;
 }) {
@@ -194,5 +210,7 @@ function PageBody({
       return <ClusterPage />;
     case 'upgrade':
       return <UpgradePage />;
+    case 'account':
+      return <AccountPage onEnrolled={onEnrolled} />;
   }
 }

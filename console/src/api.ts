@@ -91,12 +91,25 @@ export async function api<T>(method: string, path: string, options: RequestOptio
   }
 }
 
-/** Logs in: a session token for the calls that follow. */
-export async function login(username: string, password: string): Promise<Session> {
+/** A TOTP code or a recovery code, for an account with two-factor sign-in. */
+export interface SecondFactor {
+  otp?: string;
+  recoveryCode?: string;
+}
+
+/**
+ * Logs in: a session token for the calls that follow. An account with two-factor sign-in answers
+ * `SECOND_FACTOR_REQUIRED` to the password alone; the form then asks for the code and calls this again.
+ */
+export async function login(
+  username: string,
+  password: string,
+  secondFactor: SecondFactor = {},
+): Promise<Session> {
   const response = await fetch('/api/v1/sessions', {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
-    body: JSON.stringify({ username, password }),
+    body: JSON.stringify({ username, password, ...secondFactor }),
   });
   if (!response.ok) throw await errorOf(response);
   const session = (await response.json()) as Session;

@@ -11,6 +11,7 @@ export const PAGES = [
   { id: 'password-policy', title: 'Password policy', superOnly: false },
   { id: 'cluster', title: 'Cluster', superOnly: true },
   { id: 'upgrade', title: 'Upgrade', superOnly: true },
+  { id: 'account', title: 'Account', superOnly: false },
 ] as const;
 
 export type PageId = (typeof PAGES)[number]['id'];

@@ -6,6 +6,8 @@ export interface SessionUser {
   roles: string[];
   isTenantAdmin: boolean;
   isSuperAdmin: boolean;
+  /** The tenant requires a second factor of admins and this one has none: only the Account page is open. */
+  mustEnrolSecondFactor?: boolean;
 }
 
 export interface Session {
@@ -208,4 +210,19 @@ export interface Journal {
 export interface UpgradeReport {
   text: string;
   journal: Journal;
+}
+
+/** `GET /me/totp`: the signed-in user's authenticator. */
+export interface TotpStatus {
+  state: 'none' | 'pending' | 'active';
+  recoveryCodesLeft: number;
+  requiredForAdmins: boolean;
+}
+
+/** `POST /me/totp`: a new secret, active once confirmed with a code. */
+export interface TotpEnrolment {
+  secret: string;
+  uri: string;
+  digits: number;
+  period: number;
 }

@@ -181,6 +181,27 @@ export interface AppSessionsTable {
   user_agent: string;
 }
 
+/**
+ * One account's TOTP authenticator (2.1.0): `account` is `<STORE>/<lower-cased name>` in the tenant, as the
+ * lockout counts it. `secret` is sealed (identity/totp/secret-box.ts); `confirmed_at` null while enrolment
+ * waits for a first code; `last_step` the newest time step whose code was used (replay protection).
+ */
+export interface TotpAuthenticatorsTable {
+  tenant_id: number;
+  account: string;
+  secret: string;
+  confirmed_at: number | null;
+  last_step: number | null;
+  created_at: number;
+}
+
+/** An unused recovery code of an authenticator, by its SHA-256 (hex); used codes are deleted (2.1.0). */
+export interface TotpRecoveryCodesTable {
+  tenant_id: number;
+  account: string;
+  digest: string;
+}
+
 export interface Schema {
   tessera_schema_history: SchemaHistoryTable;
   tenants: TenantsTable;
@@ -199,4 +220,6 @@ export interface Schema {
   tenant_settings: TenantSettingsTable;
   login_failures: LoginFailuresTable;
   app_sessions: AppSessionsTable;
+  totp_authenticators: TotpAuthenticatorsTable;
+  totp_recovery_codes: TotpRecoveryCodesTable;
 }

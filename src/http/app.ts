@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { SUPER_TENANT_DOMAIN, SUPER_TENANT_ID } from '../home/layout.js';
+import { SecondFactorRequired } from '../identity/authenticator.js';
 import { idleSecondsFromEnvironment, SessionStore } from '../identity/sessions.js';
 import { PACKAGE_VERSION } from '../package-root.js';
 import { RecentLookups } from '../tenants/recent-lookups.js';
@@ -25,8 +26,10 @@ import { passwordChangeRoutes } from './routes/password-change.js';
 import { passwordPolicyRoutes } from './routes/password-policy.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
+import { secondFactorSettingsRoutes } from './routes/second-factor-settings.js';
 import { sessionLoginRoutes, sessionRoutes } from './routes/sessions.js';
 import { tenantRoutes } from './routes/tenants.js';
+import { totpRoutes } from './routes/totp.js';
 import { upgradeRoutes } from './routes/upgrade.js';
 import { userRoutes } from './routes/users.js';
 import { userStoreRoutes } from './routes/userstores.js';
@@ -101,6 +104,8 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(auditRoutes, { context });
         await admin.register(auditRetentionRoutes, { context });
         await admin.register(appSessionRoutes, { context });
+        await admin.register(totpRoutes, { context, sessions });
+        await admin.register(secondFactorSettingsRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
@@ -135,12 +140,13 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
     tenants: appTenants,
     sessions: context.appSessions,
     authenticate: async (tenantDomain, username, password, address, appName) => {
-      const principal = await context.authenticator.authenticateInTenant(tenantDomain, {
-        name: username,
-        password,
-        address,
-        via: `app:${appName}`,
-      });
+      // An app's Basic login has no room for a TOTP code: an account with an authenticator is refused here.
+      const principal = await context.authenticator
+        .authenticateInTenant(tenantDomain, { name: username, password, address, via: `app:${appName}` })
+        .catch((error: unknown) => {
+          if (error instanceof SecondFactorRequired) return undefined;
+          throw error;
+        });
       return (
         principal && { username: principal.qualifiedName, roles: principal.roles, store: principal.store }
       );

@@ -11,6 +11,8 @@ import type { Authenticator } from '../identity/authenticator.js';
 import type { IdentityHousekeeping } from '../identity/housekeeping.js';
 import type { LockoutSettings } from '../identity/lockout-settings.js';
 import type { LoginFailures } from '../identity/login-failures.js';
+import type { SecondFactor } from '../identity/second-factor.js';
+import type { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
 import type { Registry } from '../registry/registry.js';
 import type { ServerMetrics } from '../telemetry/metrics.js';
@@ -48,6 +50,10 @@ export interface ServerContext {
   lockout: { settings: LockoutSettings; failures: LoginFailures };
   /** Sessions of users signed in to apps (README, Signing in to apps), in the database. */
   appSessions: AppSessions;
+  /** TOTP authenticators and recovery codes (README, Two-factor sign-in), which the authenticator asks too. */
+  secondFactor: SecondFactor;
+  /** Each tenant's `second_factor` setting (required for admins or not). */
+  secondFactorSettings: SecondFactorSettings;
   metrics: ServerMetrics;
   /** The cluster's shared cache (Redis or this process's memory), for health details. */
   cache: SharedCache;

@@ -9,6 +9,7 @@ import type { AuditLog } from './audit-log.js';
 import type { FailureSubject } from './login-failures.js';
 import { type LoginAdmission, type LoginGuard, LoginLocked, normaliseAddress } from './login-guard.js';
 import type { PasswordAge } from './password-age.js';
+import type { SecondFactor, SecondFactorProof, SecondFactorVerdict } from './second-factor.js';
 
 /** Who is calling, once their credentials checked out. */
 export interface Principal {
@@ -23,6 +24,11 @@ export interface Principal {
   isTenantAdmin: boolean;
   /** A tenant admin of the super tenant: manages every tenant. */
   isSuperAdmin: boolean;
+  /**
+   * An admin whose tenant requires a second factor and who has none yet: the admin API lets them enrol
+   * one and nothing else (README, Two-factor sign-in). Absent for everyone else.
+   */
+  mustEnrolSecondFactor?: true;
 }
 
 /** Which login path an attempt came by, as the audit trail names it. */
@@ -41,6 +47,30 @@ export interface LoginAttempt {
    * and is the one thing it may be used for. Every other path refuses it with PASSWORD_EXPIRED.
    */
   allowExpired?: boolean;
+  /** A TOTP code or a recovery code, for an account with an authenticator (README, Two-factor sign-in). */
+  secondFactor?: SecondFactorProof;
+}
+
+/**
+ * The password was right and the account has an active authenticator, but no code came with it (`wrong`:
+ * one came and was wrong or already used, and was counted as a failed login). 401 SECOND_FACTOR_REQUIRED.
+ * A login path that asks for the code on a page of its own keeps `principal` (never shown to the client)
+ * and calls `Authenticator.completeSecondFactor` with the code.
+ */
+export class SecondFactorRequired extends TesseraError {
+  constructor(
+    readonly principal: Principal,
+    readonly wrong: boolean,
+    /** The password was right but past the policy's maximum age: the code's page must not open a session. */
+    readonly passwordExpired = false,
+  ) {
+    super(
+      'SECOND_FACTOR_REQUIRED',
+      wrong
+        ? 'The code is wrong or was already used: type the code your authenticator shows now, or a recovery code.'
+        : 'This account uses two-factor sign-in: send the code of its authenticator as `otp` (or a recovery code as `recoveryCode`).',
+    );
+  }
 }
 
 /** Why a login was refused (never told to the caller, who always gets the same answer). */
@@ -83,6 +113,8 @@ export class Authenticator {
     private readonly audit?: AuditLog,
     /** The password policy's maximum age; without it no password expires. */
     private readonly passwordAge?: PasswordAge,
+    /** TOTP, asked once the password checked out; without it no account has a second factor. */
+    private readonly secondFactor?: SecondFactor,
   ) {
     // The first refusal must not be the one that pays for making the dummy hash.
     prepareDummyHash().catch(() => {});
@@ -138,40 +170,145 @@ export class Authenticator {
     store?: string,
   ): Promise<Principal | undefined> {
     const auditIn = tenantId ?? SUPER_TENANT_ID;
-    let admission: LoginAdmission;
-    try {
-      admission = await this.guard.admit(account, attempt.address, tenantId);
-    } catch (error) {
-      if (error instanceof LoginLocked) {
-        this.count('locked');
-        await this.record(auditIn, attempt, 'login.locked', `locked-${error.locked}`, store);
-      }
-      throw error;
-    }
+    const admission = await this.admitted(account, attempt, tenantId, store);
     const outcome = await check();
-    if ('principal' in outcome && outcome.expired) {
-      // The right password, so no guess to count; but no login either, except on the path that changes it.
-      await this.guard.succeeded(admission);
-      this.count('expired');
-      const action = attempt.allowExpired ? 'login.success' : 'login.failure';
-      await this.record(auditIn, attempt, action, 'password-expired', outcome.principal.store);
-      if (attempt.allowExpired) return outcome.principal;
-      throw new TesseraError(
-        'PASSWORD_EXPIRED',
-        `The password of ${outcome.principal.qualifiedName} has expired: change it to log in.`,
-        { hint: 'POST /api/v1/password {username, currentPassword, newPassword}' },
-      );
-    }
-    if ('principal' in outcome) {
-      await this.guard.succeeded(admission);
-      this.count('success');
-      await this.record(auditIn, attempt, 'login.success', 'ok', outcome.principal.store);
-      return outcome.principal;
-    }
+    if ('principal' in outcome)
+      return this.afterPassword(admission, outcome.principal, attempt, outcome.expired === true);
     await this.guard.failed(admission);
     this.count('failure');
     await this.record(auditIn, attempt, 'login.failure', outcome.reason, outcome.store ?? store);
     return undefined;
+  }
+
+  /**
+   * Checks a signed-in principal's password again (to disable their second factor), inside the lockout: a
+   * wrong one counts as a failed login, so a session left open is no way to guess the password.
+   */
+  async confirmPassword(principal: Principal, password: string, address: string): Promise<boolean> {
+    const account = principalAccount(principal);
+    const attempt: LoginAttempt = { name: principal.qualifiedName, password, address, via: 'session' };
+    const admission = await this.admitted(account, attempt, principal.tenantId, principal.store);
+    const store = this.stores.store(principal.tenantId, principal.store);
+    const user = store ? await store.authenticate(principal.username, password) : undefined;
+    if (user) await this.guard.succeeded(admission);
+    else await this.guard.failed(admission);
+    return user !== undefined;
+  }
+
+  /**
+   * Checks a current code of a signed-in principal's authenticator (to disable it or renew its recovery
+   * codes), inside the lockout: a wrong code counts as a failed login, so a stolen session cannot guess codes
+   * there without end. True when the code was good (and is now used).
+   */
+  async confirmCode(principal: Principal, otp: string, address: string): Promise<boolean> {
+    const attempt: LoginAttempt = { name: principal.qualifiedName, password: '', address, via: 'session' };
+    const admission = await this.admitted(
+      principalAccount(principal),
+      attempt,
+      principal.tenantId,
+      principal.store,
+    );
+    const good = (await this.secondFactor?.verifyCode(principal, otp)) === true;
+    if (good) await this.guard.succeeded(admission);
+    else await this.guard.failed(admission);
+    return good;
+  }
+
+  /** The guard's admission, or its `LoginLocked` counted and audited. */
+  private async admitted(
+    account: FailureSubject | undefined,
+    attempt: LoginAttempt,
+    tenantId: number | undefined,
+    store: string | undefined,
+  ): Promise<LoginAdmission> {
+    try {
+      return await this.guard.admit(account, attempt.address, tenantId);
+    } catch (error) {
+      if (error instanceof LoginLocked) {
+        this.count('locked');
+        await this.record(
+          tenantId ?? SUPER_TENANT_ID,
+          attempt,
+          'login.locked',
+          `locked-${error.locked}`,
+          store,
+        );
+      }
+      throw error;
+    }
+  }
+
+  /**
+   * The second step of a login whose password was checked earlier, on a page of its own: `principal` is the
+   * one `SecondFactorRequired` carried. Goes through the lockout like a password: refused with 429 while the
+   * account or address is locked, a wrong code counted as a failed login. The principal on success;
+   * `SecondFactorRequired` (with `wrong`) otherwise.
+   */
+  async completeSecondFactor(
+    principal: Principal,
+    proof: SecondFactorProof,
+    attempt: Omit<LoginAttempt, 'password' | 'secondFactor'>,
+    passwordExpired = false,
+  ): Promise<Principal> {
+    const account = principalAccount(principal);
+    const full: LoginAttempt = { ...attempt, password: '', secondFactor: proof };
+    const admission = await this.admitted(account, full, principal.tenantId, principal.store);
+    return this.afterPassword(admission, principal, full, passwordExpired);
+  }
+
+  /**
+   * Asks the second factor once the password checked out: only a login complete with it resets the account's
+   * count (a right password alone must not, or guessing codes between two password logins would never lock);
+   * a wrong code is a failed login; no code at all is neither, and is told to the caller.
+   */
+  private async afterPassword(
+    admission: LoginAdmission,
+    principal: Principal,
+    attempt: LoginAttempt,
+    passwordExpired: boolean,
+  ): Promise<Principal> {
+    const auditIn = principal.tenantId;
+    const verdict: SecondFactorVerdict = this.secondFactor
+      ? await this.secondFactor.judge(principal, attempt.secondFactor)
+      : { kind: 'none', enrolmentRequired: false };
+    if (verdict.kind === 'missing') {
+      await this.record(auditIn, attempt, 'login.second-factor.required', 'no-code', principal.store);
+      throw new SecondFactorRequired(principal, false, passwordExpired);
+    }
+    if (verdict.kind === 'wrong') {
+      await this.guard.failed(admission);
+      this.count('failure');
+      await this.record(auditIn, attempt, 'login.second-factor.failure', 'wrong-code', principal.store);
+      throw new SecondFactorRequired(principal, true, passwordExpired);
+    }
+    if (passwordExpired) {
+      // Asked after the second factor, so that a password alone does not learn that it is right. The right
+      // credentials, so no guess to count; but no login either, except on the path that changes the password.
+      await this.guard.succeeded(admission);
+      this.count('expired');
+      const action = attempt.allowExpired ? 'login.success' : 'login.failure';
+      await this.record(auditIn, attempt, action, 'password-expired', principal.store);
+      if (attempt.allowExpired) return principal;
+      throw new TesseraError(
+        'PASSWORD_EXPIRED',
+        `The password of ${principal.qualifiedName} has expired: change it to log in.`,
+        { hint: 'POST /api/v1/password {username, currentPassword, newPassword}' },
+      );
+    }
+    await this.guard.succeeded(admission);
+    this.count('success');
+    if (verdict.kind === 'passed') {
+      await this.record(auditIn, attempt, 'login.second-factor.success', verdict.method, principal.store);
+      if (verdict.method === 'recovery-code')
+        await this.audit?.record(auditIn, principal, 'totp.recovery-used', principal.qualifiedName, {
+          left: verdict.recoveryCodesLeft ?? null,
+          address: normaliseAddress(attempt.address),
+        });
+    }
+    await this.record(auditIn, attempt, 'login.success', 'ok', principal.store);
+    return verdict.kind === 'none' && verdict.enrolmentRequired
+      ? { ...principal, mustEnrolSecondFactor: true }
+      : principal;
   }
 
   /** One audit row; AuditLog logs a failed write and never throws, so a login never fails for it. */
@@ -238,6 +375,15 @@ export class Authenticator {
  */
 export function accountSubject(tenant: number | string, store: string, name: string): string {
   return `${tenant}/${store}/${name.toLowerCase()}`;
+}
+
+/** The lockout's account subject of a principal that passed its password. */
+function principalAccount(principal: Principal): FailureSubject {
+  return {
+    kind: 'account',
+    subject: accountSubject(principal.tenantId, principal.store, principal.username),
+    tenantId: principal.tenantId,
+  };
 }
 
 /**

@@ -138,6 +138,22 @@ export class SessionStore {
     return own.length;
   }
 
+  /**
+   * Changes the principal of every session of one user (an admin who had to enrol a second factor has
+   * now: their sessions are no longer limited to enrolment).
+   */
+  updateUser(
+    tenantId: number,
+    store: string,
+    username: string,
+    change: (principal: Principal) => Principal,
+  ): void {
+    for (const key of this.byOwner.get(ownerKey(tenantId, store, username)) ?? []) {
+      const entry = this.entries.get(key);
+      if (entry) entry.principal = change(entry.principal);
+    }
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -5,6 +5,7 @@ import type { TesseraConfig } from '../config/schema.js';
 import type { Database } from '../db/connection.js';
 import type { DatabaseTarget } from '../db/url.js';
 import { appRunsFolder, type HomeLayout } from '../home/layout.js';
+import { loadSecretsKey } from '../home/secrets-key.js';
 import type { ServerContext } from '../http/context.js';
 import { recheckInStores } from '../identity/app-session-recheck.js';
 import {
@@ -21,6 +22,10 @@ import { LockoutSettings } from '../identity/lockout-settings.js';
 import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
 import { PasswordAge } from '../identity/password-age.js';
+import { SecondFactor } from '../identity/second-factor.js';
+import { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
+import { SecretBox } from '../identity/totp/secret-box.js';
+import { TotpStore } from '../identity/totp/totp-store.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
@@ -197,6 +202,13 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     ),
     maxSeconds: secondsFromEnvironment(process.env.TESSERA_APP_SESSION_MAX_SECONDS, DEFAULT_APP_MAX_SECONDS),
   });
+  // TOTP keys are sealed with the home's conf/secrets.key (made at the first start), never kept plain.
+  const secondFactorSettings = new SecondFactorSettings(settings);
+  const secondFactor = new SecondFactor(
+    new TotpStore(database.db),
+    new SecretBox(loadSecretsKey(layout)),
+    secondFactorSettings,
+  );
   const context: ServerContext = {
     config,
     layout,
@@ -218,7 +230,10 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
       (outcome) => metrics.authentications.inc({ outcome }),
       audit,
       new PasswordAge(database.db, passwordPolicies),
+      secondFactor,
     ),
+    secondFactor,
+    secondFactorSettings,
     lockout: { settings: lockoutSettings, failures: loginFailures },
     appSessions,
     audit,

@@ -8,6 +8,7 @@ import { verifyDump } from '../db/copy/dump-read.js';
 import { verificationFailed } from '../db/copy/verification.js';
 import { TesseraError } from '../errors.js';
 import { type HomeLayout, homeLayout } from '../home/layout.js';
+import { SECRETS_KEY_FILE } from '../home/secrets-key.js';
 import type { Progress } from '../progress/progress.js';
 import { assertStartable, inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE, findRelease, getRelease } from '../releases/matrix.js';
@@ -53,6 +54,7 @@ const CONFIG_FOLDER = 'conf';
 const CONFIG_FILE = 'conf/tessera.toml';
 /** Where the exported `tessera.toml` goes, for the operator to compare. */
 export const IMPORTED_CONFIG_FILE = 'conf/tessera.imported.toml';
+const SECRETS_KEY_IN_HOME = `conf/${SECRETS_KEY_FILE}`;
 
 /**
  * `tessera import` (README, Command line): restores an export of the same release into a home whose database is empty
@@ -203,7 +205,8 @@ async function restoreFolders(
     for (const file of await filesUnder(exportedHome, folder)) {
       const to = path.join(layout.root, file === CONFIG_FILE ? IMPORTED_CONFIG_FILE : file);
       if (file === CONFIG_FILE) exportedConfig = to;
-      else if (existsSync(to)) continue;
+      // The secrets key goes with the database whose secrets it sealed: the home's first-start one has none.
+      else if (existsSync(to) && file !== SECRETS_KEY_IN_HOME) continue;
       await mkdir(path.dirname(to), { recursive: true });
       await cp(path.join(exportedHome, file), to, { force: true, verbatimSymlinks: true });
       files.push(file);

@@ -32,9 +32,10 @@ async function waitForReady(url: string, child: ChildProcess): Promise<void> {
   throw new Error(`${url} never answered`);
 }
 
-/** What a first start writes that can hold a secret: the SQLite database, its -wal and -shm, the config, the log. */
+/** What a first start writes that can hold a secret: the SQLite database, its -wal and -shm, the config, the secrets key, the log. */
 const FIRST_START_FILES = [
   'conf/tessera.toml',
+  'conf/secrets.key',
   'repository/database/tessera.db',
   'repository/database/tessera.db-wal',
   'repository/database/tessera.db-shm',

@@ -59,7 +59,7 @@ describe('expected schema snapshots', () => {
     }
   });
 
-  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, when a password was set, app sessions', () => {
+  it("lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, app sessions, TOTP authenticators, when a password was set, nodes' app reports", () => {
     for (const kind of DATABASE_KINDS) {
       for (const from of ['2.0.0', '2.0.1']) {
         const additions = schemaAdditions(expectedSchema(from, kind), expectedSchema('2.1.0', kind));
@@ -67,11 +67,13 @@ describe('expected schema snapshots', () => {
           'app_sessions',
           'login_failures',
           'tenant_settings',
+          'totp_authenticators',
+          'totp_recovery_codes',
           'webapp_version_chunks',
           'webapp_versions',
           'webapps',
         ]);
-        expect(additions.columns).toEqual(['users.password_changed_at']);
+        expect(additions.columns).toEqual(['cluster_nodes.apps_status', 'users.password_changed_at']);
       }
     }
   });

@@ -40,6 +40,7 @@ describe('first start', () => {
       expect(server.firstStart).toBe(true);
       for (const dir of [
         'conf/tessera.toml',
+        'conf/secrets.key',
         'repository/database/tessera.db',
         'repository/deployment/server/webapps',
         'repository/deployment/server/userstores',

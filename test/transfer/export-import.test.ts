@@ -10,6 +10,7 @@ import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import { isTesseraError } from '../../src/errors.js';
 import { ensureHomeLayout, homeLayout } from '../../src/home/layout.js';
+import { loadSecretsKey, secretsKeyPath } from '../../src/home/secrets-key.js';
 import { buildFixture } from '../../src/releases/fixtures/build.js';
 import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { bootstrapDatabase } from '../../src/server/bootstrap.js';
@@ -95,6 +96,8 @@ describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
       mkdirSync(path.join(root, folder), { recursive: true });
       writeFileSync(path.join(root, folder, 'orders.json'), content);
     }
+    // The key a server made at its first start, which sealed the database's TOTP secrets.
+    loadSecretsKey(homeLayout(root));
     exported = path.join(scratch.home, 'export.tar.gz');
     await exportHome({ home: root, out: exported });
   });
@@ -105,7 +108,13 @@ describe.each(DATABASE_KINDS)('export and import on %s', (kind) => {
   it('restores rows, ids and folders exactly into a home fresh from a first start', async () => {
     const target = await newHome(kind, 'import', scratches, true);
     const ownConfig = readFileSync(path.join(target.root, 'conf', 'tessera.toml'), 'utf8');
+    const ownKey = loadSecretsKey(homeLayout(target.root));
     const summary = await importHome({ home: target.root, input: exported });
+    // The secrets key goes with the rows it sealed: the exported one replaces the first start's.
+    const importedKey = loadSecretsKey(homeLayout(target.root));
+    expect(importedKey).toEqual(loadSecretsKey(homeLayout(source.root)));
+    expect(importedKey).not.toEqual(ownKey);
+    expect(readFileSync(secretsKeyPath(homeLayout(target.root)), 'utf8')).not.toBe('');
 
     const [want, got] = await Promise.all([withDatabase(source, allRows), withDatabase(target, allRows)]);
     expect(got).toEqual(want);

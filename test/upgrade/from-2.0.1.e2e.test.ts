@@ -33,6 +33,8 @@ const NEW_TABLES = [
   'app_sessions',
   'login_failures',
   'tenant_settings',
+  'totp_authenticators',
+  'totp_recovery_codes',
   'webapp_version_chunks',
   'webapp_versions',
   'webapps',

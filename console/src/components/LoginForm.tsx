@@ -1,9 +1,10 @@
 import { type FormEvent, useState } from 'react';
-import { ApiError, login, logout } from '../api';
+import { ApiError, login, logout, type SecondFactor } from '../api';
 import type { Session } from '../types';
 import { ChangePasswordForm } from './ChangePasswordForm';
 import { Field } from './Field';
 import { Notice } from './Notice';
+import { SecondFactorStep } from './SecondFactorStep';
 
 interface LoginFormProps {
   onLoggedIn: (session: Session) => void;
@@ -18,8 +19,28 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
   const [errors, setErrors] = useState<{ username?: string; password?: string }>({});
   const [failure, setFailure] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  /** The password checked out and the account has an authenticator: its code is asked next. */
+  const [codeAsked, setCodeAsked] = useState(false);
   // The password that was refused as expired: the form to change it replaces this one.
   const [expired, setExpired] = useState<string>();
+
+  /** Logs in with the password typed (and a code, once asked); an expired password opens the change form. */
+  async function finish(secondFactor: SecondFactor = {}, withPassword = password) {
+    let session: Session;
+    try {
+      session = await login(username.trim(), withPassword, secondFactor);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'PASSWORD_EXPIRED')) throw error;
+      setCodeAsked(false);
+      setExpired(withPassword);
+      return;
+    }
+    if (!session.user.isTenantAdmin) {
+      await logout();
+      throw new Error('This account is not an administrator of its tenant.');
+    }
+    onLoggedIn(session);
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -36,15 +57,15 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
     setBusy(true);
     setFailure(undefined);
     try {
-      const session = await login(username.trim(), withPassword);
-      if (!session.user.isTenantAdmin) {
-        await logout();
-        throw new Error('This account is not an administrator of its tenant.');
-      }
-      onLoggedIn(session);
+      await finish({}, withPassword);
     } catch (error) {
-      if (error instanceof ApiError && error.code === 'PASSWORD_EXPIRED') setExpired(withPassword);
-      else setFailure(error);
+      if (error instanceof ApiError && error.code === 'SECOND_FACTOR_REQUIRED') {
+        // The code's step logs in with this password (a new one, after a change).
+        setPassword(withPassword);
+        setCodeAsked(true);
+        return;
+      }
+      setFailure(error);
       setPassword('');
     } finally {
       setBusy(false);
@@ -61,6 +82,16 @@ export function LoginForm({ onLoggedIn, username: fixedName }: LoginFormProps) {
           void logIn(newPassword);
         }}
         onCancel={() => setExpired(undefined)}
+      />
+    );
+  if (codeAsked)
+    return (
+      <SecondFactorStep
+        onSubmit={finish}
+        onCancel={() => {
+          setCodeAsked(false);
+          setPassword('');
+        }}
       />
     );
   return (

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TesseraError } from '../../errors.js';
-import type { Principal } from '../../identity/authenticator.js';
+import { type Principal, SecondFactorRequired } from '../../identity/authenticator.js';
 import { parseBasicAuth } from '../../identity/basic-credentials.js';
 import type { LiveSession, SessionStore } from '../../identity/sessions.js';
 import { ADMIN_ROLE } from '../../tenants/service.js';
@@ -50,13 +50,30 @@ export function requireAdminAuth(
         return sessionExpired(reply, refusal);
       }
       if (session.recheckDue) sessions.checked(token);
+      if (session.principal.mustEnrolSecondFactor && !ENROLMENT_ROUTES.has(request.routeOptions.url ?? ''))
+        throw new TesseraError(
+          'SECOND_FACTOR_ENROLMENT_REQUIRED',
+          'Your tenant requires admins to use two-factor sign-in: enrol an authenticator first (POST /api/v1/me/totp, then POST /api/v1/me/totp/confirm).',
+        );
       request.principal = session.principal;
       request.sessionToken = token;
       return;
     }
     request.principal = await basicPrincipal(request, context);
+    if (request.principal.mustEnrolSecondFactor)
+      throw new TesseraError(
+        'SECOND_FACTOR_ENROLMENT_REQUIRED',
+        'Your tenant requires admins to use two-factor sign-in, and HTTP Basic cannot carry a code: log in to the console to enrol an authenticator, then open a session with POST /api/v1/sessions {username, password, otp} and send its token as Authorization: Bearer <token>.',
+      );
   });
 }
+
+/** What a session limited to enrolling a second factor may reach (and its own `sessions/current`). */
+const ENROLMENT_ROUTES: ReadonlySet<string> = new Set([
+  '/api/v1/me/totp',
+  '/api/v1/me/totp/confirm',
+  '/api/v1/sessions/current',
+]);
 
 /**
  * Why a live session may no longer be used, if it may not. A session does not outlive its tenant's
@@ -81,12 +98,22 @@ async function sessionRefusal(context: ServerContext, session: LiveSession): Pro
 export async function basicPrincipal(request: FastifyRequest, context: ServerContext): Promise<Principal> {
   const credentials = parseBasicAuth(request.headers.authorization);
   if (!credentials) throw new TesseraError('UNAUTHENTICATED', 'Authentication required (HTTP Basic).');
-  const principal = await context.authenticator.authenticate({
-    name: credentials.name,
-    password: credentials.password,
-    address: request.ip,
-    via: 'basic',
-  });
+  const principal = await context.authenticator
+    .authenticate({
+      name: credentials.name,
+      password: credentials.password,
+      address: request.ip,
+      via: 'basic',
+    })
+    .catch((error: unknown) => {
+      // Basic sends the password with every request and has no room for a code that changes every 30 s.
+      if (error instanceof SecondFactorRequired)
+        throw new TesseraError(
+          'SECOND_FACTOR_REQUIRED',
+          'This account uses two-factor sign-in, and HTTP Basic cannot carry its code: open a session with POST /api/v1/sessions {username, password, otp} and send its token as Authorization: Bearer <token>.',
+        );
+      throw error;
+    });
   if (!principal) throw new TesseraError('UNAUTHENTICATED', 'Invalid credentials.');
   return principal;
 }

@@ -13,7 +13,26 @@ const SessionUser = Type.Object({
   roles: Type.Array(Type.String()),
   isTenantAdmin: Type.Boolean(),
   isSuperAdmin: Type.Boolean(),
+  mustEnrolSecondFactor: Type.Optional(
+    Type.Boolean({
+      description:
+        'True when the tenant requires admins to use a second factor and this one has none: the session reaches only /me/totp until it is enrolled',
+    }),
+  ),
 });
+
+/** The second factor a login may carry (README, Two-factor sign-in), shared with `POST /authenticate`. */
+export const SecondFactorFields = {
+  otp: Type.Optional(
+    Type.String({ maxLength: 16, description: "The current code of the account's authenticator app (TOTP)" }),
+  ),
+  recoveryCode: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: 'One of the recovery codes, instead of `otp`; each works once',
+    }),
+  ),
+};
 
 const SessionBody = Type.Object({
   token: Type.String({ description: 'Send as `Authorization: Bearer <token>` to every admin route' }),
@@ -28,6 +47,7 @@ function userOf(principal: Principal) {
     roles: principal.roles,
     isTenantAdmin: principal.isTenantAdmin,
     isSuperAdmin: principal.isSuperAdmin,
+    ...(principal.mustEnrolSecondFactor ? { mustEnrolSecondFactor: true } : {}),
   };
 }
 
@@ -44,10 +64,13 @@ export const sessionLoginRoutes: FastifyPluginAsyncTypebox<{
         tags: ['sessions'],
         summary:
           'Log in (tenant admins and the super admin): a Bearer token for the admin API, kept in this node only, expiring when idle',
+        description:
+          'An account with an authenticator gets 401 `SECOND_FACTOR_REQUIRED` for its password alone, and a session with `otp` (or `recoveryCode`) beside it.',
         security: [],
         body: Type.Object({
           username: Type.String({ minLength: 1, maxLength: 600 }),
           password: Type.String({ maxLength: 1024 }),
+          ...SecondFactorFields,
         }),
         response: { 201: SessionBody, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody },
       },
@@ -58,6 +81,7 @@ export const sessionLoginRoutes: FastifyPluginAsyncTypebox<{
         password: request.body.password,
         address: request.ip,
         via: 'session',
+        secondFactor: { otp: request.body.otp, recoveryCode: request.body.recoveryCode },
       });
       if (!principal) return sessionExpired(reply, 'Invalid credentials.');
       // The console is the only client of sessions, and everything in it needs an admin: anyone else

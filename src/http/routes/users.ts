@@ -97,6 +97,8 @@ export const userRoutes: FastifyPluginAsyncTypebox<{
       }
       sessions?.revokeUser(tenant.id, store.domain, name);
       await context.appSessions.endUser(tenant.id, store.domain, name);
+      // A user created again under this name must not inherit the deleted one's authenticator.
+      await context.secondFactor.remove(tenant.id, store.domain, name);
       await context.audit.record(tenant.id, principal, 'user.delete', request.params.username);
       return reply.status(204).send(null);
     },

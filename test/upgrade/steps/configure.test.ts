@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -198,5 +198,16 @@ describe('configure step', () => {
     const config = loadConfigFile(path.join(newHome, 'conf', 'tessera.toml'));
     expect(config.database.url).toBe(context.plan.stagingUrl);
     expect(config.server.host).toBe('localhost');
+  });
+
+  it("carries the old home's conf/secrets.key, which sealed the database's TOTP secrets, owner-only", async () => {
+    scenario = await stepScenario('sqlite', { release: '1.0.0' });
+    const { context, oldHome, newHome } = scenario;
+    const key = `${Buffer.alloc(32, 7).toString('base64')}\n`;
+    writeFileSync(path.join(oldHome, 'conf', 'secrets.key'), key, { mode: 0o600 });
+    await configureStep.run(context, undefined);
+    const carried = path.join(newHome, 'conf', 'secrets.key');
+    expect(readFileSync(carried, 'utf8')).toBe(key);
+    expect(statSync(carried).mode & 0o777).toBe(0o600);
   });
 });

@@ -84,3 +84,25 @@ CREATE TABLE app_sessions (
   KEY app_sessions_expiry_idx (expires_at),
   CONSTRAINT app_sessions_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- TOTP second factor (issue 14): one authenticator per account (`<STORE>/<lower-cased name>`, as the
+-- lockout counts it), its secret sealed with the home's conf/secrets.key; recovery codes by SHA-256.
+CREATE TABLE totp_authenticators (
+  tenant_id INT NOT NULL,
+  account VARCHAR(400) NOT NULL,
+  secret VARCHAR(400) NOT NULL,
+  confirmed_at BIGINT,
+  last_step BIGINT,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, account),
+  CONSTRAINT totp_authenticators_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE totp_recovery_codes (
+  tenant_id INT NOT NULL,
+  account VARCHAR(400) NOT NULL,
+  digest CHAR(64) NOT NULL,
+  PRIMARY KEY (tenant_id, account, digest),
+  CONSTRAINT totp_recovery_codes_authenticator_fk FOREIGN KEY (tenant_id, account)
+    REFERENCES totp_authenticators (tenant_id, account) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

@@ -79,3 +79,23 @@ CREATE TABLE app_sessions (
 CREATE UNIQUE INDEX app_sessions_token_idx ON app_sessions (token_hash);
 CREATE INDEX app_sessions_user_idx ON app_sessions (tenant_id, store, username);
 CREATE INDEX app_sessions_expiry_idx ON app_sessions (expires_at);
+
+-- TOTP second factor (issue 14): one authenticator per account (`<STORE>/<lower-cased name>`, as the
+-- lockout counts it), its secret sealed with the home's conf/secrets.key; recovery codes by SHA-256.
+CREATE TABLE totp_authenticators (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  account VARCHAR(400) NOT NULL,
+  secret VARCHAR(400) NOT NULL,
+  confirmed_at BIGINT,
+  last_step BIGINT,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, account)
+);
+
+CREATE TABLE totp_recovery_codes (
+  tenant_id INTEGER NOT NULL,
+  account VARCHAR(400) NOT NULL,
+  digest CHAR(64) NOT NULL,
+  PRIMARY KEY (tenant_id, account, digest),
+  FOREIGN KEY (tenant_id, account) REFERENCES totp_authenticators (tenant_id, account) ON DELETE CASCADE
+);

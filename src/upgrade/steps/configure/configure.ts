@@ -1,6 +1,8 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import type { ConfigFormat } from '../../../config/config-format.js';
 import { isTesseraError } from '../../../errors.js';
+import { secretsKeyPath } from '../../../home/secrets-key.js';
 import {
   type ConfigUpgrade,
   formatConfigChanges,
@@ -97,6 +99,12 @@ export const configureStep: Step<'configure', ConfigureDetails> = {
     );
     for (const line of formatConfigChanges(config.changes)) progress.line(`  ${line}`);
     for (const warning of config.warnings) progress.line(`  warning: ${warning}`);
+    // The key that sealed the database's TOTP secrets goes with the database (homes of 2.1.0 on have one).
+    const oldKey = secretsKeyPath(context.oldLayout);
+    if (existsSync(oldKey)) {
+      await writeFileAtomic(secretsKeyPath(newLayout), await readFile(oldKey, 'utf8'), CONFIG_FILE_MODE);
+      progress.line(`Copied ${oldKey} into ${newLayout.conf}.`);
+    }
 
     // Store databases first: a store file must not be there before the database it names.
     const storeDatabases = [];
