@@ -122,6 +122,9 @@ describe('two-factor sign-in in the console', () => {
       'Users and roles',
       'Web applications',
       'Registry',
+      'Audit',
+      'Lockouts',
+      'Password policy',
       'Account',
     ]);
     expect(pageErrors).toEqual([]);
