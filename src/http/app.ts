@@ -8,6 +8,7 @@ import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMaintenanceGate } from './plugins/maintenance.js';
+import { registerOidc } from './plugins/oidc.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
@@ -17,6 +18,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
 import { lockoutRoutes } from './routes/lockouts.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { passwordPolicyRoutes } from './routes/password-policy.js';
 import { registryRoutes } from './routes/registry.js';
 import { roleRoutes } from './routes/roles.js';
@@ -93,11 +95,13 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(maintenanceRoutes, { context });
         await admin.register(lockoutRoutes, { context });
         await admin.register(auditRoutes, { context });
+        await admin.register(oidcRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
   );
 
+  await registerOidc(app, context);
   // Every request to a tenant's app names the tenant: its row is read once a second at most, not per request.
   const activeTenantIds = new RecentLookups(async (domain: string) => {
     const tenant = await context.tenants.get(domain);

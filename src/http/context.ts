@@ -8,6 +8,7 @@ import type { AuditLog } from '../identity/audit-log.js';
 import type { Authenticator } from '../identity/authenticator.js';
 import type { LockoutSettings } from '../identity/lockout-settings.js';
 import type { LoginFailures } from '../identity/login-failures.js';
+import type { OidcService } from '../identity/oidc/service.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
 import type { Registry } from '../registry/registry.js';
 import type { ServerMetrics } from '../telemetry/metrics.js';
@@ -39,6 +40,8 @@ export interface ServerContext {
   audit: AuditLog;
   /** Login lockout (README, Login lockout): each tenant's policy and the failures counted. */
   lockout: { settings: LockoutSettings; failures: LoginFailures };
+  /** Every tenant's OpenID Connect provider, clients and keys (README, OpenID Connect). */
+  oidc: OidcService;
   metrics: ServerMetrics;
   /** The cluster's shared cache (Redis or this process's memory), for health details. */
   cache: SharedCache;

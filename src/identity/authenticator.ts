@@ -25,7 +25,7 @@ export interface Principal {
 }
 
 /** Which login path an attempt came by, as the audit trail names it. */
-export type LoginPath = 'authenticate' | 'basic' | 'session' | `app:${string}`;
+export type LoginPath = 'authenticate' | 'basic' | 'session' | `app:${string}` | `oidc:${string}`;
 
 /** One login as a path received it: every path names the client's address, for the address's count. */
 export interface LoginAttempt {

@@ -11,6 +11,7 @@ import { Authenticator } from '../identity/authenticator.js';
 import { LockoutSettings } from '../identity/lockout-settings.js';
 import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
+import { OidcService } from '../identity/oidc/service.js';
 import { type NodeMaintenance, openNodeMaintenance } from '../maintenance/node.js';
 import { Registry } from '../registry/registry.js';
 import { AppMetrics } from '../telemetry/app-metrics.js';
@@ -165,6 +166,9 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   const lockoutSettings = new LockoutSettings(settings, logger);
   const loginGuard = new LoginGuard(loginFailures, lockoutSettings);
   const audit = new AuditLog(database.db, logger);
+  const oidc = new OidcService(database.db, stores, loginGuard, logger);
+  oidc.startPruning();
+  closers.add(async () => oidc.close());
   const context: ServerContext = {
     config,
     layout,
@@ -188,6 +192,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     ),
     lockout: { settings: lockoutSettings, failures: loginFailures },
     audit,
+    oidc,
     metrics,
     cache: cluster.cache,
     bus: cluster.bus,

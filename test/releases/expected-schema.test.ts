@@ -59,12 +59,15 @@ describe('expected schema snapshots', () => {
     }
   });
 
-  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, when a password was set', () => {
+  it('lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, OpenID Connect, when a password was set', () => {
     for (const kind of DATABASE_KINDS) {
       for (const from of ['2.0.0', '2.0.1']) {
         const additions = schemaAdditions(expectedSchema(from, kind), expectedSchema('2.1.0', kind));
         expect(additions.tables.sort()).toEqual([
           'login_failures',
+          'oidc_clients',
+          'oidc_keys',
+          'oidc_payloads',
           'tenant_settings',
           'webapp_version_chunks',
           'webapp_versions',

@@ -31,6 +31,9 @@ const BOB: [string, string] = [`bob@${DOMAIN}`, 'bob-pw-2'];
 /** The tables 2.1.0's scripts add; the upgrade records the home's apps in the three app-version ones. */
 const NEW_TABLES = [
   'login_failures',
+  'oidc_clients',
+  'oidc_keys',
+  'oidc_payloads',
   'tenant_settings',
   'webapp_version_chunks',
   'webapp_versions',

@@ -19,6 +19,9 @@ const NEW_SINCE_1_0 = {
     'webapps',
     'tenant_settings',
     'login_failures',
+    'oidc_clients',
+    'oidc_keys',
+    'oidc_payloads',
   ],
   newColumns: ['roles.is_system', 'users.is_system', 'users.password_algorithm', 'users.password_changed_at'],
 };
