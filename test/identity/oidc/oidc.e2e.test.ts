@@ -216,6 +216,44 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect provider on %s', 
       .executeTakeFirst();
     expect(counted?.failures).toBe(1);
 
+    // Four more wrong secrets make five, the account rule's limit: the next attempt, even with the right
+    // secret, is refused unchecked (429 with Retry-After) until an admin clears the lock.
+    const rightSecret = () =>
+      fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:${created.body.clientSecret}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=refresh_token&refresh_token=nothing',
+      });
+    for (let i = 0; i < 4; i++) {
+      const attempt = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          authorization: `Basic ${Buffer.from(`${clientId}:wrong-${i}`).toString('base64')}`,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: 'grant_type=refresh_token&refresh_token=nothing',
+      });
+      expect(attempt.status).toBe(401);
+    }
+    const locked = await rightSecret();
+    expect(locked.status).toBe(429);
+    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await locked.json()) as { error: string }).error).toBe('too_many_attempts');
+    expect(
+      (
+        await t.call('DELETE', `/api/v1/tenants/${ACME}/lockouts/OIDC-CLIENT%2F${clientId}`, {
+          as: ACME_ADMIN,
+        })
+      ).status,
+    ).toBe(204);
+    // Unlocked, the right secret authenticates the client (the refresh token is what is refused now).
+    const unlocked = await rightSecret();
+    expect(unlocked.status).toBe(400);
+    expect(((await unlocked.json()) as { error: string }).error).toBe('invalid_grant');
+
     const updated = await t.call('PUT', `/api/v1/tenants/${ACME}/oidc/clients/${clientId}`, {
       as: ACME_ADMIN,
       body: { name: 'Acme portal 2', type: 'confidential', redirectUris: ['https://portal.acme.com/cb2'] },
