@@ -29,12 +29,15 @@ export function asIssuerRequest(
   delete raw.headers.forwarded;
 }
 
-/** The URL a node is reached at when `server.public_url` is unset: its listen address and port. */
+/**
+ * The URL a node is reached at when `server.public_url` is unset: its listen address and port (127.0.0.1 for
+ * every address, as `tessera start` prints it).
+ */
 export function listenUrl(address: string | AddressInfo | null): string {
   if (address === null || typeof address === 'string') return 'http://localhost';
   const host =
     address.address === '0.0.0.0' || address.address === '::'
-      ? 'localhost'
+      ? '127.0.0.1'
       : address.family === 'IPv6'
         ? `[${address.address}]`
         : address.address;
