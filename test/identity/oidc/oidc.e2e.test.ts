@@ -144,7 +144,7 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect provider on %s', 
     expect(logins.body.entries[0]).toMatchObject({ actor: 'alice', target: `oidc:${publicClient.clientId}` });
   });
 
-  it('keeps tenants apart: a client of acme is unknown at beta, a user of beta cannot sign in at acme', async () => {
+  it('keeps tenants apart: a client of acme is unknown at beta, a user of beta cannot sign in at acme, guesses lock the sign-in page', async () => {
     const betaAuth = await fetch(
       `${t.server.url}/t/${BETA}/oidc/auth?client_id=${publicClient.clientId}&response_type=code&scope=openid&redirect_uri=${encodeURIComponent(REDIRECT)}`,
       { redirect: 'manual' },
@@ -163,6 +163,20 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect provider on %s', 
       expect(outcome.refused?.status).toBe(401);
       expect(outcome.refused?.text).toContain('Invalid user name or password.');
     }
+    // The sign-in page is behind the login lockout: a fifth wrong password locks the account (existing or not).
+    for (let i = 0; i < 5; i++) {
+      const refused = await signIn(new CookieJar(), start.url.href, REDIRECT, {
+        username: 'mallory',
+        password: `guess-${i}`,
+      });
+      expect(refused.refused?.status).toBe(401);
+    }
+    const locked = await signIn(new CookieJar(), start.url.href, REDIRECT, {
+      username: 'mallory',
+      password: 'guess-5',
+    });
+    expect(locked.refused?.status).toBe(429);
+    expect(locked.refused?.text).toContain('Too many failed logins');
     const betaAdmin = await t.call('GET', `/api/v1/tenants/${ACME}/oidc/clients`, {
       as: [`admin@${BETA}`, 'beta-admin-pw-1'],
     });
