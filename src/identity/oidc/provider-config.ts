@@ -53,7 +53,8 @@ export function providerConfiguration(input: TenantProviderInput): Record<string
     jwks: { keys: input.keys.signing },
     cookies: {
       keys: input.keys.cookieSecrets,
-      long: { signed: true, httpOnly: true, sameSite: 'lax' },
+      // Every tenant's session cookie has the same name: its path keeps one tenant's from replacing another's.
+      long: { signed: true, httpOnly: true, sameSite: 'lax', path: input.issuerPath },
       short: { signed: true, httpOnly: true, sameSite: 'lax' },
     },
     responseTypes: ['code'],

@@ -153,6 +153,21 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect provider on %s', 
     expect(await betaAuth.text()).toContain('invalid_client');
 
     const config = await discover(publicClient.clientId);
+    // A public client without PKCE is sent back with an error, no code.
+    const withoutPkce = new URL(`${issuer}/auth`);
+    for (const [name, value] of Object.entries({
+      client_id: publicClient.clientId,
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: REDIRECT,
+    }))
+      withoutPkce.searchParams.set(name, value);
+    const refusedPkce = await fetch(withoutPkce, { redirect: 'manual' });
+    const back = new URL(refusedPkce.headers.get('location') ?? '', issuer);
+    expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+    expect(back.searchParams.get('error')).toBe('invalid_request');
+    expect(back.searchParams.get('code')).toBeNull();
+
     const start = await startAuthorization(config, REDIRECT, 'openid');
     for (const username of ['bob', `bob@${BETA}`]) {
       const outcome = await signIn(new CookieJar(), start.url.href, REDIRECT, {
