@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Schema } from '../../db/schema.js';
+import type { OidcClientsTable, Schema } from '../../db/schema.js';
 import { TesseraError } from '../../errors.js';
 import type { AdapterPayload } from './adapter.js';
 import {
@@ -24,7 +24,7 @@ export interface ClientView {
   updatedAt: string;
 }
 
-type ClientRow = Schema['oidc_clients'] extends infer T ? { [K in keyof T]: T[K] } : never;
+type ClientRow = OidcClientsTable;
 
 /**
  * Each tenant's registered OpenID Connect clients (`oidc_clients`), written through the admin API and read by
