@@ -2,7 +2,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, startTestServer, type TestServer } from '../../helpers/server.js';
-import { CookieJar, signIn, startAuthorization } from './flow.js';
+import { browse, CookieJar, signIn, startAuthorization } from './flow.js';
 
 const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
 const ACME = 'acme.com';
@@ -178,6 +178,18 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect provider on %s', 
       expect(outcome.refused?.status).toBe(401);
       expect(outcome.refused?.text).toContain('Invalid user name or password.');
     }
+    // A form without this sign-in's token is refused before any password is checked; an unknown one is expired.
+    const jar = new CookieJar();
+    const toPage = await browse(jar, start.url.href);
+    const pageUrl = new URL(toPage.location ?? '', issuer).href;
+    expect(pageUrl).toMatch(/\/interaction\/[^/]+$/);
+    const forged = await browse(jar, `${pageUrl}/login`, { csrf: 'forged', ...ALICE });
+    expect(forged.status).toBe(403);
+    expect((await browse(new CookieJar(), `${pageUrl}/login`, { csrf: 'x', ...ALICE })).status).toBe(400);
+    const page = await browse(jar, pageUrl);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Sign in to Acme SPA');
+
     // The sign-in page is behind the login lockout: a fifth wrong password locks the account (existing or not).
     for (let i = 0; i < 5; i++) {
       const refused = await signIn(new CookieJar(), start.url.href, REDIRECT, {
