@@ -4,6 +4,7 @@ import { LoginDialog } from './components/LoginDialog';
 import { LoginForm } from './components/LoginForm';
 import { MaintenanceBanner, MaintenanceProvider } from './maintenance';
 import { ClusterPage } from './pages/ClusterPage';
+import { OidcPage } from './pages/OidcPage';
 import { RegistryPage } from './pages/RegistryPage';
 import { TenantsPage } from './pages/TenantsPage';
 import { UpgradePage } from './pages/UpgradePage';
@@ -181,6 +182,8 @@ function PageBody({
       return <WebappsPage key={tenant} tenant={tenant} />;
     case 'registry':
       return <RegistryPage key={tenant} tenant={tenant} />;
+    case 'oidc':
+      return <OidcPage key={tenant} tenant={tenant} />;
     case 'cluster':
       return <ClusterPage />;
     case 'upgrade':

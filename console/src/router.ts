@@ -6,6 +6,7 @@ export const PAGES = [
   { id: 'users', title: 'Users and roles', superOnly: false },
   { id: 'webapps', title: 'Web applications', superOnly: false },
   { id: 'registry', title: 'Registry', superOnly: false },
+  { id: 'oidc', title: 'OpenID Connect', superOnly: false },
   { id: 'cluster', title: 'Cluster', superOnly: true },
   { id: 'upgrade', title: 'Upgrade', superOnly: true },
 ] as const;

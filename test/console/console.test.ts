@@ -590,6 +590,10 @@ describe('the management console', () => {
           content: () => section(`Registry of ${TENANT}`).getByRole('button', { name: 'config' }),
         },
         {
+          title: 'OpenID Connect',
+          content: () => section('Signing keys').getByRole('cell', { name: 'signing', exact: true }),
+        },
+        {
           title: 'Cluster',
           content: () =>
             section('Nodes')
@@ -659,6 +663,7 @@ describe('the management console', () => {
       'Users and roles',
       'Web applications',
       'Registry',
+      'OpenID Connect',
     ]);
     expect(await page.getByText(`Tenant ${TENANT}`).isVisible()).toBe(true);
     await section(`User stores of ${TENANT}`).getByRole('cell', { name: 'SUPPLIERS', exact: true }).waitFor();

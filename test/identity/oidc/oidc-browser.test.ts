@@ -92,4 +92,39 @@ describe('OpenID Connect sign-in in Chromium', () => {
     expect(verified.payload.sub).toBe('alice');
     await page.close();
   });
+
+  it("manages the tenant's clients and keys on the console's OpenID Connect page", async () => {
+    const page = await browser.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${t.server.url}/console/`);
+    await page.getByLabel('User name').fill(ACME_ADMIN[0]);
+    await page.getByLabel('Password').fill(ACME_ADMIN[1]);
+    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await page.getByRole('link', { name: 'OpenID Connect' }).click();
+    const keys = page.getByRole('region', { name: 'Signing keys' });
+    await keys.getByRole('cell', { name: 'signing', exact: true }).waitFor();
+
+    const form = page.getByRole('region', { name: 'Register a client' });
+    await form.getByLabel('Client name').fill('Portal');
+    await form.getByLabel('Redirect URIs').fill('https://portal.acme.com/cb');
+    await form.getByRole('button', { name: 'Register client' }).click();
+    const notice = form.getByRole('status');
+    await notice.waitFor();
+    const secret = /Its secret, shown this once: (\S+)/.exec((await notice.textContent()) ?? '')?.[1];
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const clients = page.getByRole('region', { name: `Clients of ${ACME}` });
+    await clients.getByRole('cell', { name: 'Portal', exact: true }).waitFor();
+    // What the page listed is what the API holds, and the secret is nowhere in it.
+    const listed = await t.call('GET', `/api/v1/tenants/${ACME}/oidc/clients`, { as: ACME_ADMIN });
+    expect(listed.body.map((client: { name: string }) => client.name)).toContain('Portal');
+    expect(await clients.textContent()).not.toContain(secret);
+
+    await keys.getByRole('button', { name: 'Rotate signing key' }).click();
+    await keys.getByRole('cell', { name: 'retiring', exact: true }).waitFor();
+    expect(await keys.getByRole('row').count()).toBe(3);
+    await screenshot(page, 'oidc-console');
+    await clients.getByRole('button', { name: 'Remove Portal' }).click();
+    await clients.getByRole('cell', { name: 'Portal', exact: true }).waitFor({ state: 'detached' });
+    await page.close();
+  });
 });
