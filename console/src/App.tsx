@@ -7,6 +7,7 @@ import { AccountPage } from './pages/AccountPage';
 import { AuditPage } from './pages/AuditPage';
 import { ClusterPage } from './pages/ClusterPage';
 import { LockoutsPage } from './pages/LockoutsPage';
+import { OidcPage } from './pages/OidcPage';
 import { PasswordPolicyPage } from './pages/PasswordPolicyPage';
 import { RegistryPage } from './pages/RegistryPage';
 import { TenantsPage } from './pages/TenantsPage';
@@ -206,6 +207,8 @@ function PageBody({
       return <LockoutsPage key={tenant} tenant={tenant} />;
     case 'password-policy':
       return <PasswordPolicyPage key={tenant} tenant={tenant} />;
+    case 'oidc':
+      return <OidcPage key={tenant} tenant={tenant} />;
     case 'cluster':
       return <ClusterPage />;
     case 'upgrade':

@@ -9,6 +9,7 @@ export const PAGES = [
   { id: 'audit', title: 'Audit', superOnly: false },
   { id: 'lockouts', title: 'Lockouts', superOnly: false },
   { id: 'password-policy', title: 'Password policy', superOnly: false },
+  { id: 'oidc', title: 'OpenID Connect', superOnly: false },
   { id: 'cluster', title: 'Cluster', superOnly: true },
   { id: 'upgrade', title: 'Upgrade', superOnly: true },
   { id: 'account', title: 'Account', superOnly: false },

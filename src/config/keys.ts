@@ -36,6 +36,13 @@ export const CONFIG_KEYS = {
     since: '2.0.0',
     description: 'listen address',
   },
+  'server.public_url': {
+    type: 'optional-string',
+    since: '2.1.0',
+    description:
+      'the URL clients reach this server at (`https://id.example.com`), behind any proxy; OpenID Connect issuers are built on it. Unset: `http://` the listen address and port',
+    file: { write: 'example', example: '"https://id.example.com"' },
+  },
   'database.url': {
     type: 'string',
     default: 'sqlite:repository/database/tessera.db',

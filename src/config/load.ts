@@ -67,7 +67,11 @@ export function parseConfig(source: string, file = 'tessera.toml'): TesseraConfi
 
   const config: TesseraConfig = {
     format: CONFIG_FORMAT,
-    server: { port: read.integer('server.port'), host: read.string('server.host') },
+    server: {
+      port: read.integer('server.port'),
+      host: read.string('server.host'),
+      publicUrl: readPublicUrl(read.optionalString('server.public_url'), problems),
+    },
     database: { url: read.string('database.url'), poolSize: read.integer('database.pool_size') },
     security: { passwordHash: read.choice('security.password_hash') },
     logging: { level: read.choice('logging.level') },
@@ -108,4 +112,25 @@ function readDeployment(read: ReturnType<typeof keyReader>): DeploymentConfig {
   };
   read.checkLimits('deployment');
   return config;
+}
+
+/**
+ * `server.public_url`: an absolute http(s) URL with no query or fragment, kept without its trailing slash so
+ * that paths join onto it. It is what OpenID Connect issuers are built on, so it comes from here and never
+ * from a request's Host header.
+ */
+function readPublicUrl(value: string | undefined, problems: Problems): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problems.add(['server', 'public_url'], 'must be an absolute URL such as "https://id.example.com"');
+    return undefined;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username) {
+    problems.add(['server', 'public_url'], 'must be an http(s) URL without credentials, query or fragment');
+    return undefined;
+  }
+  return url.href.replace(/\/+$/, '');
 }

@@ -6,7 +6,12 @@ export { CONFIG_FORMAT, LOG_LEVELS, type LogLevel };
 /** The `conf/tessera.toml` of release 2.1.0, after validation and defaults. */
 export interface TesseraConfig {
   format: '2.1';
-  server: { port: number; host: string };
+  server: {
+    port: number;
+    host: string;
+    /** `server.public_url` without a trailing slash: where clients reach the server (OpenID Connect issuers). */
+    publicUrl: string | undefined;
+  };
   database: { url: string; poolSize: number };
   security: { passwordHash: 'argon2id' };
   logging: { level: LogLevel };

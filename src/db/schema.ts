@@ -202,6 +202,44 @@ export interface TotpRecoveryCodesTable {
   digest: string;
 }
 
+/** A tenant's OpenID Connect client (src/identity/oidc/clients.ts): metadata JSON without its secret. */
+export interface OidcClientsTable {
+  tenant_id: number;
+  client_id: string;
+  metadata: string;
+  /** SHA-256 (hex) of a confidential client's generated secret; null for a public client. */
+  secret_hash: string | null;
+  created_by: string;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A tenant's OpenID Connect keys (src/identity/oidc/keys.ts): `sig` (a JWK pair) or `cookie` (a secret). */
+export interface OidcKeysTable {
+  tenant_id: number;
+  kid: string;
+  purpose: string;
+  /** The private JWK (JSON), or the cookie secret: never leaves the server. */
+  private_material: string;
+  public_jwk: string | null;
+  created_at: number;
+  /** When a rotated-out key leaves the JWKS (epoch ms); null while it is the key that signs. */
+  retires_at: number | null;
+}
+
+/** oidc-provider's stored models (src/identity/oidc/adapter.ts), one row per model instance. */
+export interface OidcPayloadsTable {
+  tenant_id: number;
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
 export interface Schema {
   tessera_schema_history: SchemaHistoryTable;
   tenants: TenantsTable;
@@ -222,4 +260,7 @@ export interface Schema {
   app_sessions: AppSessionsTable;
   totp_authenticators: TotpAuthenticatorsTable;
   totp_recovery_codes: TotpRecoveryCodesTable;
+  oidc_clients: OidcClientsTable;
+  oidc_keys: OidcKeysTable;
+  oidc_payloads: OidcPayloadsTable;
 }

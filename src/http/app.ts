@@ -11,6 +11,7 @@ import { requireAdminAuth } from './plugins/authentication.js';
 import { registerConsole } from './plugins/console.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { registerMaintenanceGate } from './plugins/maintenance.js';
+import { registerOidc } from './plugins/oidc.js';
 import { registerRequestLog } from './plugins/request-log.js';
 import { registerSecurityHeaders } from './plugins/security-headers.js';
 import { registerWebapps } from './plugins/webapps.js';
@@ -22,6 +23,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { healthRoutes } from './routes/health.js';
 import { lockoutRoutes } from './routes/lockouts.js';
 import { maintenanceRoutes } from './routes/maintenance.js';
+import { oidcRoutes } from './routes/oidc.js';
 import { passwordChangeRoutes } from './routes/password-change.js';
 import { passwordPolicyRoutes } from './routes/password-policy.js';
 import { registryRoutes } from './routes/registry.js';
@@ -106,11 +108,13 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         await admin.register(appSessionRoutes, { context });
         await admin.register(totpRoutes, { context, sessions });
         await admin.register(secondFactorSettingsRoutes, { context });
+        await admin.register(oidcRoutes, { context });
       });
     },
     { prefix: '/api/v1' },
   );
 
+  await registerOidc(app, context);
   // Every request to a tenant's app names the tenant: its row is read once a second at most, not per request.
   const activeTenantIds = new RecentLookups(async (domain: string) => {
     const tenant = await context.tenants.get(domain);

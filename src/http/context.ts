@@ -11,6 +11,7 @@ import type { Authenticator } from '../identity/authenticator.js';
 import type { IdentityHousekeeping } from '../identity/housekeeping.js';
 import type { LockoutSettings } from '../identity/lockout-settings.js';
 import type { LoginFailures } from '../identity/login-failures.js';
+import type { OidcService } from '../identity/oidc/service.js';
 import type { SecondFactor } from '../identity/second-factor.js';
 import type { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
@@ -54,6 +55,8 @@ export interface ServerContext {
   secondFactor: SecondFactor;
   /** Each tenant's `second_factor` setting (required for admins or not). */
   secondFactorSettings: SecondFactorSettings;
+  /** Every tenant's OpenID Connect provider, clients and keys (README, OpenID Connect). */
+  oidc: OidcService;
   metrics: ServerMetrics;
   /** The cluster's shared cache (Redis or this process's memory), for health details. */
   cache: SharedCache;

@@ -32,7 +32,14 @@ export interface Principal {
 }
 
 /** Which login path an attempt came by, as the audit trail names it. */
-export type LoginPath = 'authenticate' | 'basic' | 'session' | 'password' | `app:${string}` | 'app-sign-in';
+export type LoginPath =
+  | 'authenticate'
+  | 'basic'
+  | 'session'
+  | 'password'
+  | `app:${string}`
+  | 'app-sign-in'
+  | `oidc:${string}`;
 
 /** One login as a path received it: every path names the client's address, for the address's count. */
 export interface LoginAttempt {

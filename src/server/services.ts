@@ -21,6 +21,7 @@ import { IdentityHousekeeping } from '../identity/housekeeping.js';
 import { LockoutSettings } from '../identity/lockout-settings.js';
 import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
+import { OidcService } from '../identity/oidc/service.js';
 import { PasswordAge } from '../identity/password-age.js';
 import { SecondFactor } from '../identity/second-factor.js';
 import { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
@@ -209,6 +210,9 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     new SecretBox(loadSecretsKey(layout)),
     secondFactorSettings,
   );
+  const oidc = new OidcService(database.db, stores, loginGuard, logger);
+  oidc.startPruning();
+  closers.add(async () => oidc.close());
   const context: ServerContext = {
     config,
     layout,
@@ -239,6 +243,7 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     audit,
     auditRetention,
     housekeeping,
+    oidc,
     metrics,
     cache: cluster.cache,
     bus: cluster.bus,

@@ -10,6 +10,8 @@ export const RESERVED_APP_NAMES: ReadonlySet<string> = new Set([
   'readyz',
   'metrics',
   'openapi.json',
+  // The super tenant's OpenID Connect issuer (README, OpenID Connect); tenants' issuers are `/t/{domain}/oidc`.
+  'oidc',
 ]);
 
 /** Long names are refused: the router caps a path parameter at 100 characters. */

@@ -602,6 +602,10 @@ describe('the management console', () => {
           content: () => section(`Password policy of ${TENANT}`).getByLabel('Minimum length'),
         },
         {
+          title: 'OpenID Connect',
+          content: () => section('Signing keys').getByRole('cell', { name: 'signing', exact: true }),
+        },
+        {
           title: 'Cluster',
           content: () =>
             section('Nodes')
@@ -681,6 +685,7 @@ describe('the management console', () => {
       'Audit',
       'Lockouts',
       'Password policy',
+      'OpenID Connect',
       'Account',
     ]);
     expect(await page.getByText(`Tenant ${TENANT}`).isVisible()).toBe(true);

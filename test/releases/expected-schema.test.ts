@@ -59,13 +59,16 @@ describe('expected schema snapshots', () => {
     }
   });
 
-  it("lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, app sessions, TOTP authenticators, when a password was set, nodes' app reports", () => {
+  it("lists what 2.1.0 adds to 2.0.0 and to 2.0.1 (its schema level): app versions, tenant settings, login failures, app sessions, TOTP authenticators, OpenID Connect, when a password was set, nodes' app reports", () => {
     for (const kind of DATABASE_KINDS) {
       for (const from of ['2.0.0', '2.0.1']) {
         const additions = schemaAdditions(expectedSchema(from, kind), expectedSchema('2.1.0', kind));
         expect(additions.tables.sort()).toEqual([
           'app_sessions',
           'login_failures',
+          'oidc_clients',
+          'oidc_keys',
+          'oidc_payloads',
           'tenant_settings',
           'totp_authenticators',
           'totp_recovery_codes',

@@ -32,6 +32,9 @@ const BOB: [string, string] = [`bob@${DOMAIN}`, 'bob-pw-2'];
 const NEW_TABLES = [
   'app_sessions',
   'login_failures',
+  'oidc_clients',
+  'oidc_keys',
+  'oidc_payloads',
   'tenant_settings',
   'totp_authenticators',
   'totp_recovery_codes',

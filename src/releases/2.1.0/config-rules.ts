@@ -3,7 +3,9 @@ import type { HopRules } from '../config/types.js';
 
 /**
  * Tessera 2.1: app versions are kept in the database, and `deployment.keep_versions` says how many per app.
- * Every other 2.0 key keeps its name and value. Every 2.0 key is listed (as 2.0.0 and 2.0.1 read them): what
+ * Every other 2.0 key keeps its name and value. `server.public_url` (new, optional: the base of OpenID Connect
+ * issuers) is left unset, as a 2.0 node built its URLs from nothing else either: unset, a node derives it from
+ * its listen address and port. Every 2.0 key is listed (as 2.0.0 and 2.0.1 read them): what
  * is not here was never read by 2.0. The values are written out rather than taken from the key table, so
  * that a later release changing a default cannot change what this hop wrote.
  */

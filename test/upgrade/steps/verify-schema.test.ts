@@ -22,6 +22,9 @@ const NEW_SINCE_1_0 = {
     'app_sessions',
     'totp_authenticators',
     'totp_recovery_codes',
+    'oidc_clients',
+    'oidc_keys',
+    'oidc_payloads',
   ],
   newColumns: ['roles.is_system', 'users.is_system', 'users.password_algorithm', 'users.password_changed_at'],
 };
@@ -59,7 +62,7 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
       newTables: [...NEW_SINCE_1_0.newTables].sort(),
       newColumns: NEW_SINCE_1_0.newColumns,
     });
-    expect(details).toMatchObject({ release: '2.1.0', tables: 19 });
+    expect(details).toMatchObject({ release: '2.1.0', tables: 22 });
     expect(s.output).toContain(`  new columns since 1.0.0: ${NEW_SINCE_1_0.newColumns.join(', ')}`);
     expect(s.output.some((line) => line.startsWith('  new tables since 1.0.0: '))).toBe(true);
   });
@@ -86,10 +89,10 @@ describe.each(DATABASE_KINDS)('checkpoints on %s', (kind) => {
     scenario = await stepScenario(kind, { release: '1.1.0' });
     const lines = await verifySchemaStep.describe(scenario.context);
     expect(lines[0]).toMatch(
-      /^Introspect staging and compare it with the expected 2\.1\.0 schema \(19 tables, /,
+      /^Introspect staging and compare it with the expected 2\.1\.0 schema \(22 tables, /,
     );
     expect(lines).toContain(
-      'Expect new tables since 1.1.0: app_sessions, audit_log, cluster_nodes, login_failures, registry_properties, registry_resources, tenant_settings, totp_authenticators, totp_recovery_codes, webapp_version_chunks, webapp_versions, webapps',
+      'Expect new tables since 1.1.0: app_sessions, audit_log, cluster_nodes, login_failures, oidc_clients, oidc_keys, oidc_payloads, registry_properties, registry_resources, tenant_settings, totp_authenticators, totp_recovery_codes, webapp_version_chunks, webapp_versions, webapps',
     );
     expect(lines).toContain(
       'Expect new columns since 1.1.0: users.password_algorithm, users.password_changed_at',

@@ -106,3 +106,47 @@ CREATE TABLE totp_recovery_codes (
   CONSTRAINT totp_recovery_codes_authenticator_fk FOREIGN KEY (tenant_id, account)
     REFERENCES totp_authenticators (tenant_id, account) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- OpenID Connect provider per tenant (issue 14): registered clients, signing and cookie keys, and the
+-- provider's short-lived state (codes, tokens, sessions, grants, interactions).
+CREATE TABLE oidc_clients (
+  tenant_id INT NOT NULL,
+  client_id VARCHAR(64) NOT NULL,
+  metadata MEDIUMTEXT NOT NULL,
+  secret_hash VARCHAR(128),
+  created_by VARCHAR(255) NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, client_id),
+  CONSTRAINT oidc_clients_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE oidc_keys (
+  tenant_id INT NOT NULL,
+  kid VARCHAR(64) NOT NULL,
+  purpose VARCHAR(16) NOT NULL,
+  private_material MEDIUMTEXT NOT NULL,
+  public_jwk MEDIUMTEXT,
+  created_at BIGINT NOT NULL,
+  retires_at BIGINT,
+  PRIMARY KEY (tenant_id, kid),
+  CONSTRAINT oidc_keys_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+CREATE TABLE oidc_payloads (
+  tenant_id INT NOT NULL,
+  model VARCHAR(64) NOT NULL,
+  id VARCHAR(255) NOT NULL,
+  payload MEDIUMTEXT NOT NULL,
+  grant_id VARCHAR(255),
+  uid VARCHAR(255),
+  user_code VARCHAR(255),
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  PRIMARY KEY (tenant_id, model, id),
+  KEY oidc_payloads_grant_idx (tenant_id, grant_id),
+  KEY oidc_payloads_uid_idx (tenant_id, model, uid),
+  KEY oidc_payloads_user_code_idx (tenant_id, model, user_code),
+  KEY oidc_payloads_expiry_idx (expires_at),
+  CONSTRAINT oidc_payloads_tenant_fk FOREIGN KEY (tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

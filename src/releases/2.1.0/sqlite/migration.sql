@@ -99,3 +99,44 @@ CREATE TABLE totp_recovery_codes (
   PRIMARY KEY (tenant_id, account, digest),
   FOREIGN KEY (tenant_id, account) REFERENCES totp_authenticators (tenant_id, account) ON DELETE CASCADE
 );
+
+-- OpenID Connect provider per tenant (issue 14): registered clients, signing and cookie keys, and the
+-- provider's short-lived state (codes, tokens, sessions, grants, interactions).
+CREATE TABLE oidc_clients (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  client_id VARCHAR(64) NOT NULL,
+  metadata TEXT NOT NULL,
+  secret_hash VARCHAR(128),
+  created_by VARCHAR(255) NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant_id, client_id)
+);
+
+CREATE TABLE oidc_keys (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  kid VARCHAR(64) NOT NULL,
+  purpose VARCHAR(16) NOT NULL,
+  private_material TEXT NOT NULL,
+  public_jwk TEXT,
+  created_at BIGINT NOT NULL,
+  retires_at BIGINT,
+  PRIMARY KEY (tenant_id, kid)
+);
+
+CREATE TABLE oidc_payloads (
+  tenant_id INTEGER NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+  model VARCHAR(64) NOT NULL,
+  id VARCHAR(255) NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id VARCHAR(255),
+  uid VARCHAR(255),
+  user_code VARCHAR(255),
+  expires_at BIGINT,
+  consumed_at BIGINT,
+  PRIMARY KEY (tenant_id, model, id)
+);
+CREATE INDEX oidc_payloads_grant_idx ON oidc_payloads (tenant_id, grant_id);
+CREATE INDEX oidc_payloads_uid_idx ON oidc_payloads (tenant_id, model, uid);
+CREATE INDEX oidc_payloads_user_code_idx ON oidc_payloads (tenant_id, model, user_code);
+CREATE INDEX oidc_payloads_expiry_idx ON oidc_payloads (expires_at);
