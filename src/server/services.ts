@@ -203,14 +203,12 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     ),
     maxSeconds: secondsFromEnvironment(process.env.TESSERA_APP_SESSION_MAX_SECONDS, DEFAULT_APP_MAX_SECONDS),
   });
-  // TOTP keys are sealed with the home's conf/secrets.key (made at the first start), never kept plain.
+  // TOTP keys and OpenID Connect private keys are sealed with the home's conf/secrets.key (made at the first
+  // start), never kept plain in the database.
+  const secrets = new SecretBox(loadSecretsKey(layout));
   const secondFactorSettings = new SecondFactorSettings(settings);
-  const secondFactor = new SecondFactor(
-    new TotpStore(database.db),
-    new SecretBox(loadSecretsKey(layout)),
-    secondFactorSettings,
-  );
-  const oidc = new OidcService(database.db, stores, loginGuard, logger);
+  const secondFactor = new SecondFactor(new TotpStore(database.db), secrets, secondFactorSettings);
+  const oidc = new OidcService(database.db, stores, loginGuard, logger, secrets);
   oidc.startPruning();
   closers.add(async () => oidc.close());
   const context: ServerContext = {

@@ -2,6 +2,8 @@ import { generateKeyPair, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { Kysely } from 'kysely';
 import type { Schema } from '../../db/schema.js';
+import { TesseraError } from '../../errors.js';
+import type { SecretBox } from '../totp/secret-box.js';
 
 const generateRsaPair = promisify(generateKeyPair);
 
@@ -34,7 +36,9 @@ export const SIGNING_ALG = 'RS256';
 /**
  * Each tenant's OpenID Connect keys, in `oidc_keys` so that every node signs with the same key and publishes
  * the same JWKS. `sig` rows hold an RSA key pair (the private JWK never leaves the server: the API shows the
- * public one, and nothing logs a row); `cookie` rows the secret that signs the provider's cookies. A rotation
+ * public one, and nothing logs a row); `cookie` rows the secret that signs the provider's cookies. The private
+ * parts are sealed with the home's secrets key (`SecretBox`, as TOTP secrets are), bound to their row: a copy
+ * of the database alone, a dump or a backup, cannot sign tokens or cookies. A rotation
  * adds a new signing key and gives the previous ones `retires_at`, a time after every ID token they signed
  * has expired: until then they stay in the JWKS, so that tokens already issued still verify.
  */
@@ -43,6 +47,7 @@ export class OidcKeys {
     private readonly db: Kysely<Schema>,
     /** How long a rotated-out key stays published: the longest lifetime of anything it signed. */
     private readonly retireAfterMs: number,
+    private readonly box: SecretBox,
   ) {}
 
   /** The tenant's live keys, made on first use (two nodes racing make two keys: both published, one signs). */
@@ -59,8 +64,8 @@ export class OidcKeys {
     const signing = rows.filter((row) => row.purpose === 'sig');
     const cookies = rows.filter((row) => row.purpose === 'cookie');
     return {
-      signing: signing.map((row) => JSON.parse(row.private_material) as Jwk),
-      cookieSecrets: cookies.map((row) => row.private_material),
+      signing: signing.map((row) => JSON.parse(this.open(tenantId, row)) as Jwk),
+      cookieSecrets: cookies.map((row) => this.open(tenantId, row)),
       version: rows.map((row) => `${row.kid}:${row.retires_at ?? ''}`).join(','),
     };
   }
@@ -101,7 +106,7 @@ export class OidcKeys {
           .execute();
       await trx
         .insertInto('oidc_keys')
-        .values(signingRow(tenantId, pair, now))
+        .values(this.signingRow(tenantId, pair, now))
         .execute();
       return { kid: pair.kid, retiring: previous.map((row) => row.kid) };
     });
@@ -132,24 +137,61 @@ export class OidcKeys {
   private async addSigningKey(tenantId: number, now: number): Promise<void> {
     await this.db
       .insertInto('oidc_keys')
-      .values(signingRow(tenantId, await newSigningPair(), now))
+      .values(this.signingRow(tenantId, await newSigningPair(), now))
       .execute();
   }
 
   private async addCookieSecret(tenantId: number, now: number): Promise<void> {
+    const kid = randomBytes(12).toString('base64url');
     await this.db
       .insertInto('oidc_keys')
       .values({
         tenant_id: tenantId,
-        kid: randomBytes(12).toString('base64url'),
+        kid,
         purpose: 'cookie',
-        private_material: randomBytes(32).toString('base64url'),
+        private_material: this.seal(tenantId, kid, 'cookie', randomBytes(32).toString('base64url')),
         public_jwk: null,
         created_at: now,
         retires_at: null,
       })
       .execute();
   }
+
+  private signingRow(tenantId: number, pair: SigningPair, now: number) {
+    return {
+      tenant_id: tenantId,
+      kid: pair.kid,
+      purpose: 'sig',
+      private_material: this.seal(tenantId, pair.kid, 'sig', JSON.stringify(pair.privateJwk)),
+      public_jwk: JSON.stringify(pair.publicJwk),
+      created_at: now,
+      retires_at: null,
+    };
+  }
+
+  private seal(tenantId: number, kid: string, purpose: string, plain: string): string {
+    return this.box.seal(Buffer.from(plain), sealContext(tenantId, kid, purpose));
+  }
+
+  /** A row's private part; throws (naming the file to copy) when another secrets key sealed it. */
+  private open(tenantId: number, row: { kid: string; purpose: string; private_material: string }): string {
+    try {
+      return this.box.open(row.private_material, sealContext(tenantId, row.kid, row.purpose)).toString();
+    } catch {
+      throw new TesseraError(
+        'STORE_UNAVAILABLE',
+        `The OpenID Connect keys of tenant ${tenantId} were sealed with another conf/secrets.key than this node's.`,
+        {
+          hint: 'Every node of a cluster needs the same conf/secrets.key: copy it from the node that made the keys.',
+        },
+      );
+    }
+  }
+}
+
+/** What a sealed key is bound to: its tenant, its id and its use, so that it opens in no other row. */
+function sealContext(tenantId: number, kid: string, purpose: string): string {
+  return `oidc-key:${tenantId}:${kid}:${purpose}`;
 }
 
 interface SigningPair {
@@ -166,17 +208,5 @@ async function newSigningPair(): Promise<SigningPair> {
     kid,
     privateJwk: { ...(privateKey.export({ format: 'jwk' }) as Jwk), ...common },
     publicJwk: { ...(publicKey.export({ format: 'jwk' }) as Jwk), ...common },
-  };
-}
-
-function signingRow(tenantId: number, pair: SigningPair, now: number) {
-  return {
-    tenant_id: tenantId,
-    kid: pair.kid,
-    purpose: 'sig',
-    private_material: JSON.stringify(pair.privateJwk),
-    public_jwk: JSON.stringify(pair.publicJwk),
-    created_at: now,
-    retires_at: null,
   };
 }

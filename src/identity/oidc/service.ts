@@ -6,6 +6,7 @@ import { SUPER_TENANT_DOMAIN } from '../../home/layout.js';
 import { RecentLookups } from '../../tenants/recent-lookups.js';
 import type { UserStoreManager } from '../../userstores/manager.js';
 import type { LoginGuard } from '../login-guard.js';
+import type { SecretBox } from '../totp/secret-box.js';
 import { accountClaims } from './account.js';
 import { PayloadAdapter, pruneExpired } from './adapter.js';
 import { throttledSecretCheck } from './client-auth.js';
@@ -53,9 +54,11 @@ export class OidcService {
     private readonly stores: UserStoreManager,
     private readonly guard: LoginGuard,
     private readonly logger: Logger,
+    /** Seals the keys' private parts (the home's `conf/secrets.key`). */
+    box: SecretBox,
   ) {
     this.clients = new OidcClients(db);
-    this.keys = new OidcKeys(db, KEY_RETIREMENT_MS);
+    this.keys = new OidcKeys(db, KEY_RETIREMENT_MS, box);
     this.tenantKeys = new RecentLookups((tenantId) => this.keys.forTenant(tenantId), KEYS_TTL_MS);
   }
 

@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Database, openDatabase } from '../../../src/db/connection.js';
 import type { Schema } from '../../../src/db/schema.js';
 import { PayloadAdapter, pruneExpired } from '../../../src/identity/oidc/adapter.js';
 import { OidcKeys } from '../../../src/identity/oidc/keys.js';
+import { SecretBox } from '../../../src/identity/totp/secret-box.js';
 import { CURRENT_RELEASE } from '../../../src/releases/matrix.js';
 import { migrateTo } from '../../../src/releases/migrator.js';
 import { type ScratchDatabase, scratchDatabase } from '../../helpers/databases.js';
@@ -67,10 +69,26 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect storage on %s', (
   });
 
   it('rotates keys: the new one signs, the old one is published until it retires, then pruned', async () => {
-    const keys = new OidcKeys(database.db, 60_000);
+    const box = new SecretBox(randomBytes(32));
+    const keys = new OidcKeys(database.db, 60_000, box);
     const first = await keys.forTenant(TENANT, 1_000);
     expect(first.signing).toHaveLength(1);
     expect(first.cookieSecrets).toHaveLength(1);
+    // The private parts are sealed in the database: no RSA private exponent nor cookie secret in the rows, and
+    // a node with another secrets key cannot use them.
+    const rows = await database.db.selectFrom('oidc_keys').select('private_material').execute();
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.private_material).toMatch(/^v1\./);
+      expect(row.private_material).not.toContain(first.signing[0]?.d ?? 'no private exponent');
+      expect(row.private_material).not.toContain(first.cookieSecrets[0] ?? 'no cookie secret');
+    }
+    await expect(
+      new OidcKeys(database.db, 60_000, new SecretBox(randomBytes(32))).forTenant(TENANT, 1_000),
+    ).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      message: expect.stringContaining('conf/secrets.key'),
+    });
     expect(await keys.forTenant(TENANT, 1_000)).toEqual(first);
     const oldKid = first.signing[0]?.kid;
 
