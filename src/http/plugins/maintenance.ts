@@ -20,6 +20,14 @@ const LET_THROUGH: ReadonlySet<string> = new Set([
   'POST /t/:domain/.tessera/sign-in',
   'POST /.tessera/sign-out',
   'POST /t/:domain/.tessera/sign-out',
+  // OpenID Connect: the sign-in and consent forms, and the provider's endpoints (token, revocation,
+  // end-session), which keep a client's users signed in; their rows are the provider's state, as above.
+  'POST /oidc/interaction/:uid/login',
+  'POST /oidc/interaction/:uid/consent',
+  'POST /t/:domain/oidc/interaction/:uid/login',
+  'POST /t/:domain/oidc/interaction/:uid/consent',
+  'POST /oidc/*',
+  'POST /t/:domain/oidc/*',
   'PUT /api/v1/maintenance',
   'DELETE /api/v1/maintenance',
 ]);

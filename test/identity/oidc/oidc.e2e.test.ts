@@ -318,6 +318,27 @@ describe.each(['sqlite', 'postgres'] as const)('OpenID Connect provider on %s', 
     ).toEqual(['oidc.client.delete', 'oidc.client.update', 'oidc.client.create']);
   });
 
+  it('signs in, exchanges the code and refreshes while maintenance mode is on: a login path, not an admin write', async () => {
+    expect((await t.call('PUT', '/api/v1/maintenance', { as: SUPER, body: {} })).status).toBe(200);
+    try {
+      const config = await discover(publicClient.clientId);
+      const start = await startAuthorization(config, REDIRECT);
+      const { callback } = await signIn(new CookieJar(), start.url.href, REDIRECT, ALICE);
+      expect(callback).toBeDefined();
+      const tokens = await client.authorizationCodeGrant(config, new URL(callback as string), {
+        pkceCodeVerifier: start.verifier,
+        expectedState: start.state,
+      });
+      const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token as string);
+      expect(refreshed.access_token).toBeTruthy();
+      // An admin write still waits for the end of the maintenance.
+      const refused = await t.call('POST', `/api/v1/tenants/${ACME}/oidc/keys/rotate`, { as: ACME_ADMIN });
+      expect(refused.status).toBe(503);
+    } finally {
+      expect((await t.call('DELETE', '/api/v1/maintenance', { as: SUPER })).status).toBe(200);
+    }
+  });
+
   it('answers end-session with a sign-out page, and lists the API in /openapi.json', async () => {
     // Without a session there is nothing to ask: the provider's page confirms at once, and the end is ours.
     const logout = await fetch(`${issuer}/session/end?client_id=${publicClient.clientId}`);
