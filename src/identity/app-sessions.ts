@@ -251,6 +251,34 @@ export class AppSessions {
     }));
   }
 
+  /**
+   * Deletes up to `limit` sessions that ended (idle past the timeout, or past their absolute end) and were not
+   * used since: the housekeeping's batch (identity/housekeeping.ts), so that the table does not keep every
+   * browser that ever signed in and walked away. The condition is repeated in the delete, so a session used
+   * on another node meanwhile is kept, and nodes doing this at once delete each row once. The rows deleted.
+   */
+  async pruneEnded(now: number, limit: number): Promise<number> {
+    const idleBefore = now - this.idleMs;
+    const ids = await this.db
+      .selectFrom('app_sessions')
+      .select('id')
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', idleBefore)]))
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    if (ids.length === 0) return 0;
+    const result = await this.db
+      .deleteFrom('app_sessions')
+      .where(
+        'id',
+        'in',
+        ids.map((row) => row.id),
+      )
+      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', idleBefore)]))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   private async read(hash: string): Promise<SessionRow | undefined> {
     const row = await this.db
       .selectFrom('app_sessions')

@@ -19,6 +19,7 @@ export const HOUSEKEEPING_INTERVAL_MS = 10 * 60 * 1000;
 export interface HousekeepingRun {
   auditEntries: number;
   loginFailures: number;
+  appSessions: number;
 }
 
 export interface HousekeepingOptions {
@@ -26,9 +27,11 @@ export interface HousekeepingOptions {
   settings: TenantSettings;
   retention: AuditRetention;
   failures: LoginFailures;
+  /** The apps' sign-in sessions: those that ended are deleted (README, Signing in to apps). */
+  appSessions?: { pruneEnded(now: number, limit: number): Promise<number> };
   logger: Logger;
   /** Counts deleted rows by table (`tessera_housekeeping_deleted_rows_total`). */
-  deleted: (table: 'audit_log' | 'login_failures', rows: number) => void;
+  deleted: (table: 'audit_log' | 'login_failures' | 'app_sessions', rows: number) => void;
   intervalMs?: number;
   /** While true (maintenance mode, which holds the database still for an upgrade's copy), runs delete nothing. */
   held?: () => boolean;
@@ -36,7 +39,7 @@ export interface HousekeepingOptions {
 
 /**
  * The identity tables' periodic cleaning (README, Audit trail and Login lockout): audit entries older than
- * their tenant's retention, and `login_failures` rows that count nothing any more. Every node of a cluster
+ * their tenant's retention, `login_failures` rows that count nothing any more, and app sessions that ended. Every node of a cluster
  * runs it: each delete names its rows and repeats its condition, so two nodes at once delete each row once
  * between them and nothing else; the work is bounded in batches, and each run that deleted logs a line.
  */
@@ -81,8 +84,8 @@ export class IdentityHousekeeping {
   }
 
   private async run(now: number): Promise<HousekeepingRun> {
-    const { db, retention, failures, logger, deleted, held } = this.options;
-    if (held?.()) return { auditEntries: 0, loginFailures: 0 };
+    const { db, retention, failures, appSessions: sessions, logger, deleted, held } = this.options;
+    if (held?.()) return { auditEntries: 0, loginFailures: 0, appSessions: 0 };
     let auditEntries = 0;
     for (const scope of await retention.scopes()) {
       const before = now - scope.days * DAY_MS;
@@ -90,11 +93,13 @@ export class IdentityHousekeeping {
     }
     const quietBefore = now - (await this.longestWindowMs());
     const loginFailures = await batched(() => failures.pruneQuiet(quietBefore, BATCH_ROWS));
+    const appSessions = sessions ? await batched(() => sessions.pruneEnded(now, BATCH_ROWS)) : 0;
     if (auditEntries > 0) deleted('audit_log', auditEntries);
     if (loginFailures > 0) deleted('login_failures', loginFailures);
-    if (auditEntries + loginFailures > 0)
-      logger.info({ auditEntries, loginFailures }, 'identity housekeeping deleted old rows');
-    return { auditEntries, loginFailures };
+    if (appSessions > 0) deleted('app_sessions', appSessions);
+    if (auditEntries + loginFailures + appSessions > 0)
+      logger.info({ auditEntries, loginFailures, appSessions }, 'identity housekeeping deleted old rows');
+    return { auditEntries, loginFailures, appSessions };
   }
 
   /** The longest lockout window any tenant's rule has: a row quiet that long counts nothing anywhere. */

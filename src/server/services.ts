@@ -183,18 +183,6 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   const audit = new AuditLog(database.db, logger);
   const passwordPolicies = new PasswordPolicies(settings);
   const auditRetention = new AuditRetention(settings, logger);
-  // Every node runs it: its deletes are idempotent (README, Audit trail).
-  const housekeeping = new IdentityHousekeeping({
-    db: database.db,
-    settings,
-    retention: auditRetention,
-    failures: loginFailures,
-    logger: logger.child({ component: 'identity-housekeeping' }),
-    deleted: (table, rows) => metrics.housekeepingDeleted.inc({ table }, rows),
-    held: inMaintenance,
-  });
-  housekeeping.start();
-  closers.add(() => housekeeping.stop());
   // App sessions live in the database, so that a sign-in holds on every node (README, Signing in to apps).
   const appSessions = new AppSessions(database.db, recheckInStores(stores), {
     idleSeconds: secondsFromEnvironment(
@@ -203,6 +191,19 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     ),
     maxSeconds: secondsFromEnvironment(process.env.TESSERA_APP_SESSION_MAX_SECONDS, DEFAULT_APP_MAX_SECONDS),
   });
+  // Every node runs it: its deletes are idempotent (README, Audit trail).
+  const housekeeping = new IdentityHousekeeping({
+    db: database.db,
+    settings,
+    retention: auditRetention,
+    failures: loginFailures,
+    appSessions,
+    logger: logger.child({ component: 'identity-housekeeping' }),
+    deleted: (table, rows) => metrics.housekeepingDeleted.inc({ table }, rows),
+    held: inMaintenance,
+  });
+  housekeeping.start();
+  closers.add(() => housekeeping.stop());
   // TOTP keys and OpenID Connect private keys are sealed with the home's conf/secrets.key (made at the first
   // start), never kept plain in the database.
   const secrets = new SecretBox(loadSecretsKey(layout));

@@ -25,7 +25,7 @@ export class ServerMetrics {
 
   readonly housekeepingDeleted = new Counter({
     name: 'tessera_housekeeping_deleted_rows_total',
-    help: 'Rows deleted by the identity housekeeping: old audit entries, quiet login failures',
+    help: 'Rows deleted by the identity housekeeping: old audit entries, quiet login failures, ended app sessions',
     labelNames: ['table'] as const,
     registers: [this.prometheus],
   });

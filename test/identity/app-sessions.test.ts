@@ -120,4 +120,23 @@ describe('AppSessions', () => {
     expect(await store.resolve(token, ACME + 1)).toBeUndefined();
     expect(await store.resolve(token, ACME)).toMatchObject({ username: 'hank' });
   });
+
+  it('prunes sessions that ended, idle or past their end, in batches, and keeps the live ones', async () => {
+    await database.db.deleteFrom('app_sessions').execute();
+    const store = sessions({ maxPerUser: 100 });
+    users.set('ivan', ['staff']);
+    const walkedAway = [];
+    for (let i = 0; i < 3; i++) walkedAway.push(await store.create(principal('ivan'), CLIENT));
+    now += 590_000;
+    const live = await store.create(principal('ivan'), CLIENT);
+    // The first three are idle past the 10-minute timeout; the fourth was made 20 s ago.
+    now += 20_000;
+    expect(await store.pruneEnded(now, 2)).toBe(2);
+    expect(await store.pruneEnded(now, 2)).toBe(1);
+    expect(await store.pruneEnded(now, 2)).toBe(0);
+    const left = await database.db.selectFrom('app_sessions').select('id').execute();
+    expect(left.map((row) => row.id)).toEqual([live.id]);
+    expect(await store.resolve(live.token, ACME)).toMatchObject({ username: 'ivan' });
+    for (const ended of walkedAway) expect(await store.resolve(ended.token, ACME)).toBeUndefined();
+  });
 });

@@ -142,7 +142,7 @@ describe.each(['sqlite', 'postgres'] as const)('identity housekeeping on %s', (k
       deleted: () => {},
       held: () => true,
     });
-    expect(await inMaintenance.runOnce()).toEqual({ auditEntries: 0, loginFailures: 0 });
+    expect(await inMaintenance.runOnce()).toEqual({ auditEntries: 0, loginFailures: 0, appSessions: 0 });
     const run = await context.housekeeping.runOnce();
     expect(run.loginFailures).toBe(2);
     const subjects = async () =>
