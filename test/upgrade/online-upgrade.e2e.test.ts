@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { CURRENT_RELEASE } from '../../src/releases/matrix.js';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { runCli, runCliInBackground } from '../helpers/cli.js';
 import { waitFor } from '../helpers/cluster.js';
 import type { TableRows } from '../helpers/rows.js';
+import { callJson } from '../helpers/server.js';
 import { upgradeArgs } from '../helpers/upgrade-args.js';
 import {
   expectMaintenanceRefusal,

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { cleanupsAfterEach } from '../helpers/cleanups.js';
+import { runCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/cluster.js';
+import type { TableRows } from '../helpers/rows.js';
+import { upgradeArgs } from '../helpers/upgrade-args.js';
+import {
+  expectMaintenanceRefusal,
+  inMaintenance,
+  startOnlineProduction,
+  writeThrough,
+} from './online-nodes.js';
+import { ALICE, rowsOf } from './release-2.0.1.js';
+import { UPGRADE_TIMEOUT_MS } from './upgrade-scenario.js';
+
+/** Production's run-time state: the maintenance row and acknowledgements, the node's heartbeat. */
+const RUN_TIME: Record<string, readonly string[]> = { cluster_nodes: ['last_heartbeat'] };
+const data = (rows: TableRows) =>
+  Object.fromEntries(
+    Object.entries(rows).map(([table, list]) => [
+      table,
+      list.filter((row) => !row.includes('["path","tessera:maintenance')),
+    ]),
+  );
+
+describe('tessera upgrade --abort of an online upgrade killed mid-stage, a real 2.0.1 node on PostgreSQL', () => {
+  const cleanups = cleanupsAfterEach();
+
+  it('takes production out of maintenance (writes through the old node succeed again), leaves its data as it was, and refuses --resume', async () => {
+    const { production, staging, oldHome, newHome, urls } = await startOnlineProduction(cleanups, 1);
+    const url = urls[0] as string;
+    const args = upgradeArgs({
+      fromHome: oldHome,
+      home: newHome,
+      stagingUrl: staging.url,
+      checkLogin: ALICE.join(':'),
+    });
+    const before = data(await rowsOf(production.url, oldHome, RUN_TIME));
+
+    // kill -9 in the middle of the copy, production frozen.
+    const killed = runCli(args, {
+      env: { TESSERA_UPGRADE_CRASH_AT: 'stage:table' },
+      timeoutMs: UPGRADE_TIMEOUT_MS,
+    });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    expect(await inMaintenance(url)).toBe(true);
+    expectMaintenanceRefusal(await writeThrough(url, 'while-killed'), '60');
+
+    const abort = runCli(['upgrade', '--abort', '--home', newHome]);
+    expect(abort.status, abort.stderr).toBe(0);
+    expect(abort.stdout).toContain('left maintenance');
+    expect(abort.stdout).toContain('--resume is refused');
+    expect(abort.stdout).toContain('drop the staging database');
+
+    // The node reads the state within a heartbeat period (1 s here): then it takes writes again.
+    await waitFor('the old node out of maintenance', async () =>
+      (await inMaintenance(url)) ? undefined : true,
+    );
+    expect(data(await rowsOf(production.url, oldHome, RUN_TIME))).toEqual(before);
+    expect(await writeThrough(url, 'after-abort')).toMatchObject({ status: 201 });
+
+    const journal = JSON.parse(runCli(['upgrade', 'report', '--home', newHome, '--json']).stdout);
+    expect(journal.status).toBe('aborted');
+    expect(journal.freeze.releasedAt).toBeGreaterThanOrEqual(journal.freeze.startedAt);
+    expect(journal.steps.stage.status).toBe('running');
+
+    const resume = runCli([...args, '--resume']);
+    expect(resume.status).toBe(2);
+    expect(resume.stderr).toMatch(/was aborted .*; it cannot be resumed/);
+    // Nothing was frozen again by the refused resume.
+    expect(await inMaintenance(url)).toBe(false);
+  }, 300_000);
+});
