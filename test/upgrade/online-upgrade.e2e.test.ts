@@ -133,9 +133,18 @@ describe('tessera upgrade on the online path, two real 2.0.1 nodes on PostgreSQL
     expect(report).toContain('path online');
     expect(report).toMatch(/write window: [\d.]+ s so far \(from .*, production frozen/);
 
-    // Production stays frozen after promote (it is retired: a write there would be lost).
-    for (const [i, url] of urls.entries())
+    // Production stays frozen after promote (it is retired: a write there would be lost). The old nodes
+    // (2.0.1's code, unchanged) keep running on it: /readyz reads the schema as retired and answers 503, so a
+    // load balancer checking it takes them out, but they still answer logins from the retired data.
+    for (const [i, url] of urls.entries()) {
       expectMaintenanceRefusal(await writeThrough(url, `after-${i}`), '60');
+      const ready = await callJson(url, 'GET', '/readyz');
+      expect(ready).toMatchObject({
+        status: 503,
+        body: { ready: false, schema: 'retired', maintenance: true },
+      });
+      expect((await login(url)).status).toBe(200);
+    }
 
     // Row by row: production's data is in staging as it was. Left aside: the schema history (2.1.0's row in
     // staging, the retirement in production), the old nodes' rows and acknowledgements and the freeze
