@@ -229,9 +229,10 @@ async function runRemainingSteps(context: UpgradeContext): Promise<void> {
   const steps = stepsFor(context.plan);
   for (let step = journal.nextStep(steps); step !== undefined; step = journal.nextStep(steps)) {
     const record = journal.step(step);
+    // The freeze step (re)makes the freeze itself; every later one needs it to hold. Its refusal is not
+    // one that keeps production frozen: the freeze is gone already.
+    if (step !== freezeStep) await assertStillFrozen(context);
     try {
-      // The freeze step (re)makes the freeze itself; every later one needs it to hold.
-      if (step !== freezeStep) await assertStillFrozen(context);
       await runStep(context, step, record.attempts > 0 ? record.details : undefined);
     } catch (error) {
       throw whileFrozen(context, step, error);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cleanupsAfterEach } from '../helpers/cleanups.js';
 import { runCli } from '../helpers/cli.js';
@@ -69,5 +70,38 @@ describe('tessera upgrade --abort of an online upgrade killed mid-stage, a real 
     expect(resume.stderr).toMatch(/was aborted .*; it cannot be resumed/);
     // Nothing was frozen again by the refused resume.
     expect(await inMaintenance(url)).toBe(false);
+  }, 300_000);
+
+  it('stops a resume once production left the freeze by hand (writes may have reached it since the copy), and --abort then says it was already out', async () => {
+    const { oldHome, newHome, staging, urls, oldCli } = await startOnlineProduction(cleanups, 1);
+    const args = upgradeArgs({
+      fromHome: oldHome,
+      home: newHome,
+      stagingUrl: staging.url,
+      checkLogin: ALICE.join(':'),
+    });
+    const killed = runCli(args, {
+      env: { TESSERA_UPGRADE_CRASH_AT: 'stage:table' },
+      timeoutMs: UPGRADE_TIMEOUT_MS,
+    });
+    expect(killed.signal, killed.stderr).toBe('SIGKILL');
+    // An operator switches maintenance off with 2.0.1's own command.
+    const off = spawnSync(process.execPath, [oldCli, 'maintenance', 'off', '--home', oldHome], {
+      encoding: 'utf8',
+    });
+    expect(off.status, off.stderr).toBe(0);
+    await waitFor('the old node out of maintenance', async () =>
+      (await inMaintenance(urls[0] as string)) ? undefined : true,
+    );
+
+    const resume = runCli([...args, '--resume'], { timeoutMs: UPGRADE_TIMEOUT_MS });
+    expect(resume.status, resume.stdout).toBe(2);
+    expect(resume.stderr).toContain("Production left this upgrade's freeze");
+    expect(resume.stderr).toContain(`tessera upgrade --abort --home ${newHome}`);
+    expect(resume.stderr).not.toContain('Production stays in maintenance');
+
+    const abort = runCli(['upgrade', '--abort', '--home', newHome]);
+    expect(abort.status, abort.stderr).toBe(0);
+    expect(abort.stdout).toContain('was already out of maintenance');
   }, 300_000);
 });

@@ -18,6 +18,8 @@ export interface OnlineProduction {
   newHome: string;
   nodes: NodeProcess[];
   urls: string[];
+  /** 2.0.1's own CLI (this checkout's refuses the old home's 2.0 config). */
+  oldCli: string;
 }
 
 /**
@@ -46,6 +48,7 @@ export async function startOnlineProduction(cleanups: Cleanups, count: number): 
     newHome,
     nodes,
     urls: nodes.map((n) => `http://127.0.0.1:${n.port}`),
+    oldCli: built.cli,
   };
 }
 
