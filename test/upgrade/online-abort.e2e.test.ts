@@ -24,10 +24,10 @@ const data = (rows: TableRows) =>
     ]),
   );
 
-describe('tessera upgrade --abort of an online upgrade killed mid-stage, a real 2.0.1 node on PostgreSQL', () => {
+describe('tessera upgrade --abort of an online upgrade that did not finish, a real 2.0.1 node on PostgreSQL', () => {
   const cleanups = cleanupsAfterEach();
 
-  it('takes production out of maintenance (writes through the old node succeed again), leaves its data as it was, and refuses --resume', async () => {
+  it('killed mid-stage, then failed at smoke: production stays frozen until --abort takes it out (writes through the old node succeed again), its data as it was; --resume refused', async () => {
     const { production, staging, oldHome, newHome, urls } = await startOnlineProduction(cleanups, 1);
     const url = urls[0] as string;
     const args = upgradeArgs({
@@ -47,6 +47,18 @@ describe('tessera upgrade --abort of an online upgrade killed mid-stage, a real 
     expect(await inMaintenance(url)).toBe(true);
     expectMaintenanceRefusal(await writeThrough(url, 'while-killed'), '60');
 
+    // Resumed, it fails later (the smoke test cannot log in with a wrong password): production stays frozen,
+    // and the message says how to go on or end it.
+    const failed = runCli(
+      [...args.filter((arg) => arg !== ALICE.join(':')), 'alice@shop.example:wrong', '--resume'],
+      { timeoutMs: UPGRADE_TIMEOUT_MS },
+    );
+    expect(failed.status, failed.stdout).toBe(1);
+    expect(failed.stderr).toContain('Production stays in maintenance');
+    expect(failed.stderr).toContain('--resume');
+    expect(failed.stderr).toContain(`tessera upgrade --abort --home ${newHome}`);
+    expect(await inMaintenance(url)).toBe(true);
+
     const abort = runCli(['upgrade', '--abort', '--home', newHome]);
     expect(abort.status, abort.stderr).toBe(0);
     expect(abort.stdout).toContain('left maintenance');
@@ -63,7 +75,9 @@ describe('tessera upgrade --abort of an online upgrade killed mid-stage, a real 
     const journal = JSON.parse(runCli(['upgrade', 'report', '--home', newHome, '--json']).stdout);
     expect(journal.status).toBe('aborted');
     expect(journal.freeze.releasedAt).toBeGreaterThanOrEqual(journal.freeze.startedAt);
-    expect(journal.steps.stage.status).toBe('running');
+    // The resume copied the rest of staging (the tables not done, on the schema the first attempt built).
+    expect(journal.steps.stage).toMatchObject({ status: 'done', attempts: 2 });
+    expect(journal.steps.smoke.status).toBe('failed');
 
     const resume = runCli([...args, '--resume']);
     expect(resume.status).toBe(2);

@@ -306,11 +306,16 @@ function plannedRows(context: UpgradeContext, table: string): number {
   return context.plan.tables.find((t) => t.name === table)?.rows ?? 0;
 }
 
-/** Whether a server-side clone may be tried: read from the URLs, so that a dry run opens nothing. */
+/**
+ * Whether a server-side clone may be tried: read from the URLs, so that a dry run opens nothing. Never on the
+ * online path: a template copy needs production free of sessions, and the old nodes keep theirs open (a
+ * refused try would also forget, on a resumed attempt, the schema already built on staging).
+ */
 function mayClone(context: UpgradeContext): boolean {
   const { plan, options } = context;
   return (
     options.noClone !== true &&
+    pathOf(plan) !== 'online' &&
     context.abilities.clone !== undefined &&
     sameServer(
       parseDatabaseUrl(plan.productionUrl, context.oldLayout.root),
