@@ -29,11 +29,15 @@ export async function abortUpgrade(home: string): Promise<AbortOutcome> {
     });
   }
   const journal = Journal.load(file);
-  if (journal.data.status === 'completed' || journal.step(promoteStep).status === 'done') {
+  // Once promote retired production, its freeze must stay: a write the old nodes took then would be lost.
+  const promote = journal.step(promoteStep);
+  if (journal.data.status === 'completed' || promote.status === 'done' || promote.details?.retired) {
     throw new TesseraError(
       'BAD_USAGE',
-      `The upgrade into ${newLayout.root} promoted: production is retired and the new home runs on the upgraded database. It cannot be aborted.`,
-      { hint: `See it with: tessera upgrade report --home ${newLayout.root}` },
+      `The upgrade into ${newLayout.root} got to promote: production is retired (and stays frozen) and the new home runs on the upgraded database. It cannot be aborted.`,
+      {
+        hint: `Finish it with the same command and --resume if promote did not end; see it with: tessera upgrade report --home ${newLayout.root}`,
+      },
     );
   }
   const lines = [await releaseProduction(journal)];

@@ -20,8 +20,6 @@ import type { Step, UpgradeContext } from '../../types.js';
 const DRAIN_BOUND_MS = 30_000;
 
 export function freezeWaitMs(heartbeatSeconds: number): number {
-  const override = Number(process.env.TESSERA_UPGRADE_FREEZE_WAIT_MS);
-  if (Number.isInteger(override) && override > 0) return override;
   return DRAIN_BOUND_MS + 2 * heartbeatSeconds * 1000;
 }
 
