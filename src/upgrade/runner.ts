@@ -231,7 +231,7 @@ async function runRemainingSteps(context: UpgradeContext): Promise<void> {
     const record = journal.step(step);
     // The freeze step (re)makes the freeze itself; every later one needs it to hold. Its refusal is not
     // one that keeps production frozen: the freeze is gone already.
-    if (step !== freezeStep) await assertStillFrozen(context);
+    if (step !== freezeStep) await assertStillFrozen(context, step);
     try {
       await runStep(context, step, record.attempts > 0 ? record.details : undefined);
     } catch (error) {
@@ -245,10 +245,20 @@ async function runRemainingSteps(context: UpgradeContext): Promise<void> {
  * the freeze holds: before each step, the runner checks that production is still in this upgrade's
  * maintenance generation (an operator's `tessera maintenance off` meanwhile would let writes in).
  */
-async function assertStillFrozen(context: UpgradeContext): Promise<void> {
-  const freeze = context.journal.data.freeze;
+async function assertStillFrozen(context: UpgradeContext, step: Step): Promise<void> {
+  const { journal } = context;
+  const freeze = journal.data.freeze;
   if (freeze === undefined || freeze.releasedAt !== undefined) return;
-  await assertFreezeHolds(await context.production(), freeze.generation, context.newLayout.root);
+  try {
+    await assertFreezeHolds(await context.production(), freeze.generation, context.newLayout.root);
+  } catch (error) {
+    // Recorded against the step that could not start, so that the report says why the run stopped.
+    journal.failStep(step, {
+      code: isTesseraError(error) ? error.code : 'INTERNAL',
+      message: (error as Error).message ?? String(error),
+    });
+    throw error;
+  }
 }
 
 /**
@@ -259,11 +269,13 @@ async function assertStillFrozen(context: UpgradeContext): Promise<void> {
 function whileFrozen(context: UpgradeContext, step: Step, error: unknown): unknown {
   const freeze = context.journal.data.freeze;
   if (freeze === undefined || freeze.releasedAt !== undefined || step.name === 'promote') return error;
-  if (!isTesseraError(error)) return error;
   const home = context.newLayout.root;
   const next = `Production stays in maintenance (logins and reads served, writes refused since ${new Date(freeze.startedAt).toISOString()}) so that this upgrade can go on: fix the cause and run the same command with --resume, or end it with tessera upgrade --abort --home ${home} (production then accepts writes again; its data was never changed).`;
-  return new TesseraError(error.code, error.message, {
-    hint: error.hint ? `${error.hint}\n${next}` : next,
+  // An error that is not a TesseraError is a bug, but production is frozen all the same: say it too.
+  const code = isTesseraError(error) ? error.code : 'INTERNAL';
+  const hint = isTesseraError(error) ? error.hint : undefined;
+  return new TesseraError(code, (error as Error).message ?? String(error), {
+    hint: hint ? `${hint}\n${next}` : next,
     cause: error,
   });
 }

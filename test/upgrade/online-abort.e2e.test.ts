@@ -113,6 +113,9 @@ describe('tessera upgrade --abort of an online upgrade that did not finish, a re
     expect(resume.stderr).toContain("Production left this upgrade's freeze");
     expect(resume.stderr).toContain(`tessera upgrade --abort --home ${newHome}`);
     expect(resume.stderr).not.toContain('Production stays in maintenance');
+    const report = runCli(['upgrade', 'report', '--home', newHome]).stdout;
+    expect(report).toMatch(/stage +failed/);
+    expect(report).toContain("Production left this upgrade's freeze");
 
     const abort = runCli(['upgrade', '--abort', '--home', newHome]);
     expect(abort.status, abort.stderr).toBe(0);
