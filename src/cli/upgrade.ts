@@ -20,6 +20,7 @@ interface UpgradeFlags {
   /** commander sets it false for --no-clone. */
   clone?: boolean;
   allowAppFailures?: boolean;
+  abort?: boolean;
   checkLogin: string[];
 }
 
@@ -29,7 +30,9 @@ export function upgradeCommand(): Command {
     .description(
       'upgrade a home and its database to this release: plan, preflight, backup, stage, migrate, check, configure, smoke test, promote',
     );
-  declareUpgradeFlags(command).action((flags: UpgradeFlags) => runCommand(() => upgrade(flags)));
+  declareUpgradeFlags(command).action((flags: UpgradeFlags) =>
+    runCommand(() => (flags.abort ? abort(flags) : upgrade(flags))),
+  );
   // Made with `command()`, so that it inherits the parent's settings.
   declareReportCommand(command.command('report'));
   return command;
@@ -49,6 +52,10 @@ function declareUpgradeFlags(command: Command): Command {
       'print the plan, every preflight result, the scripts and config changes; change nothing',
     )
     .option('--resume', 'continue an interrupted upgrade from its journal')
+    .option(
+      '--abort',
+      'end an upgrade that has not promoted: production leaves the maintenance the upgrade put it in, the journal is marked aborted (needs only --home)',
+    )
     .option('--yes', 'do not ask for confirmation')
     .option(
       '--no-clone',
@@ -78,6 +85,22 @@ async function upgrade(flags: UpgradeFlags): Promise<number> {
   }
   if (outcome.dryRun) return printDryRun(outcome.dryRun);
   printUpgradeReport(outcome.journal);
+  return 0;
+}
+
+/** `tessera upgrade --abort --home NEW`: says what it did and what is left to the operator. */
+async function abort(flags: UpgradeFlags): Promise<number> {
+  if (!flags.home)
+    throw new TesseraError('BAD_USAGE', 'tessera upgrade --abort needs --home.', {
+      hint: 'tessera upgrade --abort --home NEW (the new home of the upgrade to abort)',
+    });
+  if (flags.resume || flags.dryRun)
+    throw new TesseraError('BAD_USAGE', '--abort cannot be combined with --resume or --dry-run.', {
+      hint: 'tessera upgrade --abort --home NEW',
+    });
+  const { abortUpgrade } = await import('../upgrade/abort.js');
+  const outcome = await abortUpgrade(flags.home);
+  process.stdout.write(`${outcome.lines.join('\n')}\n`);
   return 0;
 }
 

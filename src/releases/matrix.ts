@@ -18,6 +18,12 @@ export interface Release {
    * and run that commit as the old side of an upgrade (test/helpers/release-build.ts).
    */
   source?: { commit: string };
+  /**
+   * Its nodes follow the cluster-wide maintenance mode (src/maintenance/, 2.0.1 on): while it is on they
+   * refuse writes, keep serving logins and reads, and acknowledge the switch. An upgrade from such nodes
+   * can freeze production instead of stopping them (the online path, src/upgrade/path-choice.ts).
+   */
+  maintenanceMode?: true;
 }
 
 /**
@@ -53,6 +59,7 @@ export const RELEASES: readonly Release[] = [
     upgradesFrom: ['2.0.0'],
     summary: 'code only: maintenance mode',
     source: { commit: 'd3d84324eaefe6dd589b81fc5aa9eb0642dd97fa' },
+    maintenanceMode: true,
   },
   {
     version: '2.1.0',
@@ -60,6 +67,7 @@ export const RELEASES: readonly Release[] = [
     configFormat: '2.1',
     upgradesFrom: ['2.0.0', '2.0.1'],
     summary: 'server-side applications, app versions stored in the database and served by every node',
+    maintenanceMode: true,
   },
 ];
 
@@ -112,6 +120,11 @@ export function upgradePath(from: string, to: string): string[] {
   for (let step = previous.get(from) ?? null; step !== null; step = previous.get(step) ?? null)
     path.push(step);
   return path;
+}
+
+/** Whether nodes of `version` follow the maintenance mode; false for a release this build does not know. */
+export function hasMaintenanceMode(version: string): boolean {
+  return findRelease(version)?.maintenanceMode === true;
 }
 
 /** The schema level a database at `version` has: `version` itself unless that release changed code only. */

@@ -1,11 +1,14 @@
 import { sql } from 'kysely';
+import { findLiveNodes } from '../cluster/liveness.js';
 import { readConfigFile } from '../config/config-format.js';
 import { peekIntegerIn } from '../config/peek.js';
 import { type Database, openDatabase } from '../db/connection.js';
 import { TesseraError } from '../errors.js';
+import { homeLayout } from '../home/layout.js';
 import { inspectSchema } from '../releases/guard.js';
 import { CURRENT_RELEASE, getRelease, upgradePath } from '../releases/matrix.js';
 import { compareVersions } from '../releases/semver.js';
+import { choosePath } from './path-choice.js';
 import type { OldConfig, UpgradeOptions } from './types.js';
 import type { UpgradePlan } from './upgrade-plan.js';
 
@@ -66,6 +69,13 @@ export async function buildPlan(
     }>`select count(*) as n from ${sql.table(table.name)}`.execute(production.db);
     tables.push({ name: table.name, rows: Number(result.rows[0]?.n ?? 0) });
   }
+  // Which nodes run on production decides how it is held still (the preflight checks it again).
+  const attached = await findLiveNodes({
+    database: production,
+    layout: homeLayout(options.fromHome),
+    release: sourceRelease,
+    periodMs: config.heartbeatSeconds * 1000,
+  });
   return {
     sourceRelease,
     targetRelease,
@@ -75,6 +85,7 @@ export async function buildPlan(
     productionUrl: config.databaseUrl,
     stagingUrl: options.stagingUrl,
     tables,
+    path: choosePath(attached),
   };
 }
 

@@ -44,7 +44,7 @@ export interface JournalData {
   id: string;
   createdAt: string;
   updatedAt: string;
-  status: 'running' | 'failed' | 'completed';
+  status: 'running' | 'failed' | 'completed' | 'aborted';
   /**
    * The command's options. On disk (and in every report) each database URL is kept without its password:
    * a resumed run takes the staging URL from `--staging-db` again and production's from the old home.
@@ -55,6 +55,26 @@ export interface JournalData {
   steps: Record<string, StepRecord>;
   events: JournalEvent[];
   outage?: { startedAt: string; endedAt: string; durationMs: number };
+  /**
+   * The online path's freeze of production (src/upgrade/steps/freeze/): the maintenance generation this
+   * upgrade switched on, so that `--abort` (and a failed freeze) switches off only its own, and when the
+   * write window started. `releasedAt` once production left maintenance again (never after promote: the
+   * retired database stays frozen).
+   */
+  freeze?: FreezeRecord;
+  /** When `tessera upgrade --abort` ended this upgrade. */
+  abortedAt?: string;
+}
+
+export interface FreezeRecord {
+  generation: number;
+  /** Epoch ms of the switch: the write window starts here. */
+  startedAt: number;
+  /** Epoch ms at which every live node had acknowledged (drained its writes); absent until then. */
+  ackedAt?: number;
+  message: string;
+  /** Epoch ms at which this upgrade switched production out of maintenance again. */
+  releasedAt?: number;
 }
 
 export const JOURNAL_FOLDER = 'upgrade';
@@ -217,6 +237,19 @@ export class Journal {
   complete(now = new Date()): void {
     this.data.status = 'completed';
     this.data.updatedAt = now.toISOString();
+    this.save();
+  }
+
+  /** Records (or updates) the freeze of production, at once on disk. */
+  recordFreeze(freeze: FreezeRecord): void {
+    this.data.freeze = { ...freeze };
+    this.save();
+  }
+
+  /** `tessera upgrade --abort`: a resume is refused from now on. */
+  markAborted(now = new Date()): void {
+    this.data.status = 'aborted';
+    this.data.abortedAt = now.toISOString();
     this.save();
   }
 

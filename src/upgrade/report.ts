@@ -3,8 +3,9 @@ import { formatBytesJedec } from '../progress/bytes.js';
 import type { ConfigChange } from '../releases/config/types.js';
 import type { JournalWithOutage } from './first-serving.js';
 import { stepRecord } from './journal.js';
+import { pathOf } from './path-choice.js';
 import { configureStep } from './steps/configure/configure.js';
-import { STEPS_IN_ORDER } from './steps/index.js';
+import { stepsFor } from './steps/index.js';
 import { describeAppCheck } from './steps/smoke/app-checks.js';
 import { type SmokeDetails, smokeStep } from './steps/smoke/smoke.js';
 import type { StageDetails } from './steps/stage/details.js';
@@ -23,10 +24,12 @@ export function renderReport(data: JournalWithOutage): string {
   lines.push(`  from home ${data.command.fromHome}`);
   lines.push(`  into home ${data.command.home}`);
   lines.push(`  production ${plan.productionUrl}  staging ${plan.stagingUrl}`);
+  lines.push(`  path ${pathOf(plan)}: ${plan.path?.reason ?? 'the plan predates the online path'}`);
   lines.push(`  started ${data.createdAt}, last written ${data.updatedAt}`);
+  lines.push(...freezeLines(data));
   lines.push('');
   lines.push('  step         status    duration   attempts');
-  for (const step of STEPS_IN_ORDER) {
+  for (const step of stepsFor(plan)) {
     const record = stepRecord(data, step);
     lines.push(
       `  ${step.name.padEnd(12)} ${record.status.padEnd(9)} ${seconds(record.durationMs).padStart(9)}   ${record.attempts}`,
@@ -47,19 +50,36 @@ export function renderReport(data: JournalWithOutage): string {
   }
   lines.push(...appLines(stepRecord(data, smokeStep).details ?? {}));
   const { outage } = data;
+  // On the online path the nodes served logins and reads throughout: what is measured is the write window.
+  const what = data.freeze ? 'write window' : 'outage';
+  const from = data.freeze ? 'production frozen' : 'last node found stopped';
   if (outage?.open) {
     lines.push(
       '',
-      `  outage: ${seconds(outage.durationMs)} so far (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, promote's readiness probe); ${outage.endedBy}`,
+      `  ${what}: ${seconds(outage.durationMs)} so far (from ${outage.startedAt}, ${from}, to ${outage.endedAt}, promote's readiness probe); ${outage.endedBy}`,
     );
   } else if (outage) {
     lines.push(
       '',
-      `  outage: ${seconds(outage.durationMs)} (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, ${outage.endedBy}; promote's own probe answered after ${seconds(outage.measuredAtPromote.durationMs)})`,
+      `  ${what}: ${seconds(outage.durationMs)} (from ${outage.startedAt}, ${from}, to ${outage.endedAt}, ${outage.endedBy}; promote's own probe answered after ${seconds(outage.measuredAtPromote.durationMs)})`,
     );
   }
   // Step errors and facts may quote a URL too, and a journal of an earlier release holds passwords.
   return redactDatabaseUrl(`${lines.join('\n')}\n`);
+}
+
+/** The online path's freeze: when writes stopped, whether the nodes acknowledged, and how it ended. */
+function freezeLines(data: JournalWithOutage): string[] {
+  const { freeze } = data;
+  const lines: string[] = [];
+  if (freeze) {
+    const at = (ms: number) => new Date(ms).toISOString();
+    lines.push(
+      `  frozen at ${at(freeze.startedAt)} (maintenance generation ${freeze.generation})${freeze.ackedAt === undefined ? ', not acknowledged by every node' : `, acknowledged by every live node after ${seconds(freeze.ackedAt - freeze.startedAt)}`}${freeze.releasedAt === undefined ? '' : `; released at ${at(freeze.releasedAt)}`}`,
+    );
+  }
+  if (data.status === 'aborted') lines.push(`  aborted at ${data.abortedAt ?? '?'}`);
+  return lines;
 }
 
 /**

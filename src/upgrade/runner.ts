@@ -10,8 +10,11 @@ import { buildPlan, openProduction, readOldConfig } from './build-plan.js';
 import { changesCodeOnly, describeRollingRestart } from './code-only.js';
 import { UpgradeConnections } from './connections.js';
 import { crashPoint } from './crash.js';
+import { assertFreezeHolds } from './freeze/production-freeze.js';
 import { Journal, journalPath } from './journal.js';
-import { STEP_NAMES, STEPS_IN_ORDER } from './steps/index.js';
+import { pathOf } from './path-choice.js';
+import { freezeStep } from './steps/freeze/freeze.js';
+import { stepsFor } from './steps/index.js';
 import { planStep } from './steps/plan/plan.js';
 import { preflightStep, runPreflightChecks } from './steps/preflight/preflight.js';
 import type { CheckResult, OldConfig, Step, UpgradeContext, UpgradeOptions } from './types.js';
@@ -105,6 +108,15 @@ function journalToContinue(
   newLayout: HomeLayout,
 ): Journal | undefined {
   const existing = existsSync(file) ? Journal.load(file) : undefined;
+  if (existing?.data.status === 'aborted' && !options.dryRun) {
+    throw new TesseraError(
+      'BAD_USAGE',
+      `The upgrade into ${newLayout.root} was aborted (${existing.data.abortedAt ?? 'earlier'}); it cannot be resumed.`,
+      {
+        hint: `Start a new upgrade: remove ${newLayout.root} (or pass another --home), and drop and create the staging database ${redactDatabaseUrl(existing.data.command.stagingUrl)} empty again (or pass another --staging-db).`,
+      },
+    );
+  }
   if (existing && !options.resume && !options.dryRun) {
     if (existing.data.status === 'completed') {
       throw new TesseraError('BAD_USAGE', `The upgrade into ${newLayout.root} already completed.`, {
@@ -164,7 +176,14 @@ async function createContext(
     newLayout,
     oldConfig,
     plan,
-    journal: existing ?? Journal.create(undefined, command, plan, STEP_NAMES),
+    journal:
+      existing ??
+      Journal.create(
+        undefined,
+        command,
+        plan,
+        stepsFor(plan).map((step) => step.name),
+      ),
     progress: io.progress,
     production,
     staging,
@@ -181,6 +200,7 @@ async function createContext(
 async function startAfterPreflight(context: UpgradeContext, io: UpgradeIo, file: string): Promise<void> {
   const { plan, newLayout, options } = context;
   io.progress.line(describePlan(context));
+  io.progress.line(describePath(context));
   await runStep(context, planStep, undefined);
   await runStep(context, preflightStep, undefined);
   if (!options.yes) {
@@ -196,24 +216,68 @@ async function startAfterPreflight(context: UpgradeContext, io: UpgradeIo, file:
   context.journal.attach(file);
 }
 
-function announceResume({ journal, progress }: UpgradeContext): void {
+function announceResume({ journal, progress, plan }: UpgradeContext): void {
   journal.markRunning();
   progress.line(
-    `Resuming upgrade ${journal.data.id} at step ${journal.nextStep(STEPS_IN_ORDER)?.name ?? '(none)'}.`,
+    `Resuming upgrade ${journal.data.id} at step ${journal.nextStep(stepsFor(plan))?.name ?? '(none)'}.`,
   );
 }
 
 /** Every step not done yet, in order; a step started before continues from what it recorded. */
 async function runRemainingSteps(context: UpgradeContext): Promise<void> {
   const { journal } = context;
-  for (
-    let step = journal.nextStep(STEPS_IN_ORDER);
-    step !== undefined;
-    step = journal.nextStep(STEPS_IN_ORDER)
-  ) {
+  const steps = stepsFor(context.plan);
+  for (let step = journal.nextStep(steps); step !== undefined; step = journal.nextStep(steps)) {
     const record = journal.step(step);
-    await runStep(context, step, record.attempts > 0 ? record.details : undefined);
+    // The freeze step (re)makes the freeze itself; every later one needs it to hold. Its refusal is not
+    // one that keeps production frozen: the freeze is gone already.
+    if (step !== freezeStep) await assertStillFrozen(context, step);
+    try {
+      await runStep(context, step, record.attempts > 0 ? record.details : undefined);
+    } catch (error) {
+      throw whileFrozen(context, step, error);
+    }
   }
+}
+
+/**
+ * On the online path, once production is frozen every step works on a copy that is production only while
+ * the freeze holds: before each step, the runner checks that production is still in this upgrade's
+ * maintenance generation (an operator's `tessera maintenance off` meanwhile would let writes in).
+ */
+async function assertStillFrozen(context: UpgradeContext, step: Step): Promise<void> {
+  const { journal } = context;
+  const freeze = journal.data.freeze;
+  if (freeze === undefined || freeze.releasedAt !== undefined) return;
+  try {
+    await assertFreezeHolds(await context.production(), freeze.generation, context.newLayout.root);
+  } catch (error) {
+    // Recorded against the step that could not start, so that the report says why the run stopped.
+    journal.failStep(step, {
+      code: isTesseraError(error) ? error.code : 'INTERNAL',
+      message: (error as Error).message ?? String(error),
+    });
+    throw error;
+  }
+}
+
+/**
+ * A step that fails while production is frozen leaves it frozen: the staged work stays valid only as long
+ * as production does not change, so the operator can resume. The message says so, and how to end it
+ * instead. (The freeze step releases production itself when the nodes do not acknowledge.)
+ */
+function whileFrozen(context: UpgradeContext, step: Step, error: unknown): unknown {
+  const freeze = context.journal.data.freeze;
+  if (freeze === undefined || freeze.releasedAt !== undefined || step.name === 'promote') return error;
+  const home = context.newLayout.root;
+  const next = `Production stays in maintenance (logins and reads served, writes refused since ${new Date(freeze.startedAt).toISOString()}) so that this upgrade can go on: fix the cause and run the same command with --resume, or end it with tessera upgrade --abort --home ${home} (production then accepts writes again; its data was never changed).`;
+  // An error that is not a TesseraError is a bug, but production is frozen all the same: say it too.
+  const code = isTesseraError(error) ? error.code : 'INTERNAL';
+  const hint = isTesseraError(error) ? error.hint : undefined;
+  return new TesseraError(code, (error as Error).message ?? String(error), {
+    hint: hint ? `${hint}\n${next}` : next,
+    cause: error,
+  });
 }
 
 /** Runs one step between its journal records (started, then done or failed) and its crash points. */
@@ -243,9 +307,13 @@ async function runStep<Details extends object>(
 async function preview(context: UpgradeContext): Promise<NonNullable<UpgradeOutcome['dryRun']>> {
   const preflight = await runPreflightChecks(context);
   const steps = [];
-  for (const step of STEPS_IN_ORDER) {
+  for (const step of stepsFor(context.plan)) {
     if (step === planStep) {
-      steps.push({ name: step.name, title: step.title, lines: [describePlan(context)] });
+      steps.push({
+        name: step.name,
+        title: step.title,
+        lines: [describePlan(context), describePath(context)],
+      });
       continue;
     }
     steps.push({ name: step.name, title: step.title, lines: await step.describe(context) });
@@ -257,6 +325,12 @@ function describePlan(context: UpgradeContext): string {
   const { plan } = context;
   const rows = plan.tables.reduce((sum, t) => sum + t.rows, 0);
   return `Plan: ${plan.kind} production at ${plan.sourceRelease} -> ${plan.targetRelease} via ${plan.hops.join(' -> ')}; ${plan.tables.length} tables, ${rows.toLocaleString('en')} rows.`;
+}
+
+/** The path the plan chose, and why: the sentence the dry run, the run and the report give. */
+function describePath({ plan }: UpgradeContext): string {
+  const path = pathOf(plan);
+  return `Path: ${path}: ${plan.path?.reason ?? 'the plan predates the online path'}.`;
 }
 
 function assertSameCommand(journal: Journal, options: UpgradeOptions): void {

@@ -1,5 +1,6 @@
 import type { ConfigFormat } from '../config/config-format.js';
 import type { DatabaseKind } from '../db/url.js';
+import type { PathChoice } from './path-choice.js';
 
 /** What the plan step found; fixed for the whole run and stored in the journal. */
 export interface UpgradePlan {
@@ -15,4 +16,9 @@ export interface UpgradePlan {
   stagingUrl: string;
   /** Production's tables and their row counts when planned. */
   tables: { name: string; rows: number }[];
+  /**
+   * Stopped nodes or a freeze (src/upgrade/path-choice.ts), chosen from the nodes found on production when
+   * planned. Absent in a journal of a release before the online path: the stopped-node path.
+   */
+  path?: PathChoice;
 }

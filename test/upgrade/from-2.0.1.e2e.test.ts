@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_FORMAT } from '../../src/config/keys.js';
-import { type Database, openDatabase } from '../../src/db/connection.js';
 import type { DatabaseKind } from '../../src/db/url.js';
 import {
   CURRENT_RELEASE,
@@ -16,18 +15,11 @@ import { ensureBuilt } from '../helpers/cluster.js';
 import { startNodeProcess } from '../helpers/node-process.js';
 import { buildRelease } from '../helpers/release-build.js';
 import { initReleaseHome } from '../helpers/release-home.js';
-import { allRows, type Ignore, type TableRows } from '../helpers/rows.js';
-import { ADMIN_PASSWORD, basicAuthorization, callJson } from '../helpers/server.js';
+import { callJson } from '../helpers/server.js';
 import { upgradeArgs } from '../helpers/upgrade-args.js';
-import { buildZip } from '../webapps/helpers.js';
+import { ALICE, BOB, DOMAIN, FROM, populateThroughApi, rowsOf, TENANT_ADMIN } from './release-2.0.1.js';
 import { UPGRADE_TIMEOUT_MS } from './upgrade-scenario.js';
 
-const FROM = '2.0.1';
-const SUPER: [string, string] = ['admin', ADMIN_PASSWORD];
-const DOMAIN = 'shop.example';
-const TENANT_ADMIN: [string, string] = [`admin@${DOMAIN}`, 'shop-admin-pw'];
-const ALICE: [string, string] = [`alice@${DOMAIN}`, 'alice-pw-1'];
-const BOB: [string, string] = [`bob@${DOMAIN}`, 'bob-pw-2'];
 /** The tables 2.1.0's scripts add; the upgrade records the home's apps in the three app-version ones. */
 const NEW_TABLES = [
   'app_sessions',
@@ -46,63 +38,6 @@ const NEW_TABLES = [
 const NEW_COLUMNS: Record<string, readonly string[]> = { users: ['password_changed_at'] };
 /** The steps of a staged upgrade, all of which must end `done`. */
 const STEP_COUNT = 9;
-
-async function rowsOf(url: string, home: string, ignore: Ignore = {}): Promise<TableRows> {
-  const database: Database<unknown> = await openDatabase<unknown>(url, home);
-  try {
-    return await allRows(database, ignore);
-  } finally {
-    await database.close();
-  }
-}
-
-/** What an operator of 2.0.1 made through its API: a tenant, roles, users, a registry resource, a zip app. */
-async function populateThroughApi(url: string): Promise<void> {
-  const call = (method: string, route: string, as: [string, string], body?: unknown) =>
-    callJson(url, method, route, { as, body });
-  expect(
-    await call('POST', '/api/v1/tenants', SUPER, { domain: DOMAIN, adminPassword: TENANT_ADMIN[1] }),
-  ).toMatchObject({ status: 201 });
-  for (const name of ['buyers', 'editors'])
-    expect(await call('POST', `/api/v1/tenants/${DOMAIN}/roles`, TENANT_ADMIN, { name })).toMatchObject({
-      status: 201,
-    });
-  for (const [user, roles] of [
-    [ALICE, ['buyers']],
-    [BOB, ['buyers', 'editors']],
-  ] as const) {
-    const created = await call('POST', `/api/v1/tenants/${DOMAIN}/users`, TENANT_ADMIN, {
-      username: user[0].split('@')[0],
-      password: user[1],
-      roles,
-      attributes: { mail: user[0], note: 'créé par 2.0.1' },
-    });
-    expect(created).toMatchObject({ status: 201 });
-  }
-  const resource = await call(
-    'PUT',
-    `/api/v1/tenants/${DOMAIN}/registry/resources/catalog/spring`,
-    TENANT_ADMIN,
-    {
-      content: '{"season":"spring"}',
-      mediaType: 'application/json',
-      properties: { owner: 'alice' },
-    },
-  );
-  expect(resource).toMatchObject({ status: 201 });
-  const zip = await buildZip({ 'index.html': '<h1>Storefront of 2.0.1</h1>', 'css/site.css': 'h1{}' });
-  const upload = await fetch(`${url}/api/v1/tenants/${DOMAIN}/webapps?name=storefront`, {
-    method: 'POST',
-    headers: {
-      authorization: basicAuthorization(TENANT_ADMIN),
-      'content-type': 'application/zip',
-    },
-    body: zip,
-  });
-  expect(upload.status, await upload.clone().text()).toBe(201);
-  const served = await fetch(`${url}/t/${DOMAIN}/storefront/`);
-  expect(await served.text()).toContain('Storefront of 2.0.1');
-}
 
 // PostgreSQL only: a real old release costs its build and its node's start (35-50 s a run on a shared
 // machine), and what differs by engine in an upgrade (copy, scripts without transactional DDL) is run on all

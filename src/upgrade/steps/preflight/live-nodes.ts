@@ -4,6 +4,7 @@ import {
   type Liveness,
   MISSED_HEARTBEATS,
 } from '../../../cluster/liveness.js';
+import { choosePath, pathOf } from '../../path-choice.js';
 import type { CheckResult, UpgradeContext } from '../../types.js';
 
 export const LIVE_NODES_CHECK = 'no-live-node';
@@ -32,6 +33,27 @@ export async function checkNoLiveNode(context: UpgradeContext): Promise<LiveNode
     now: context.now,
   });
 
+  if (liveness.state === 'live' && pathOf(context.plan) === 'online') {
+    // The online path freezes production instead: live nodes are expected, if every one can be frozen.
+    const now = choosePath(liveness);
+    if (now.name === 'online') {
+      return {
+        result: {
+          name: LIVE_NODES_CHECK,
+          ok: true,
+          message: `${describeAttached(liveness, `production ${production.label}`).join(' ')} Online path: ${now.reason}.`,
+        },
+      };
+    }
+    return {
+      result: {
+        name: LIVE_NODES_CHECK,
+        ok: false,
+        message: `The plan chose the online path, but now ${now.reason}.`,
+        hint: `Stop the nodes of releases without maintenance mode (or every node), then run the upgrade again.`,
+      },
+    };
+  }
   if (liveness.state === 'live') {
     return {
       result: {

@@ -1,4 +1,5 @@
 import { isTesseraError, TesseraError } from '../../../errors.js';
+import { pathOf } from '../../path-choice.js';
 import type { CheckResult, Step, UpgradeContext } from '../../types.js';
 import { checkDatabaseTypes, DATABASE_TYPES_CHECK } from './database-types.js';
 import { checkDiskSpace, DISK_SPACE_CHECK, type FreeSpaceSource, statfsFreeSpace } from './disk-space.js';
@@ -97,11 +98,13 @@ export function createPreflightStep(environment: PreflightEnvironment = DEFAULT_
   return {
     name: 'preflight',
     title: 'Preflight: same database type, empty staging, no live node, a release path, disk, new home',
-    async describe() {
+    async describe(context) {
       return [
         'Check that production and staging are the same type of database.',
         'Check that staging exists and is empty (and is not production).',
-        "Check, from production and the old home, that no server node is connected (sessions, the nodes' home locks, heartbeats).",
+        pathOf(context.plan) === 'online'
+          ? 'Check, from production and the old home, that every server node connected runs a release with maintenance mode (the online path freezes production instead of stopping them).'
+          : "Check, from production and the old home, that no server node is connected (sessions, the nodes' home locks, heartbeats).",
         'Check that the release matrix has a path from the source to a newer target.',
         'Check that the new home has disk for the backup (2 x the database + the old home).',
         "Check that the new home is absent, empty, or holds this upgrade's journal.",

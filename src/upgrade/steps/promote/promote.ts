@@ -156,20 +156,28 @@ async function retireProduction(
   };
 }
 
-/** The outage, from the preflight's last-node-stopped moment to `readyAt`; undefined when that moment is unknown. */
+/**
+ * The outage, from the preflight's last-node-stopped moment to `readyAt`; on the online path, where the old
+ * nodes served logins and reads throughout, the write window, from the freeze. Undefined when neither
+ * moment is known.
+ */
 function recordOutage(context: UpgradeContext, readyAt: number): MeasuredOutage | undefined {
   const noLiveNodeAt = context.journal.step(preflightStep).details?.noLiveNodeAt;
-  if (typeof noLiveNodeAt !== 'number') {
+  const frozenAt = context.journal.data.freeze?.startedAt;
+  const startedAt = typeof noLiveNodeAt === 'number' ? noLiveNodeAt : frozenAt;
+  if (typeof startedAt !== 'number') {
     context.progress.line(
       'Outage not measured: the preflight recorded no moment at which the last node was found stopped.',
     );
     return undefined;
   }
-  context.journal.setOutage(noLiveNodeAt, readyAt);
+  context.journal.setOutage(startedAt, readyAt);
   const outage = context.journal.data.outage;
+  const what = startedAt === noLiveNodeAt ? 'Outage' : 'Write window';
+  const from = startedAt === noLiveNodeAt ? 'last node found stopped' : 'production frozen';
   if (outage) {
     context.progress.line(
-      `Outage: ${(outage.durationMs / 1000).toFixed(2)} s so far (from ${outage.startedAt}, last node found stopped, to ${outage.endedAt}, this step's readiness probe); open: it ends when the first node of the new release serves (tessera start --home ${context.newLayout.root}), and tessera upgrade report then gives the figure.`,
+      `${what}: ${(outage.durationMs / 1000).toFixed(2)} s so far (from ${outage.startedAt}, ${from}, to ${outage.endedAt}, this step's readiness probe); open: it ends when the first node of the new release serves (tessera start --home ${context.newLayout.root}), and tessera upgrade report then gives the figure.`,
     );
   }
   return outage;

@@ -34,4 +34,10 @@ export interface StageDetails {
   verifyMs: number;
   rowsPerSecond: number;
   durationMs: number;
+  /** On the online path: columns the verification left out, by table, and why (src/upgrade/freeze/live-writes.ts). */
+  leftOut?: { columns: Readonly<Record<string, readonly string[]>>; reason: string };
+  /** On the online path: the times a differing table was copied again before it verified. */
+  recopies?: number;
+  /** On the online path: the old cluster's run-time state taken out of staging (src/upgrade/freeze/staging-thaw.ts). */
+  thaw?: { maintenanceOffGeneration?: number; nodeRowsRemoved: number; acksRemoved: number };
 }

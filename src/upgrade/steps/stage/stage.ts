@@ -12,9 +12,14 @@ import {
 } from '../../../db/copy/tables.js';
 import type { NativeCopy } from '../../../db/dialect.js';
 import { parseDatabaseUrl, redactDatabaseUrl, sameServer } from '../../../db/url.js';
+import { isTesseraError } from '../../../errors.js';
 import { formatBytesJedec } from '../../../progress/bytes.js';
 import { migrateTo } from '../../../releases/migrator.js';
 import { crashPoint } from '../../crash.js';
+import { LIVE_COLUMNS, LIVE_COLUMNS_REASON, RECOPY_ROUNDS } from '../../freeze/live-writes.js';
+import { freezeActor } from '../../freeze/production-freeze.js';
+import { thawStaging } from '../../freeze/staging-thaw.js';
+import { pathOf } from '../../path-choice.js';
 import type { Step, UpgradeContext } from '../../types.js';
 import type { CloneFacts, StageDetails } from './details.js';
 import { ResumeMarks } from './resume-marks.js';
@@ -50,16 +55,51 @@ export const stageStep: Step<'stage', StageDetails> = {
         ? `replace the empty staging database ${redactDatabaseUrl(plan.stagingUrl)} by a server-side clone of production (${plan.tables.length} tables, ${rows.toLocaleString('en')} rows), else copy table by table with ${method}`
         : `copy ${plan.tables.length} tables (${rows.toLocaleString('en')} rows) from production into staging ${redactDatabaseUrl(plan.stagingUrl)} with ${method}`,
       'verify every table on staging against production: row count and content checksum',
+      ...(pathOf(plan) === 'online'
+        ? [
+            `online path: leave out ${Object.entries(LIVE_COLUMNS)
+              .map(([table, columns]) => columns.map((c) => `${table}.${c}`).join(', '))
+              .join(', ')} (${LIVE_COLUMNS_REASON}); copy a differing table again once before failing`,
+            "then take production's freeze, the old nodes' rows and their acknowledgements out of staging (never out of production)",
+          ]
+        : []),
     ];
   },
 
   async run(context, previous) {
     const started = performance.now();
     const marks = new ResumeMarks(context.journal, stageStep, previous);
-    const copy = await copyProduction(context, marks);
-    const verified = await verifyStaging(context, copy, marks);
+    const online = pathOf(context.plan) === 'online';
+    let copy = await copyProduction(context, marks);
+    let recopies = 0;
+    let verified: Verification;
+    for (;;) {
+      try {
+        verified = await verifyStaging(context, copy, marks, online ? LIVE_COLUMNS : {});
+        break;
+      } catch (error) {
+        // See live-writes.ts: a frozen 2.0.1 node's last login re-hash may land just after the freeze.
+        if (!online || recopies >= RECOPY_ROUNDS || !isTesseraError(error, 'VERIFY_FAILED')) throw error;
+        recopies++;
+        context.progress.line(
+          'stage: tables differ from frozen production; copying them again once (a login of an old node may have re-hashed a legacy password just after the freeze)',
+        );
+        copy = await copyProduction(context, marks);
+      }
+    }
     tellVerified(context, copy, verified);
-    return stageDetails(copy, verified, marks, started);
+    const details = stageDetails(copy, verified, marks, started);
+    if (!online) return details;
+    const thaw = await thawStaging(copy.staging, freezeActor(context.journal.data.id));
+    context.progress.line(
+      `stage: staging left production's freeze behind (maintenance off there; ${thaw.nodeRowsRemoved} old node rows and ${thaw.acksRemoved} acknowledgements removed); production stays frozen`,
+    );
+    return {
+      ...details,
+      leftOut: { columns: LIVE_COLUMNS, reason: LIVE_COLUMNS_REASON },
+      recopies,
+      thaw,
+    };
   },
 };
 
@@ -172,11 +212,14 @@ async function verifyStaging(
   context: UpgradeContext,
   { production, staging, tables, pagesCopied }: StagedCopy,
   marks: ResumeMarks,
+  /** Columns a live writer moves on production (the online path's heartbeats), left out of the comparison. */
+  leaveOut: Readonly<Record<string, readonly string[]>>,
 ): Promise<Verification> {
   const started = performance.now();
   const pages = pagesCopied ? await samePages(context, production, staging, tables) : undefined;
   const comparisons =
-    pages?.comparisons ?? (await compareContent(production, staging, tables, { progress: context.progress }));
+    pages?.comparisons ??
+    (await compareContent(production, staging, tables, { progress: context.progress, leaveOut }));
   const differing = comparisons.filter((c) => !c.same).map((c) => c.table);
   // A resumed run copies them again, with the tables that reference them (see tablesToCopy).
   if (differing.length > 0) marks.markCopying(differing);
@@ -263,11 +306,16 @@ function plannedRows(context: UpgradeContext, table: string): number {
   return context.plan.tables.find((t) => t.name === table)?.rows ?? 0;
 }
 
-/** Whether a server-side clone may be tried: read from the URLs, so that a dry run opens nothing. */
+/**
+ * Whether a server-side clone may be tried: read from the URLs, so that a dry run opens nothing. Never on the
+ * online path: a template copy needs production free of sessions, and the old nodes keep theirs open (a
+ * refused try would also forget, on a resumed attempt, the schema already built on staging).
+ */
 function mayClone(context: UpgradeContext): boolean {
   const { plan, options } = context;
   return (
     options.noClone !== true &&
+    pathOf(plan) !== 'online' &&
     context.abilities.clone !== undefined &&
     sameServer(
       parseDatabaseUrl(plan.productionUrl, context.oldLayout.root),
