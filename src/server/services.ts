@@ -23,6 +23,7 @@ import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
 import { OidcService } from '../identity/oidc/service.js';
 import { PasswordAge } from '../identity/password-age.js';
+import { PendingSignIns } from '../identity/pending-sign-in.js';
 import { SecondFactor } from '../identity/second-factor.js';
 import { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
 import { SecretBox } from '../identity/totp/secret-box.js';
@@ -205,11 +206,8 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   });
   // TOTP keys are sealed with the home's conf/secrets.key (made at the first start), never kept plain.
   const secondFactorSettings = new SecondFactorSettings(settings);
-  const secondFactor = new SecondFactor(
-    new TotpStore(database.db),
-    new SecretBox(loadSecretsKey(layout)),
-    secondFactorSettings,
-  );
+  const secretBox = new SecretBox(loadSecretsKey(layout));
+  const secondFactor = new SecondFactor(new TotpStore(database.db), secretBox, secondFactorSettings);
   const oidc = new OidcService(database.db, stores, loginGuard, logger);
   oidc.startPruning();
   closers.add(async () => oidc.close());
@@ -238,6 +236,8 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     ),
     secondFactor,
     secondFactorSettings,
+    // The sign-in pages' state between a password and its code, sealed so that any node takes the code.
+    pendingSignIns: new PendingSignIns(secretBox),
     lockout: { settings: lockoutSettings, failures: loginFailures },
     appSessions,
     audit,
