@@ -109,7 +109,7 @@ describe('the TOTP second factor on the sign-in pages (sqlite)', () => {
       body: { account: { maxFailures: 4, windowSeconds: 900, lockSeconds: 60, maxLockSeconds: 3600 } },
     });
     expect(acme.status).toBe(200);
-    for (const name of ['alice', 'bob', 'carol']) await createUser(name);
+    for (const name of ['alice', 'bob', 'carol', 'dave']) await createUser(name);
   }, 120_000);
   afterAll(async () => {
     await t?.stop();
@@ -189,6 +189,21 @@ describe('the TOTP second factor on the sign-in pages (sqlite)', () => {
     expect(locked.text).toContain('Too many failed sign-ins');
     expect(locked.headers.get('retry-after')).toBeTruthy();
     expect(jar.has('tessera_app_session')).toBe(false);
+  }, 60_000);
+
+  it('apps: the code step works in maintenance mode, as the password step does', async () => {
+    const { key } = await enrol('dave');
+    expect((await t.call('PUT', '/api/v1/maintenance', { as: SUPER, body: {} })).status).toBe(200);
+    try {
+      const { jar, answer } = await passwordStep('dave');
+      expect(answer.status).toBe(200);
+      await roomInStep();
+      const done = await codeStep(jar, pendingOf(answer.text), { otp: hotp(key, stepAt(Date.now())) });
+      expect(done.status).toBe(303);
+      expect(jar.get('tessera_app_session')).toBeTruthy();
+    } finally {
+      expect((await t.call('DELETE', '/api/v1/maintenance', { as: SUPER })).status).toBe(200);
+    }
   }, 60_000);
 
   it('a pending token expires after five minutes and opens only under its binding', () => {
