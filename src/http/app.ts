@@ -138,6 +138,14 @@ export async function buildApp(context: ServerContext): Promise<FastifyInstance>
         address,
         via: 'app-sign-in',
       }),
+    checkCode: (principal, proof, address, passwordExpired) =>
+      context.authenticator.completeSecondFactor(
+        principal,
+        proof,
+        { name: principal.qualifiedName, address, via: 'app-sign-in' },
+        passwordExpired,
+      ),
+    pendingSignIns: context.pendingSignIns,
   });
   await registerWebapps(app, {
     deployer: context.deployer,

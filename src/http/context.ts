@@ -12,6 +12,7 @@ import type { IdentityHousekeeping } from '../identity/housekeeping.js';
 import type { LockoutSettings } from '../identity/lockout-settings.js';
 import type { LoginFailures } from '../identity/login-failures.js';
 import type { OidcService } from '../identity/oidc/service.js';
+import type { PendingSignIns } from '../identity/pending-sign-in.js';
 import type { SecondFactor } from '../identity/second-factor.js';
 import type { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
 import type { MaintenanceMode } from '../maintenance/mode.js';
@@ -55,6 +56,8 @@ export interface ServerContext {
   secondFactor: SecondFactor;
   /** Each tenant's `second_factor` setting (required for admins or not). */
   secondFactorSettings: SecondFactorSettings;
+  /** The sign-in pages' sealed tokens of a password that passed, waiting for its second factor. */
+  pendingSignIns: PendingSignIns;
   /** Every tenant's OpenID Connect provider, clients and keys (README, OpenID Connect). */
   oidc: OidcService;
   metrics: ServerMetrics;

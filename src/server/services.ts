@@ -23,6 +23,7 @@ import { LoginFailures } from '../identity/login-failures.js';
 import { LoginGuard } from '../identity/login-guard.js';
 import { OidcService } from '../identity/oidc/service.js';
 import { PasswordAge } from '../identity/password-age.js';
+import { PendingSignIns } from '../identity/pending-sign-in.js';
 import { SecondFactor } from '../identity/second-factor.js';
 import { SecondFactorSettings } from '../identity/totp/second-factor-settings.js';
 import { SecretBox } from '../identity/totp/secret-box.js';
@@ -204,8 +205,8 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
   });
   housekeeping.start();
   closers.add(() => housekeeping.stop());
-  // TOTP keys and OpenID Connect private keys are sealed with the home's conf/secrets.key (made at the first
-  // start), never kept plain in the database.
+  // Sealed with the home's conf/secrets.key (made at the first start): TOTP keys and OpenID Connect private
+  // keys, never kept plain in the database, and the pending two-step sign-ins browsers hold.
   const secrets = new SecretBox(loadSecretsKey(layout));
   const secondFactorSettings = new SecondFactorSettings(settings);
   const secondFactor = new SecondFactor(new TotpStore(database.db), secrets, secondFactorSettings);
@@ -237,6 +238,8 @@ export async function openServices(input: ServicesInput, closers: Closers): Prom
     ),
     secondFactor,
     secondFactorSettings,
+    // The sign-in pages' state between a password and its code, sealed so that any node takes the code.
+    pendingSignIns: new PendingSignIns(secrets),
     lockout: { settings: lockoutSettings, failures: loginFailures },
     appSessions,
     audit,

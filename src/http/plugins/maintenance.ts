@@ -18,6 +18,9 @@ const LET_THROUGH: ReadonlySet<string> = new Set([
   // login's failures are counted (README, Signing in to apps).
   'POST /.tessera/sign-in',
   'POST /t/:domain/.tessera/sign-in',
+  // The second step of such a login (the TOTP code), which records the code's step as POST /sessions does.
+  'POST /.tessera/sign-in/code',
+  'POST /t/:domain/.tessera/sign-in/code',
   'POST /.tessera/sign-out',
   'POST /t/:domain/.tessera/sign-out',
   // OpenID Connect: the sign-in and consent forms, and the provider's endpoints (token, revocation,

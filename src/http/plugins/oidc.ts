@@ -63,7 +63,8 @@ export async function registerOidc(app: FastifyInstance, context: ServerContext)
       (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
     const step =
-      (name: 'show' | 'login' | 'consent') => async (request: InteractionRequest, reply: FastifyReply) => {
+      (name: 'show' | 'login' | 'code' | 'consent') =>
+      async (request: InteractionRequest, reply: FastifyReply) => {
         const found = await resolve(request);
         if (!found) return notFound(reply);
         const cookieSecret = await oidc.cookieSecret(found.tenant.id);
@@ -71,11 +72,13 @@ export async function registerOidc(app: FastifyInstance, context: ServerContext)
           ...found,
           cookieSecret,
           authenticator: context.authenticator,
+          pendingSignIns: context.pendingSignIns,
         });
       };
     for (const prefix of ['/oidc', '/t/:domain/oidc']) {
       scope.get(`${prefix}/interaction/:uid`, step('show'));
       scope.post(`${prefix}/interaction/:uid/login`, step('login'));
+      scope.post(`${prefix}/interaction/:uid/code`, step('code'));
       scope.post(`${prefix}/interaction/:uid/consent`, step('consent'));
     }
   });

@@ -4,9 +4,9 @@ import { displayName } from '../../userstores/names.js';
 import type { Principal } from '../authenticator.js';
 
 /**
- * What a sign-in at a tenant's issuer records once the password passed, the one place a further step (a
- * second factor) will slot in before the provider is told who signed in. The account id is the user's name
- * inside the tenant, as `sub` (account.ts).
+ * What a sign-in at a tenant's issuer records once the password passed (and, for an account with an
+ * authenticator, its code: the code step ends here too). The account id is the user's name inside the
+ * tenant, as `sub` (account.ts).
  */
 export async function passwordPassed(principal: Principal): Promise<InteractionResults> {
   return { login: { accountId: displayName(principal.store, principal.username) } };
@@ -35,6 +35,14 @@ export async function grantConsent(provider: Provider, details: InteractionDetai
  */
 export function formToken(cookieSecret: string, uid: string): string {
   return createHmac('sha256', cookieSecret).update(`oidc-form:${uid}`).digest('base64url');
+}
+
+/**
+ * What a pending sign-in's seal (pending-sign-in.ts) is bound to at an issuer: the tenant and the
+ * interaction, so that a token opens in this sign-in only, and in none once it finished.
+ */
+export function pendingBinding(tenantId: number, uid: string): string {
+  return `oidc:${tenantId}:${uid}`;
 }
 
 export function formTokenMatches(cookieSecret: string, uid: string, presented: unknown): boolean {

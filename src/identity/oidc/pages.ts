@@ -44,6 +44,33 @@ export function signInPage(view: SignInPage): string {
   );
 }
 
+export interface SecondFactorPage {
+  action: string;
+  csrf: string;
+  tenant: string;
+  client: string;
+  /** The sealed pending sign-in (pending-sign-in.ts), sent back with the code. */
+  pending: string;
+  error?: string;
+}
+
+/** The second step for an account with an authenticator: its code, or one of its recovery codes. */
+export function secondFactorPage(view: SecondFactorPage): string {
+  return page(
+    'Two-factor sign-in',
+    `<h1>Sign in to ${escapeHtml(view.client)}</h1><p>with your account at ${escapeHtml(view.tenant)}</p>` +
+      (view.error
+        ? `<p class="error" role="alert">${escapeHtml(view.error)}</p>`
+        : '<p>Enter the 6-digit code your authenticator app shows.</p>') +
+      `<form method="post" action="${escapeHtml(view.action)}">` +
+      `<input type="hidden" name="csrf" value="${escapeHtml(view.csrf)}">` +
+      `<input type="hidden" name="pending" value="${escapeHtml(view.pending)}">` +
+      '<label for="otp">Code from your authenticator app</label><input id="otp" name="otp" inputmode="numeric" pattern="[0-9 ]*" maxlength="8" autocomplete="one-time-code" autofocus>' +
+      '<label for="recovery">Or one of your recovery codes</label><input id="recovery" name="recovery" autocomplete="off" maxlength="64">' +
+      '<button type="submit">Verify</button></form>',
+  );
+}
+
 export interface ConsentPage {
   action: string;
   csrf: string;

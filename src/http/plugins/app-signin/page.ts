@@ -17,6 +17,8 @@ export interface PageContent {
     returnTo?: string;
     /** With the user name and password fields, `username` prefilled. */
     credentials?: { username: string };
+    /** With the code field (and a recovery code's), carrying the sealed pending sign-in. */
+    secondFactor?: { pending: string };
     submit: string;
   };
   /** A link under the form: [text, href]. */
@@ -73,6 +75,15 @@ export function renderPage(content: PageContent, nonce: string): string {
         `<input id="username" name="username" autocomplete="username" required autofocus value="${e(form.credentials.username)}">`,
         '<label for="password">Password</label>',
         '<input id="password" name="password" type="password" autocomplete="current-password" required>',
+      );
+    }
+    if (form.secondFactor) {
+      lines.push(
+        `<input type="hidden" name="pending" value="${e(form.secondFactor.pending)}">`,
+        '<label for="otp">Code from your authenticator app</label>',
+        '<input id="otp" name="otp" inputmode="numeric" pattern="[0-9 ]*" maxlength="8" autocomplete="one-time-code" autofocus>',
+        '<label for="recovery">Or one of your recovery codes</label>',
+        '<input id="recovery" name="recovery" autocomplete="off" maxlength="64">',
       );
     }
     lines.push(`<button type="submit">${e(form.submit)}</button></form>`);

@@ -2,7 +2,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isTesseraError, type TesseraError } from '../../../errors.js';
 import { SUPER_TENANT_ID } from '../../../home/layout.js';
 import type { AppSessions } from '../../../identity/app-sessions.js';
-import type { Principal } from '../../../identity/authenticator.js';
+import { type Principal, SecondFactorRequired } from '../../../identity/authenticator.js';
+import type { PendingSignIns } from '../../../identity/pending-sign-in.js';
+import type { SecondFactorProof } from '../../../identity/second-factor.js';
 import { displayName } from '../../../userstores/names.js';
 import type { TenantDirectory } from '../../../webapps/deployer.js';
 import { csrfCookie, csrfPassed, newCsrfToken } from './csrf.js';
@@ -19,10 +21,22 @@ export type PasswordCheck = (
   address: string,
 ) => Promise<Principal | undefined>;
 
+/** Checks the code of a sign-in whose password passed (`Authenticator.completeSecondFactor`). */
+export type CodeCheck = (
+  principal: Principal,
+  proof: SecondFactorProof,
+  address: string,
+  passwordExpired: boolean,
+) => Promise<Principal>;
+
 export interface AppSignInOptions {
   tenants: TenantDirectory;
   sessions: AppSessions;
+  /** Throws `SecondFactorRequired` for an account with an authenticator: its code is asked next. */
   checkPassword: PasswordCheck;
+  checkCode: CodeCheck;
+  /** Seals the principal that passed its password into the code form (never trusted from the client). */
+  pendingSignIns: PendingSignIns;
   /** The super tenant's domain, shown on its page. */
   superTenantDomain: () => Promise<string>;
 }
@@ -59,6 +73,9 @@ export async function registerAppSignIn(app: FastifyInstance, options: AppSignIn
       );
       scope.post(`${prefix}/sign-in`, { schema: { hide: true } }, (request, reply) =>
         pages.signIn(request, reply),
+      );
+      scope.post(`${prefix}/sign-in/code`, { schema: { hide: true } }, (request, reply) =>
+        pages.signInCode(request, reply),
       );
       scope.get(`${prefix}/sign-out`, { schema: { hide: true } }, (request, reply) =>
         pages.signOutForm(request, reply),
@@ -112,21 +129,15 @@ class SignInPages {
     try {
       principal = await this.options.checkPassword(tenant.domain, username, password, request.ip);
     } catch (error) {
-      if (isTesseraError(error, 'TOO_MANY_ATTEMPTS') || isTesseraError(error, 'STORE_UNAVAILABLE')) {
-        const refused = error as TesseraError;
-        const seconds = refused.retryAfterSeconds ?? 1;
-        reply.header('retry-after', String(seconds));
-        const message =
-          refused.code === 'TOO_MANY_ATTEMPTS'
-            ? `Too many failed sign-ins. Try again in ${readableWait(seconds)}.`
-            : `Signing in is not available on this server yet. Try again in ${readableWait(seconds)}.`;
-        return this.form(request, reply, tenant, refused.httpStatus, {
-          returnTo,
-          username,
-          message,
-          problem: true,
-        });
+      if (error instanceof SecondFactorRequired) {
+        const pending = this.options.pendingSignIns.seal(
+          { principal: error.principal, passwordExpired: error.passwordExpired },
+          pendingBinding(tenant, csrfCookie(request) ?? ''),
+        );
+        return this.codeForm(request, reply, tenant, 200, { returnTo, pending });
       }
+      const refused = this.refusal(request, reply, tenant, error, { returnTo, username });
+      if (refused) return refused;
       throw error;
     }
     if (!principal) {
@@ -137,8 +148,110 @@ class SignInPages {
         problem: true,
       });
     }
-    // The password passed. A second factor (TOTP) is the step to slot in here, before the session starts.
     return this.startSession(request, reply, tenant, principal, returnTo);
+  }
+
+  /**
+   * The second step for an account with an authenticator: the code (or a recovery code) with the sealed
+   * pending sign-in the code form carries. The token opens only with the CSRF cookie it was sealed beside,
+   * in this tenant, for five minutes; a sign-in that completes replaces that cookie, so the token is of no
+   * further use. A wrong code is a failed login (the lockout counts it) and shows the code form again.
+   */
+  async signInCode(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const tenant = await this.tenant(request);
+    if (!tenant) return notFound(reply);
+    const body = formBody(request);
+    const returnTo = safeReturnPath(body.return, tenant.scope);
+    if (!csrfPassed(request, body.csrf)) {
+      return this.form(request, reply, tenant, 403, {
+        returnTo,
+        username: '',
+        message: 'This form has expired or did not come from this site. Please sign in again.',
+        problem: true,
+      });
+    }
+    const pending = this.options.pendingSignIns.open(
+      body.pending,
+      pendingBinding(tenant, csrfCookie(request) ?? ''),
+    );
+    if (!pending) {
+      return this.form(request, reply, tenant, 400, {
+        returnTo,
+        username: '',
+        message: 'This sign-in has expired. Please sign in again.',
+        problem: true,
+      });
+    }
+    const username = displayName(pending.principal.store, pending.principal.username);
+    const proof = proofOf(body);
+    if (!proof) {
+      return this.codeForm(request, reply, tenant, 400, {
+        returnTo,
+        pending: body.pending ?? '',
+        message: 'Enter the code your authenticator app shows, or a recovery code.',
+      });
+    }
+    let principal: Principal;
+    try {
+      principal = await this.options.checkCode(pending.principal, proof, request.ip, pending.passwordExpired);
+    } catch (error) {
+      if (error instanceof SecondFactorRequired) {
+        return this.codeForm(request, reply, tenant, 401, {
+          returnTo,
+          pending: body.pending ?? '',
+          message: 'The code is wrong or was already used. Type the code your app shows now.',
+        });
+      }
+      const refused = this.refusal(request, reply, tenant, error, { returnTo, username });
+      if (refused) return refused;
+      throw error;
+    }
+    // A new CSRF cookie: the pending token was sealed beside the old one, and must not open again.
+    this.setCsrfCookie(request, reply, tenant, newCsrfToken());
+    return this.startSession(request, reply, tenant, principal, returnTo);
+  }
+
+  /** A lock (429) or a store not loaded yet (503) on the password form, with its wait; else `undefined`. */
+  private refusal(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tenant: Tenant,
+    error: unknown,
+    shown: { returnTo: string | undefined; username: string },
+  ): FastifyReply | undefined {
+    if (!isTesseraError(error, 'TOO_MANY_ATTEMPTS') && !isTesseraError(error, 'STORE_UNAVAILABLE'))
+      return undefined;
+    const refused = error as TesseraError;
+    const seconds = refused.retryAfterSeconds ?? 1;
+    reply.header('retry-after', String(seconds));
+    const message =
+      refused.code === 'TOO_MANY_ATTEMPTS'
+        ? `Too many failed sign-ins. Try again in ${readableWait(seconds)}.`
+        : `Signing in is not available on this server yet. Try again in ${readableWait(seconds)}.`;
+    return this.form(request, reply, tenant, refused.httpStatus, { ...shown, message, problem: true });
+  }
+
+  private codeForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    tenant: Tenant,
+    status: number,
+    shown: { returnTo: string | undefined; pending: string; message?: string },
+  ): FastifyReply {
+    const csrf = this.csrf(request, reply, tenant);
+    return sendPage(reply, status, {
+      title: 'Two-factor sign-in',
+      tenant: tenant.domain,
+      message: shown.message ?? 'Enter the 6-digit code your authenticator app shows.',
+      problem: shown.message !== undefined,
+      form: {
+        action: `${tenant.scope.pages}/sign-in/code`,
+        csrf,
+        returnTo: shown.returnTo,
+        secondFactor: { pending: shown.pending },
+        submit: 'Verify',
+      },
+    });
   }
 
   async signOutForm(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -255,7 +368,10 @@ class SignInPages {
   private csrf(request: FastifyRequest, reply: FastifyReply, tenant: Tenant): string {
     const held = csrfCookie(request);
     if (held) return held;
-    const token = newCsrfToken();
+    return this.setCsrfCookie(request, reply, tenant, newCsrfToken());
+  }
+
+  private setCsrfCookie(request: FastifyRequest, reply: FastifyReply, tenant: Tenant, token: string): string {
     reply.header(
       'set-cookie',
       setCookie(CSRF_COOKIE, token, {
@@ -291,6 +407,24 @@ function formBody(request: FastifyRequest): FormBody {
   const fields: FormBody = {};
   for (const [name, value] of Object.entries(body)) if (typeof value === 'string') fields[name] = value;
   return fields;
+}
+
+/**
+ * What a pending sign-in's seal is bound to: the tenant, this page, and the browser's CSRF cookie (so a
+ * token copied out of one browser is nothing in another, and nothing once a completed sign-in changed it).
+ */
+function pendingBinding(tenant: Tenant, csrfCookieValue: string): string {
+  return `app-sign-in:${tenant.id}:${csrfCookieValue}`;
+}
+
+/** The code or the recovery code typed; `undefined` when neither was (or either is too long to be one). */
+function proofOf(body: FormBody): SecondFactorProof | undefined {
+  const recoveryCode = (body.recovery ?? '').trim();
+  const otp = (body.otp ?? '').trim();
+  if (recoveryCode.length > 64 || otp.length > 16) return undefined;
+  if (recoveryCode !== '') return { recoveryCode };
+  if (otp !== '') return { otp };
+  return undefined;
 }
 
 /** `42 seconds`, `3 minutes`: the lockout's wait as people read it. */

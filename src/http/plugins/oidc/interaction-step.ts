@@ -1,15 +1,18 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { InteractionDetails, InteractionResults, Provider } from 'oidc-provider';
 import { isTesseraError } from '../../../errors.js';
-import type { Authenticator } from '../../../identity/authenticator.js';
+import { type Authenticator, type Principal, SecondFactorRequired } from '../../../identity/authenticator.js';
 import {
   formToken,
   formTokenMatches,
   grantConsent,
   passwordPassed,
+  pendingBinding,
 } from '../../../identity/oidc/interaction.js';
-import { consentPage, errorPage, signInPage } from '../../../identity/oidc/pages.js';
+import { consentPage, errorPage, secondFactorPage, signInPage } from '../../../identity/oidc/pages.js';
 import type { OidcTenant } from '../../../identity/oidc/service.js';
+import type { PendingSignIns } from '../../../identity/pending-sign-in.js';
+import type { SecondFactorProof } from '../../../identity/second-factor.js';
 import { asIssuerRequest } from './issuer-request.js';
 
 /** The interaction pages' policy: no script, no framing (a sign-in form is what clickjacking aims at). */
@@ -27,18 +30,21 @@ export interface StepInput {
   provider: Provider;
   cookieSecret: string;
   authenticator: Authenticator;
+  /** Seals the principal that passed its password into the code page (never trusted from the client). */
+  pendingSignIns: PendingSignIns;
 }
 
 /**
  * One step of a sign-in at a tenant's issuer: `show` renders the page the interaction is at (sign-in or
- * consent), `login` checks the posted name and password, `consent` records the user's decision. The
+ * consent), `login` checks the posted name and password, `code` the second factor of an account with an
+ * authenticator (its page shown after a right password), `consent` records the user's decision. The
  * interaction comes from its cookie (the provider's `interactionDetails`), a posted form must carry the
  * interaction's token, and each finished step hands the provider its result and redirects (303) to it.
  */
 export async function interactionStep(
   request: InteractionRequest,
   reply: FastifyReply,
-  step: 'show' | 'login' | 'consent',
+  step: 'show' | 'login' | 'code' | 'consent',
   input: StepInput,
 ) {
   const { tenant, issuer, provider } = input;
@@ -88,6 +94,52 @@ export async function interactionStep(
           username,
         }),
       );
+    const binding = pendingBinding(tenant.id, details.uid);
+    const codePage = (status: number, pending: string, error?: string) =>
+      page(
+        reply,
+        status,
+        secondFactorPage({
+          action: `${action}/code`,
+          csrf,
+          tenant: tenant.domain,
+          client: clientName,
+          pending,
+          error,
+        }),
+      );
+    const refused = (error: unknown, username?: string) => {
+      // A locked account or address (429), a tenant this node does not serve yet (503): said on the page.
+      if (!isTesseraError(error)) throw error;
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+      return signIn(error.httpStatus, error.message, username);
+    };
+    if (step === 'code') {
+      const pending = input.pendingSignIns.open(request.body?.pending, binding);
+      if (!pending) return signIn(400, 'This sign-in has expired: enter your password again.');
+      const proof = proofOf(request.body);
+      const token = String(request.body?.pending);
+      if (!proof)
+        return codePage(400, token, 'Enter the code your authenticator app shows, or a recovery code.');
+      let principal: Principal;
+      try {
+        principal = await input.authenticator.completeSecondFactor(
+          pending.principal,
+          proof,
+          { name: pending.principal.qualifiedName, address: request.ip, via: `oidc:${clientId}` },
+          pending.passwordExpired,
+        );
+      } catch (error) {
+        if (error instanceof SecondFactorRequired)
+          return codePage(
+            401,
+            token,
+            'The code is wrong or was already used: type the code your app shows now.',
+          );
+        return refused(error);
+      }
+      return finish(await passwordPassed(principal));
+    }
     if (step !== 'login') return signIn(200);
     const username = String(request.body?.username ?? '');
     try {
@@ -100,10 +152,16 @@ export async function interactionStep(
       if (!principal) return signIn(401, 'Invalid user name or password.', username);
       return finish(await passwordPassed(principal));
     } catch (error) {
-      // A locked account or address (429), a tenant this node does not serve yet (503): said on the page.
-      if (!isTesseraError(error)) throw error;
-      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-      return signIn(error.httpStatus, error.message, username);
+      // The password passed; the account's second factor is asked on a page of its own.
+      if (error instanceof SecondFactorRequired)
+        return codePage(
+          200,
+          input.pendingSignIns.seal(
+            { principal: error.principal, passwordExpired: error.passwordExpired },
+            binding,
+          ),
+        );
+      return refused(error, username);
     }
   }
 
@@ -126,6 +184,16 @@ export async function interactionStep(
     );
   }
   return page(reply, 400, errorPage('Sign-in failed', { error: `Unknown step ${details.prompt.name}.` }));
+}
+
+/** The code or the recovery code typed; `undefined` when neither was (or either is too long to be one). */
+function proofOf(body: Record<string, string> | undefined): SecondFactorProof | undefined {
+  const recoveryCode = String(body?.recovery ?? '').trim();
+  const otp = String(body?.otp ?? '').trim();
+  if (recoveryCode.length > 64 || otp.length > 16) return undefined;
+  if (recoveryCode !== '') return { recoveryCode };
+  if (otp !== '') return { otp };
+  return undefined;
 }
 
 function page(reply: FastifyReply, status: number, html: string) {
