@@ -106,6 +106,32 @@ export async function switchMaintenance(
             created_at: now,
           })
           .execute();
+        // The unique index is on (tenant, path, version): if another first switch inserted version 1 and a
+        // third moved it on before this insert, this one made a second row. An early insert has been moved
+        // on, so the row still at version 1 beside a higher one is the late one: if it is this switch's own
+        // (its bytes and time), it is taken back and the switch tried again on the row that stays, which
+        // readers take anyway (the highest version).
+        const rows = await db
+          .selectFrom('registry_resources')
+          .select(['version', 'content', 'created_at'])
+          .where('tenant_id', '=', SUPER_TENANT_ID)
+          .where('path', '=', MAINTENANCE_PATH)
+          .execute();
+        const own = rows.find(
+          (row) =>
+            Number(row.version) === generation &&
+            Number(row.created_at) === now &&
+            contentText(row.content) === bytes.toString('utf8'),
+        );
+        if (rows.length > 1 && own) {
+          await db
+            .deleteFrom('registry_resources')
+            .where('tenant_id', '=', SUPER_TENANT_ID)
+            .where('path', '=', MAINTENANCE_PATH)
+            .where('version', '=', generation)
+            .execute();
+          throw new SwitchRace();
+        }
       } else {
         const updated = await db
           .updateTable('registry_resources')

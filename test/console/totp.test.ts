@@ -125,6 +125,7 @@ describe('two-factor sign-in in the console', () => {
       'Audit',
       'Lockouts',
       'Password policy',
+      'OpenID Connect',
       'Account',
     ]);
     expect(pageErrors).toEqual([]);

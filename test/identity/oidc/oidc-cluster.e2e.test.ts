@@ -86,10 +86,11 @@ describe('OpenID Connect across nodes (PostgreSQL)', () => {
     const start = await startAuthorization(config, REDIRECT, 'openid offline_access');
     const jar = new CookieJar();
     let steps = 0;
-    const { callback } = await signIn(jar, start.url.href, REDIRECT, ALICE, {
+    const { callback, refused } = await signIn(jar, start.url.href, REDIRECT, ALICE, {
       // The authorization request on A, everything after it on B.
       origin: (url) => (steps++ === 0 ? url : toB(url)),
     });
+    expect(refused, `refused at step ${steps}`).toBeUndefined();
     expect(steps).toBeGreaterThan(2);
     expect(callback).toBeDefined();
 
