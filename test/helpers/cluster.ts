@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../src/package-root.js';
@@ -90,6 +91,7 @@ export async function spawnStartProcess(home: string, cli = CLI): Promise<StartP
  */
 export class ProcessCluster {
   readonly nodes: ClusterNode[] = [];
+  private readonly secretsKey = randomBytes(32).toString('base64');
 
   private constructor(readonly scratch: ScratchDatabase) {}
 
@@ -101,6 +103,9 @@ export class ProcessCluster {
   homeFor(index: number, settings: Record<string, string> = {}): string {
     const home = path.join(this.scratch.home, `node${index}`);
     writeConfig(home, this.scratch.url);
+    // One conf/secrets.key for every node, as the README asks operators (TOTP and OpenID Connect keys are
+    // sealed with it in the shared database).
+    writeFileSync(path.join(home, 'conf', 'secrets.key'), `${this.secretsKey}\n`, { mode: 0o600 });
     const file = path.join(home, 'conf', 'tessera.toml');
     let text = readFileSync(file, 'utf8');
     if (!/^heartbeat_seconds = \d+$/m.test(text))

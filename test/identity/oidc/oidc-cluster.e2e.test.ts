@@ -38,6 +38,13 @@ describe('OpenID Connect across nodes (PostgreSQL)', () => {
       file,
       readFileSync(file, 'utf8').replace(/^\[server\]$/m, `[server]\npublic_url = "${a.server.url}"`),
     );
+    // Every node of a cluster has the same conf/secrets.key (README, OpenID Connect): B gets A's, as an
+    // operator copies it, or B could not open the keys A sealed.
+    writeFileSync(
+      path.join(home, 'conf', 'secrets.key'),
+      readFileSync(path.join(a.home, 'conf', 'secrets.key')),
+      { mode: 0o600 },
+    );
     b = await startServerOn(home, 'warn');
     expect(
       (
