@@ -11,9 +11,7 @@ export default defineConfig({
     // for every file: collecting took 107-153 s of a full run's worker time, about a sixth of it. Tests keep
     // no state in modules they share (every server, database and registry is made per test).
     isolate: false,
-    // Three workers on two cores: most of a test's time is spent waiting on a database, a server process or
-    // a browser, not computing (1720 s of worker time in a run of 873 s with two).
-    maxWorkers: 3,
+    maxWorkers: 2,
     minWorkers: 1,
     reporters: ['default', './test/summary-reporter.ts'],
     sequence: { sequencer: LongestFirstSequencer },
