@@ -1,5 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type Kysely, type Selectable, sql } from 'kysely';
+import {
+  type Expression,
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  type SqlBool,
+  sql,
+} from 'kysely';
 import type { AppSessionsTable, Schema } from '../db/schema.js';
 import { displayName } from '../userstores/names.js';
 import { RecentSessions } from './app-session-cache.js';
@@ -114,7 +121,9 @@ export class AppSessions {
   async create(principal: Principal, client: SignInClient): Promise<{ token: string; id: string }> {
     const at = this.now();
     await this.db.deleteFrom('app_sessions').where('expires_at', '<=', at).execute();
-    const own = await this.ownerQuery(principal.tenantId, principal.store, principal.username)
+    const own = await this.db
+      .selectFrom('app_sessions')
+      .where(ownedBy(principal.tenantId, principal.store, principal.username))
       .select(['id'])
       .orderBy('created_at', 'asc')
       .execute();
@@ -208,7 +217,10 @@ export class AppSessions {
    * case, as the console's sessions are: ending one session too many only costs a sign-in.
    */
   async endUser(tenantId: number, store: string, username: string): Promise<number> {
-    const result = await this.ownerDelete(tenantId, store, username).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('app_sessions')
+      .where(ownedBy(tenantId, store, username))
+      .executeTakeFirst();
     this.recent.forget((row) => sameOwner(row, tenantId, store, username));
     return Number(result.numDeletedRows);
   }
@@ -218,9 +230,7 @@ export class AppSessions {
     await this.db
       .updateTable('app_sessions')
       .set({ checked_at: 0 })
-      .where('tenant_id', '=', tenantId)
-      .where('store', '=', store.toUpperCase())
-      .where(sql<string>`lower(username)`, '=', username.toLowerCase())
+      .where(ownedBy(tenantId, store, username))
       .execute();
     this.recent.forget((row) => sameOwner(row, tenantId, store, username));
   }
@@ -234,10 +244,7 @@ export class AppSessions {
       .where('tenant_id', '=', tenantId)
       .where('expires_at', '>', at)
       .where('last_used_at', '>', at - this.idleMs);
-    if (user)
-      query = query
-        .where('store', '=', user.store.toUpperCase())
-        .where(sql<string>`lower(username)`, '=', user.username.toLowerCase());
+    if (user) query = query.where(ownedBy(tenantId, user.store, user.username));
     const rows = await query.orderBy('created_at', 'desc').orderBy('id').execute();
     return rows.map((row) => ({
       id: row.id,
@@ -258,11 +265,11 @@ export class AppSessions {
    * on another node meanwhile is kept, and nodes doing this at once delete each row once. The rows deleted.
    */
   async pruneEnded(now: number, limit: number): Promise<number> {
-    const idleBefore = now - this.idleMs;
+    const ended = endedBy(now, this.idleMs);
     const ids = await this.db
       .selectFrom('app_sessions')
       .select('id')
-      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', idleBefore)]))
+      .where(ended)
       .orderBy('id')
       .limit(limit)
       .execute();
@@ -274,7 +281,7 @@ export class AppSessions {
         'in',
         ids.map((row) => row.id),
       )
-      .where((eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', idleBefore)]))
+      .where(ended)
       .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
@@ -297,22 +304,23 @@ export class AppSessions {
   private expired(row: SessionRow, at: number): boolean {
     return at >= row.expires_at || at - row.last_used_at >= this.idleMs;
   }
+}
 
-  private ownerQuery(tenantId: number, store: string, username: string) {
-    return this.db
-      .selectFrom('app_sessions')
-      .where('tenant_id', '=', tenantId)
-      .where('store', '=', store.toUpperCase())
-      .where(sql<string>`lower(username)`, '=', username.toLowerCase());
-  }
+type SessionsFilter = (eb: ExpressionBuilder<Schema, 'app_sessions'>) => Expression<SqlBool>;
 
-  private ownerDelete(tenantId: number, store: string, username: string) {
-    return this.db
-      .deleteFrom('app_sessions')
-      .where('tenant_id', '=', tenantId)
-      .where('store', '=', store.toUpperCase())
-      .where(sql<string>`lower(username)`, '=', username.toLowerCase());
-  }
+/** One user's sessions in a tenant, the name compared without case (as `sameOwner` compares a cached row). */
+function ownedBy(tenantId: number, store: string, username: string): SessionsFilter {
+  return (eb) =>
+    eb.and([
+      eb('tenant_id', '=', tenantId),
+      eb('store', '=', store.toUpperCase()),
+      eb(sql<string>`lower(username)`, '=', username.toLowerCase()),
+    ]);
+}
+
+/** Sessions that ended by `now`: idle for `idleMs`, or past their absolute end (as `expired` tells of a row). */
+function endedBy(now: number, idleMs: number): SessionsFilter {
+  return (eb) => eb.or([eb('expires_at', '<=', now), eb('last_used_at', '<=', now - idleMs)]);
 }
 
 /** A duration setting from the environment (tests shorten them), else the default. */
